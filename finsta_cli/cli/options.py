@@ -1,0 +1,97 @@
+"""Options shared by finsta's commands, as reusable ``Annotated`` types, and their plumbing."""
+
+# Typer reads these annotations at run time: no ``from __future__ import annotations`` here.
+import functools
+import json
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, Optional, TypeVar
+
+import typer
+
+from finsta_cli.errors import ExitCode, FinstaError
+from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
+from finsta_cli.io.shard import Shard, parse_shard
+
+ConfigOpt = Annotated[
+    Optional[Path],
+    typer.Option(
+        "--config",
+        help="YAML file with this stage's options; options given on the command line win.",
+        dir_okay=False,
+    ),
+]
+JsonOpt = Annotated[
+    bool, typer.Option("--json", help="Print a machine-readable summary on stdout.")
+]
+QuietOpt = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar; only warnings and errors.")
+]
+VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and tracebacks.")]
+DeviceOpt = Annotated[
+    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
+]
+SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed [default: 0].")]
+ForceOpt = Annotated[
+    bool, typer.Option("--force", help="Redo items whose outputs exist and are up to date.")
+]
+ShardOpt = Annotated[
+    Optional[str],
+    typer.Option(
+        "--shard",
+        help="Process shard I of N (0-based, e.g. 0/4): a stable, disjoint split by item id.",
+    ),
+]
+LimitOpt = Annotated[
+    Optional[int], typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
+]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def shard_option(text: Optional[str]) -> Shard:
+    return parse_shard(text)
+
+
+def print_json(payload: Any) -> None:
+    """The one place that writes machine-readable results to stdout."""
+    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    sys.stdout.flush()
+
+
+def report_error(error: FinstaError) -> None:
+    console = stderr_console()
+    console.print(f"[bold red]error:[/] {error.message}", highlight=False, markup=True)
+    if error.hint:
+        console.print(f"  hint: {error.hint}", highlight=False, markup=False)
+
+
+def command(func: F) -> F:
+    """Wrap a command: errors become a message on stderr and an exit code, never a traceback.
+
+    :class:`FinstaError` exits with its own code (2 usage, 4 missing resource, 1 otherwise);
+    any other exception exits 1 with its type and message, and the traceback under ``-v``.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        setup_logging(verbose=bool(kwargs.get("verbose")), quiet=bool(kwargs.get("quiet")))
+        try:
+            return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort):
+            raise
+        except FinstaError as exc:
+            report_error(exc)
+            raise typer.Exit(int(exc.exit_code)) from None
+        except KeyboardInterrupt:
+            stderr_console().print("interrupted", highlight=False)
+            raise typer.Exit(130) from None
+        except Exception as exc:
+            if kwargs.get("verbose"):
+                get_logger().exception("internal error")
+            message = f"internal error: {type(exc).__name__}: {exc}"
+            report_error(FinstaError(message, hint="run again with -v for the traceback"))
+            raise typer.Exit(int(ExitCode.FATAL)) from None
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,28 @@
+"""``finsta schema KIND``: print the JSON Schema of an artifact."""
+
+import enum
+from typing import Annotated
+
+import typer
+
+from finsta_cli.cli.options import command, print_json
+
+
+class SchemaKind(str, enum.Enum):
+    tsg = "tsg"
+    dsg = "dsg"
+    hsg = "hsg"
+    manifest = "manifest"
+
+
+@command
+def schema(
+    kind: Annotated[SchemaKind, typer.Argument(help="Which artifact.")],
+) -> None:
+    """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest) on stdout."""
+    from finsta_cli.schema import SCHEMAS
+
+    model = SCHEMAS[kind.value]
+    document = model.model_json_schema()
+    document["$id"] = f"finsta:{kind.value}:{model.SCHEMA_VERSION}"
+    print_json(document)

@@ -1,0 +1,150 @@
+"""``finsta env``: what finsta runs on here, and what is missing, each with how to install it."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+import sys
+import warnings
+from pathlib import Path
+
+from pydantic import BaseModel, Field
+
+from finsta_cli.assets import default_detector_weights
+from finsta_cli.errors import FinstaError
+from finsta_cli.offline import (
+    OFFLINE_VARIABLES,
+    ensure_offline_env,
+    fonts_present,
+    import_ultralytics,
+)
+from finsta_cli.runtime import configure_threads, package_versions, resolve_device
+from finsta_cli.text.spacy_model import SPACY_INSTALL_HINT, candidate_models, resolve_spacy_model
+
+# Packages that must import for finsta to work: (report name, module, install hint).
+REQUIRED_MODULES: tuple[tuple[str, str, str], ...] = (
+    ("torch", "torch", 'pip install "torch==2.14.1" "torchvision==0.29.1"'),
+    ("torchvision", "torchvision", 'pip install "torch==2.14.1" "torchvision==0.29.1"'),
+    ("torch-geometric", "torch_geometric", "pip install torch-geometric"),
+    ("spacy", "spacy", 'pip install "spacy>=3.7,<4"'),
+    ("ultralytics", "ultralytics", 'pip install "ultralytics-opencv-headless>=8.3"'),
+    ("decord", "decord", "pip install decord"),
+    ("av", "av", "pip install av"),
+)
+
+
+class Missing(BaseModel):
+    what: str
+    reason: str
+    hint: str
+
+
+class SpacyReport(BaseModel):
+    candidates: list[str]
+    name: str | None = None
+    path: str | None = None
+    version: str | None = None
+
+
+class DetectorReport(BaseModel):
+    weights: str
+    exists: bool
+
+
+class DeviceReport(BaseModel):
+    requested: str
+    resolved: str | None = None
+    cuda_available: bool | None = None
+    cuda_devices: int = 0
+    threads: int | None = None
+
+
+class EnvReport(BaseModel):
+    """Everything ``finsta env --json`` prints."""
+
+    ready: bool
+    python: str
+    executable: str
+    platform: str
+    packages: dict[str, str | None]
+    spacy_model: SpacyReport
+    detector: DetectorReport
+    device: DeviceReport
+    offline: dict[str, str | None]
+    fonts_present: bool
+    missing: list[Missing] = Field(default_factory=list)
+
+
+def _import_error(module: str) -> str | None:
+    try:
+        if module == "ultralytics":
+            import_ultralytics()
+        else:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch-geometric's jit notices
+                importlib.import_module(module)
+    except Exception as exc:  # a broken install raises more than ImportError
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return None
+
+
+def collect_environment(
+    *,
+    spacy_model: str | None = None,
+    detector_weights: Path | None = None,
+    device: str = "auto",
+) -> EnvReport:
+    """Import every backend, resolve the spaCy model, weights and device; list what is missing."""
+    ensure_offline_env()
+    missing: list[Missing] = []
+    for name, module, hint in REQUIRED_MODULES:
+        error = _import_error(module)
+        if error is not None:
+            missing.append(Missing(what=name, reason=error, hint=hint))
+
+    spacy_report = SpacyReport(candidates=list(candidate_models(spacy_model)))
+    try:
+        info = resolve_spacy_model(spacy_model)
+        spacy_report.name, spacy_report.path = info.name, str(info.path)
+        spacy_report.version = info.version
+    except FinstaError as exc:
+        missing.append(Missing(what="spaCy model", reason=exc.message, hint=SPACY_INSTALL_HINT))
+
+    weights = detector_weights or default_detector_weights()
+    detector = DetectorReport(weights=str(weights), exists=weights.is_file())
+    if not detector.exists:
+        missing.append(
+            Missing(
+                what="detector weights",
+                reason=f"{weights} does not exist",
+                hint="train them with `finsta train-detector --data SYNTH_DIR --out "
+                "assets/detector/`, or pass --weights PATH",
+            )
+        )
+
+    device_report = DeviceReport(requested=device)
+    if not any(m.what == "torch" for m in missing):
+        import torch
+
+        device_report.cuda_available = torch.cuda.is_available()
+        device_report.cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        device_report.threads = configure_threads()
+        try:
+            device_report.resolved = resolve_device(device)
+        except FinstaError as exc:
+            missing.append(Missing(what="device", reason=exc.message, hint=exc.hint or ""))
+
+    return EnvReport(
+        ready=not missing,
+        python=platform.python_version(),
+        executable=sys.executable,
+        platform=platform.platform(),
+        packages=package_versions(),
+        spacy_model=spacy_report,
+        detector=detector,
+        device=device_report,
+        offline={name: os.environ.get(name) for name in OFFLINE_VARIABLES},
+        fonts_present=fonts_present(),
+        missing=missing,
+    )

@@ -1,0 +1,162 @@
+"""Streaming JSON Lines: one reader and one writer for every stage (``-`` is stdin/stdout)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager, ExitStack, contextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from finsta_cli.errors import InputError
+from finsta_cli.io.atomic import atomic_open
+
+STDIO = "-"
+ModelT = TypeVar("ModelT", bound=BaseModel)
+Source = str | os.PathLike[str] | IO[str]
+
+
+def source_name(source: Source) -> str:
+    """A printable name for a file path, ``-`` or an open handle."""
+    if isinstance(source, str | os.PathLike):
+        text = os.fspath(source)
+        return "<stdin>" if text == STDIO else text
+    return str(getattr(source, "name", "<stream>"))
+
+
+@contextmanager
+def open_text_input(source: Source) -> Iterator[IO[str]]:
+    """Open a UTF-8 text input; ``-`` means standard input, an open handle is used as is."""
+    if not isinstance(source, str | os.PathLike):
+        yield source
+        return
+    if os.fspath(source) == STDIO:
+        yield sys.stdin
+        return
+    path = Path(source)
+    try:
+        handle = path.open("r", encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder, expected a file") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    with handle:
+        yield handle
+
+
+def iter_jsonl(
+    source: Source,
+    *,
+    on_error: Callable[[int, str], None] | None = None,
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """Yield ``(line_number, object)`` for each non-blank line of a JSONL file, lazily.
+
+    A line that is not a JSON object raises :class:`InputError` naming the file and line, unless
+    ``on_error(line_number, reason)`` is given: then the line is reported there and skipped, so
+    the other items go on.
+    """
+    name = source_name(source)
+    with open_text_input(source) as handle:
+        try:
+            for line_number, line in enumerate(handle, start=1):
+                if not line.strip():
+                    continue
+                reason: str | None = None
+                try:
+                    value = json.loads(line)
+                except json.JSONDecodeError as exc:
+                    reason = f"invalid JSON ({exc.msg} at column {exc.colno})"
+                else:
+                    if not isinstance(value, dict):
+                        reason = f"expected a JSON object, found {type(value).__name__}"
+                if reason is not None:
+                    if on_error is None:
+                        raise InputError(f"{name}:{line_number}: {reason}")
+                    on_error(line_number, reason)
+                    continue
+                yield line_number, value
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text ({exc.reason})") from None
+
+
+def validation_message(exc: ValidationError) -> str:
+    """A one-line summary of a pydantic error: ``field.path: message; ...``."""
+    parts = []
+    for error in exc.errors():
+        where = ".".join(str(p) for p in error["loc"]) or "record"
+        parts.append(f"{where}: {error['msg']}")
+    return "; ".join(parts)
+
+
+def read_records(source: Source, model: type[ModelT]) -> Iterator[ModelT]:
+    """Yield the JSONL records of ``source`` validated as ``model``; errors name file and line.
+
+    Versioned models (see :mod:`finsta_cli.schema`) refuse records of a newer major version.
+    """
+    name = source_name(source)
+    for line_number, value in iter_jsonl(source):
+        try:
+            yield model.model_validate(value)
+        except InputError as exc:
+            raise type(exc)(f"{name}:{line_number}: {exc.message}", hint=exc.hint) from None
+        except ValidationError as exc:
+            raise InputError(
+                f"{name}:{line_number}: not a valid {model.__name__} record: "
+                f"{validation_message(exc)}"
+            ) from None
+
+
+def to_jsonable(record: BaseModel | Mapping[str, Any]) -> Any:
+    """A pydantic model or mapping as plain JSON types."""
+    if isinstance(record, BaseModel):
+        return record.model_dump(mode="json")
+    return dict(record)
+
+
+class JsonlWriter(AbstractContextManager["JsonlWriter"]):
+    """Write records as JSON Lines to a file (atomically, on close) or to stdout (``-``).
+
+    On stdout every line is flushed at once, so the next command of a shell pipeline sees it
+    while the stage is still running. A file appears only when the writer closes without error.
+    """
+
+    def __init__(self, target: str | os.PathLike[str]) -> None:
+        self.target = os.fspath(target)
+        self.count = 0
+        self._stack = ExitStack()
+        self._handle: IO[str] | None = None
+
+    @property
+    def is_stdout(self) -> bool:
+        return self.target == STDIO
+
+    def __enter__(self) -> JsonlWriter:
+        if self.is_stdout:
+            self._handle = sys.stdout
+        else:
+            self._handle = self._stack.enter_context(atomic_open(self.target, "w"))
+        return self
+
+    def write(self, record: BaseModel | Mapping[str, Any]) -> None:
+        if self._handle is None:
+            raise RuntimeError("JsonlWriter.write called outside its with-block")
+        self._handle.write(json.dumps(to_jsonable(record), ensure_ascii=False) + "\n")
+        if self.is_stdout:
+            self._handle.flush()
+        self.count += 1
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool | None:
+        self._handle = None
+        return self._stack.__exit__(exc_type, exc, tb)

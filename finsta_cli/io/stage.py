@@ -1,0 +1,380 @@
+"""A stage run: shard and limit selection, resume, failure isolation, progress and the manifest.
+
+Every item-based stage drives its work through :class:`StageRun`::
+
+    with StageRun("build-dsg", StagePaths.for_dir(out), config, shard=shard) as run:
+        for item in run.select(items):          # skips finished items, applies --shard/--limit
+            try:
+                outputs = process(item)         # writes outputs with the atomic helpers
+            except Exception as exc:
+                run.fail(item, exc)              # recorded in failures.jsonl; the others go on
+            else:
+                run.done(item, outputs)          # recorded in the ledger: resume skips it
+    summary = run.summary                        # counts and exit code (3 when items failed)
+
+Resume: after an item's outputs are written, a line ``{id, key, outputs}`` is appended to a
+hidden ledger beside them. ``key`` hashes the item's input hash with the hash of the config
+fields that decide outputs. An item is skipped when its latest ledger line has the same key and
+all its outputs still exist; ``force=True`` redoes everything. Each shard keeps its own ledger,
+manifest and failures file, so shards can share one output folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any, Generic, TypeVar
+
+from finsta_cli.config import StageConfig
+from finsta_cli.errors import ExitCode, FinstaError
+from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
+from finsta_cli.io.hashing import hash_json
+from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.io.shard import Shard
+from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest
+
+PayloadT = TypeVar("PayloadT")
+LEDGER_STEM = ".finsta-ledger"
+log = get_logger("stage")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+@dataclass(frozen=True)
+class StagePaths:
+    """Where a stage keeps its manifest, failures, resolved config and resume ledger.
+
+    For a folder of outputs (``--out sgs/``) they are ``sgs/manifest.json``,
+    ``sgs/failures.jsonl``, ``sgs/config.yaml`` and ``sgs/.finsta-ledger.jsonl``; for a single
+    output file (``--out tsg.jsonl``) they sit beside it as ``tsg.manifest.json`` and so on.
+    A shard adds ``.shard-I-of-N`` to the manifest, failures and ledger names.
+    """
+
+    root: Path
+    prefix: str = ""
+    shard: Shard = field(default_factory=Shard)
+
+    @classmethod
+    def for_dir(cls, out_dir: str | os.PathLike[str], shard: Shard | None = None) -> StagePaths:
+        return cls(Path(out_dir), "", shard or Shard())
+
+    @classmethod
+    def for_file(cls, out_file: str | os.PathLike[str], shard: Shard | None = None) -> StagePaths:
+        path = Path(out_file)
+        return cls(path.parent, f"{path.stem}.", shard or Shard())
+
+    @property
+    def manifest(self) -> Path:
+        return self.root / f"{self.prefix}manifest{self.shard.tag}.json"
+
+    @property
+    def failures(self) -> Path:
+        return self.root / f"{self.prefix}failures{self.shard.tag}.jsonl"
+
+    @property
+    def config(self) -> Path:
+        return self.root / f"{self.prefix}config.yaml"
+
+    @property
+    def _ledger_base(self) -> str:
+        return LEDGER_STEM + (f".{self.prefix.rstrip('.')}" if self.prefix else "")
+
+    @property
+    def ledger(self) -> Path:
+        return self.root / f"{self._ledger_base}{self.shard.tag}.jsonl"
+
+    def all_ledgers(self) -> list[Path]:
+        """The ledgers of every shard that wrote these outputs."""
+        base = self._ledger_base
+        found = [self.root / f"{base}.jsonl", *self.root.glob(f"{base}.shard-*-of-*.jsonl")]
+        return sorted(path for path in found if path.is_file())
+
+
+@dataclass
+class StageItem(Generic[PayloadT]):
+    """One unit of work: its id, the hash of its input, the input itself and where it came from."""
+
+    id: str
+    input_hash: str
+    payload: PayloadT
+    source: str | None = None
+
+
+@dataclass
+class StageSummary:
+    """What a run did; ``exit_code`` is 0 when nothing failed, 3 when some items failed."""
+
+    stage: str
+    selected: int
+    done: int
+    skipped: int
+    failed: int
+    seconds: float
+    manifest: str
+    failures: str | None
+
+    @property
+    def exit_code(self) -> ExitCode:
+        return ExitCode.PARTIAL if self.failed else ExitCode.OK
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "stage": self.stage,
+            "selected": self.selected,
+            "done": self.done,
+            "skipped": self.skipped,
+            "failed": self.failed,
+            "seconds": round(self.seconds, 3),
+            "manifest": self.manifest,
+            "failures": self.failures,
+            "exit_code": int(self.exit_code),
+        }
+
+
+def describe_error(error: BaseException | str) -> str:
+    """A one-line reason for failures.jsonl."""
+    if isinstance(error, str):
+        return error
+    if isinstance(error, FinstaError):
+        return error.message
+    return f"{type(error).__name__}: {error}"
+
+
+class StageRun(Generic[PayloadT]):
+    """One run of a stage over items; see the module docstring for the protocol."""
+
+    def __init__(
+        self,
+        stage: str,
+        paths: StagePaths,
+        config: StageConfig,
+        *,
+        force: bool = False,
+        limit: int | None = None,
+        quiet: bool = False,
+        device: str = "cpu",
+        threads: int | None = None,
+        total: int | None = None,
+        command: Sequence[str] | None = None,
+    ) -> None:
+        self.stage = stage
+        self.paths = paths
+        self.config = config
+        self.force = force
+        self.limit = limit
+        self.device = device
+        self.threads = threads
+        self.command = list(command if command is not None else sys.argv)
+        self.counts = RunCounts()
+        self.inputs: list[InputRecord] = []
+        self.timings: dict[str, float] = {}
+        self._config_key = config.output_hash()
+        self._finished: dict[str, tuple[str, list[str]]] = {}
+        self._ledger: IO[str] | None = None
+        self._failures: IO[str] | None = None
+        self._started = time.perf_counter()
+        self._started_at = utc_now()
+        self._progress = StageProgress(stage, total, quiet=quiet)
+        self.summary: StageSummary | None = None
+
+    # -- set-up and tear-down -------------------------------------------------------------
+    def __enter__(self) -> StageRun[PayloadT]:
+        self.paths.root.mkdir(parents=True, exist_ok=True)
+        if not self.force:
+            self._finished = self._read_ledgers()
+        with suppress(FileNotFoundError):
+            self.paths.failures.unlink()  # failures of earlier runs are retried in this one
+        atomic_write_text(self.paths.config, self.config.to_yaml())
+        self._ledger = self.paths.ledger.open("a", encoding="utf-8")
+        self._progress.__enter__()
+        self._write_manifest("running")
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._progress.__exit__(exc_type, exc, tb)
+        for handle in (self._ledger, self._failures):
+            if handle is not None:
+                handle.flush()
+                os.fsync(handle.fileno())
+                handle.close()
+        self._ledger = self._failures = None
+        if exc_type is None:
+            status = "partial" if self.counts.failed else "completed"
+        elif issubclass(exc_type, KeyboardInterrupt):
+            status = "interrupted"
+        else:
+            status = "failed"
+        seconds = time.perf_counter() - self._started
+        self._write_manifest(status, seconds=seconds, error=describe_error(exc) if exc else None)
+        self.summary = StageSummary(
+            stage=self.stage,
+            selected=self.counts.selected,
+            done=self.counts.done,
+            skipped=self.counts.skipped,
+            failed=self.counts.failed,
+            seconds=seconds,
+            manifest=str(self.paths.manifest),
+            failures=str(self.paths.failures) if self.counts.failed else None,
+        )
+
+    def _read_ledgers(self) -> dict[str, tuple[str, list[str]]]:
+        finished: dict[str, tuple[str, list[str]]] = {}
+        for ledger in self.paths.all_ledgers():
+            with ledger.open("r", encoding="utf-8", errors="replace") as handle:
+                for line in handle:
+                    try:
+                        entry = json.loads(line)
+                        finished[str(entry["id"])] = (str(entry["key"]), list(entry["outputs"]))
+                    except (ValueError, KeyError, TypeError):
+                        continue  # a line cut short by a killed run: that item is redone
+        return finished
+
+    def _write_manifest(
+        self, status: str, *, seconds: float | None = None, error: str | None = None
+    ) -> None:
+        from finsta_cli import __version__
+        from finsta_cli.runtime import package_versions
+
+        manifest = RunManifest(
+            version=__version__,
+            stage=self.stage,
+            status=status,  # type: ignore[arg-type]
+            command=self.command,
+            started_at=self._started_at,
+            finished_at=utc_now() if seconds is not None else None,
+            seconds=round(seconds, 3) if seconds is not None else None,
+            python=platform.python_version(),
+            platform=platform.platform(),
+            packages=package_versions(),
+            config=self.config.model_dump(mode="json"),
+            config_hash=hash_json(self.config.model_dump(mode="json")),
+            inputs=self.inputs,
+            counts=self.counts,
+            timings={name: round(value, 3) for name, value in self.timings.items()},
+            device=self.device,
+            threads=self.threads,
+            shard=None if self.paths.shard.is_whole else str(self.paths.shard),
+            limit=self.limit,
+            force=self.force,
+            failures=str(self.paths.failures) if self.counts.failed else None,
+            error=error,
+        )
+        atomic_write_json(self.paths.manifest, manifest.model_dump(mode="json"))
+
+    # -- the protocol ---------------------------------------------------------------------
+    def item_key(self, item: StageItem[PayloadT]) -> str:
+        return hash_json([item.input_hash, self._config_key])
+
+    def is_finished(self, item: StageItem[PayloadT]) -> bool:
+        """Whether an earlier run finished ``item`` with the same input and config."""
+        entry = self._finished.get(item.id)
+        if entry is None or entry[0] != self.item_key(item):
+            return False
+        return all((self.paths.root / name).exists() for name in entry[1])
+
+    def select(self, items: Iterable[StageItem[PayloadT]]) -> Iterator[StageItem[PayloadT]]:
+        """Yield the items this run must process: in this shard, within --limit, not finished."""
+        for item in items:
+            if not self.paths.shard.contains(item.id):
+                continue
+            if self.limit is not None and self.counts.selected >= self.limit:
+                break
+            self.counts.selected += 1
+            if self.is_finished(item):
+                self.counts.skipped += 1
+                self._progress.advance(status="skipped")
+                continue
+            yield item
+
+    def done(self, item: StageItem[PayloadT], outputs: Sequence[str | os.PathLike[str]]) -> None:
+        """Record that ``item``'s outputs (already written atomically) are complete."""
+        names = [self._relative(path) for path in outputs]
+        entry = {"id": item.id, "key": self.item_key(item), "outputs": names, "time": utc_now()}
+        if self._ledger is not None:
+            self._ledger.write(json.dumps(entry, ensure_ascii=False) + "\n")
+            self._ledger.flush()
+        self.counts.done += 1
+        self._progress.advance()
+
+    def fail(
+        self, item: StageItem[PayloadT] | str, error: BaseException | str, source: str | None = None
+    ) -> None:
+        """Record a failed item in failures.jsonl with its reason; the run goes on."""
+        item_id = item if isinstance(item, str) else item.id
+        where = source if source is not None or isinstance(item, str) else item.source
+        reason = describe_error(error)
+        if isinstance(error, BaseException) and not isinstance(error, FinstaError):
+            log.debug("%s failed:\n%s", item_id, "".join(traceback.format_exception(error)))
+        log.warning("%s%s: %s", item_id, f" ({where})" if where else "", reason)
+        if self._failures is None:
+            self._failures = self.paths.failures.open("a", encoding="utf-8")
+        record = {
+            "id": item_id,
+            "source": where,
+            "stage": self.stage,
+            "reason": reason,
+            "time": utc_now(),
+        }
+        self._failures.write(json.dumps(record, ensure_ascii=False) + "\n")
+        self._failures.flush()
+        self.counts.failed += 1
+        self._progress.advance(status="failed")
+
+    def run(
+        self,
+        items: Iterable[StageItem[PayloadT]],
+        process: Callable[[StageItem[PayloadT]], Sequence[str | os.PathLike[str]]],
+    ) -> None:
+        """Process items one by one: ``process`` writes an item's outputs and returns their paths.
+
+        An error in one item is recorded and the next item goes on; a missing resource or a
+        usage error (exit codes 4 and 2) stops the run, since every item would fail alike.
+        """
+        for item in self.select(items):
+            try:
+                outputs = process(item)
+            except FinstaError as exc:
+                if exc.exit_code in (ExitCode.MISSING_RESOURCE, ExitCode.USAGE):
+                    raise
+                self.fail(item, exc)
+            except Exception as exc:
+                self.fail(item, exc)
+            else:
+                self.done(item, outputs)
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the time spent inside the block to ``timings[phase]`` in the manifest."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
+
+    def add_input(self, path: str | os.PathLike[str], sha256: str | None, items: int | None) -> None:
+        self.inputs.append(InputRecord(path=os.fspath(path), sha256=sha256, items=items))
+
+    def _relative(self, path: str | os.PathLike[str]) -> str:
+        resolved = Path(path).resolve()
+        try:
+            return str(resolved.relative_to(self.paths.root.resolve()))
+        except ValueError:
+            return str(resolved)
+

@@ -1,0 +1,95 @@
+"""The one device picker and thread set-up, and the versions of the packages finsta runs on."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import os
+import re
+
+from finsta_cli.errors import MissingResourceError, UsageError
+
+# (what the user knows it as, distribution names to try in order)
+PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("finsta", ("finsta",)),
+    ("torch", ("torch",)),
+    ("torchvision", ("torchvision",)),
+    ("torch-geometric", ("torch-geometric", "torch_geometric")),
+    ("spacy", ("spacy",)),
+    ("ultralytics", ("ultralytics-opencv-headless", "ultralytics")),
+    ("decord", ("decord", "eva-decord")),
+    ("av", ("av",)),
+    ("pydantic", ("pydantic",)),
+    ("typer", ("typer",)),
+    ("rich", ("rich",)),
+    ("numpy", ("numpy",)),
+)
+
+_DEVICE = re.compile(r"^(auto|cpu|mps|cuda(:\d+)?)$")
+
+
+def package_versions() -> dict[str, str | None]:
+    """Installed version of each package finsta uses (``None`` when absent), without importing."""
+    versions: dict[str, str | None] = {}
+    for name, distributions in PACKAGES:
+        versions[name] = None
+        for distribution in distributions:
+            try:
+                versions[name] = importlib.metadata.version(distribution)
+                break
+            except importlib.metadata.PackageNotFoundError:
+                continue
+    return versions
+
+
+def resolve_device(requested: str | None = "auto") -> str:
+    """Turn ``auto|cpu|cuda|cuda:N|mps`` into a device that exists here.
+
+    ``auto`` picks the first CUDA GPU, else Apple's MPS, else the CPU. Asking for a device that
+    is not present is an error (exit 4), not a silent fall-back to the CPU.
+    """
+    choice = (requested or "auto").strip().lower()
+    if not _DEVICE.match(choice):
+        raise UsageError(f"unknown device {requested!r}", hint="use auto, cpu, cuda, cuda:N or mps")
+    if choice == "cpu":
+        return "cpu"
+    import torch
+
+    cuda = torch.cuda.is_available()
+    mps = bool(getattr(torch.backends, "mps", None)) and torch.backends.mps.is_available()
+    if choice == "auto":
+        return "cuda:0" if cuda else "mps" if mps else "cpu"
+    if choice == "mps":
+        if not mps:
+            raise MissingResourceError("device mps was asked for, but MPS is not available")
+        return "mps"
+    if not cuda:
+        raise MissingResourceError(
+            f"device {choice} was asked for, but torch sees no CUDA GPU",
+            hint="use --device cpu, or install a CUDA build of torch on a machine with a GPU",
+        )
+    index = int(choice.split(":")[1]) if ":" in choice else 0
+    if index >= torch.cuda.device_count():
+        raise MissingResourceError(
+            f"device {choice} was asked for, but torch sees {torch.cuda.device_count()} GPU(s)"
+        )
+    return f"cuda:{index}"
+
+
+def default_threads() -> int:
+    """Threads for torch: ``$FINSTA_THREADS``, else the CPUs this process may use."""
+    override = os.environ.get("FINSTA_THREADS")
+    if override and override.isdigit() and int(override) > 0:
+        return int(override)
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on every platform
+        return max(1, os.cpu_count() or 1)
+
+
+def configure_threads(threads: int | None = None) -> int:
+    """Set torch's intra-op threads (ultralytics otherwise leaves torch at 1); return the count."""
+    import torch
+
+    count = threads if threads and threads > 0 else default_threads()
+    torch.set_num_threads(count)
+    return count
