@@ -52,7 +52,10 @@ def _model_types(annotation: Any) -> list[type[BaseModel]]:
 
 def _normalise_keys(data: Mapping[str, Any]) -> dict[str, Any]:
     # YAML files often spell options as on the command line: batch-size == batch_size.
-    return {str(k).replace("-", "_"): v for k, v in data.items()}
+    return {
+        str(k).replace("-", "_"): _normalise_keys(v) if isinstance(v, Mapping) else v
+        for k, v in data.items()
+    }
 
 
 def _check_keys(model: type[BaseModel], data: Mapping[str, Any], where: str, source: str) -> None:
@@ -67,7 +70,7 @@ def _check_keys(model: type[BaseModel], data: Mapping[str, Any], where: str, sou
             )
         nested = _model_types(fields[key].annotation)
         if nested and isinstance(value, Mapping):
-            _check_keys(nested[0], _normalise_keys(value), f"{where}{key}.", source)
+            _check_keys(nested[0], value, f"{where}{key}.", source)
 
 
 def _merge(base: dict[str, Any], update: Mapping[str, Any]) -> dict[str, Any]:
@@ -98,7 +101,7 @@ def read_config_file(path: Path, section: str = "") -> dict[str, Any]:
         raise ConfigError(f"{path}: expected a mapping of option: value, got {type(data).__name__}")
     data = _normalise_keys(data)
     if section and isinstance(data.get(section), Mapping):
-        return _normalise_keys(data[section])
+        return dict(data[section])
     return data
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field
 
 from finsta_cli.assets import default_detector_weights
-from finsta_cli.errors import FinstaError
+from finsta_cli.errors import FinstaError, MissingResourceError
 from finsta_cli.offline import (
     OFFLINE_VARIABLES,
     ensure_offline_env,
@@ -132,7 +132,7 @@ def collect_environment(
         device_report.threads = configure_threads()
         try:
             device_report.resolved = resolve_device(device)
-        except FinstaError as exc:
+        except MissingResourceError as exc:
             missing.append(Missing(what="device", reason=exc.message, hint=exc.hint or ""))
 
     return EnvReport(

@@ -14,7 +14,9 @@ SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def _isolated_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     # Each test gets its own finsta cache unless the user pointed ultralytics elsewhere already.
     cache = tmp_path_factory.getbasetemp() / "finsta-cache"
     monkeypatch.setenv("FINSTA_CACHE_DIR", str(cache))

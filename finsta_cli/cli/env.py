@@ -1,7 +1,7 @@
 """``finsta env``: report versions, models, weights, device and offline settings."""
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -15,7 +15,7 @@ from finsta_cli.errors import ExitCode
 @command
 def env(
     spacy_model: Annotated[
-        Optional[str],
+        str | None,
         typer.Option(
             "--spacy-model",
             help="spaCy pipeline (package name or folder) [default: $FINSTA_SPACY_MODEL, "
@@ -23,7 +23,7 @@ def env(
         ),
     ] = None,
     weights: Annotated[
-        Optional[Path],
+        Path | None,
         typer.Option("--weights", help="Detector weights to check [default: the shipped ones]."),
     ] = None,
     device: DeviceOpt = None,

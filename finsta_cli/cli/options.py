@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Optional, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 
@@ -15,7 +15,7 @@ from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
 from finsta_cli.io.shard import Shard, parse_shard
 
 ConfigOpt = Annotated[
-    Optional[Path],
+    Path | None,
     typer.Option(
         "--config",
         help="YAML file with this stage's options; options given on the command line win.",
@@ -30,27 +30,27 @@ QuietOpt = Annotated[
 ]
 VerboseOpt = Annotated[bool, typer.Option("--verbose", "-v", help="Debug logs and tracebacks.")]
 DeviceOpt = Annotated[
-    Optional[str], typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
+    str | None, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps [default: auto]")
 ]
-SeedOpt = Annotated[Optional[int], typer.Option("--seed", help="Random seed [default: 0].")]
+SeedOpt = Annotated[int | None, typer.Option("--seed", help="Random seed [default: 0].")]
 ForceOpt = Annotated[
     bool, typer.Option("--force", help="Redo items whose outputs exist and are up to date.")
 ]
 ShardOpt = Annotated[
-    Optional[str],
+    str | None,
     typer.Option(
         "--shard",
         help="Process shard I of N (0-based, e.g. 0/4): a stable, disjoint split by item id.",
     ),
 ]
 LimitOpt = Annotated[
-    Optional[int], typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
+    int | None, typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def shard_option(text: Optional[str]) -> Shard:
+def shard_option(text: str | None) -> Shard:
     return parse_shard(text)
 
 

@@ -41,7 +41,7 @@ from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.io.shard import Shard
-from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest
+from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest, RunStatus
 
 PayloadT = TypeVar("PayloadT")
 LEDGER_STEM = ".finsta-ledger"
@@ -215,6 +215,7 @@ class StageRun(Generic[PayloadT]):
                 os.fsync(handle.fileno())
                 handle.close()
         self._ledger = self._failures = None
+        status: RunStatus
         if exc_type is None:
             status = "partial" if self.counts.failed else "completed"
         elif issubclass(exc_type, KeyboardInterrupt):
@@ -247,7 +248,7 @@ class StageRun(Generic[PayloadT]):
         return finished
 
     def _write_manifest(
-        self, status: str, *, seconds: float | None = None, error: str | None = None
+        self, status: RunStatus, *, seconds: float | None = None, error: str | None = None
     ) -> None:
         from finsta_cli import __version__
         from finsta_cli.runtime import package_versions
@@ -255,7 +256,7 @@ class StageRun(Generic[PayloadT]):
         manifest = RunManifest(
             version=__version__,
             stage=self.stage,
-            status=status,  # type: ignore[arg-type]
+            status=status,
             command=self.command,
             started_at=self._started_at,
             finished_at=utc_now() if seconds is not None else None,
@@ -368,7 +369,9 @@ class StageRun(Generic[PayloadT]):
         finally:
             self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
 
-    def add_input(self, path: str | os.PathLike[str], sha256: str | None, items: int | None) -> None:
+    def add_input(
+        self, path: str | os.PathLike[str], sha256: str | None, items: int | None
+    ) -> None:
         self.inputs.append(InputRecord(path=os.fspath(path), sha256=sha256, items=items))
 
     def _relative(self, path: str | os.PathLike[str]) -> str:
@@ -377,4 +380,3 @@ class StageRun(Generic[PayloadT]):
             return str(resolved.relative_to(self.paths.root.resolve()))
         except ValueError:
             return str(resolved)
-

@@ -8,6 +8,8 @@ from pydantic import BaseModel, Field, NonNegativeInt
 
 from finsta_cli.schema.base import VersionedRecord
 
+RunStatus = Literal["running", "completed", "partial", "failed", "interrupted"]
+
 
 class InputRecord(BaseModel):
     """An input of a run: a file or folder, its content hash and how many items it gave."""
@@ -38,7 +40,7 @@ class RunManifest(VersionedRecord):
     tool: Literal["finsta"] = "finsta"
     version: str
     stage: str
-    status: Literal["running", "completed", "partial", "failed", "interrupted"]
+    status: RunStatus
     command: list[str] = Field(default_factory=list, description="argv of the run")
     started_at: str = Field(description="ISO 8601, UTC")
     finished_at: str | None = None

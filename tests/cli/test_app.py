@@ -1,0 +1,76 @@
+"""The command-line frame: fast --help without torch, version, error mapping, python -m."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+from typer.testing import CliRunner
+
+from finsta_cli import __version__
+from finsta_cli.cli.app import app
+from tests.conftest import repo_env
+
+HELP_IMPORTS = """
+import sys, time
+start = time.perf_counter()
+sys.argv = ["finsta", "--help"]
+from finsta_cli.cli.app import main
+try:
+    main()
+except SystemExit:
+    pass
+HEAVY = ("torch", "spacy", "ultralytics", "decord", "torch_geometric", "cv2")
+heavy = sorted(m for m in HEAVY if m in sys.modules)
+print("HEAVY=" + ",".join(heavy), "SECONDS=%.3f" % (time.perf_counter() - start), file=sys.stderr)
+"""
+
+
+def test_help_imports_no_heavy_package_and_is_fast() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", HELP_IMPORTS],
+        env=repo_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Usage: finsta" in result.stdout
+    line = [part for part in result.stderr.split() if part.startswith(("HEAVY=", "SECONDS="))]
+    assert line[0] == "HEAVY=", result.stderr
+    assert float(line[1].split("=")[1]) < 2.0
+
+
+def test_every_command_has_help(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in ("env", "schema", "demo"):
+        assert name in result.output
+        sub = runner.invoke(app, [name, "--help"])
+        assert sub.exit_code == 0, sub.output
+
+
+def test_version(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--version"])
+    assert result.exit_code == 0 and result.output.strip() == f"finsta {__version__}"
+
+
+def test_usage_errors_exit_2(runner: CliRunner) -> None:
+    assert runner.invoke(app, ["schema", "nonsense"]).exit_code == 2
+    assert runner.invoke(app, ["no-such-command"]).exit_code == 2
+
+
+def test_python_m_and_schema_on_stdout() -> None:
+    start = time.perf_counter()
+    result = subprocess.run(
+        [sys.executable, "-m", "finsta_cli", "schema", "dsg"],
+        env=repo_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    document = json.loads(result.stdout)
+    assert document["$id"] == "finsta:dsg:1.0"
+    assert {"frames", "tracks", "coreference", "schema_version"} <= set(document["properties"])
+    assert time.perf_counter() - start < 30

