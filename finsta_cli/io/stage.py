@@ -33,15 +33,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from types import TracebackType
-from typing import IO, Any, Generic, TypeVar
+from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
-from finsta_cli.config import StageConfig
 from finsta_cli.errors import ExitCode, FinstaError
 from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.io.shard import Shard
 from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest, RunStatus
+
+if TYPE_CHECKING:  # config imports io.hashing: a run-time import here would be circular
+    from finsta_cli.config import StageConfig
 
 PayloadT = TypeVar("PayloadT")
 LEDGER_STEM = ".finsta-ledger"

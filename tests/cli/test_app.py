@@ -74,3 +74,18 @@ def test_python_m_and_schema_on_stdout() -> None:
     assert document["$id"] == "finsta:dsg:1.0"
     assert {"frames", "tracks", "coreference", "schema_version"} <= set(document["properties"])
     assert time.perf_counter() - start < 30
+
+
+def test_every_module_imports_on_its_own() -> None:
+    # A fresh interpreter per module catches import cycles that a test run's order hides.
+    import pkgutil
+
+    import finsta_cli
+
+    names = [m.name for m in pkgutil.walk_packages(finsta_cli.__path__, "finsta_cli.")]
+    script = "import importlib, sys\nimportlib.import_module(sys.argv[1])"
+    for name in names:
+        result = subprocess.run(
+            [sys.executable, "-c", script, name], env=repo_env(), capture_output=True, text=True
+        )
+        assert result.returncode == 0, f"{name}:\n{result.stderr[-2000:]}"
