@@ -6,13 +6,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
 from finsta_cli.errors import ExitCode, FinstaError
 from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
 from finsta_cli.io.shard import Shard, parse_shard
+
+if TYPE_CHECKING:
+    from finsta_cli.io.stage import StageSummary
 
 ConfigOpt = Annotated[
     Path | None,
@@ -95,3 +98,24 @@ def command(func: F) -> F:
             raise typer.Exit(int(ExitCode.FATAL)) from None
 
     return wrapper  # type: ignore[return-value]
+
+
+def finish_stage(
+    summary: "StageSummary", *, json_out: bool, extra: dict[str, Any] | None = None
+) -> None:
+    """End a stage command: its summary (JSON on stdout with --json, one line on stderr
+    otherwise), then exit with the run's code (0, or 3 when some items failed)."""
+    payload = {**summary.to_json(), **(extra or {})}
+    if json_out:
+        print_json(payload)
+    else:
+        console = stderr_console()
+        console.print(
+            f"{summary.stage}: {summary.done} done, {summary.skipped} already done, "
+            f"{summary.failed} failed in {summary.seconds:.1f}s (manifest: {summary.manifest})",
+            highlight=False,
+            markup=False,
+        )
+        if summary.failures:
+            console.print(f"failed items and reasons: {summary.failures}", highlight=False)
+    raise typer.Exit(int(summary.exit_code))

@@ -1,0 +1,72 @@
+"""The shared command plumbing: errors to exit codes without tracebacks; stage summaries."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from finsta_cli.cli.options import JsonOpt, VerboseOpt, command, finish_stage
+from finsta_cli.errors import InputError, MissingResourceError, UsageError
+from finsta_cli.io.stage import StageSummary
+
+ERRORS = {
+    "input": InputError("videos/a.mp4: not a video (moov atom not found)"),
+    "missing": MissingResourceError("weights.pt does not exist", hint="pass --weights"),
+    "usage": UsageError("--frames must be positive"),
+    "bug": ZeroDivisionError("division by zero"),
+}
+
+
+def make_app() -> typer.Typer:
+    app = typer.Typer()
+
+    @app.command()
+    @command
+    def fail(kind: str, verbose: VerboseOpt = False) -> None:
+        raise ERRORS[kind]
+
+    @app.command()
+    @command
+    def stage(failed: int = 0, json_out: JsonOpt = False) -> None:
+        summary = StageSummary(
+            "demo", 4, 4 - failed, 0, failed, 1.5, "m.json", "f.jsonl" if failed else None
+        )
+        finish_stage(summary, json_out=json_out, extra={"out": "x"})
+
+    return app
+
+
+@pytest.mark.parametrize(
+    "kind, code, text",
+    [
+        ("input", 1, "error: videos/a.mp4: not a video"),
+        ("missing", 4, "hint: pass --weights"),
+        ("usage", 2, "--frames must be positive"),
+        ("bug", 1, "internal error: ZeroDivisionError: division by zero"),
+    ],
+)
+def test_errors_map_to_exit_codes_without_traceback(kind: str, code: int, text: str) -> None:
+    result = CliRunner().invoke(make_app(), ["fail", kind])
+    assert result.exit_code == code
+    assert text in result.output
+    assert "Traceback" not in result.output
+
+
+def test_verbose_shows_the_traceback_of_an_internal_error() -> None:
+    result = CliRunner().invoke(make_app(), ["fail", "bug", "--verbose"])
+    assert result.exit_code == 1 and "Traceback" in result.output
+
+
+def test_finish_stage_summary_and_exit_code() -> None:
+    ok = CliRunner().invoke(make_app(), ["stage", "--json"])
+    assert ok.exit_code == 0
+    assert json.loads(ok.stdout) == {
+        "stage": "demo", "selected": 4, "done": 4, "skipped": 0, "failed": 0, "seconds": 1.5,
+        "manifest": "m.json", "failures": None, "exit_code": 0, "out": "x",
+    }  # fmt: skip
+    partial = CliRunner().invoke(make_app(), ["stage", "--failed", "1"])
+    assert partial.exit_code == 3
+    assert "3 done, 0 already done, 1 failed" in partial.output and "f.jsonl" in partial.output
