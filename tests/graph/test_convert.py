@@ -1,0 +1,81 @@
+"""Scene graphs to torch-geometric graphs: fields, edge types, ablation switches, batching."""
+
+from __future__ import annotations
+
+import torch
+from torch_geometric.data import Batch
+
+from finsta_cli.graph import (
+    CROSS_EDGE_TYPES,
+    EDGE_TYPES,
+    NODE_TYPES,
+    GraphOptions,
+    LabelVocab,
+    dsg_to_data,
+    hsg_to_data,
+    tsg_to_data,
+)
+from tests.graph.sample import sample_dsg, sample_hsg, sample_tsg, vocabularies
+
+
+def test_tsg_graph() -> None:
+    nodes, edges = vocabularies()
+    data = tsg_to_data(sample_tsg(), nodes, edges)
+    assert data.num_nodes == 6 and data.edge_index.shape == (2, 12)  # both directions
+    assert data.node_type.tolist() == [0, 1, 2, 0, 2, 3]
+    assert data.label.tolist() == [
+        nodes.index(x) for x in ["ball", "red", "roll toward", "cube", "move", "quickly"]
+    ]
+    assert data.span[0].tolist() == [8, 12] and (data.frame == -1).all()
+    prep = (data.edge_type == EDGE_TYPES["prep_arg"]).nonzero().item()
+    assert data.edge_label[prep] == edges.index("toward")
+    assert data.coref_index.shape == (2, 0)
+    without = tsg_to_data(sample_tsg(), nodes, edges, GraphOptions(adverb_nodes=False))
+    assert without.num_nodes == 5 and NODE_TYPES["pred_attr"] not in without.node_type.tolist()
+    assert without.edge_index.shape == (2, 10)
+
+
+def test_dsg_space_time_graph() -> None:
+    nodes, edges = vocabularies()
+    data = dsg_to_data(sample_dsg(frames=4), nodes, edges)
+    assert data.num_nodes == 12
+    assert data.frame.tolist() == [0, 0, 0, 1, 1, 1, 2, 2, 2, 3, 3, 3]
+    assert data.track.tolist() == [1, 2, 3] * 4
+    assert data.coref_index.shape == (2, 9)
+    assert data.coref_index[:, 0].tolist() == [0, 3]  # track 1, frame 0 -> frame 1
+    spatial = int((data.edge_type == EDGE_TYPES["spatial"]).sum())
+    cooccur = int((data.edge_type == EDGE_TYPES["cooccur"]).sum())
+    assert (spatial, cooccur) == (4, 8)  # 1 relation and 2 unrelated pairs per frame
+    no_coref = dsg_to_data(sample_dsg(), nodes, edges, GraphOptions(temporal_coref=False))
+    assert no_coref.coref_index.shape == (2, 0)
+    assert EDGE_TYPES["coref"] not in no_coref.edge_type.tolist()
+
+
+def test_hsg_cross_edges_and_regions() -> None:
+    nodes, edges = vocabularies()
+    region = torch.randn(12, 5)
+    data = hsg_to_data(sample_hsg(), nodes, edges, region=region)
+    assert data.num_nodes == 18 and data.region.shape == (18, 5)
+    assert torch.equal(data.region[6:], region) and (data.region[:6] == 0).all()
+    cross = data.edge_index[:, data.edge_type == EDGE_TYPES["cross"]]
+    # text "ball" -> every occurrence of track 1; "cube" -> frame 0 only; "roll toward" -> track 1
+    assert sorted(cross[1].tolist()) == sorted([6, 9, 12, 15, 7, 6, 9, 12, 15])
+    off = hsg_to_data(sample_hsg(), nodes, edges, GraphOptions(cross_edges=False))
+    assert not torch.isin(off.edge_type, torch.tensor(CROSS_EDGE_TYPES)).any()
+
+
+def test_batching_offsets_coreference_indices() -> None:
+    nodes, edges = vocabularies()
+    graphs = [
+        dsg_to_data(sample_dsg(frames=2), nodes, edges),
+        dsg_to_data(sample_dsg(frames=3), nodes, edges),
+    ]
+    batch = Batch.from_data_list(graphs)
+    assert batch.num_graphs == 2 and batch.num_nodes == 15
+    assert batch.coref_index[:, 3].tolist() == [6, 9]  # second graph's first link, shifted by 6
+
+
+def test_unknown_labels_map_to_unk() -> None:
+    vocab = LabelVocab.build(["Ball", "ball", "cube"], min_count=2)
+    assert vocab.labels == ["<unk>", "ball"] and vocab.index("  BALL ") == 1
+    assert vocab.index("giraffe") == 0 and vocab.index(None) == 0
