@@ -17,10 +17,8 @@ import tempfile
 from pathlib import Path
 
 from finsta_cli.data.synth_dsg import synth_to_dsg
-from finsta_cli.hsg.evaluate import CrossEdgeScore, score_pair
-from finsta_cli.hsg.lexicon import load_lexicon
+from finsta_cli.hsg.evaluate import score_hsg_folder
 from finsta_cli.io import atomic_write_json, output_path
-from finsta_cli.schema import HSG
 
 SPLITS = ("train", "val", "test", "test_unseen")
 
@@ -38,20 +36,6 @@ def records(data: Path) -> dict[str, dict]:
                 record = json.loads(line)
                 out[record["video_id"]] = record
     return out
-
-
-def evaluate(hsg_dir: Path, truth: dict[str, dict]) -> CrossEdgeScore:
-    lexicon = load_lexicon()
-    total = CrossEdgeScore()
-    for path in sorted(hsg_dir.glob("*--*.json")):
-        hsg = HSG.model_validate_json(path.read_text())
-        record = truth[hsg.video_id]
-        caption = record["captions"][int(hsg.text_id.rsplit(".c", 1)[1])]
-        score = score_pair(hsg, record, caption, lexicon)
-        total.objects.add(score.objects)
-        total.predicates.add(score.predicates)
-        total.pairs += 1
-    return total
 
 
 def main() -> None:
@@ -95,7 +79,7 @@ def main() -> None:
                 "--out",
                 str(out),
             )
-            score = evaluate(out, truth)
+            score = score_hsg_folder(out, truth.values())
             print(f"{name}: {score.pairs} pairs")
             for kind, counts in (("object", score.objects), ("predicate", score.predicates)):
                 print(

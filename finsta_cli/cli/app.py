@@ -5,9 +5,15 @@ from typing import Annotated
 import typer
 
 from finsta_cli import __version__
+from finsta_cli.cli.build_dsg import build_dsg
+from finsta_cli.cli.build_hsg import build_hsg
 from finsta_cli.cli.demo import demo
 from finsta_cli.cli.env import env
+from finsta_cli.cli.eval import eval_command
+from finsta_cli.cli.parse_text import parse_text
 from finsta_cli.cli.schema import schema
+from finsta_cli.cli.synth import synth
+from finsta_cli.cli.train_detector import train_detector
 from finsta_cli.offline import ensure_offline_env
 
 app = typer.Typer(
@@ -44,6 +50,12 @@ def _root(
 app.command("env")(env)
 app.command("schema")(schema)
 app.command("demo")(demo)
+app.command("parse-text")(parse_text)
+app.command("eval")(eval_command)
+app.command("synth")(synth)
+app.command("train-detector")(train_detector)
+app.command("build-dsg")(build_dsg)
+app.command("build-hsg")(build_hsg)
 
 
 def main() -> None:

@@ -65,9 +65,11 @@ def print_json(payload: Any) -> None:
 
 def report_error(error: FinstaError) -> None:
     console = stderr_console()
-    console.print(f"[bold red]error:[/] {error.message}", highlight=False, markup=True)
+    # soft_wrap: a long path in a message stays on one line, for grep and copy-paste.
+    console.print("[bold red]error:[/]", end=" ", highlight=False)
+    console.print(error.message, highlight=False, markup=False, soft_wrap=True)
     if error.hint:
-        console.print(f"  hint: {error.hint}", highlight=False, markup=False)
+        console.print(f"  hint: {error.hint}", highlight=False, markup=False, soft_wrap=True)
 
 
 def command(func: F) -> F:

@@ -17,6 +17,7 @@ from finsta_cli.hsg.lexicon import load_lexicon
 from finsta_cli.hsg.match import MatchOptions, RuleMatcher
 from finsta_cli.io import (
     JsonlWriter,
+    Shard,
     StageItem,
     StagePaths,
     StageRun,
@@ -25,7 +26,6 @@ from finsta_cli.io import (
     hash_text,
     iter_jsonl,
     output_path,
-    parse_shard,
     read_records,
 )
 from finsta_cli.io.jsonl import validation_message
@@ -136,7 +136,7 @@ def run_build_hsg(
     *,
     pairs_file: Path | None = None,
     force: bool = False,
-    shard: str | None = None,
+    shard: Shard | None = None,
     limit: int | None = None,
     quiet: bool = False,
 ) -> StageSummary:
@@ -154,7 +154,7 @@ def run_build_hsg(
         )
     lexicon = load_lexicon(config.lexicon)
     matcher = RuleMatcher(lexicon, MatchOptions(top_k=config.top_k, threshold=config.threshold))
-    paths = StagePaths.for_dir(out, parse_shard(shard))
+    paths = StagePaths.for_dir(out, shard)
     index: list[dict[str, object]] = []
 
     def process(item: StageItem[Pair]) -> list[Path]:

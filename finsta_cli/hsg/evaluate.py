@@ -23,7 +23,9 @@ predicted track takes the object that most of its boxes overlap at IoU >= 0.5 in
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from finsta_cli.data.synth_dsg import OPPOSITE
@@ -220,3 +222,23 @@ def score_pair(
     score.predicates.gold = sum(1 for a in allowed if a)
     score.predicates.found = sum(1 for a in allowed if a & hit)
     return score
+
+
+def score_hsg_folder(hsg_dir: Path, records: Iterable[dict[str, Any]]) -> CrossEdgeScore:
+    """Score every HSG listed in ``hsg_dir/hsg.jsonl`` whose text id is ``VIDEO.cK`` (caption
+    K of the synth record of VIDEO)."""
+    from finsta_cli.hsg.lexicon import load_lexicon
+    from finsta_cli.io import iter_jsonl
+
+    by_id = {record["video_id"]: record for record in records}
+    lexicon = load_lexicon()
+    total = CrossEdgeScore()
+    for _, row in iter_jsonl(hsg_dir / "hsg.jsonl"):
+        hsg = HSG.model_validate_json((hsg_dir / row["path"]).read_text(encoding="utf-8"))
+        record = by_id[hsg.video_id]
+        caption = record["captions"][int(hsg.text_id.rsplit(".c", 1)[1])]
+        score = score_pair(hsg, record, caption, lexicon)
+        total.objects.add(score.objects)
+        total.predicates.add(score.predicates)
+        total.pairs += 1
+    return total

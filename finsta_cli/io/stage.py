@@ -37,7 +37,7 @@ from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from finsta_cli.errors import ExitCode, FinstaError
 from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
-from finsta_cli.io.hashing import hash_json
+from finsta_cli.io.hashing import hash_json, hash_text
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.io.shard import Shard
 from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest, RunStatus
@@ -183,11 +183,14 @@ class StageRun(Generic[PayloadT]):
         self.inputs: list[InputRecord] = []
         self.timings: dict[str, float] = {}
         self._config_key = config.output_hash()
+        self._plain_config_key = self._config_key.isascii() and self._config_key.isalnum()
         self._finished: dict[str, tuple[str, list[str]]] = {}
         self._ledger: IO[str] | None = None
         self._failures: IO[str] | None = None
         self._started = time.perf_counter()
         self._started_at = utc_now()
+        self._now_second = -1
+        self._now_text = ""
         self._progress = StageProgress(stage, total, quiet=quiet)
         self.summary: StageSummary | None = None
 
@@ -283,7 +286,11 @@ class StageRun(Generic[PayloadT]):
 
     # -- the protocol ---------------------------------------------------------------------
     def item_key(self, item: StageItem[PayloadT]) -> str:
-        return hash_json([item.input_hash, self._config_key])
+        input_hash = item.input_hash
+        if self._plain_config_key and input_hash.isascii() and input_hash.isalnum():
+            # hash_json's canonical form of two plain hex strings, without json.dumps.
+            return hash_text(f'["{input_hash}","{self._config_key}"]')
+        return hash_json([input_hash, self._config_key])
 
     def is_finished(self, item: StageItem[PayloadT]) -> bool:
         """Whether an earlier run finished ``item`` with the same input and config."""
@@ -306,15 +313,38 @@ class StageRun(Generic[PayloadT]):
                 continue
             yield item
 
-    def done(self, item: StageItem[PayloadT], outputs: Sequence[str | os.PathLike[str]]) -> None:
-        """Record that ``item``'s outputs (already written atomically) are complete."""
+    def done(
+        self,
+        item: StageItem[PayloadT],
+        outputs: Sequence[str | os.PathLike[str]],
+        *,
+        flush: bool = True,
+    ) -> None:
+        """Record that ``item``'s outputs (already written atomically) are complete.
+
+        The ledger line is flushed at once, so that a killed run resumes after it. A stage
+        whose outputs only become visible at the end of the run (one output file, renamed
+        into place on close) gains nothing from that and may pass ``flush=False``: its lines
+        are written in buffered blocks and flushed when the run ends.
+        """
         names = [self._relative(path) for path in outputs]
-        entry = {"id": item.id, "key": self.item_key(item), "outputs": names, "time": utc_now()}
+        entry = {"id": item.id, "key": self.item_key(item), "outputs": names, "time": self._now()}
         if self._ledger is not None:
             self._ledger.write(json.dumps(entry, ensure_ascii=False) + "\n")
-            self._ledger.flush()
+            if flush:
+                self._ledger.flush()
         self.counts.done += 1
         self._progress.advance()
+
+    def _now(self) -> str:
+        """:func:`utc_now`, formatted once per second."""
+        second = int(time.time())
+        if second != self._now_second:
+            self._now_second = second
+            self._now_text = datetime.fromtimestamp(second, timezone.utc).isoformat(
+                timespec="seconds"
+            )
+        return self._now_text
 
     def fail(
         self, item: StageItem[PayloadT] | str, error: BaseException | str, source: str | None = None

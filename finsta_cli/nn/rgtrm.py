@@ -52,7 +52,9 @@ class RecurrentUpdate(nn.Module):
             return x
         pred = predecessors(coref_index, x.shape[0])
         memory = x.new_zeros(num_graphs, x.shape[1])
-        state = x
+        # Rows are written in place, frame by frame: autograd keeps no reference to ``state``
+        # itself (gathers save indices only), and a full copy per frame would cost O(T N H).
+        state = x.clone()
         for t in range(int(frame.max()) + 1):
             rows = (frame == t).nonzero(as_tuple=True)[0]
             if rows.numel() == 0:
@@ -63,7 +65,7 @@ class RecurrentUpdate(nn.Module):
                 previous = state[pred[rows[linked]]]
                 current = torch.cat([current[~linked], self.cell(current[linked], previous)])
                 rows = torch.cat([rows[~linked], rows[linked]])
-            state = state.index_copy(0, rows, current)
+            state[rows] = current
             graphs = batch[rows]
             present = torch.zeros(num_graphs, dtype=torch.bool, device=x.device)
             present[graphs] = True

@@ -1,4 +1,4 @@
-"""``finsta demo`` runs the stages that exist and writes their outputs."""
+"""``finsta demo`` runs the existing stages end to end on generated input, and resumes."""
 
 from __future__ import annotations
 
@@ -8,17 +8,24 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
-from finsta_cli.schema import SCHEMAS
 
 
-def test_demo_writes_environment_and_schemas(runner: CliRunner, tmp_path: Path) -> None:
+def test_demo_end_to_end_and_resume(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "demo"
-    result = runner.invoke(app, ["demo", "--out", str(out), "--json"])
+    result = runner.invoke(app, ["demo", "--out", str(out), "--videos", "4", "--json", "-q"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert summary["stages_run"][:2] == ["env", "schema"]
-    env = json.loads((out / "env.json").read_text())
-    assert env["packages"]["torch"]
-    for kind, model in SCHEMAS.items():
-        written = json.loads((out / "schemas" / f"{kind}.schema.json").read_text())
-        assert written == model.model_json_schema()
+    stages = {s["stage"]: s for s in summary["stages"]}
+    assert list(stages) == ["synth", "parse-text", "build-dsg", "build-hsg"]
+    assert stages["synth"]["done"] == 4 and stages["build-dsg"]["done"] == 4
+    captions = len((out / "captions.jsonl").read_text().splitlines())
+    assert stages["parse-text"]["done"] == captions == stages["build-hsg"]["done"] >= 8
+    assert len(list((out / "dsg").glob("*.pt"))) == 4
+    assert summary["metrics"]["dsg"]["recall"] > 0.8
+    assert summary["metrics"]["hsg"]["object_edges"]["precision"] > 0.8
+    assert json.loads((out / "demo.json").read_text()) == summary
+    again = json.loads(
+        runner.invoke(app, ["demo", "--out", str(out), "--videos", "4", "--json", "-q"]).stdout
+    )
+    assert [s["done"] for s in again["stages"]] == [0, 0, 0, 0]
+    assert again["metrics"] == summary["metrics"]

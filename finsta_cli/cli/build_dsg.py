@@ -1,0 +1,131 @@
+"""``finsta build-dsg``: videos -> dynamic scene graphs (DSG JSON + tensors .pt per video)."""
+
+import enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from finsta_cli.cli.options import (
+    ConfigOpt,
+    DeviceOpt,
+    ForceOpt,
+    JsonOpt,
+    LimitOpt,
+    QuietOpt,
+    ShardOpt,
+    VerboseOpt,
+    command,
+    finish_stage,
+    shard_option,
+)
+
+
+class Detector(str, enum.Enum):
+    yolo = "yolo"
+    file = "file"
+
+
+class Tracker(str, enum.Enum):
+    hungarian = "hungarian"
+    bytetrack = "bytetrack"
+
+
+@command
+def build_dsg(
+    videos: Annotated[
+        list[str],
+        typer.Argument(
+            help="Video files, folders (searched recursively; a folder of images is one video) "
+            "or JSONL manifests of {id, path}.",
+            show_default=False,
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", file_okay=False)],
+    frames: Annotated[
+        int | None, typer.Option("--frames", min=1, help="Uniform keyframes per video [16].")
+    ] = None,
+    fps: Annotated[
+        float | None,
+        typer.Option("--fps", min=0.001, help="Sample F frames a second instead of --frames."),
+    ] = None,
+    detector: Annotated[
+        Detector | None,
+        typer.Option("--detector", help="A YOLO model, or boxes from --detections (default yolo)."),
+    ] = None,
+    weights: Annotated[
+        str | None,
+        typer.Option(
+            "--weights",
+            help="ultralytics checkpoint (default: the shipped synth detector, "
+            "assets/detector/finsta-synth-yolov8n.pt).",
+        ),
+    ] = None,
+    detections: Annotated[
+        Path | None,
+        typer.Option(
+            "--detections",
+            help="Precomputed boxes: generic JSONL or Something-Else annotations.json.",
+            dir_okay=False,
+        ),
+    ] = None,
+    conf: Annotated[
+        float | None, typer.Option("--conf", min=0.0, max=1.0, help="Score threshold [0.25].")
+    ] = None,
+    max_objects: Annotated[
+        int | None, typer.Option("--max-objects", min=1, help="Objects kept per frame [20].")
+    ] = None,
+    imgsz: Annotated[
+        int | None, typer.Option("--imgsz", min=32, help="Detector input [256].")
+    ] = None,
+    batch: Annotated[
+        int | None, typer.Option("--batch", min=1, help="Frames per detector batch [16].")
+    ] = None,
+    tracker: Annotated[
+        Tracker | None,
+        typer.Option("--tracker", help="How objects are followed over frames (default hungarian)."),
+    ] = None,
+    device: DeviceOpt = None,
+    config: ConfigOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+    force: ForceOpt = False,
+    shard: ShardOpt = None,
+    limit: LimitOpt = None,
+) -> None:
+    """Build a dynamic scene graph per video: OUT/<video_id>.json (DSG) and OUT/<video_id>.pt.
+
+    Exit 0 when every video was built, 3 when some failed (failures.jsonl lists them with the
+    reason; the others are written), 4 when the detector weights are missing.
+    """
+    from finsta_cli.config import load_config
+    from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
+
+    resolved = load_config(
+        BuildDSGConfig,
+        config,
+        {
+            "frames": frames,
+            "fps": fps,
+            "detector": detector.value if detector is not None else None,
+            "weights": weights,
+            "detections": str(detections) if detections is not None else None,
+            "conf": conf,
+            "max_objects": max_objects,
+            "imgsz": imgsz,
+            "batch": batch,
+            "tracker": tracker.value if tracker is not None else None,
+            "device": device,
+        },
+    )
+    summary = run_build_dsg(
+        videos,
+        out,
+        resolved,
+        shard=shard_option(shard),
+        force=force,
+        limit=limit,
+        quiet=quiet,
+    )
+    finish_stage(summary, json_out=json_out, extra={"out": str(out)})

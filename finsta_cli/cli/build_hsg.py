@@ -1,0 +1,65 @@
+"""``finsta build-hsg``: join TSGs and DSGs into holistic scene graphs."""
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from finsta_cli.cli.options import (
+    ConfigOpt,
+    ForceOpt,
+    JsonOpt,
+    LimitOpt,
+    QuietOpt,
+    ShardOpt,
+    VerboseOpt,
+    command,
+    finish_stage,
+)
+
+
+@command
+def build_hsg(
+    tsg: Annotated[Path, typer.Option("--tsg", help="TSG JSONL written by parse-text.")],
+    dsg: Annotated[Path, typer.Option("--dsg", help="Folder written by build-dsg.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for the HSGs.")],
+    pairs: Annotated[
+        Path | None,
+        typer.Option(
+            "--pairs",
+            help="JSONL of {video_id, text_id} pairs [default: each caption whose id is its "
+            "video's id plus a suffix, VIDEO.c0 or VIDEO#0, with that video].",
+        ),
+    ] = None,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", help="Tracks a text object may link to [1].")
+    ] = None,
+    threshold: Annotated[
+        float | None, typer.Option("--threshold", help="Lowest linking score [0.5].")
+    ] = None,
+    lexicon: Annotated[
+        Path | None,
+        typer.Option("--lexicon", help="Extra lexicon YAML merged with the shipped one."),
+    ] = None,
+    config: ConfigOpt = None,
+    force: ForceOpt = False,
+    shard: ShardOpt = None,
+    limit: LimitOpt = None,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Join each (video, caption) pair's TSG and DSG by cross-modal coreference edges."""
+    from finsta_cli.config import load_config
+    from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
+    from finsta_cli.io import parse_shard
+
+    resolved = load_config(
+        BuildHSGConfig, config, {"top_k": top_k, "threshold": threshold, "lexicon": lexicon}
+    )
+    summary = run_build_hsg(
+        tsg, dsg, out, resolved, pairs_file=pairs, force=force, shard=parse_shard(shard),
+        limit=limit,
+        quiet=quiet,
+    )  # fmt: skip
+    finish_stage(summary, json_out=json_out, extra={"out": str(out)})

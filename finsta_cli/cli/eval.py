@@ -1,0 +1,144 @@
+"""``finsta eval --task T``: score predictions against gold and write metrics.json."""
+
+import enum
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from finsta_cli.cli.options import JsonOpt, QuietOpt, VerboseOpt, command, print_json
+from finsta_cli.errors import UsageError
+
+
+class EvalTask(str, enum.Enum):
+    """The evaluation tasks of DESIGN §5; each has its own runner below."""
+
+    tsg = "tsg"
+    retrieval = "retrieval"
+    videoqa = "videoqa"
+    action = "action"
+    dsg = "dsg"
+
+
+@command
+def eval_command(
+    task: Annotated[EvalTask, typer.Option("--task", help="What to evaluate.")],
+    gold: Annotated[
+        Path | None,
+        typer.Option("--gold", help="Gold file (tsg: a FACTUAL CSV with caption,scene_graph)."),
+    ] = None,
+    pred: Annotated[
+        Path | None,
+        typer.Option(
+            "--pred",
+            help="Predictions (tsg: parse-text --format factual lines, or TSG JSONL), in gold's "
+            "order.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out", "-o", help="Where to write metrics JSON [default: PRED with .metrics.json]."
+        ),
+    ] = None,
+    errors: Annotated[
+        int,
+        typer.Option("--errors", min=0, help="Show the N worst items with gold vs prediction."),
+    ] = 0,
+    json_out: JsonOpt = False,
+    quiet: QuietOpt = False,
+    verbose: VerboseOpt = False,
+) -> None:
+    """Evaluate predictions of a task against gold; metrics JSON is written to --out."""
+    runner = _RUNNERS.get(task)
+    if runner is None:
+        raise UsageError(
+            f"eval --task {task.value} is not available in this finsta yet",
+            hint="available: " + ", ".join(t.value for t in _RUNNERS),
+        )
+    payload = runner(gold=gold, pred=pred, errors=errors)
+    target = out if out is not None else _default_out(pred)
+    from finsta_cli.io.atomic import atomic_write_json
+
+    atomic_write_json(target, payload)
+    payload = {**payload, "metrics_file": str(target)}
+    if json_out:
+        print_json(payload)
+    elif not quiet:
+        _print_human(payload)
+
+
+def _default_out(pred: Path | None) -> Path:
+    if pred is None:
+        return Path("metrics.json")
+    return pred.with_name(pred.stem + ".metrics.json")
+
+
+def _require(value: Path | None, option: str, task: str) -> Path:
+    if value is None:
+        raise UsageError(f"eval --task {task} needs {option}")
+    return value
+
+
+def _eval_tsg(*, gold: Path | None, pred: Path | None, errors: int) -> dict[str, Any]:
+    from finsta_cli.tasks.tsg_eval import evaluate_tsg, worst_captions
+    from finsta_cli.text.factual import format_facts
+
+    gold_path = _require(gold, "--gold GOLD.csv", "tsg")
+    pred_path = _require(pred, "--pred PRED", "tsg")
+    metrics, scores = evaluate_tsg(gold_path, pred_path)
+    payload = {**metrics.to_json(), "gold": str(gold_path), "pred": str(pred_path)}
+    if errors:
+        payload["errors"] = [
+            {
+                "row": score.index + 1,
+                "caption": score.caption,
+                "f1": round(100 * score.f1, 2),
+                "gold": format_facts(sorted(score.gold)),
+                "pred": format_facts(sorted(score.pred)),
+                "missing": format_facts(sorted(score.gold - score.pred)),
+                "extra": format_facts(sorted(score.pred - score.gold)),
+            }
+            for score in worst_captions(scores, errors)
+        ]
+    return payload
+
+
+def _eval_dsg(*, gold: Path | None, pred: Path | None, errors: int) -> dict[str, Any]:
+    from finsta_cli.tasks.dsg_eval import evaluate_dsg
+
+    gold_path = _require(
+        gold, "--gold SYNTH_DIR (or split .jsonl, or a folder of DSG .json)", "dsg"
+    )
+    pred_path = _require(pred, "--pred BUILD_DSG_OUT_DIR", "dsg")
+    metrics, scores = evaluate_dsg(gold_path, pred_path)
+    payload = {**metrics.to_json(), "gold": str(gold_path), "pred": str(pred_path)}
+    if errors:
+        worst = sorted(scores, key=lambda s: (s.idf1, s.video_id))[:errors]
+        payload["worst_videos"] = [
+            {"video_id": s.video_id, "idf1": round(s.idf1, 4), "missing": s.missing} for s in worst
+        ]
+    return payload
+
+
+_RUNNERS: dict[EvalTask, Callable[..., dict[str, Any]]] = {
+    EvalTask.tsg: _eval_tsg,
+    EvalTask.dsg: _eval_dsg,
+}
+
+
+def _print_human(payload: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    table = Table(title=f"eval --task {payload.get('task')}", show_header=False)
+    for key, value in payload.items():
+        if key != "errors" and not isinstance(value, list | dict):
+            table.add_row(key, str(value))
+    console.print(table)
+    for error in payload.get("errors", []):
+        console.print(f"[bold]row {error['row']}[/] (F1 {error['f1']}): {error['caption']}")
+        console.print(f"  gold: {error['gold']}", markup=False, highlight=False)
+        console.print(f"  pred: {error['pred']}", markup=False, highlight=False)

@@ -1,0 +1,1 @@
+"""Evaluation tasks: each module reads gold and predictions and returns its standard metrics."""

@@ -1,0 +1,1337 @@
+"""The rule-based textual scene graph parser: spaCy dependency parses -> :class:`TSG` records.
+
+``parse_texts(texts)`` runs spaCy's ``nlp.pipe`` (tagger, parser, lemmatizer; no NER) in batches
+and turns each parse into a TSG (DESIGN §1):
+
+- objects: nouns and proper nouns (not pronouns: "it" / "they" are resolved to the nearest
+  earlier object of the same number; "who" / "that" to the noun a relative clause modifies);
+  quantity nouns ("a bunch of birds") give way to what they count;
+- attributes: adjectives (with their adverbs: "partly cloudy"), numbers ("two" -> 2),
+  predicate adjectives ("the car is red"), and noun compounds where FACTUAL's conventions make
+  them attributes ("brick wall"); other compounds are merged into the name ("coffee table") or
+  become an object that has the head ("clock face" -> clock have face);
+- predicates: verbs with agent / patient / prepositional-argument edges (passives with a "by"
+  agent reversed, phrasal verbs "pick up", intransitive verbs kept), prepositions between nouns
+  ("cup on the table"), multi-word prepositions ("in front of", "next to", "on top of"),
+  possession ("man's face" -> man have face);
+- predicate attributes: adverbs of a verb ("quickly", "again");
+- conjunctions expanded over subjects, objects, verbs and adjectives;
+- temporal order of predicates: ``before`` (clause order, "then", "after", "before") and
+  ``overlaps`` ("while", "as", participles of the same subject).
+
+Every node keeps its character span in the caption.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any
+
+from finsta_cli.io.progress import get_logger
+from finsta_cli.schema import TSG
+from finsta_cli.text.conventions import Conventions, load_conventions
+
+if TYPE_CHECKING:
+    from spacy.language import Language
+    from spacy.tokens import Doc
+
+log = get_logger("text.parser")
+
+# The components the rules read: POS tags, dependencies, lemmas. NER is never needed.
+SPACY_EXCLUDE: tuple[str, ...] = ("ner", "senter", "textcat", "entity_ruler")
+MAX_CHARS_DEFAULT = 10_000
+
+NUMBER_WORDS: dict[str, int] = {
+    "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8,
+    "nine": 9, "ten": 10, "eleven": 11, "twelve": 12, "thirteen": 13, "fourteen": 14,
+    "fifteen": 15, "sixteen": 16, "seventeen": 17, "eighteen": 18, "nineteen": 19, "twenty": 20,
+    "both": 2, "pair": 2, "couple": 2,
+}  # fmt: skip
+# Nouns that mean a place relative to another object ("in front of", "on the side of").
+RELATIONAL_NOUNS = frozenset({
+    "front", "top", "side", "back", "middle", "edge", "corner", "bottom", "center", "centre",
+    "left", "right", "rear", "end", "part", "surface", "inside", "outside", "underside", "base",
+    "tip", "face",
+})  # fmt: skip
+# Place nouns that FACTUAL leaves out when they stand alone: "windows on the front".
+BARE_PLACE_NOUNS = frozenset({
+    "front", "back", "left", "right", "top", "bottom", "side", "middle", "center", "centre",
+    "rear",
+})  # fmt: skip
+SHADES = frozenset({
+    "dark", "light", "bright", "pale", "deep", "navy", "pastel", "neon",
+})  # fmt: skip
+EXPLETIVES = frozenset({
+    "this", "that", "these", "those", "there", "here", "it", "what", "which", "something",
+})  # fmt: skip
+SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
+OBJECT_DEPS = frozenset({"dobj", "obj", "dative", "oprd"})
+# Adverbs that order clauses or negate rather than describe the action.
+NON_MANNER_ADVERBS = frozenset({
+    "then", "also", "too", "not", "n't", "there", "here", "when", "where", "while", "how", "why",
+    "just", "now", "so", "as", "very",
+})  # fmt: skip
+PERSON_NOUNS = frozenset({
+    "man", "woman", "boy", "girl", "person", "child", "kid", "guy", "lady", "gentleman", "player",
+    "skier", "surfer", "skateboarder", "snowboarder", "rider", "worker", "chef", "cook", "officer",
+    "policeman", "baby", "toddler", "teenager", "adult", "someone", "mother", "father", "son",
+    "daughter", "brother", "sister", "husband", "wife", "friend", "people", "men", "women",
+})  # fmt: skip
+PERSON_PRONOUNS = {"he": "man", "him": "man", "she": "woman", "her": "woman"}
+PATH_PREPOSITIONS = frozenset({
+    "down", "across", "through", "along", "into", "onto", "toward", "towards", "to", "from",
+    "up", "past", "around", "out", "off", "via",
+})  # fmt: skip
+BEFORE_MARKERS = frozenset({"then", "after", "afterwards", "later", "next", "before", "until"})
+# Words that give a motion its direction: kept as pred_attr nodes of the verb whatever their tag
+# ("moves right": the small model tags "right" as an adjective, "left" even as a verb).
+DIRECTION_WORDS = frozenset({
+    "left", "right", "up", "down", "away", "back", "forward", "forwards", "backward",
+    "backwards", "upward", "upwards", "downward", "downwards", "leftward", "leftwards",
+    "rightward", "rightwards", "sideways", "around",
+})  # fmt: skip
+# Basic colour terms: as a compound modifier ("cyan cone", "orange ball") they are attributes,
+# not part of the name, unless the conventions decide otherwise for that word or pair.
+COLOUR_WORDS = frozenset({
+    "red", "orange", "yellow", "green", "blue", "purple", "pink", "brown", "black", "white",
+    "gray", "grey", "cyan", "magenta", "violet", "indigo", "turquoise", "teal", "maroon",
+    "beige", "tan", "gold", "golden", "silver", "navy", "lime", "olive", "crimson",
+})  # fmt: skip
+# Prepositions that, right after a plural-looking noun, show it is a verb of motion
+# ("the cube heads for the ball", "the ring leaves to the left").
+MOTION_PREPOSITIONS = frozenset({
+    "to", "toward", "towards", "from", "for", "into", "onto", "across", "through", "past",
+    "behind", "away", "off", "out",
+})  # fmt: skip
+DIRECTION_SIDES = frozenset({"left", "right", "top", "bottom"})
+# Prepositions that put a side after a verb of motion: "to the left", "exits on the right".
+SIDE_PREPOSITIONS = frozenset({
+    "to", "toward", "towards", "from", "on", "at", "into", "onto", "off",
+})  # fmt: skip
+# Of those, the ones that move a side phrase from a verb's object to the verb ("moves out of
+# view to the right"); "on the left" after a noun stays with the noun ("a man on the left").
+MOTION_SIDE_PREPOSITIONS = frozenset({"to", "toward", "towards", "into", "onto"})
+CLAUSE_PREPOSITIONS = frozenset({"after", "before", "until", "while", "as", "since"})
+# Verb lemmas of the loaded spaCy pipelines' lemmatizer tables (filled by load_nlp).
+_VERB_LEMMAS: set[str] = set()
+OVERLAP_MARKERS = frozenset({"while", "as", "when", "during", "meanwhile"})
+
+
+_ALNUM = re.compile(r"[^\W_]")
+
+
+class _Tok:
+    """The parts of a spaCy Token the rules read, copied once per caption.
+
+    Reading a spaCy ``Token`` attribute builds Python objects on every access; the rules read
+    each token dozens of times, so a plain copy keeps them well below spaCy's own cost.
+    """
+
+    __slots__ = (
+        "dep_", "head", "i", "idx", "is_punct", "lemma_", "lower_", "plural", "pos_", "tag_",
+        "text", "verb",
+    )  # fmt: skip
+
+    def __init__(
+        self, i: int, text: str, idx: int, lower: str, lemma: str, pos: str, tag: str, dep: str
+    ) -> None:
+        self.i = i
+        self.text = text
+        self.idx = idx
+        self.lower_ = lower
+        self.lemma_ = lemma
+        self.pos_ = pos
+        self.tag_ = tag
+        self.dep_ = dep
+        self.is_punct = False
+        self.plural = tag == "NNS" or tag == "NNPS"
+        self.verb = False  # re-read as a verb by _repair_verbs: never read back as a noun
+        self.head: _Tok = self
+
+    def __repr__(self) -> str:
+        return f"{self.text}/{self.dep_}"
+
+
+_STRINGS: dict[int, str] = {}  # spaCy string hash -> string, shared by every caption
+_WRAP = 1 << 64
+
+
+# The to_array attribute ids, filled on first use (spaCy is imported lazily).
+_ATTRS: list[int | str] = []
+
+
+class LemmaCache:
+    """The lemmatizer's lemmas, memoised on (word, POS, morphology): what it computes from.
+
+    spaCy's rule lemmatizer sets every token's lemma in Python, one token at a time; the stage
+    runs ``nlp.pipe`` without it and asks this cache for the lemmas of the tokens that have
+    none (the attribute ruler sets a few), computing each new (word, POS, morphology) once with
+    the same lemmatizer. The lemmas are the ones the component would have written.
+    """
+
+    def __init__(self, nlp: Language) -> None:
+        self.lemmatizer: Any = nlp.get_pipe("lemmatizer")
+        self.memo: dict[tuple[int, int, int], str] = {}
+
+    def lemma(self, doc: Doc, i: int, key: tuple[int, int, int]) -> str:
+        lemma = self.memo.get(key)
+        if lemma is None:
+            lemma = self.memo[key] = str(self.lemmatizer.lemmatize(doc[i])[0])
+        return lemma
+
+
+def _copy_tokens(doc: Doc, text: str, lemmas: LemmaCache | None = None) -> list[_Tok]:
+    """The Doc's tokens as :class:`_Tok`, read in one ``to_array`` call.
+
+    With ``lemmas``, tokens without a lemma (the Doc came from a pipeline run without its
+    lemmatizer) get theirs from the cache.
+    """
+    if not _ATTRS:
+        from spacy.attrs import DEP, HEAD, IDX, IS_PUNCT, LEMMA, LENGTH, LOWER, MORPH, ORTH, POS, TAG
+
+        _ATTRS.extend([LOWER, LEMMA, POS, TAG, DEP, HEAD, IDX, LENGTH, IS_PUNCT, ORTH, MORPH])
+    if not len(doc):
+        return []
+    rows = doc.to_array(_ATTRS if lemmas is not None else _ATTRS[:9]).tolist()
+    known = _STRINGS
+    try:
+        tokens = [
+            _Tok(i, text[row[6] : row[6] + row[7]], row[6], known[row[0]], known[row[1]],
+                 known[row[2]], known[row[3]], known[row[4]])
+            for i, row in enumerate(rows)
+        ]  # fmt: skip
+    except KeyError:  # strings not seen before: look them up once
+        strings = doc.vocab.strings
+        known.update((key, strings[key]) for row in rows for key in row[:5] if key not in known)
+        return _copy_tokens(doc, text, lemmas)
+    for token, row in zip(tokens, rows, strict=True):
+        head = row[5]  # HEAD: an offset, wrapped to unsigned
+        token.head = tokens[token.i + (head - _WRAP if head >= _WRAP >> 1 else head)]
+        if row[8]:
+            token.is_punct = True
+        if lemmas is not None and not row[1]:
+            token.lemma_ = lemmas.lemma(doc, token.i, (row[9], row[2], row[10]))
+    return tokens
+
+
+ARGUMENT_DEPS = frozenset({"nsubj", "nsubjpass", "dobj", "pobj", "attr", "conj", "appos"})
+NOUN_MODIFIER_DEPS = frozenset({"det", "amod", "compound", "nummod", "poss", "predet"})
+
+
+def _children(tokens: list[_Tok], head: _Tok) -> list[_Tok]:
+    return [t for t in tokens if t.head is head and t is not head]
+
+
+def _verb_evidence(token: _Tok, tokens: list[_Tok], nouns: frozenset[str]) -> bool:
+    """Whether a plural-looking noun after a singular noun is the sentence's verb.
+
+    Structure says so when it has a subject, a particle, an object or a clause marker of its
+    own, when the word it is the subject of is a direction ("moves left": "left" read as a
+    verb), or when it follows a verb's "after" / "before" / "while". Otherwise
+    the word must not be one FACTUAL's train split names as an object, or, when it is ("heads",
+    "leaves"), be followed by a direction or a preposition of motion ("heads for the ball").
+    """
+    kids = _children(tokens, token)
+    if any(c.dep_ in ("nsubj", "prt", "dobj", "mark") for c in kids):
+        return True  # a subject, particle, object or clause marker ("while the cone crosses")
+    if token.dep_ == "nsubj" and token.head.lower_ in DIRECTION_WORDS:
+        return True
+    head = token.head
+    if token.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head.pos_ == "VERB":
+        return True  # "enters after the cone crosses ...": a clause after a verb
+    if token.lower_ not in nouns:
+        return True
+    following = tokens[token.i + 1] if token.i + 1 < len(tokens) else None
+    return following is not None and (
+        following.lower_ in DIRECTION_WORDS
+        or (following.lower_ in MOTION_PREPOSITIONS and following.head is token)
+    )
+
+
+def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
+    """Re-read verbs that spaCy's small model tagged as plural nouns, in place.
+
+    "The cube slides to the right" is often tagged with "cube slides" as one compound noun (or
+    "slides" a noun with "cube" its subject), leaving the sentence without a predicate. A
+    token is re-read as the verb when it is tagged a plural noun (or is a verb with a compound
+    noun in front of it), follows a singular noun that depends on it, its lemma is a verb in
+    the lemmatizer's lexicon, and :func:`_verb_evidence` holds. The noun before it becomes its
+    subject and takes the determiner and modifiers, a direction word it was attached to
+    ("moves left" read as "moves" the subject of "left") becomes its adverb, and a clause
+    preposition governing it ("after the cube moves") becomes its marker.
+    """
+    verbs = _VERB_LEMMAS
+    for token in tokens:
+        if token.dep_ == "nsubj" and token.head is not token and token.head.pos_ == "VERB":
+            # "The pink cone stays": a determiner or adjective hung on the verb before its
+            # subject belongs to the subject.
+            for child in _children(tokens, token.head):
+                if child.i < token.i and child.dep_ in ("det", "amod", "nummod", "predet"):
+                    child.head = token
+    for token in tokens:
+        if token.i == 0 or not token.lower_.endswith("s"):
+            continue
+        subject = tokens[token.i - 1]
+        if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
+            continue
+        if subject.tag_ not in ("NN", "NNP") or subject.dep_ not in ("compound", "nsubj"):
+            continue
+        if token.pos_ in ("VERB", "AUX"):
+            # Already a verb, but "cone" left a compound of it: make it the subject.
+            if token.tag_ != "VBZ" or subject.dep_ != "compound":
+                continue
+            if any(c.dep_ in ("nsubj", "nsubjpass") for c in _children(tokens, token)):
+                continue
+            lemma = token.lemma_
+        else:
+            if token.pos_ not in ("NOUN", "PROPN") or token.tag_ not in ("NNS", "NNPS"):
+                continue
+            lemma = token.lemma_.lower()
+            if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
+                continue
+        _reread_as_verb(tokens, token, subject, lemma)
+    for token in tokens:
+        if token.pos_ == "VERB" and token.i + 1 < len(tokens):
+            _attach_direction(tokens, token)
+        elif token.lower_ in DIRECTION_SIDES and token.dep_ == "pobj":
+            _attach_side(token)
+
+
+def _attach_side(side: _Tok) -> None:
+    """ "moves out of view to the right": a side phrase after a verb's prepositional object
+    belongs to the verb (the motion goes to the right, not the view)."""
+    prep = side.head
+    noun = prep.head
+    if prep.dep_ != "prep" or prep.lower_ not in MOTION_SIDE_PREPOSITIONS or noun.dep_ != "pobj":
+        return
+    outer = noun.head
+    while outer.dep_ == "prep" and outer.head.dep_ == "prep" and outer.head is not outer:
+        outer = outer.head  # "out of view": climb to the first preposition
+    if outer.dep_ == "prep" and outer.head.pos_ == "VERB" and outer.head is not outer:
+        prep.head = outer.head
+
+
+def _attach_direction(tokens: list[_Tok], verb: _Tok) -> None:
+    """A direction word right after a verb is its adverb: "moves left" (with "left" tagged as
+    the verb "leave" hanging on "moves"), "moves right after ..." ("right" read as modifying
+    "after")."""
+    word = tokens[verb.i + 1]
+    if word.lower_ not in DIRECTION_WORDS or word.dep_ in ("prep", "prt", "agent", "pobj"):
+        return
+    if word.head is verb:
+        if word.dep_ in ("advmod", "npadvmod") and word.pos_ == "ADV":
+            return
+        if word.dep_ not in ("acl", "xcomp", "ccomp", "dobj", "oprd", "acomp", "amod", "advmod"):
+            return
+        children = _children(tokens, word)
+        if any(c.dep_ == "prep" and c.lower_ not in CLAUSE_PREPOSITIONS for c in children):
+            return  # "leading down to the lot": a preposition of its own ("down to")
+        for child in children:
+            child.head = verb  # "moves left before ...": the clause hangs on the motion
+    elif word.head.lower_ in CLAUSE_PREPOSITIONS and not _children(tokens, word):
+        word.head = verb
+    else:
+        return
+    word.dep_, word.pos_ = "advmod", "ADV"
+
+
+def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -> None:
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBZ", lemma, False, True
+    subject.dep_, subject.head = "nsubj", verb
+    for child in _children(tokens, verb):
+        if child.i < subject.i and child.dep_ in NOUN_MODIFIER_DEPS:
+            child.head = subject  # "The purple [star slides]": the modifiers are the star's
+    head = verb.head
+    if verb.dep_ == "nsubj" and head is not verb:
+        if head.lower_ in DIRECTION_WORDS:
+            # "moves left" read as "moves" the subject of the verb "left".
+            _take_place(tokens, verb, head)
+            head.dep_, head.pos_, head.head = "advmod", "ADV", verb
+        elif head.pos_ in ("VERB", "AUX") and head.i > verb.i:
+            # "the cube heads for the ball, and the cone does not move": two clauses.
+            _take_place(tokens, verb, head)
+            head.dep_, head.head = "conj", verb
+    elif verb.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head is not head:
+        # "after the cube moves right": the preposition marks the clause.
+        verb.dep_, verb.head = "advcl", head.head
+        head.dep_, head.head = "mark", verb
+    following = tokens[verb.i + 1] if verb.i + 1 < len(tokens) else None
+    if (
+        following is not None
+        and following.lower_ in DIRECTION_WORDS
+        and following.head is not verb
+        and following.dep_ in ("advmod", "npadvmod", "amod", "dobj", "acomp")
+        and not _children(tokens, following)
+    ):
+        following.dep_, following.head = "advmod", verb  # "moves right" attached elsewhere
+
+
+def _take_place(tokens: list[_Tok], token: _Tok, other: _Tok) -> None:
+    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it."""
+    root = other.head is other
+    token.dep_ = other.dep_
+    token.head = token if root else other.head
+    for child in _children(tokens, other):
+        if child is not token:
+            child.head = token
+
+
+def _is_nominal(
+    token: _Tok, kids: list[_Tok] | None = None, nouns: frozenset[str] = frozenset()
+) -> bool:
+    """Whether a token heads a noun phrase, mending the small model's tags on fragments.
+
+    Region captions are mostly noun phrases, which spaCy's small model often tags as verbs or
+    adjectives ("building with black windows", "white frosting", "towel warmer"); a word that
+    FACTUAL's train split names as an object is read as a noun when it sits where a noun
+    belongs (an argument, or a subject-less root).
+    """
+    if _ALNUM.search(token.text) is None:
+        return False
+    if token.pos_ in ("NOUN", "PROPN"):
+        return True
+    if token.verb:
+        return False
+    if token.pos_ == "NUM":
+        return token.dep_ in ARGUMENT_DEPS
+    if token.lower_ not in nouns or token.pos_ not in ("VERB", "ADJ", "ADV", "ADP"):
+        return False
+    if token.dep_ == "conj":  # "books and objects": a conjunct of a noun is a noun
+        return token.head.pos_ in ("NOUN", "PROPN")
+    if token.dep_ in ARGUMENT_DEPS:
+        return True
+    if token.dep_ == "ROOT":
+        return not any(c.dep_ in ("nsubj", "nsubjpass", "aux", "auxpass") for c in kids or [])
+    return False
+
+
+@lru_cache(maxsize=4)
+def _cached_nlp(name: str | None) -> Language:
+    import spacy
+
+    from finsta_cli.text.spacy_model import resolve_spacy_model
+
+    info = resolve_spacy_model(name)
+    # info.name is the package name, or the folder's path for a pipeline saved with to_disk.
+    nlp = spacy.load(info.name, exclude=list(SPACY_EXCLUDE))
+    register_verb_lexicon(nlp)
+    return nlp
+
+
+def register_verb_lexicon(nlp: Language) -> None:
+    """Add the verb lemmas of ``nlp``'s lemmatizer tables (WordNet's, in spaCy's English models).
+
+    The verb repair (:func:`_repair_verbs`) reads them to tell "slides" the verb from "slides"
+    the noun when the small model tags a verb as a plural noun.
+    """
+    if "lemmatizer" not in nlp.pipe_names:
+        return
+    lookups = getattr(nlp.get_pipe("lemmatizer"), "lookups", None)
+    if lookups is None or not lookups.has_table("lemma_index"):
+        return
+    verbs = lookups.get_table("lemma_index").get("verb")
+    if verbs:
+        _VERB_LEMMAS.update(str(verb) for verb in verbs)
+
+
+def load_nlp(name: str | None = None) -> Language:
+    """The spaCy pipeline with only the components the parser reads (cached per name)."""
+    return _cached_nlp(name)
+
+
+@dataclass
+class _Predicate:
+    node: int
+    token: int
+    agents: list[int] = field(default_factory=list)
+
+
+class _GraphBuilder:
+    """Builds one caption's TSG from its spaCy Doc."""
+
+    def __init__(
+        self,
+        doc: Doc,
+        conventions: Conventions,
+        text: str | None = None,
+        lemmas: LemmaCache | None = None,
+    ) -> None:
+        self.doc = doc
+        self.text = doc.text if text is None else text  # Doc.text joins its tokens each call
+        self.tokens: list[_Tok] = _copy_tokens(doc, self.text, lemmas)
+        _repair_verbs(self.tokens, conventions.nouns)
+        self.kids: list[list[_Tok]] = [[] for _ in self.tokens]  # children, built once
+        for token in self.tokens:
+            if token.head.i != token.i:
+                self.kids[token.head.i].append(token)
+        self.conv = conventions
+        # Plain dicts, validated once as a TSG record at the end (one pydantic call per caption).
+        self.nodes: list[dict[str, Any]] = []
+        self.edges: list[dict[str, Any]] = []
+        self.edge_keys: set[tuple[int, int, str, str | None]] = set()
+        self.objects: dict[int, int] = {}  # token index -> object node
+        self.absorbed: set[int] = set()  # tokens merged into a name or a preposition
+        self.dropped: set[int] = set()  # quantity nouns: "bunch" of birds
+        self.predicates: dict[int, _Predicate] = {}  # verb token -> predicate
+        self.fronted: dict[int, _Tok] = {}  # verb token -> object fronted before its subject
+        self.gerund_compounds: dict[int, _Tok] = {}  # noun token -> "cutting" of cutting board
+        self.name_words: dict[int, list[_Tok]] = {}  # object token -> other words of its name
+
+    def is_nominal(self, token: _Tok) -> bool:
+        return _is_nominal(token, self.kids[token.i], self.conv.nouns)
+
+    # -- nodes and edges -------------------------------------------------------------------
+    def add_node(self, kind: str, label: str, span: tuple[int, int] | None, **extra: Any) -> int:
+        label = " ".join(label.split())
+        if not label:  # a token of symbols or spaces: name it by its caption text
+            label = " ".join(self.text[span[0] : span[1]].split()) if span else ""
+        node = {
+            "id": len(self.nodes), "type": kind, "label": label or "_", "lemma": None,
+            "span": span, "number": None, "count": None,
+        }  # fmt: skip
+        node.update(extra)
+        self.nodes.append(node)
+        return len(self.nodes) - 1
+
+    def add_edge(self, source: int, target: int, kind: str, preposition: str | None = None) -> None:
+        key = (source, target, kind, preposition)
+        if source == target or key in self.edge_keys:
+            return
+        self.edge_keys.add(key)
+        edge = {"source": source, "target": target, "type": kind, "preposition": preposition}
+        self.edges.append(edge)
+
+    def span(self, tokens: Sequence[_Tok]) -> tuple[int, int]:
+        start = min(t.idx for t in tokens)
+        end = max(t.idx + len(t.text) for t in tokens)
+        return start, end
+
+    # -- objects -----------------------------------------------------------------------------
+    def object_for(self, token: _Tok) -> int | None:
+        """The object node a token stands for (resolving pronouns and quantity nouns)."""
+        seen = 0
+        while token.i in self.dropped and seen < 4:
+            target = self._of_object(token)
+            if target is None:
+                return None
+            token, seen = target, seen + 1
+        if token.i in self.objects:
+            return self.objects[token.i]
+        if token.pos_ == "PRON" or token.lower_ in EXPLETIVES:
+            return self._resolve_pronoun(token)
+        return None
+
+    def _of_object(self, token: _Tok) -> _Tok | None:
+        for child in self.kids[token.i]:
+            if child.dep_ == "prep" and child.lower_ == "of":
+                for grandchild in self.kids[child.i]:
+                    if grandchild.dep_ == "pobj":
+                        return grandchild
+        return None
+
+    def _resolve_pronoun(self, token: _Tok) -> int | None:
+        lower = token.lower_
+        if lower in ("who", "that", "which", "whom"):
+            verb = token.head
+            while verb.dep_ == "conj" and verb.head.i != verb.i:
+                verb = verb.head
+            if verb.dep_ in ("relcl", "acl") and verb.head.i in self.objects:
+                return self.objects[verb.head.i]
+            return None
+        if lower in ("it", "its", "he", "him", "she", "her"):
+            want = "singular"
+        elif lower in ("they", "them", "their"):
+            want = "plural"
+        else:
+            return None
+        # The nearest earlier object of that number that is not an argument of the same verb.
+        own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
+        own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
+        for candidate in reversed(range(token.i)):
+            node_id = self.objects.get(candidate)
+            if node_id is None or candidate in own_subjects:
+                continue
+            if token.dep_ == "pobj" and candidate in own and self._is_agent_of(candidate, token):
+                continue
+            if lower in PERSON_PRONOUNS and not self._is_person(self.tokens[candidate]):
+                continue
+            if self.nodes[node_id].get("number") in (want, None):
+                return node_id
+        if lower in PERSON_PRONOUNS and token.dep_ != "poss":
+            # "he threw the ball": with no earlier person, FACTUAL names him "man".
+            node = self.add_node(
+                "object",
+                PERSON_PRONOUNS[lower],
+                self.span([token]),
+                lemma=PERSON_PRONOUNS[lower],
+                number="singular",
+            )
+            self.objects[token.i] = node
+            return node
+        return None
+
+    def subtree(self, token: _Tok) -> set[int]:
+        found = {token.i}
+        for child in self.kids[token.i]:
+            found |= self.subtree(child)
+        return found
+
+    def _is_person(self, token: _Tok) -> bool:
+        return token.lemma_.lower() in PERSON_NOUNS or token.dep_ in ("nsubj", "nsubjpass")
+
+    def _is_agent_of(self, candidate: int, pronoun: _Tok) -> bool:
+        verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
+        return any(agent == self.objects.get(candidate) for agent in self._agents_of(verb))
+
+    def _agents_of(self, verb: _Tok) -> list[int]:
+        predicate = self.predicates.get(verb.i)
+        return predicate.agents if predicate else []
+
+    def dangling_prep(self, verb: _Tok) -> _Tok | None:
+        """A preposition that ends the caption with no object: "the water the bird stands on"."""
+        for child in self.kids[verb.i]:
+            if (
+                child.dep_ in ("prep", "prt")
+                and child.i > verb.i
+                and not any(c.dep_ in ("pobj", "pcomp") for c in self.kids[child.i])
+            ):
+                rest = [t for t in self.tokens[child.i + 1 :] if not t.is_punct]
+                if not rest:
+                    return child
+        return None
+
+    def _find_fronted_objects(self) -> None:
+        # "stool man is sitting on": spaCy reads "stool man" as one compound; the first noun is
+        # the object the dangling preposition points back to.
+        for verb in self.tokens:
+            if verb.dep_ != "ROOT" or self.dangling_prep(verb) is None:
+                continue
+            for subject in (c for c in self.kids[verb.i] if c.dep_ in ("nsubj", "nsubjpass")):
+                compounds = [
+                    c
+                    for c in self.kids[subject.i]
+                    if c.dep_ in ("compound", "amod")
+                    and c.i < subject.i
+                    and c.pos_ in ("NOUN", "PROPN")
+                    and c.lower_ not in COLOUR_WORDS  # "the cyan cylinder moves up"
+                ]
+                if compounds:
+                    self.fronted[verb.i] = compounds[0]
+
+    def _find_gerund_compounds(self) -> None:
+        # "on cutting board": the small model reads "cutting" as a verb taking "board".
+        for token in self.tokens:
+            if token.dep_ == "pcomp" and token.tag_ == "VBG" and token.i + 1 < len(self.tokens):
+                following = self.tokens[token.i + 1]
+                if following.dep_ == "dobj" and following.head.i == token.i:
+                    self.gerund_compounds[following.i] = token
+                    self.absorbed.add(token.i)
+
+    def build_objects(self) -> None:
+        self._find_gerund_compounds()
+        self._find_fronted_objects()
+        for fronted in self.fronted.values():
+            self._add_object(fronted)
+        for token in self.tokens:
+            if not self.is_nominal(token) or (token.dep_ == "compound" and token.head.i != token.i):
+                continue
+            if self._is_relational_prep_noun(token):
+                continue
+            if token.dep_ == "pobj" and self._is_bare_relational(token):
+                if not self._is_verb_direction(token):
+                    continue  # "windows on the front"
+            if token.dep_ in ("npadvmod", "amod", "advmod") and token.head.pos_ in ("ADJ", "VERB"):
+                continue  # "white whipped cream": an attribute word, read with its head
+            if token.dep_ == "amod" and token.head.pos_ in ("NOUN", "PROPN"):
+                continue  # "white string": an attribute the small model tagged as a name
+            if self._is_quantity(token):
+                self.dropped.add(token.i)
+                continue
+            self._add_object(token)
+        # Compound modifiers that are objects of their own ("clock face" -> clock have face).
+        for token in self.tokens:
+            if token.dep_ == "compound" and token.head.i in self.objects:
+                policy = self._modifier_policy(token, token.head)
+                if policy == "have" and self.is_nominal(token):
+                    node = self.add_node(
+                        "object",
+                        token.lower_,
+                        self.span([token]),
+                        lemma=token.lemma_.lower(),
+                        number="plural" if token.tag_ in ("NNS", "NNPS") else "singular",
+                    )
+                    self.objects[token.i] = node
+                    self._possession(node, self.objects[token.head.i], token)
+
+    def _is_relational_prep_noun(self, token: _Tok) -> bool:
+        # "in front of the car": front is part of the preposition, not an object.
+        return (
+            token.lower_ in RELATIONAL_NOUNS
+            and token.dep_ == "pobj"
+            and token.head.dep_ in ("prep", "agent")
+            and self._of_object(token) is not None
+        )
+
+    def _is_verb_direction(self, token: _Tok) -> bool:
+        """ "slides to the right", "enters from the left": the side a motion goes to or comes
+        from is kept as the verb's prepositional argument (an object named by the side)."""
+        prep = token.head
+        return (
+            token.lower_ in DIRECTION_SIDES
+            and prep.dep_ == "prep"
+            and prep.lower_ in SIDE_PREPOSITIONS
+            and prep.head.pos_ == "VERB"
+            and prep.head is not prep
+        )
+
+    def _is_bare_relational(self, token: _Tok) -> bool:
+        return token.lower_ in BARE_PLACE_NOUNS and not any(
+            c.dep_ in ("prep", "amod", "compound", "poss", "nummod") for c in self.kids[token.i]
+        )
+
+    def _is_quantity(self, token: _Tok) -> bool:
+        if self._of_object(token) is None:
+            return False
+        return self.conv.of_policy(token.lower_) == "drop"
+
+    def _name_tokens(self, token: _Tok) -> list[_Tok]:
+        """The head noun with the compounds merged into its name, in caption order."""
+        merged: list[_Tok] = []
+
+        def visit(head: _Tok) -> None:
+            for child in self.kids[head.i]:
+                if (
+                    child.dep_ == "compound"
+                    and child.i < head.i
+                    and child.i not in self.objects
+                    and self._modifier_policy(child, token) == "merge"
+                ):
+                    merged.append(child)
+                    visit(child)
+
+        visit(token)
+        if token.i in self.gerund_compounds:
+            merged.append(self.gerund_compounds[token.i])
+        return sorted([*merged, token], key=lambda t: t.i)
+
+    def _modifier_policy(self, modifier: _Tok, head: _Tok) -> str:
+        default = self.conv.default_compound if modifier.dep_ == "compound" else "attribute"
+        if modifier.dep_ == "compound" and (
+            modifier.pos_ not in ("NOUN", "PROPN") or modifier.lower_ in COLOUR_WORDS
+        ):
+            default = "attribute"  # "cyan cone": a colour is the cone's attribute
+        dep = modifier.dep_ if modifier.dep_ in ("amod", "compound", "nummod") else "amod"
+        return self.conv.modifier_policy(dep, modifier.lower_, head.lower_, default)
+
+    def _add_object(self, token: _Tok) -> None:
+        words = self._name_tokens(token)
+        for word in words:
+            if word.i != token.i:
+                self.absorbed.add(word.i)
+        self.name_words[token.i] = [word for word in words if word.i != token.i]
+        label = " ".join(word.lower_ for word in words)
+        lemma = token.lemma_.lower()
+        if token.lower_ == "one" and self.objects:
+            # "a red motorcycle beside a black one": one names the earlier object again.
+            earlier = self.nodes[self.objects[max(self.objects)]]
+            label, lemma = earlier["label"], earlier.get("lemma") or earlier["label"]
+        plural = token.plural
+        node = self.add_node(
+            "object",
+            label,
+            self.span(words),
+            lemma=lemma,
+            number="plural" if plural else "singular",
+        )
+        self.objects[token.i] = node
+
+    # -- attributes --------------------------------------------------------------------------
+    def build_attributes(self) -> None:
+        for token_index, node_id in list(self.objects.items()):
+            token = self.tokens[token_index]
+            if self.nodes[node_id]["label"] != token.lower_ and token_index in self.absorbed:
+                continue
+            for child in self.kids[token.i]:
+                self._modifier(node_id, token, child)
+            for word in self.name_words.get(token_index, ()):
+                # "teal canopy umbrella": "teal" hangs on "canopy", merged into the name.
+                for child in self.kids[word.i]:
+                    if child.i not in self.absorbed and self._nested_attribute(child, token):
+                        self._modifier(node_id, token, child)
+            # "a pair of shoes": the dropped quantity noun counts what it names.
+            if (
+                token.dep_ == "pobj"
+                and token.head.lower_ == "of"
+                and token.head.head.i in self.dropped
+            ):
+                quantity = token.head.head
+                count = NUMBER_WORDS.get(quantity.lower_)
+                if count is not None and count > 1:
+                    self._count(node_id, count, quantity)
+                for child in self.kids[quantity.i]:
+                    if child.dep_ in ("amod", "nummod"):
+                        self._modifier(node_id, token, child)
+
+    def _nested_attribute(self, child: _Tok, head: _Tok) -> bool:
+        """Whether a modifier of a word merged into a name describes the object: an adjective,
+        a colour, or a noun the conventions read as an attribute ("metal street sign")."""
+        if child.dep_ == "amod" or (child.dep_ == "compound" and child.lower_ in COLOUR_WORDS):
+            return True
+        return child.dep_ == "compound" and (
+            self.conv.modifier_policy("compound", child.lower_, head.lower_, "drop") == "attribute"
+        )
+
+    def _modifier(self, node_id: int, head: _Tok, child: _Tok) -> None:
+        dep = child.dep_
+        if dep in ("amod", "nummod", "compound") and child.i not in self.absorbed:
+            if dep == "compound" and child.i in self.objects:
+                return  # an object of its own ("clock face")
+            policy = self._modifier_policy(child, head)
+            if policy == "drop" or (policy == "merge" and dep != "compound"):
+                return
+            if dep == "nummod" or child.pos_ == "NUM":
+                count = NUMBER_WORDS.get(child.lower_)
+                if count is None and child.text.isascii() and child.text.isdigit():
+                    count = int(child.text)
+                if count is not None:
+                    self._count(node_id, count, child)
+                    return
+            for adjective in self._conjuncts(child):
+                self._attribute(node_id, adjective)
+        elif dep == "poss":
+            owner = self.object_for(child)
+            if owner is not None and child.pos_ != "PRON":
+                self._possession(owner, node_id, child)
+
+    def _count(self, node_id: int, count: int, token: _Tok) -> None:
+        self.nodes[node_id]["count"] = count
+        if count > 1:
+            attribute = self.add_node("attribute", str(count), self.span([token]))
+            self.add_edge(node_id, attribute, "has_attribute")
+
+    def _attribute(self, node_id: int, adjective: _Tok) -> None:
+        words = [adjective]
+        for child in self.kids[adjective.i]:
+            if child.i > adjective.i:
+                if child.dep_ == "prt":
+                    words.append(child)  # "lit up"
+            elif child.dep_ in ("advmod", "npadvmod", "amod", "compound"):
+                if (child.pos_ == "ADV" and child.lower_ not in NON_MANNER_ADVERBS) or (
+                    child.lower_ in SHADES
+                ):
+                    words.append(child)  # "partly cloudy", "dark brown"
+                elif child.pos_ in ("ADJ", "NOUN", "PROPN", "VERB"):
+                    self._attribute(node_id, child)  # "white whipped cream": two attributes
+        words.sort(key=lambda t: t.i)
+        label = " ".join(w.lower_ for w in words)
+        attribute = self.add_node("attribute", label, self.span(words))
+        self.add_edge(node_id, attribute, "has_attribute")
+
+    def _conjuncts(self, token: _Tok) -> list[_Tok]:
+        found = [token]
+        for child in self.kids[token.i]:
+            if child.dep_ == "conj" and child.pos_ in ("ADJ", "VERB", "NOUN", "PROPN", "NUM"):
+                found.extend(self._conjuncts(child))
+        return found
+
+    def _possession(self, owner: int, owned: int, token: _Tok) -> None:
+        predicate = self.add_node("predicate", "have", self.span([token]), lemma="have")
+        self.add_edge(predicate, owner, "agent")
+        self.add_edge(predicate, owned, "patient")
+
+    # -- arguments ---------------------------------------------------------------------------
+    def expand(self, token: _Tok) -> list[int]:
+        """The object nodes a token stands for, with its conjuncts ("a man and a woman")."""
+        found: list[int] = []
+        node = self.object_for(token)
+        if node is not None:
+            found.append(node)
+        for child in self.kids[token.i]:
+            if child.dep_ == "conj":
+                found.extend(self.expand(child))
+            if child.dep_ == "appos":
+                found.extend(self.expand(child)[1:])
+        return found
+
+    def _is_prep_adverb(self, token: _Tok) -> bool:
+        # "next to", "close to", "away from": an adverb heading the preposition.
+        return token.dep_ in ("advmod", "amod", "npadvmod") and any(
+            c.dep_ == "prep" for c in self.kids[token.i]
+        )
+
+    def prep_targets(self, prep: _Tok) -> tuple[str, list[_Tok], list[_Tok]]:
+        """A preposition's label (multi-word ones joined), its objects and its words."""
+        if prep.dep_ not in ("prep", "agent"):
+            inner_prep = next((c for c in self.kids[prep.i] if c.dep_ == "prep"), None)
+            if inner_prep is None:
+                return prep.lower_, [], [prep]
+            label, objs, more = self.prep_targets(inner_prep)
+            return f"{prep.lower_} {label}", objs, [prep, *more]
+        words = [prep]
+        label_words = [prep.lower_]
+        objects = [c for c in self.kids[prep.i] if c.dep_ in ("pobj", "pcomp") and c.pos_ != "ADP"]
+        objects = [
+            next((g for g in self.kids[c.i] if g.i in self.gerund_compounds), c) for c in objects
+        ]
+        inner = [
+            c
+            for c in self.kids[prep.i]
+            if c.dep_ == "prep" or (c.dep_ == "pcomp" and c.pos_ == "ADP")
+        ]
+        if not objects and inner:
+            # "in between the tracks", "out of the box"
+            label, objs, more = self.prep_targets(inner[0])
+            return f"{prep.lower_} {label}", objs, [prep, *more]
+        if (
+            objects
+            and objects[0].lower_ in RELATIONAL_NOUNS
+            and self._is_relational_prep_noun(objects[0])
+        ):
+            noun = objects[0]
+            of = next(c for c in self.kids[noun.i] if c.dep_ == "prep" and c.lower_ == "of")
+            words += [noun, of]
+            label_words += [noun.lower_, "of"]
+            objects = [c for c in self.kids[of.i] if c.dep_ == "pobj"]
+        return " ".join(label_words), objects, words
+
+    def build_predicates(self) -> None:
+        for token in self.tokens:
+            if token.i in self.objects or token.i in self.dropped or token.i in self.absorbed:
+                continue
+            if token.lemma_ == "have" and token.dep_ == "aux" and token.head.i in self.objects:
+                self._have_aux(token)
+            elif token.pos_ in ("VERB", "AUX") and not self._is_auxiliary(token):
+                self._verb(token)
+        for token in self.tokens:
+            if token.i in self.objects or token.i in self.dropped:
+                self._noun_relations(token)
+        self._copulas()
+
+    def _have_aux(self, token: _Tok) -> None:
+        # "the bird has beak": the small model makes "has" an auxiliary of the noun.
+        owned = token.head
+        for subject in (c for c in self.kids[owned.i] if c.dep_ in ("nsubj", "nsubjpass")):
+            for owner in self.expand(subject):
+                for target in self.expand(owned):
+                    self._possession(owner, target, token)
+
+    def _is_auxiliary(self, token: _Tok) -> bool:
+        if token.dep_ in ("aux", "auxpass"):
+            return True
+        # A copula's arguments are read in _copulas.
+        return token.lemma_ == "be"
+
+    def _verb_subjects(self, verb: _Tok) -> tuple[list[int], bool]:
+        """The verb's agents and whether it is passive with the agent unknown."""
+        agents: list[int] = []
+        passive = False
+        for child in self.kids[verb.i]:
+            if child.dep_ in ("nsubj", "csubj"):
+                agents += self.expand(child)
+            elif child.dep_ == "nsubjpass":
+                passive = True
+                agents += self.expand(child)
+        head = verb.head
+        if not agents and verb.dep_ in ("acl", "relcl", "amod") and head.i != verb.i:
+            agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
+            if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ == "with":
+                # "woman with long hair sitting on the bus": the woman sits.
+                owner = head.head.head
+                if owner.i in self.objects:
+                    agents = self.expand_single(owner)
+        elif not agents and verb.dep_ == "conj" and head.i != verb.i:
+            agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+        elif not agents and verb.dep_ in ("advcl", "xcomp") and head.i != verb.i:
+            agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+            if not agents and head.i in self.objects:
+                agents = self.expand_single(head)
+        elif not agents and verb.dep_ == "ROOT":
+            # A fragment parsed as a verb-led sentence ("zebra grazing ...") may put the
+            # subject under an npadvmod or dep.
+            for child in self.kids[verb.i]:
+                if child.dep_ in ("npadvmod", "dep") and child.i < verb.i:
+                    agents += self.expand(child)
+        elif not agents and verb.dep_ == "pcomp" and head.head.i in self.objects:
+            agents = self.expand_single(head.head)
+        elif not agents and verb.dep_ == "pcomp" and head.head.pos_ in ("VERB", "AUX"):
+            # "play on the beach before running into the water"
+            governor = head.head
+            agents = list(self._agents_of(governor)) or self._verb_subjects(governor)[0]
+        return agents, passive
+
+    def _is_by_agent(self, verb: _Tok, child: _Tok) -> bool:
+        """Whether ``child`` is a "by" phrase naming the agent ("hit by the man").
+
+        "parked by the side of the road" names a place instead: no object after "by".
+        """
+        if not (child.dep_ == "agent" or (child.dep_ == "prep" and child.lower_ == "by")):
+            return False
+        if verb.tag_ != "VBN" and child.dep_ != "agent":
+            return False
+        pobjs = [c for c in self.kids[child.i] if c.dep_ == "pobj"]
+        return any(self.object_for(p) is not None for p in pobjs)
+
+    def _gap_target(self, verb: _Tok, agents: list[int]) -> int | None:
+        """The object a clause without its object points back to, if any."""
+        if verb.i in self.fronted:
+            return self.objects.get(self.fronted[verb.i].i)
+        own_subject = [c for c in self.kids[verb.i] if c.dep_ in ("nsubj", "nsubjpass")]
+        if (
+            verb.dep_ == "relcl"
+            and own_subject
+            and own_subject[0].lower_ not in ("who", "that", "which")
+        ):
+            head = self.object_for(verb.head)
+            if head is not None and head not in agents:
+                return head
+        return None
+
+    def expand_single(self, token: _Tok) -> list[int]:
+        node = self.object_for(token)
+        return [node] if node is not None else []
+
+    def _verb(self, verb: _Tok) -> None:
+        agents, passive = self._verb_subjects(verb)
+        particles = [c for c in self.kids[verb.i] if c.dep_ == "prt"]
+        words = [verb, *particles]
+        lemma = self.conv.verb_lemmas.get(verb.lower_, verb.lemma_.lower())
+        label = " ".join([lemma] + [p.lower_ for p in particles])
+        patients: list[int] = []
+        prep_args: list[tuple[str, int]] = []
+        by_agents: list[int] = []
+        adverbs: list[_Tok] = []
+        prep_spans: dict[str, list[_Tok]] = {}
+        for child in self.kids[verb.i]:
+            if child.dep_ in OBJECT_DEPS:
+                patients += self.expand(child)
+            elif self._is_by_agent(verb, child):
+                for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
+                    by_agents += self.expand(pobj)
+            elif child.dep_ in ("prep", "agent") or self._is_prep_adverb(child):
+                prep_label, objects, prep_words = self.prep_targets(child)
+                prep_spans[prep_label] = prep_words
+                for obj in objects:
+                    prep_args += [(prep_label, node) for node in self.expand(obj)]
+            elif child.lower_ in DIRECTION_WORDS and child.dep_ in (
+                "advmod", "npadvmod", "acomp", "dobj", "oprd"
+            ):
+                adverbs.append(child)  # "moves right": the direction, whatever its tag
+            elif child.dep_ == "neg":
+                adverbs.append(child)  # "does not move": the negation stays with the verb
+            elif child.dep_ == "advmod" and child.pos_ == "ADV":
+                if child.lower_ not in NON_MANNER_ADVERBS and child.tag_ not in ("WRB",):
+                    adverbs.append(child)
+            elif child.dep_ == "acomp" and agents:
+                for agent in agents:
+                    for adjective in self._conjuncts(child):
+                        self._attribute(agent, adjective)
+        dangling = self.dangling_prep(verb)
+        gap_target = self._gap_target(verb, agents)
+        if dangling is not None and gap_target is not None:
+            # "the water the bird is standing on" -> bird stand on water
+            if dangling.dep_ == "prt":
+                label = " ".join(label.split(" ")[:-1]) or label
+            prep_args.append((dangling.lower_, gap_target))
+        elif gap_target is not None and not patients and verb.dep_ == "relcl":
+            patients.append(gap_target)  # "rope the man is holding"
+        if patients and prep_args and not by_agents:
+            # "holding a ball in the air": a phrase after the object places the object
+            # (FACTUAL writes ball in air, not person hold in air); a path ("riding a bike
+            # down the street") stays with the action.
+            kept = []
+            for preposition, target in prep_args:
+                if preposition.split(" ")[0] in PATH_PREPOSITIONS:
+                    kept.append((preposition, target))
+                    continue
+                for patient in patients:
+                    words = prep_spans.get(preposition, [verb])
+                    self._relation(patient, preposition, target, words)
+            prep_args = kept
+        if by_agents:
+            # "the ball is hit by the man": the man is the agent, the ball the patient.
+            patients = agents + patients
+            agents = by_agents
+        elif passive and verb.dep_ not in ("acl", "relcl"):
+            pass  # "the fence is painted": the subject keeps the agent slot, as FACTUAL does
+        if not agents and not patients and not prep_args:
+            return
+        node = self.add_node("predicate", label, self.span(words), lemma=lemma)
+        self.predicates[verb.i] = _Predicate(node=node, token=verb.i, agents=agents)
+        for agent in agents:
+            self.add_edge(node, agent, "agent")
+        for patient in patients:
+            self.add_edge(node, patient, "patient")
+        for preposition, target in prep_args:
+            self.add_edge(node, target, "prep_arg", preposition)
+        for adverb in adverbs:
+            label = "not" if adverb.dep_ == "neg" else adverb.lower_  # "n't" -> not
+            pred_attr = self.add_node("pred_attr", label, self.span([adverb]))
+            self.add_edge(node, pred_attr, "pred_attr")
+
+    def _noun_relations(self, token: _Tok) -> None:
+        # A quantity noun's phrases describe what it counts: "a crowd of people behind a fence".
+        subjects = self.expand_single(token)
+        for child in self.kids[token.i]:
+            if child.dep_ != "prep" and not self._is_prep_adverb(child):
+                continue
+            if token.i in self.dropped and child.lower_ == "of":
+                continue
+            label, objects, words = self.prep_targets(child)
+            targets = [node for obj in objects for node in self.expand(obj)]
+            if not targets:
+                continue
+            if label == "of":
+                direction, _, predicate = self.conv.of_policy(token.lower_).partition(":")
+                for subject in subjects:
+                    for target in targets:
+                        owner, owned = (
+                            (target, subject) if direction == "rev" else (subject, target)
+                        )
+                        if predicate == "have":
+                            self._possession(owner, owned, child)
+                        elif predicate:
+                            self._relation(owner, predicate, owned, words)
+                continue
+            if objects and self._is_bare_relational(objects[0]):
+                continue  # "windows on the front": FACTUAL keeps no fact for it
+            own_back = self._back_reference(token, conjuncts=False)
+            if label == "with" and objects and own_back is not None and own_back.i > child.i:
+                back: _Tok | None = own_back  # "a cart with luggage on it", "on" under "cart"
+            elif label == "with" and objects:
+                back = self._back_reference(objects[0])
+            else:
+                back = None
+            if back is not None:
+                # "a plate with food on it": the food is on the plate.
+                back_label, _, back_words = self.prep_targets(back)
+                for subject in subjects:
+                    for target in targets:
+                        self._relation(target, back_label, subject, back_words)
+                continue
+            if token.dep_ == "conj" and label not in ("of", "with"):
+                # "a vase and a candle holder on the table": both are on the table.
+                first = token
+                while first.dep_ == "conj" and first.head.i != first.i:
+                    first = first.head
+                if not any(c.dep_ == "conj" for c in self.kids[token.i]):
+                    for subject in self.expand(first):
+                        for target in targets:
+                            self._relation(subject, label, target, words)
+                    continue
+            if self._back_reference(token) is child and token.head.lower_ == "with":
+                continue  # read from the "with" side above
+            if own_back is child and any(
+                c.dep_ == "prep" and c.lower_ == "with" and c.i < child.i
+                for c in self.kids[token.i]
+            ):
+                continue  # "a cart with luggage on it": read with the "with" phrase
+            for subject in subjects:
+                for target in targets:
+                    self._relation(subject, label, target, words)
+
+    def _back_reference(self, token: _Tok, conjuncts: bool = True) -> _Tok | None:
+        """The preposition of "... on it" after a noun (or its last conjunct), if any."""
+        chain = [token]
+        while conjuncts:
+            nxt = next((c for c in self.kids[chain[-1].i] if c.dep_ == "conj"), None)
+            if nxt is None:
+                break
+            chain.append(nxt)
+        for noun in chain:
+            for child in self.kids[noun.i]:
+                if child.dep_ == "prep" and any(
+                    c.dep_ == "pobj" and c.lower_ in ("it", "them") for c in self.kids[child.i]
+                ):
+                    return child
+        return None
+
+    def _relation(self, subject: int, label: str, target: int, words: Sequence[_Tok]) -> None:
+        if subject == target:
+            return  # "a mint on it" resolved to the mint itself
+        node = self.add_node("predicate", label, self.span(words), lemma=label)
+        self.add_edge(node, subject, "agent")
+        self.add_edge(node, target, "prep_arg", label)
+
+    def _copulas(self) -> None:
+        """ "the car is red", "the cup is on the table", "there is a plane in the sky"."""
+        for verb in self.tokens:
+            if verb.lemma_ != "be" or verb.dep_ in ("aux", "auxpass"):
+                continue
+            subjects: list[int] = []
+            complements: list[_Tok] = []
+            attrs: list[_Tok] = []
+            preps: list[_Tok] = []
+            for child in self.kids[verb.i]:
+                if child.dep_ in ("nsubj", "nsubjpass"):
+                    subjects += self.expand(child)
+                elif child.dep_ == "acomp":
+                    complements.append(child)
+                elif child.dep_ == "attr":
+                    attrs.append(child)
+                elif child.dep_ == "prep":
+                    preps.append(child)
+            if not subjects and verb.dep_ in ("relcl", "acl") and verb.head.i in self.objects:
+                subjects = [self.objects[verb.head.i]]
+            expletive = not subjects
+            if expletive:
+                # "there is a plane in the sky": the attribute noun is the subject.
+                for attr in attrs:
+                    subjects += self.expand(attr)
+            dangling = self.dangling_prep(verb)
+            gap = self._gap_target(verb, subjects) if dangling is not None else None
+            for subject in subjects:
+                if dangling is not None and gap is not None:
+                    self._relation(subject, dangling.lower_, gap, [dangling])
+                for complement in complements:
+                    for adjective in self._conjuncts(complement):
+                        if adjective.pos_ in ("ADJ", "VERB", "NUM", "ADV"):
+                            self._attribute(subject, adjective)
+                    for prep in (c for c in self.kids[complement.i] if c.dep_ == "prep"):
+                        self._prep_relation(subject, prep)
+                for prep in preps:
+                    self._prep_relation(subject, prep)
+                if not expletive:
+                    for attr in attrs:
+                        if attr.pos_ == "ADJ":
+                            self._attribute(subject, attr)
+
+    def _prep_relation(self, subject: int, prep: _Tok) -> None:
+        label, objects, words = self.prep_targets(prep)
+        for obj in objects:
+            for target in self.expand(obj):
+                self._relation(subject, label, target, words)
+
+    # -- time --------------------------------------------------------------------------------
+    def build_temporal(self) -> None:
+        """Order the verb predicates: clause order, then/after/before, while/as overlap."""
+        verbs = sorted(self.predicates.values(), key=lambda p: p.token)
+        for predicate in verbs:
+            verb = self.tokens[predicate.token]
+            head = verb.head
+            markers = {
+                c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
+            }
+            if verb.dep_ == "pcomp" and head.dep_ == "prep":
+                markers.add(head.lower_)  # "before running": the preposition is the marker
+                head = head.head
+            if head.i == verb.i or head.i not in self.predicates:
+                continue
+            other = self.predicates[head.i].node
+            if verb.dep_ == "conj":
+                if markers & OVERLAP_MARKERS:
+                    self.add_edge(other, predicate.node, "overlaps")
+                else:
+                    self.add_edge(other, predicate.node, "before")
+            elif verb.dep_ in ("advcl", "prep", "pcomp"):
+                if markers & {"after", "once"}:
+                    self.add_edge(predicate.node, other, "before")
+                elif markers & {"before", "until"}:
+                    self.add_edge(other, predicate.node, "before")
+                elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
+                    self.add_edge(other, predicate.node, "overlaps")
+                elif markers & BEFORE_MARKERS:
+                    self.add_edge(other, predicate.node, "before")
+
+    def build(self, item_id: str) -> dict[str, Any]:
+        self.build_objects()
+        self.build_predicates()
+        self.build_attributes()
+        self.build_temporal()
+        return _record(item_id, self.text, self.nodes, self.edges)
+
+
+def _record(
+    item_id: str, text: str, nodes: list[dict[str, Any]], edges: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """A TSG record as plain data, keys in the schema's order (what ``model_dump`` gives)."""
+    return {
+        "schema_version": TSG.SCHEMA_VERSION,
+        "record": "tsg",
+        "id": item_id,
+        "text": text,
+        "nodes": nodes,
+        "edges": edges,
+    }
+
+
+def tsg_record(
+    doc: Doc,
+    item_id: str,
+    conventions: Conventions | None = None,
+    text: str | None = None,
+    lemmas: LemmaCache | None = None,
+) -> dict[str, Any]:
+    """The TSG of one Doc as a JSON-ready dict, not validated: the stage's fast path.
+
+    The rules only build well-formed graphs (ids are positions, spans lie in the text, edges
+    join the node types their type names); :func:`parse_doc` validates the same record.
+    ``text`` is the string the Doc was made from, when the caller has it (``Doc.text`` joins
+    the tokens again on every read). ``lemmas`` fills the lemmas of a Doc parsed without the
+    lemmatizer (:class:`LemmaCache`).
+    """
+    conv = conventions if conventions is not None else load_conventions()
+    text = doc.text if text is None else text
+    if not text.strip():
+        return _record(item_id, text, [], [])
+    return _GraphBuilder(doc, conv, text, lemmas).build(item_id)
+
+
+def parse_doc(doc: Doc, item_id: str, conventions: Conventions | None = None) -> TSG:
+    """The TSG of one spaCy Doc."""
+    return TSG.model_validate(tsg_record(doc, item_id, conventions))
+
+
+def parse_docs(
+    docs: Iterable[Doc],
+    ids: Iterable[str] | None = None,
+    *,
+    conventions: Conventions | None = None,
+) -> Iterator[TSG]:
+    """TSGs of already parsed Docs; ids default to 1, 2, ... (line numbers)."""
+    conv = conventions if conventions is not None else load_conventions()
+    id_iter = iter(ids) if ids is not None else (str(n) for n in _count_from(1))
+    for doc in docs:
+        item_id = next(id_iter, None)
+        if item_id is None:
+            raise ValueError("parse_docs: fewer ids than texts")
+        yield parse_doc(doc, item_id, conv)
+
+
+def _count_from(start: int) -> Iterator[int]:
+    n = start
+    while True:
+        yield n
+        n += 1
+
+
+def parse_texts(
+    texts: Iterable[str],
+    ids: Iterable[str] | None = None,
+    *,
+    nlp: Language | None = None,
+    spacy_model: str | None = None,
+    batch_size: int = 256,
+    n_process: int = 1,
+    conventions: Conventions | None = None,
+    max_chars: int = MAX_CHARS_DEFAULT,
+) -> Iterator[TSG]:
+    """Parse captions into TSGs lazily, in order, with ``nlp.pipe`` batching.
+
+    Captions longer than ``max_chars`` are cut there (with a warning) so that one huge line
+    cannot stall a batch; the TSG keeps the cut text. ``ids`` default to 1, 2, ...
+    """
+    pipeline = nlp if nlp is not None else load_nlp(spacy_model)
+    bounded = (bound_text(text, max_chars, f"caption {n}") for n, text in enumerate(texts, start=1))
+    docs = pipeline.pipe(bounded, batch_size=batch_size, n_process=n_process)
+    yield from parse_docs(docs, ids, conventions=conventions)
+
+
+def bound_text(text: str, max_chars: int, where: str | None = None) -> str:
+    """``text`` cut to ``max_chars`` characters, with a warning when it was longer."""
+    if len(text) <= max_chars:
+        return text
+    log.warning("%s has %d characters: cut to %d", where or "caption", len(text), max_chars)
+    return text[:max_chars]

@@ -1,0 +1,437 @@
+"""Video inputs and decoding: finding videos, sampling keyframes, decord decoding, prefetching.
+
+A *video* is a video file (decoded with decord, resized on decode) or a folder of frame images
+(a frame dump, read with Pillow). Only the sampled frames are decoded, in chunks of at most
+``chunk`` frames, so a long video is never held in memory whole. :class:`PrefetchingReader`
+decodes on a background thread while the caller runs the detector on what was decoded before.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+
+from finsta_cli.errors import InputError, UsageError
+from finsta_cli.io.hashing import hash_file, hash_json
+from finsta_cli.io.stage import StageItem
+
+VIDEO_EXTENSIONS = frozenset(
+    {".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv", ".flv", ".3gp"}
+)
+IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
+MANIFEST_EXTENSIONS = frozenset({".jsonl"})
+
+SourceKind = Literal["video", "frames"]
+
+
+@dataclass(frozen=True)
+class VideoSource:
+    """Where one video comes from: a file, or a folder of frame images."""
+
+    id: str
+    path: Path
+    kind: SourceKind
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    """What decoding learnt about a video; width and height are the original frame size."""
+
+    num_frames: int
+    fps: float
+    width: int
+    height: int
+
+
+@dataclass
+class FrameChunk:
+    """Decoded frames of one video: ``frames`` is (n, h, w, 3) uint8 RGB at the decode size.
+
+    ``positions`` are the frames' places among the video's sampled frames, ``indices`` their
+    0-based indices in the video, ``times`` their timestamps in seconds. ``last`` marks the
+    video's final chunk; a video with no frames yields one empty chunk with ``last`` set.
+    """
+
+    item: StageItem[VideoSource]
+    info: VideoInfo
+    positions: list[int]
+    indices: list[int]
+    times: list[float]
+    frames: np.ndarray
+    last: bool
+
+
+@dataclass
+class DecodeFailure:
+    """A video that could not be decoded, and why."""
+
+    item: StageItem[VideoSource]
+    error: BaseException
+
+
+def _image_files(folder: Path) -> list[Path]:
+    return sorted(
+        p for p in folder.iterdir() if p.suffix.lower() in IMAGE_EXTENSIONS and p.is_file()
+    )
+
+
+def _is_frame_folder(folder: Path) -> bool:
+    try:
+        return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _read_manifest(path: Path) -> list[VideoSource]:
+    from finsta_cli.io.jsonl import iter_jsonl
+
+    sources: list[VideoSource] = []
+    for line_no, record in iter_jsonl(path):
+        # {id, path}, or a `finsta synth` split file's {video_id, video}
+        where = record.get("path", record.get("video"))
+        if where is None:
+            raise InputError(f"{path}:{line_no}: a manifest line needs 'path' (and 'id')")
+        target = Path(str(where)).expanduser()
+        if not target.is_absolute():
+            target = path.parent / target
+        video_id = str(record.get("id") or record.get("video_id") or target.stem)
+        kind: SourceKind = "frames" if target.is_dir() else "video"
+        sources.append(VideoSource(video_id, target, kind))
+    return sources
+
+
+def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSource]:
+    """Expand command-line inputs into videos, in a stable order.
+
+    A file is a video (even with an odd suffix: decoding then reports what it is), except a
+    ``.jsonl`` file, which is a manifest of ``{"id", "path"}`` lines (relative paths from the
+    manifest's folder; a ``finsta synth`` split file such as ``test.jsonl`` works as one); a
+    folder holding images is one video (a frame dump); any other folder is searched recursively
+    for video files and frame folders. A path that does not exist is kept, so that it fails as
+    an item with its reason. Ids are file stems (folder names for frame folders); when two
+    videos share a stem, their paths relative to the input folder tell them apart.
+    """
+    if not inputs:
+        raise UsageError("no videos given", hint="finsta build-dsg VIDEO_OR_FOLDER... --out DIR")
+    sources: list[VideoSource] = []
+    for raw in inputs:
+        path = Path(raw).expanduser()
+        if path.is_dir():
+            if _is_frame_folder(path):
+                sources.append(VideoSource(path.name or str(path), path, "frames"))
+                continue
+            found: list[tuple[str, Path, SourceKind]] = []
+            for folder, dirs, files in os.walk(path):
+                dirs.sort()
+                here = Path(folder)
+                for sub in list(dirs):
+                    if _is_frame_folder(here / sub):
+                        found.append(
+                            ((here / sub).relative_to(path).as_posix(), here / sub, "frames")
+                        )
+                        dirs.remove(sub)  # its images are the video, not more videos
+                for name in sorted(files):
+                    if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
+                        relative = (here / name).relative_to(path).with_suffix("")
+                        found.append((relative.as_posix(), here / name, "video"))
+            stems: dict[str, int] = {}
+            for rel_id, _, _ in found:
+                stems[Path(rel_id).name] = stems.get(Path(rel_id).name, 0) + 1
+            for rel_id, target, kind in sorted(found, key=lambda f: f[0]):
+                stem = Path(rel_id).name
+                sources.append(VideoSource(stem if stems[stem] == 1 else rel_id, target, kind))
+        elif path.suffix.lower() in MANIFEST_EXTENSIONS and path.is_file():
+            sources.extend(_read_manifest(path))
+        else:
+            sources.append(VideoSource(path.stem or path.name, path, "video"))
+    return sources
+
+
+def source_hash(source: VideoSource) -> str:
+    """The input hash for resume: the file's bytes, or a frame folder's names, sizes and times."""
+    try:
+        if source.kind == "frames":
+            entries = [
+                (p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in _image_files(source.path)
+            ]
+            return hash_json(entries)
+        return hash_file(source.path)
+    except OSError as exc:
+        # It fails when decoded, with its reason; the hash only has to differ from a good one.
+        return hash_json(["unreadable", str(source.path), exc.strerror or str(exc)])
+
+
+def video_items(sources: Iterable[VideoSource]) -> Iterator[StageItem[VideoSource]]:
+    """Stage items for videos; a repeated id is an error (outputs would overwrite each other)."""
+    seen: dict[str, Path] = {}
+    for source in sources:
+        if source.id in seen:
+            raise UsageError(
+                f"two videos have the id {source.id!r}: {seen[source.id]} and {source.path}",
+                hint="give them distinct ids in a JSONL manifest of {id, path}",
+            )
+        seen[source.id] = source.path
+        yield StageItem(source.id, source_hash(source), source, str(source.path))
+
+
+def sample_indices(
+    num_frames: int, video_fps: float, *, frames: int = 16, fps: float | None = None
+) -> list[int]:
+    """0-based frame indices to decode: ``frames`` uniform keyframes, or ``fps`` frames a second.
+
+    Uniform sampling takes the centre of each of ``frames`` equal segments; a video shorter than
+    ``frames`` gives all its frames.
+    """
+    if num_frames <= 0:
+        return []
+    if fps is not None:
+        step = max(video_fps / fps, 1.0)
+        count = max(1, math.floor((num_frames - 1) / step) + 1)
+        return sorted({min(num_frames - 1, round(i * step)) for i in range(count)})
+    if num_frames <= frames:
+        return list(range(num_frames))
+    segment = num_frames / frames
+    return [min(num_frames - 1, int(segment * (i + 0.5))) for i in range(frames)]
+
+
+def decode_size(width: int, height: int, longest: int) -> tuple[int, int]:
+    """(width, height) with the longer side at most ``longest`` (never enlarged), aspect kept."""
+    if longest <= 0 or max(width, height) <= longest:
+        return width, height
+    scale = longest / max(width, height)
+    return max(2, round(width * scale)), max(2, round(height * scale))
+
+
+class _VideoFile:
+    """A video file opened for sampled decoding with decord (resized on decode)."""
+
+    def __init__(self, path: Path, longest: int) -> None:
+        self.path = path
+        if not path.exists():
+            raise InputError(f"{path}: file not found")
+        if path.is_dir():
+            raise InputError(f"{path}: a folder with no images, not a video")
+        try:
+            size = path.stat().st_size
+            with path.open("rb") as handle:
+                handle.read(1)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot read ({exc.strerror or exc})") from None
+        if size == 0:
+            raise InputError(f"{path}: empty file (0 bytes)")
+        width, height, fps = self._probe(path)
+        import decord
+
+        self.width, self.height = width, height
+        out_w, out_h = decode_size(width, height, longest)
+        try:
+            self.reader = decord.VideoReader(
+                str(path), ctx=decord.cpu(0), width=out_w, height=out_h, num_threads=1
+            )
+            self.num_frames = len(self.reader)
+            reader_fps = float(self.reader.get_avg_fps())
+        except (RuntimeError, decord.DECORDError) as exc:
+            raise InputError(f"{path}: not a readable video ({_first_line(exc)})") from None
+        self.fps = fps if fps > 0 else (reader_fps if reader_fps > 0 else 25.0)
+
+    @staticmethod
+    def _probe(path: Path) -> tuple[int, int, float]:
+        import av
+
+        try:
+            with av.open(str(path)) as container:
+                if not container.streams.video:
+                    raise InputError(f"{path}: no video stream (not a video)")
+                stream = container.streams.video[0]
+                rate = stream.average_rate or stream.guessed_rate
+                width = int(stream.codec_context.width)
+                height = int(stream.codec_context.height)
+                fps = float(rate) if rate else 0.0
+        except InputError:
+            raise
+        except (av.error.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
+            raise InputError(f"{path}: not a video ({_first_line(exc)})") from None
+        if width <= 0 or height <= 0:
+            raise InputError(f"{path}: video stream has no frame size (not a video)")
+        return width, height, fps
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        import decord
+
+        try:
+            batch = self.reader.get_batch(list(indices)).asnumpy()
+        except (RuntimeError, IndexError, decord.DECORDError) as exc:
+            raise InputError(
+                f"{self.path}: cannot decode frames {indices[0]}-{indices[-1]} "
+                f"(truncated or corrupt video: {_first_line(exc)})"
+            ) from None
+        if batch.shape[0] != len(indices):
+            raise InputError(f"{self.path}: decoded {batch.shape[0]} of {len(indices)} frames")
+        return np.ascontiguousarray(batch)
+
+
+class _FrameFolder:
+    """A folder of frame images (sorted by name), read with Pillow and resized."""
+
+    def __init__(self, path: Path, longest: int, fps: float) -> None:
+        from PIL import Image, UnidentifiedImageError
+
+        self.path = path
+        try:
+            self.files = _image_files(path)
+        except OSError as exc:
+            raise InputError(f"{path}: cannot list frames ({exc.strerror or exc})") from None
+        if not self.files:
+            raise InputError(f"{path}: no frame images")
+        try:
+            with Image.open(self.files[0]) as first:
+                self.width, self.height = first.size
+        except (OSError, UnidentifiedImageError) as exc:
+            raise InputError(f"{self.files[0]}: not an image ({exc})") from None
+        self.num_frames = len(self.files)
+        self.fps = fps
+        self.size = decode_size(self.width, self.height, longest)
+
+    def read(self, indices: Sequence[int]) -> np.ndarray:
+        from PIL import Image, UnidentifiedImageError
+
+        frames = []
+        for index in indices:
+            try:
+                with Image.open(self.files[index]) as image:
+                    rgb = image.convert("RGB")
+                    if rgb.size != self.size:
+                        rgb = rgb.resize(self.size, Image.Resampling.BILINEAR)
+                    frames.append(np.asarray(rgb))
+            except (OSError, UnidentifiedImageError) as exc:
+                raise InputError(f"{self.files[index]}: not a readable image ({exc})") from None
+        return np.stack(frames)
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:200] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class DecodeOptions:
+    """How videos are sampled and decoded."""
+
+    frames: int = 16
+    fps: float | None = None
+    longest: int = 256
+    chunk: int = 16
+    folder_fps: float = 12.0
+
+
+def open_video(source: VideoSource, options: DecodeOptions) -> _VideoFile | _FrameFolder:
+    if source.kind == "frames":
+        return _FrameFolder(source.path, options.longest, options.folder_fps)
+    return _VideoFile(source.path, options.longest)
+
+
+def iter_chunks(item: StageItem[VideoSource], options: DecodeOptions) -> Iterator[FrameChunk]:
+    """Decode the sampled frames of one video, ``options.chunk`` frames at a time."""
+    video = open_video(item.payload, options)
+    info = VideoInfo(video.num_frames, video.fps, video.width, video.height)
+    indices = sample_indices(video.num_frames, video.fps, frames=options.frames, fps=options.fps)
+    if not indices:
+        raise InputError(f"{item.payload.path}: the video has no frames")
+    step = max(1, options.chunk)
+    for start in range(0, len(indices), step):
+        part = indices[start : start + step]
+        frames = video.read(part)
+        yield FrameChunk(
+            item=item,
+            info=info,
+            positions=list(range(start, start + len(part))),
+            indices=part,
+            times=[index / info.fps for index in part],
+            frames=frames,
+            last=start + step >= len(indices),
+        )
+
+
+_END = object()
+BACKGROUND_NICENESS = 10
+
+
+def lower_thread_priority(step: int = BACKGROUND_NICENESS) -> None:
+    """Lower the calling thread's scheduling priority (Linux: threads have their own nice).
+
+    The detector runs torch's thread pool on every core; a background thread at the same
+    priority takes a core from one of its threads, and the others wait for it at the end of each
+    parallel region. At a lower priority, decoding and writing fill the gaps instead (Python
+    pre- and post-processing, which use one core).
+    """
+    try:
+        tid = threading.get_native_id()
+        os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + step)
+    except (AttributeError, OSError):
+        pass  # not on this platform, or not allowed: run at the normal priority
+
+
+@dataclass
+class PrefetchingReader:
+    """Decode videos on a background thread, ``depth`` chunks ahead of the consumer.
+
+    Iterating yields :class:`FrameChunk` and :class:`DecodeFailure` objects in video order;
+    decord and Pillow release the GIL while decoding, and torch while it runs the detector, so
+    decoding the next chunks overlaps detection of the current ones.
+    """
+
+    items: Sequence[StageItem[VideoSource]]
+    options: DecodeOptions
+    depth: int = 4
+    _queue: queue.Queue[Any] = field(init=False, repr=False)
+    _stop: threading.Event = field(init=False, repr=False)
+
+    def __iter__(self) -> Iterator[FrameChunk | DecodeFailure]:
+        self._queue = queue.Queue(maxsize=max(1, self.depth))
+        self._stop = threading.Event()
+        worker = threading.Thread(target=self._work, name="finsta-decode", daemon=True)
+        worker.start()
+        try:
+            while True:
+                entry = self._queue.get()
+                if entry is _END:
+                    break
+                yield entry
+        finally:
+            self._stop.set()
+            while worker.is_alive():  # unblock a worker waiting on a full queue
+                try:
+                    self._queue.get_nowait()
+                except queue.Empty:
+                    worker.join(timeout=0.05)
+
+    def _put(self, entry: Any) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._queue.put(entry, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def _work(self) -> None:
+        lower_thread_priority()
+        try:
+            for item in self.items:
+                try:
+                    for chunk in iter_chunks(item, self.options):
+                        if not self._put(chunk):
+                            return
+                except Exception as exc:  # one bad video must not stop the others
+                    if not self._put(DecodeFailure(item, exc)):
+                        return
+        finally:
+            self._put(_END)

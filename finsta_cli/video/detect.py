@@ -1,0 +1,400 @@
+"""Object detectors for build-dsg: an ultralytics YOLO model, or precomputed boxes from a file.
+
+The backend is a fixed choice, ``--detector {yolo,file}``, made by :func:`make_detector` from a
+small dict of factory functions that import their heavy packages inside. Both return, per
+frame, :class:`FrameDetections` in the pixels of the decoded frame.
+
+Detection files (``--detector file --detections FILE``) come in two formats:
+
+- generic JSONL, one line per annotated frame::
+
+      {"video_id": "clip1", "frame": 12,
+       "objects": [{"box": [x1, y1, x2, y2], "label": "cup", "score": 0.9, "track_id": 3}]}
+
+  ``frame`` is the 0-based frame index in the video (for a frame folder: the position of the
+  image in name order); ``box`` is xyxy normalised by the frame size, as in DSG records;
+  ``score`` (default 1) and ``track_id`` are optional. Frames not listed have no objects.
+- Something-Else JSON (``annotations.json`` of Materzynska et al., CVPR 2020): an object
+  ``{video_id: [{"name": "<video_id>/0001.jpg", "labels": [{"box2d": {"x1", "y1", "x2", "y2"},
+  "category": ..., "standard_category": "0000" | "hand"}]}]}`` with boxes in pixels of the
+  original frames; image ``NNNN.jpg`` is frame ``NNNN - 1``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal, Protocol
+
+import numpy as np
+
+from finsta_cli.errors import InputError, MissingResourceError, UsageError
+
+if TYPE_CHECKING:
+    from finsta_cli.video.features import DetectInputHook
+    from finsta_cli.video.stage import BuildDSGConfig
+
+DetectorKind = Literal["yolo", "file"]
+
+
+@dataclass(frozen=True)
+class FrameKey:
+    """Which frame a detection request is about: video id, frame index, sizes."""
+
+    video_id: str
+    index: int
+    width: int  # original frame size
+    height: int
+
+
+@dataclass
+class FrameDetections:
+    """Objects found in one frame: boxes xyxy in decoded-frame pixels, scores, class ids,
+    region features (n, D) and, from a detections file, given track ids (-1 when absent)."""
+
+    boxes: np.ndarray
+    scores: np.ndarray
+    classes: np.ndarray
+    features: np.ndarray
+    given_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    @classmethod
+    def empty(cls, feature_dim: int) -> FrameDetections:
+        return cls(
+            np.zeros((0, 4), np.float32),
+            np.zeros(0, np.float32),
+            np.zeros(0, np.int64),
+            np.zeros((0, feature_dim), np.float32),
+            np.zeros(0, np.int64),
+        )
+
+    def __len__(self) -> int:
+        return int(self.boxes.shape[0])
+
+
+class Detector(Protocol):
+    """What build-dsg needs of a detector."""
+
+    names: dict[int, str]
+    feature_dim: int
+
+    def detect(
+        self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
+    ) -> list[FrameDetections]: ...
+
+
+# --- YOLO ------------------------------------------------------------------------------------
+class YoloDetector:
+    """An ultralytics YOLO model run on batches of RGB frames, with RoI-aligned region features."""
+
+    def __init__(
+        self,
+        weights: str,
+        *,
+        conf: float,
+        iou: float,
+        max_objects: int,
+        imgsz: int,
+        device: str,
+        threads: int | None = None,
+        region_features: bool = True,
+        warmup_batch: int = 1,
+    ) -> None:
+        from finsta_cli.offline import import_ultralytics
+        from finsta_cli.runtime import configure_threads
+
+        ultralytics = import_ultralytics()
+        self.conf, self.iou, self.max_objects, self.imgsz = conf, iou, max_objects, imgsz
+        self.device = device
+        self.threads = threads
+        try:
+            with contextlib.redirect_stdout(sys.stderr):
+                self.model = ultralytics.YOLO(weights)
+        except (FileNotFoundError, OSError) as exc:
+            raise MissingResourceError(f"cannot load detector weights {weights} ({exc})") from None
+        except Exception as exc:
+            raise InputError(f"{weights}: not an ultralytics detection model ({exc})") from None
+        if getattr(self.model, "task", "detect") != "detect":
+            raise UsageError(f"{weights}: a {self.model.task} model, not a detector")
+        self.names = {int(k): str(v) for k, v in dict(self.model.names).items()}
+        self.region_features = region_features
+        self.hook: DetectInputHook | None = None
+        self._hooked: Any = None
+        # The first predict builds ultralytics' predictor, which runs its own (fused) copy of the
+        # network: the hook goes on that copy's Detect layer.
+        self._predict([np.zeros((imgsz, imgsz, 3), np.uint8)])
+        configure_threads(threads)  # ultralytics leaves torch at one thread after its set-up
+        # A first batch of the working size pays torch's one-off set-up for that shape here,
+        # with the loading, rather than in the first video's time.
+        self._predict([np.zeros((imgsz, imgsz, 3), np.uint8)] * max(1, warmup_batch))
+        self.feature_dim = 0
+        if self.hook is not None:
+            self.feature_dim = sum(int(m.shape[1]) for m in self.hook.take())
+
+    def _attach_hook(self) -> None:
+        from finsta_cli.video.features import DetectInputHook, find_detect_layer
+
+        predictor = getattr(self.model, "predictor", None)
+        backend = getattr(predictor, "model", None)
+        layer = find_detect_layer(getattr(backend, "model", None))
+        if layer is self._hooked:
+            return
+        if self.hook is not None:
+            self.hook.remove()
+        self.hook = DetectInputHook(layer) if layer is not None else None
+        self._hooked = layer
+
+    def _predict(self, bgr: list[np.ndarray]) -> list[Any]:
+        import torch
+
+        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
+            results = self.model.predict(
+                bgr,
+                imgsz=self.imgsz,
+                conf=self.conf,
+                iou=self.iou,
+                max_det=self.max_objects,
+                device=self.device,
+                verbose=False,
+                batch=len(bgr),
+            )
+        if self.region_features:
+            before = self._hooked
+            self._attach_hook()
+            if self._hooked is not before and self.hook is not None:
+                # Hooked only now: run again so this batch's maps are kept.
+                return self._predict(bgr)
+        return list(results)
+
+    def detect(
+        self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
+    ) -> list[FrameDetections]:
+        import torch
+
+        from finsta_cli.video.features import ROI_OUTPUT_SIZE, input_boxes, pool_region_features
+
+        if not frames:
+            return []
+        # ultralytics reads numpy images as BGR (OpenCV's order); decoded frames are RGB.
+        bgr = [np.ascontiguousarray(frame[..., ::-1]) for frame in frames]
+        results = self._predict(bgr)
+        out = []
+        for result in results:
+            boxes = result.boxes
+            out.append(
+                FrameDetections(
+                    boxes=boxes.xyxy.cpu().numpy().astype(np.float32),
+                    scores=boxes.conf.cpu().numpy().astype(np.float32),
+                    classes=boxes.cls.cpu().numpy().astype(np.int64),
+                    features=np.zeros((len(boxes), self.feature_dim), np.float32),
+                    given_ids=np.full(len(boxes), -1, np.int64),
+                )
+            )
+        if self.hook is not None:
+            maps = self.hook.take()
+            input_hw = (
+                int(maps[0].shape[2] * self.hook.strides[0]),
+                int(maps[0].shape[3] * self.hook.strides[0]),
+            )
+            rois = [
+                torch.from_numpy(input_boxes(d.boxes, frame.shape[:2], input_hw))
+                for d, frame in zip(out, frames, strict=True)
+            ]
+            with torch.inference_mode():
+                pooled = pool_region_features(maps, self.hook.strides, rois, ROI_OUTPUT_SIZE)
+            for detections, feats in zip(out, pooled, strict=True):
+                detections.features = feats.numpy().astype(np.float32)
+        return out
+
+
+# --- detections file -------------------------------------------------------------------------
+@dataclass
+class _FileObject:
+    box: tuple[float, float, float, float]  # normalised, or pixels of the original frame
+    label: str
+    score: float
+    track_id: int
+    pixels: bool
+
+
+class FileDetector:
+    """Precomputed boxes: the generic JSONL format or Something-Else's annotations.json."""
+
+    feature_dim = 0
+
+    def __init__(self, path: Path) -> None:
+        if not path.is_file():
+            raise UsageError(f"detections file {path} not found")
+        self.path = path
+        self.frames: dict[tuple[str, int], list[_FileObject]] = {}
+        if path.suffix.lower() == ".json":
+            self._read_something_else(path)
+        else:
+            self._read_generic(path)
+        labels = sorted({o.label for objs in self.frames.values() for o in objs})
+        self.names = dict(enumerate(labels))
+        self._class_ids = {label: i for i, label in self.names.items()}
+
+    def _read_generic(self, path: Path) -> None:
+        from finsta_cli.io.jsonl import iter_jsonl
+
+        for line_no, record in iter_jsonl(path):
+            where = f"{path}:{line_no}"
+            try:
+                key = (str(record["video_id"]), int(record["frame"]))
+                objects = [
+                    _FileObject(
+                        box=_box4(obj["box"], where),
+                        label=str(obj.get("label") or "object"),
+                        score=float(obj.get("score", 1.0)),
+                        track_id=int(obj["track_id"]) if obj.get("track_id") is not None else -1,
+                        pixels=False,
+                    )
+                    for obj in record.get("objects", [])
+                ]
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(
+                    f"{where}: expected video_id, frame and objects [{{box, label}}] ({exc})"
+                ) from None
+            self.frames.setdefault(key, []).extend(objects)
+
+    def _read_something_else(self, path: Path) -> None:
+        import json
+
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not JSON ({exc})") from None
+        if not isinstance(data, dict):
+            raise InputError(f"{path}: expected Something-Else annotations (video id -> frames)")
+        for video_id, frames in data.items():
+            for frame in frames or []:
+                try:
+                    stem = Path(str(frame["name"])).stem
+                    index = int(stem) - 1
+                    objects = []
+                    for label in frame.get("labels", []):
+                        b = label["box2d"]
+                        standard = str(label.get("standard_category", ""))
+                        objects.append(
+                            _FileObject(
+                                box=(
+                                    float(b["x1"]),
+                                    float(b["y1"]),
+                                    float(b["x2"]),
+                                    float(b["y2"]),
+                                ),
+                                label=str(label.get("category") or standard or "object"),
+                                score=1.0,
+                                track_id=int(standard) if standard.isdigit() else -1,
+                                pixels=True,
+                            )
+                        )
+                except (KeyError, TypeError, ValueError) as exc:
+                    raise InputError(
+                        f"{path}: video {video_id}: frame record not in Something-Else format "
+                        f"({exc})"
+                    ) from None
+                self.frames.setdefault((str(video_id), index), []).extend(objects)
+
+    def detect(
+        self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
+    ) -> list[FrameDetections]:
+        out = []
+        for frame, key in zip(frames, keys, strict=True):
+            objects = self.frames.get((key.video_id, key.index), [])
+            if not objects:
+                out.append(FrameDetections.empty(0))
+                continue
+            h, w = frame.shape[:2]
+            boxes = []
+            for obj in objects:
+                x1, y1, x2, y2 = obj.box
+                if obj.pixels:
+                    x1, x2 = x1 / key.width, x2 / key.width
+                    y1, y2 = y1 / key.height, y2 / key.height
+                x1, x2 = sorted((min(max(x1, 0.0), 1.0), min(max(x2, 0.0), 1.0)))
+                y1, y2 = sorted((min(max(y1, 0.0), 1.0), min(max(y2, 0.0), 1.0)))
+                boxes.append((x1 * w, y1 * h, x2 * w, y2 * h))
+            out.append(
+                FrameDetections(
+                    boxes=np.asarray(boxes, np.float32).reshape(-1, 4),
+                    scores=np.asarray([min(max(o.score, 0.0), 1.0) for o in objects], np.float32),
+                    classes=np.asarray([self._class_ids[o.label] for o in objects], np.int64),
+                    features=np.zeros((len(objects), 0), np.float32),
+                    given_ids=np.asarray([o.track_id for o in objects], np.int64),
+                )
+            )
+        return out
+
+
+def _box4(value: Any, where: str) -> tuple[float, float, float, float]:
+    if not isinstance(value, list | tuple) or len(value) != 4:
+        raise InputError(f"{where}: a box must be [x1, y1, x2, y2], got {value!r}")
+    x1, y1, x2, y2 = (float(v) for v in value)
+    return x1, y1, x2, y2
+
+
+def detection_lines(record: Any, *, track_ids: bool = False) -> list[dict[str, Any]]:
+    """A DSG record's objects as lines of the generic detections format (one per frame).
+
+    Turns gold graphs (``finsta_cli.data.synth_records.ground_truth_dsg``) or another run's
+    output into ``--detector file`` input; ``track_ids`` keeps the records' track ids.
+    """
+    lines = []
+    for frame in record.frames:
+        objects = []
+        for obj in frame.objects:
+            entry: dict[str, Any] = {"box": list(obj.box), "label": obj.label, "score": obj.score}
+            if track_ids:
+                entry["track_id"] = obj.track_id
+            objects.append(entry)
+        lines.append({"video_id": record.video_id, "frame": frame.index, "objects": objects})
+    return lines
+
+
+# --- the factory -----------------------------------------------------------------------------
+def _make_yolo(config: BuildDSGConfig, device: str) -> Detector:
+    from finsta_cli.assets import default_detector_weights
+
+    weights = config.weights or str(default_detector_weights())
+    is_yaml = weights.endswith((".yaml", ".yml"))
+    if not is_yaml and not Path(weights).is_file():
+        default = config.weights is None
+        raise MissingResourceError(
+            f"detector weights {weights} not found",
+            hint="train the default detector with `finsta train-detector` (docs/synth.md)"
+            if default
+            else "give --weights a local ultralytics .pt checkpoint",
+        )
+    return YoloDetector(
+        weights,
+        conf=config.conf,
+        iou=config.iou,
+        max_objects=config.max_objects,
+        imgsz=config.imgsz,
+        device=device,
+        threads=config.threads,
+        region_features=config.region_features,
+        warmup_batch=config.batch,
+    )
+
+
+def _make_file(config: BuildDSGConfig, device: str) -> Detector:
+    if config.detections is None:
+        raise UsageError("--detector file needs --detections FILE")
+    return FileDetector(Path(config.detections))
+
+
+DETECTORS: dict[str, Callable[[BuildDSGConfig, str], Detector]] = {
+    "yolo": _make_yolo,
+    "file": _make_file,
+}
+
+
+def make_detector(config: BuildDSGConfig, device: str = "cpu") -> Detector:
+    """The detector chosen by ``config.detector``."""
+    return DETECTORS[config.detector](config, device)

@@ -1,0 +1,335 @@
+"""The build-dsg stage: videos -> ``<video_id>.json`` (DSG record) + ``<video_id>.pt`` (tensors).
+
+Decoding runs on a background thread (:class:`~finsta_cli.video.decode.PrefetchingReader`);
+the main thread gathers decoded frames, from one video or several, into detector batches of
+``batch`` frames, so short videos share a batch. When all frames of a video are detected, its
+graph is assembled and written (``.pt`` first, then ``.json``, each atomically) and the run's
+ledger records it, so a run that is killed resumes with the videos it had not finished. A video
+that cannot be decoded, or fails later, is recorded in failures.jsonl; the others go on.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import numpy as np
+from pydantic import Field, model_validator
+
+from finsta_cli.config import StageConfig
+from finsta_cli.io.hashing import hash_file, hash_json
+from finsta_cli.io.paths import output_path
+from finsta_cli.io.progress import get_logger
+from finsta_cli.io.shard import Shard
+from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
+from finsta_cli.video.attributes import AttributeOptions
+from finsta_cli.video.decode import (
+    DecodeFailure,
+    DecodeOptions,
+    FrameChunk,
+    PrefetchingReader,
+    VideoInfo,
+    VideoSource,
+    discover_videos,
+    lower_thread_priority,
+    video_items,
+)
+from finsta_cli.video.relations import RelationOptions
+from finsta_cli.video.track import TrackerOptions
+
+log = get_logger("build-dsg")
+
+
+class BuildDSGConfig(StageConfig):
+    """Options of ``finsta build-dsg`` (section ``build_dsg:`` of a config file)."""
+
+    SECTION: ClassVar[str] = "build_dsg"
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"batch", "device", "threads", "prefetch"})
+
+    frames: int = Field(16, ge=1, description="uniform keyframes per video")
+    fps: float | None = Field(None, gt=0, description="sample F frames a second instead")
+    detector: Literal["yolo", "file"] = "yolo"
+    weights: str | None = Field(
+        None, description="ultralytics checkpoint (.pt), or a model .yaml for a random one"
+    )
+    detections: str | None = Field(None, description="detections file for --detector file")
+    conf: float = Field(0.25, ge=0.0, le=1.0)
+    iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold")
+    max_objects: int = Field(20, ge=1, description="detections kept per frame")
+    imgsz: int = Field(256, ge=32, description="detector input size")
+    decode_size: int = Field(
+        0, ge=0, description="longest side of decoded frames; 0: imgsz (never enlarged)"
+    )
+    folder_fps: float = Field(12.0, gt=0, description="frame rate of frame-image folders")
+    region_features: bool = True
+    tracker: Literal["hungarian", "bytetrack"] = "hungarian"
+    tracking: TrackerOptions = Field(default_factory=TrackerOptions)
+    relations: RelationOptions = Field(default_factory=RelationOptions)
+    attributes: AttributeOptions = Field(default_factory=AttributeOptions)
+    batch: int = Field(16, ge=1, description="frames per detector batch")
+    prefetch: int = Field(4, ge=1, description="decoded chunks kept ahead of the detector")
+    device: str = "auto"
+    threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _check_detector(self) -> BuildDSGConfig:
+        if self.detector == "file" and not self.detections:
+            from finsta_cli.errors import ConfigError
+
+            raise ConfigError("--detector file needs --detections FILE")
+        return self
+
+    def decode_options(self) -> DecodeOptions:
+        return DecodeOptions(
+            frames=self.frames,
+            fps=self.fps,
+            longest=self.decode_size or self.imgsz,
+            chunk=self.batch,
+            folder_fps=self.folder_fps,
+        )
+
+
+@dataclass
+class _VideoState:
+    item: StageItem[VideoSource]
+    info: VideoInfo | None = None
+    results: dict[int, Any] = field(default_factory=dict)
+    expected: int | None = None
+    failed: bool = False
+
+
+def _detector_hash(config: BuildDSGConfig) -> str:
+    """What the detector's outputs depend on beyond the config: the weights or the file."""
+    from finsta_cli.assets import default_detector_weights
+
+    if config.detector == "file":
+        target = Path(str(config.detections))
+    else:
+        target = Path(config.weights or str(default_detector_weights()))
+    try:
+        return hash_file(target) if target.is_file() else str(target)
+    except OSError:
+        return str(target)
+
+
+def run_build_dsg(
+    inputs: Sequence[str | os.PathLike[str]],
+    out: str | os.PathLike[str],
+    config: BuildDSGConfig,
+    *,
+    shard: Shard | None = None,
+    force: bool = False,
+    limit: int | None = None,
+    quiet: bool = False,
+) -> StageSummary:
+    """Build the DSG of every video in ``inputs`` into ``out`` (see the module docstring)."""
+    from finsta_cli.runtime import resolve_device
+
+    device = resolve_device(config.device)
+    whole = shard or Shard()
+    # Hashing reads every video: only this shard's are hashed (select() checks again).
+    sources = [source for source in discover_videos(inputs) if whole.contains(source.id)]
+    detector_key = _detector_hash(config)
+    items = [
+        StageItem(item.id, hash_json([item.input_hash, detector_key]), item.payload, item.source)
+        for item in video_items(sources)
+    ]
+    out_dir = Path(out)
+    run: StageRun[VideoSource]
+    with StageRun[VideoSource](
+        "build-dsg",
+        StagePaths.for_dir(out_dir, shard),
+        config,
+        force=force,
+        limit=limit,
+        quiet=quiet,
+        device=device,
+        threads=config.threads,
+        total=len(items) if limit is None else min(limit, len(items)),
+    ) as run:
+        for source in inputs:
+            run.add_input(source, None, None)
+        todo = list(run.select(items))
+        if todo:
+            _process(todo, out_dir, config, device, run)
+    assert run.summary is not None
+    return run.summary
+
+
+def _process(
+    todo: list[StageItem[VideoSource]],
+    out_dir: Path,
+    config: BuildDSGConfig,
+    device: str,
+    run: StageRun[VideoSource],
+) -> None:
+    from finsta_cli.video.attributes import box_colours
+    from finsta_cli.video.detect import FrameKey, make_detector
+    from finsta_cli.video.dsg import FrameResult
+    from finsta_cli.video.track import make_tracker
+
+    with run.timed("load_detector"):
+        detector = make_detector(config, device)
+    tracker = make_tracker(config.tracker, config.tracking)
+    states: dict[str, _VideoState] = {}
+    batch: list[tuple[_VideoState, int, int, float, np.ndarray]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        pending = [entry for entry in batch if not entry[0].failed]
+        batch.clear()
+        if not pending:
+            return
+        frames = [entry[4] for entry in pending]
+        keys = []
+        for state, _, index, _, _ in pending:
+            info = state.info
+            assert info is not None
+            keys.append(FrameKey(state.item.id, index, info.width, info.height))
+        try:
+            with run.timed("detect"):
+                found = detector.detect(frames, keys)
+        except Exception as exc:
+            for state in {id(e[0]): e[0] for e in pending}.values():
+                if not state.failed:
+                    state.failed = True
+                    run.fail(state.item, exc)
+            return
+        with run.timed("colours"):
+            for (state, position, index, moment, frame), detections in zip(
+                pending, found, strict=True
+            ):
+                h, w = frame.shape[:2]
+                state.results[position] = FrameResult(
+                    index=index,
+                    time=moment,
+                    width=w,
+                    height=h,
+                    detections=detections,
+                    colours=box_colours(frame, detections.boxes),
+                )
+
+    def finish_ready() -> None:
+        for video_id in list(states):
+            state = states[video_id]
+            if state.failed:
+                del states[video_id]
+                continue
+            if state.expected is None or len(state.results) < state.expected:
+                continue
+            del states[video_id]
+            # Tracking, assembly and writing run on the writer thread, beside detection.
+            writing.append(
+                (state.item, writer.submit(_write_video, state, out_dir, config, detector, tracker))
+            )
+
+    def collect(wait: bool) -> None:
+        while writing and (wait or writing[0][1].done()):
+            item, future = writing.popleft()
+            try:
+                outputs, seconds = future.result()
+            except Exception as exc:
+                run.fail(item, exc)
+            else:
+                run.timings["assemble"] = run.timings.get("assemble", 0.0) + seconds
+                run.done(item, outputs)
+
+    writer = ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="finsta-write", initializer=lower_thread_priority
+    )
+    writing: deque[tuple[StageItem[VideoSource], Future[tuple[list[Path], float]]]] = deque()
+    try:
+        _feed(todo, config, run, states, batch, flush, finish_ready, collect)
+        flush()
+        finish_ready()
+    finally:
+        collect(wait=True)
+        writer.shutdown(wait=True)
+
+
+def _feed(
+    todo: list[StageItem[VideoSource]],
+    config: BuildDSGConfig,
+    run: StageRun[VideoSource],
+    states: dict[str, _VideoState],
+    batch: list[tuple[_VideoState, int, int, float, np.ndarray]],
+    flush: Callable[[], None],
+    finish_ready: Callable[[], None],
+    collect: Callable[[bool], None],
+) -> None:
+    """Route decoded chunks into detector batches; finished videos go to the writer."""
+    reader = PrefetchingReader(todo, config.decode_options(), depth=config.prefetch)
+    waited = time.perf_counter()
+    for entry in reader:
+        run.timings["decode_wait"] = (
+            run.timings.get("decode_wait", 0.0) + time.perf_counter() - waited
+        )
+        if isinstance(entry, DecodeFailure):
+            state = states.pop(entry.item.id, None)
+            if state is not None:
+                state.failed = True
+            run.fail(entry.item, entry.error)
+        else:
+            assert isinstance(entry, FrameChunk)
+            state = states.setdefault(entry.item.id, _VideoState(entry.item))
+            state.info = entry.info
+            for k, position in enumerate(entry.positions):
+                batch.append((state, position, entry.indices[k], entry.times[k], entry.frames[k]))
+                if len(batch) >= config.batch:
+                    flush()
+                    finish_ready()
+            if entry.last:
+                state.expected = entry.positions[-1] + 1 if entry.positions else 0
+                finish_ready()
+        collect(False)
+        waited = time.perf_counter()
+
+
+def _write_video(
+    state: _VideoState,
+    out_dir: Path,
+    config: BuildDSGConfig,
+    detector: Any,
+    tracker: Any,
+) -> tuple[list[Path], float]:
+    """Assemble and write one video's graph; returns its two files and the seconds it took."""
+    import torch
+
+    from finsta_cli.io.atomic import atomic_open, atomic_write_text
+    from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
+
+    start = time.perf_counter()
+    info = state.info
+    assert info is not None
+    item = state.item
+    frames = [state.results[p] for p in sorted(state.results)]
+    meta = VideoMeta(
+        video_id=item.id,
+        source=str(item.payload.path),
+        fps=info.fps if info.fps > 0 else None,
+        num_frames=info.num_frames,
+        width=info.width,
+        height=info.height,
+    )
+    record, tensors = build_dynamic_scene_graph(
+        meta,
+        frames,
+        detector.names,
+        tracker,
+        config.relations,
+        config.attributes,
+        detector.feature_dim,
+    )
+    pt_path = output_path(out_dir, item.id, ".pt")
+    json_path = output_path(out_dir, item.id, ".json")
+    with atomic_open(pt_path, "wb") as handle:
+        torch.save(tensors, handle)
+    atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
+    return [json_path, pt_path], time.perf_counter() - start

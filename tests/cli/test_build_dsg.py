@@ -1,0 +1,244 @@
+"""``finsta build-dsg`` on real files: outputs, scoring, bad input, resume, SIGKILL and resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from finsta_cli.cli.app import app
+from finsta_cli.data.synth import SynthConfig, generate_dataset
+from finsta_cli.data.synth_records import ground_truth_dsg
+from finsta_cli.schema.dsg import DSG
+from finsta_cli.video.detect import detection_lines
+from tests.conftest import repo_env
+from tests.video.conftest import make_mp4
+
+
+@pytest.fixture(scope="module")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """Four synth videos and their ground truth as a detections file."""
+    out = tmp_path_factory.mktemp("synth-cli")
+    assert generate_dataset(SynthConfig(videos=4, seed=5), out, quiet=True).failed == 0
+    detections = out / "gt.jsonl"
+    with detections.open("w", encoding="utf-8") as handle:
+        for path in sorted((out / "annotations").glob("*.json")):
+            record = ground_truth_dsg(json.loads(path.read_text(encoding="utf-8")))
+            for line in detection_lines(record):
+                handle.write(json.dumps(line) + "\n")
+    return out, detections
+
+
+def _check_outputs(out: Path) -> list[str]:
+    """Every DSG record validates and every tensor file loads; returns the video ids."""
+    import torch
+
+    ids = []
+    for path in sorted(out.glob("*.json")):
+        if path.name.startswith("manifest"):
+            continue
+        record = DSG.model_validate_json(path.read_text(encoding="utf-8"))
+        tensors = torch.load(path.with_suffix(".pt"), weights_only=True)
+        objects = sum(len(f.objects) for f in record.frames)
+        assert tensors["boxes"].shape == (objects, 4)
+        assert tensors["track_ids"].shape == (objects,)
+        ids.append(record.video_id)
+    return ids
+
+
+def test_builds_graphs_that_score_against_gold(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    out = tmp_path / "sgs"
+    args = ["build-dsg", str(data / "videos"), "--out", str(out), "--detector", "file"]
+    args += ["--detections", str(detections), "--json", "--quiet"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 4 and summary["failed"] == 0
+    assert len(_check_outputs(out)) == 4
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["status"] == "completed" and manifest["config"]["detector"] == "file"
+
+    scored = runner.invoke(
+        app, ["eval", "--task", "dsg", "--gold", str(data), "--pred", str(out), "--json"]
+    )
+    assert scored.exit_code == 0, scored.output
+    metrics = json.loads(scored.stdout)
+    assert metrics["videos"] == 4 and metrics["missing_predictions"] == 0
+    assert metrics["recall"] == 1.0 and metrics["precision"] == 1.0
+    assert metrics["idf1"] >= 0.95
+    assert metrics["relation_accuracy"] >= 0.9
+    assert metrics["motion_accuracy"] >= 0.7
+
+    again = runner.invoke(app, args)
+    assert again.exit_code == 0 and json.loads(again.stdout)["skipped"] == 4
+    forced = runner.invoke(app, [*args, "--force"])
+    assert json.loads(forced.stdout)["done"] == 4
+
+
+def test_bad_inputs_fail_alone(tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]) -> None:
+    data, detections = synth
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    good = sorted((data / "videos").glob("*.mp4"))[0]
+    (videos / "good.mp4").write_bytes(good.read_bytes())
+    (videos / "zero.mp4").write_bytes(b"")
+    (videos / "cut.mp4").write_bytes(good.read_bytes()[: good.stat().st_size // 3])
+    (videos / "text.mp4").write_text("definitely not a video\n" * 20)
+    (videos / "gone.mp4").symlink_to(tmp_path / "nowhere.mp4")  # unreadable: a dangling link
+    short = make_mp4(videos / "short.mp4", 5)
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app,
+        [
+            *("build-dsg", str(videos), "--out", str(out), "--detector", "file"),
+            *("--detections", str(detections), "--json", "--quiet", "--frames", "16"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 2 and summary["failed"] == 4
+    failures = {
+        r["id"]: r["reason"]
+        for r in map(json.loads, (out / "failures.jsonl").read_text().splitlines())
+    }
+    assert set(failures) == {"zero", "cut", "text", "gone"}
+    assert "empty file" in failures["zero"] and "zero.mp4" in failures["zero"]
+    assert "not a video" in failures["text"]
+    assert "not found" in failures["gone"]
+    assert "cut.mp4" in failures["cut"]
+    assert sorted(_check_outputs(out)) == ["good", "short"]
+    # a video shorter than --frames uses all its frames; no detections: valid, empty frames
+    record = DSG.model_validate_json((out / "short.json").read_text())
+    assert [f.index for f in record.frames] == [0, 1, 2, 3, 4]
+    assert all(not f.objects for f in record.frames) and record.tracks == []
+    assert short.exists()
+
+
+def test_usage_and_missing_weights(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    video = make_mp4(tmp_path / "a.mp4", 3)
+    out = tmp_path / "sgs"
+    result = runner.invoke(app, ["build-dsg", str(video), "--out", str(out), "--detector", "file"])
+    assert result.exit_code == 2 and "--detections" in result.output
+    monkeypatch.setenv("FINSTA_DETECTOR_WEIGHTS", str(tmp_path / "absent.pt"))
+    missing = runner.invoke(app, ["build-dsg", str(video), "--out", str(out), "--device", "cpu"])
+    assert missing.exit_code == 4 and "train-detector" in missing.output
+
+
+def test_sigkill_then_resume_completes_with_valid_artifacts(
+    tmp_path: Path, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    # 30 items over the 4 videos: ids differ, so each is built and written on its own.
+    paths = sorted((data / "videos").glob("*.mp4"))
+    manifest = tmp_path / "videos.jsonl"
+    with manifest.open("w") as handle:
+        for k in range(30):
+            path = paths[k % len(paths)]
+            handle.write(json.dumps({"id": f"{path.stem}-{k:02d}", "path": str(path)}) + "\n")
+    out = tmp_path / "sgs"
+    command = [sys.executable, "-m", "finsta_cli", "build-dsg", str(manifest), "--out", str(out)]
+    command += ["--detector", "file", "--detections", str(detections), "--quiet"]
+    process = subprocess.Popen(
+        command, env=repo_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    ledger = out / ".finsta-ledger.jsonl"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and process.poll() is None:
+        if ledger.exists() and len(ledger.read_text().splitlines()) >= 3:
+            break
+        time.sleep(0.01)
+    assert process.poll() is None, "the run ended before it could be killed"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait()
+    finished = len(ledger.read_text().splitlines())
+    assert 3 <= finished < 30
+    _check_outputs(out)  # what the killed run left is valid
+
+    resumed = subprocess.run([*command, "--json"], env=repo_env(), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr
+    summary = json.loads(resumed.stdout)
+    assert summary["skipped"] >= finished and summary["done"] + summary["skipped"] == 30
+    assert len(_check_outputs(out)) == 30
+
+
+def test_shipped_detector_meets_quality_goals_on_synth(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    from finsta_cli.assets import default_detector_weights
+
+    if not default_detector_weights().is_file():
+        pytest.skip(f"shipped weights {default_detector_weights()} absent (docs/synth.md)")
+    data, _ = synth
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app, ["build-dsg", str(data / "videos"), "--out", str(out), "--device", "cpu", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    scored = runner.invoke(
+        app, ["eval", "--task", "dsg", "--gold", str(data), "--pred", str(out), "--json"]
+    )
+    metrics = json.loads(scored.stdout)
+    assert metrics["recall"] >= 0.9 and metrics["idf1"] >= 0.85
+    assert metrics["motion_accuracy"] >= 0.8
+    import torch
+
+    tensors = torch.load(next(out.glob("*.pt")), weights_only=True)
+    assert tensors["features"].shape[1] == 448
+
+
+def test_fps_sampling_and_config_file(tmp_path: Path, runner: CliRunner) -> None:
+    video = make_mp4(tmp_path / "clip.mp4", 20)  # 8 fps
+    detections = tmp_path / "none.jsonl"
+    detections.write_text("")
+    config = tmp_path / "dsg.yaml"
+    config.write_text(
+        "build_dsg:\n  fps: 2\n  detector: file\n  relations:\n    near_gap: 0.2\n"
+        f"  detections: {detections}\n"
+    )
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app, ["build-dsg", str(video), "--out", str(out), "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    record = DSG.model_validate_json((out / "clip.json").read_text())
+    assert [f.index for f in record.frames] == [0, 4, 8, 12, 16]
+    assert [f.time for f in record.frames] == [0.0, 0.5, 1.0, 1.5, 2.0]
+    resolved = (out / "config.yaml").read_text()
+    assert "near_gap: 0.2" in resolved and "fps: 2.0" in resolved
+    typo = tmp_path / "typo.yaml"
+    typo.write_text("build_dsg:\n  relations:\n    neargap: 0.2\n")
+    bad = runner.invoke(app, ["build-dsg", str(video), "--out", str(out), "--config", str(typo)])
+    assert bad.exit_code == 2 and "near_gap" in bad.output
+
+
+def test_shards_split_the_videos(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    out = tmp_path / "sgs"
+    done = 0
+    for shard in ("0/2", "1/2"):
+        result = runner.invoke(
+            app,
+            [
+                *("build-dsg", str(data / "videos"), "--out", str(out), "--shard", shard),
+                *("--detector", "file", "--detections", str(detections), "--json", "-q"),
+            ],
+        )
+        assert result.exit_code == 0, result.output
+        done += json.loads(result.stdout)["done"]
+    assert done == 4
+    assert (out / "manifest.shard-0-of-2.json").is_file()
+    assert len(_check_outputs(out)) == 4

@@ -1,0 +1,48 @@
+"""Fixtures of the video tests: a few rendered synth videos, their ground truth as a detections
+file, and small mp4 files written with PyAV."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from finsta_cli.data.synth import SynthConfig, generate_dataset
+from finsta_cli.data.synth_records import ground_truth_dsg
+from finsta_cli.data.synth_render import write_mp4
+from finsta_cli.video.detect import detection_lines
+
+
+@pytest.fixture(scope="session")
+def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("synth-video")
+    summary = generate_dataset(SynthConfig(videos=6, seed=11), out, quiet=True)
+    assert summary.failed == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def gt_detections(synth_dir: Path) -> Path:
+    """The synth ground truth as a generic detections file (no track ids)."""
+    target = synth_dir.parent / f"{synth_dir.name}-gt-detections.jsonl"
+    with target.open("w", encoding="utf-8") as handle:
+        for path in sorted((synth_dir / "annotations").glob("*.json")):
+            record = ground_truth_dsg(json.loads(path.read_text(encoding="utf-8")))
+            for line in detection_lines(record):
+                handle.write(json.dumps(line) + "\n")
+    return target
+
+
+def make_mp4(path: Path, frames: int, size: tuple[int, int] = (96, 64), fps: int = 8) -> Path:
+    """An mp4 of a red square moving right on grey, ``frames`` frames of width x height."""
+    width, height = size
+    images = []
+    for t in range(frames):
+        image = np.full((height, width, 3), 128, np.uint8)
+        x = 5 + 3 * t
+        image[20:40, x : x + 20] = (220, 30, 30)
+        images.append(image)
+    write_mp4(path, images, fps)
+    return path
