@@ -190,7 +190,19 @@ def _copy_tokens(doc: Doc, text: str, lemmas: LemmaCache | None = None) -> list[
     lemmatizer) get theirs from the cache.
     """
     if not _ATTRS:
-        from spacy.attrs import DEP, HEAD, IDX, IS_PUNCT, LEMMA, LENGTH, LOWER, MORPH, ORTH, POS, TAG
+        from spacy.attrs import (
+            DEP,
+            HEAD,
+            IDX,
+            IS_PUNCT,
+            LEMMA,
+            LENGTH,
+            LOWER,
+            MORPH,
+            ORTH,
+            POS,
+            TAG,
+        )
 
         _ATTRS.extend([LOWER, LEMMA, POS, TAG, DEP, HEAD, IDX, LENGTH, IS_PUNCT, ORTH, MORPH])
     if not len(doc):
@@ -640,9 +652,12 @@ class _GraphBuilder:
                 continue
             if self._is_relational_prep_noun(token):
                 continue
-            if token.dep_ == "pobj" and self._is_bare_relational(token):
-                if not self._is_verb_direction(token):
-                    continue  # "windows on the front"
+            if (
+                token.dep_ == "pobj"
+                and self._is_bare_relational(token)
+                and not self._is_verb_direction(token)
+            ):
+                continue  # "windows on the front"
             if token.dep_ in ("npadvmod", "amod", "advmod") and token.head.pos_ in ("ADJ", "VERB"):
                 continue  # "white whipped cream": an attribute word, read with its head
             if token.dep_ == "amod" and token.head.pos_ in ("NOUN", "PROPN"):
@@ -1016,7 +1031,11 @@ class _GraphBuilder:
                 for obj in objects:
                     prep_args += [(prep_label, node) for node in self.expand(obj)]
             elif child.lower_ in DIRECTION_WORDS and child.dep_ in (
-                "advmod", "npadvmod", "acomp", "dobj", "oprd"
+                "advmod",
+                "npadvmod",
+                "acomp",
+                "dobj",
+                "oprd",
             ):
                 adverbs.append(child)  # "moves right": the direction, whatever its tag
             elif child.dep_ == "neg":

@@ -156,9 +156,7 @@ def test_synth_captions_give_each_fact_a_coloured_subject_and_its_predicate(
                 and subject["colour"] in attributes.get(node.id, set())
             }
             assert objects, f"no {subject['colour']} {subject['shape']} in {caption['text']!r}"
-            predicates = {
-                e.source for e in tsg.edges if e.type == "agent" and e.target in objects
-            }
+            predicates = {e.source for e in tsg.edges if e.type == "agent" and e.target in objects}
             assert predicates, f"no predicate of the {subject['shape']} in {caption['text']!r}"
             if fact["kind"] in ("move", "enter", "leave") and fact.get("direction"):
                 directed += 1
