@@ -25,6 +25,7 @@ class Lexicon:
     generic: frozenset[str] = frozenset()
     attribute_words: dict[str, tuple[str, str]] = field(default_factory=dict)
     predicate_words: dict[str, frozenset[str]] = field(default_factory=dict)
+    motion_verbs: frozenset[str] = frozenset()
 
     def classes_named(self, word: str, known_classes: set[str]) -> set[str]:
         """Visual classes that ``word`` names: itself when it is a class, and its synonyms."""
@@ -59,11 +60,13 @@ def load_lexicon(extra: Path | None = None) -> Lexicon:
     generic: set[str] = set()
     attribute_words: dict[str, tuple[str, str]] = {}
     predicate_words: dict[str, set[str]] = {}
+    motion_verbs: set[str] = set()
     for data in sources:
         for visual_class, words in (data.get("object_synonyms") or {}).items():
             for word in [visual_class, *(words or [])]:
                 object_words.setdefault(str(word).lower(), set()).add(str(visual_class).lower())
         generic.update(str(w).lower() for w in data.get("generic_objects") or [])
+        motion_verbs.update(str(w).lower() for w in data.get("motion_verbs") or [])
         aliases = {
             str(k).lower(): str(v).lower() for k, v in (data.get("attribute_aliases") or {}).items()
         }
@@ -83,4 +86,5 @@ def load_lexicon(extra: Path | None = None) -> Lexicon:
         generic=frozenset(generic),
         attribute_words=attribute_words,
         predicate_words={k: frozenset(v) for k, v in predicate_words.items()},
+        motion_verbs=frozenset(motion_verbs),
     )

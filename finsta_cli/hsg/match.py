@@ -11,7 +11,8 @@ tracks with a score of at least ``threshold`` are linked.
 Predicates. The words of a text predicate (its verb or preposition, particles, adverbs, the
 prepositions of its arguments and direction words among their objects) name visual predicates
 through the lexicon ("slides toward" -> approaching; "enters from the left" -> right, since a
-direction introduced by "from" is where the motion starts). A predicate is linked to a track of
+direction introduced by "from" is where the motion starts; "does not move" -> still, for a
+negated verb of motion; other negated predicates link nothing). A predicate is linked to a track of
 its agent when the video shows one of those: a motion of that track (``motion`` / ``motions``
 attributes of the DSG track) or, with a second argument, a relation between the two tracks in
 some frame. Nothing is linked when the video contradicts the caption.
@@ -170,6 +171,11 @@ class RuleMatcher:
             concepts.add(DIRECTIONS[word])
         if {"from"} & set(_words(node.label)):
             concepts = {DIRECTIONS.get(c, c) for c in concepts}
+        if "not" in words or "n't" in words:
+            # "does not move": a negated motion verb states stillness; other negations state
+            # nothing the DSG can confirm.
+            verb = set(_words(node.lemma or node.label))
+            return {"still"} if verb & self.lexicon.motion_verbs else set()
         return concepts
 
     def match(self, tsg: TSG, dsg: DSG) -> list[CrossModalEdge]:

@@ -517,6 +517,9 @@ class _GraphBuilder:
         self.edges.append(edge)
 
     def span(self, tokens: Sequence[_Tok]) -> tuple[int, int]:
+        if len(tokens) == 1:
+            token = tokens[0]
+            return token.idx, token.idx + len(token.text)
         start = min(t.idx for t in tokens)
         end = max(t.idx + len(t.text) for t in tokens)
         return start, end
@@ -657,7 +660,7 @@ class _GraphBuilder:
                 and self._is_bare_relational(token)
                 and not self._is_verb_direction(token)
             ):
-                continue  # "windows on the front"
+                continue  # "windows on the front" (but "slides to the right" keeps "right")
             if token.dep_ in ("npadvmod", "amod", "advmod") and token.head.pos_ in ("ADJ", "VERB"):
                 continue  # "white whipped cream": an attribute word, read with its head
             if token.dep_ == "amod" and token.head.pos_ in ("NOUN", "PROPN"):

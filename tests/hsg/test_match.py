@@ -163,3 +163,12 @@ def test_lexicon_extension(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert lexicon.object_words["bauble"] == {"ball"} and "sphere" in lexicon.object_words
     assert lexicon.predicate_words["zoom"] == {"right"}
     assert lexicon.attribute_words["grey"] == ("colour", "gray")
+
+
+def test_negated_motion_means_still(matcher: RuleMatcher) -> None:
+    nodes = [("object", "cube"), ("attribute", "red"), ("predicate", "move"), ("pred_attr", "not")]
+    edges = [(0, 1, "has_attribute", None), (2, 0, "agent", None), (2, 3, "pred_attr", None)]
+    graph = tsg("the red cube does not move", nodes, edges)
+    still = [{"id": 3, "label": "cube", "attrs": {"colour": "red", "motions": "still"}}]
+    assert predicates(matcher.match(graph, dsg(still))) == {(2, 3, "still", None)}
+    assert predicates(matcher.match(graph, dsg(BALLS))) == set()  # the red cube moves right

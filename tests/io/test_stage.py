@@ -179,3 +179,27 @@ def test_paths_for_a_single_output_file(tmp_path: Path) -> None:
     assert paths.failures.name == "tsg.failures.shard-1-of-2.jsonl"
     assert paths.ledger.name == ".finsta-ledger.tsg.shard-1-of-2.jsonl"
     assert StagePaths.for_dir(tmp_path).ledger.name == ".finsta-ledger.jsonl"
+
+
+def test_unflushed_ledger_lines_are_written_at_the_end_and_keys_match_hash_json(
+    tmp_path: Path,
+) -> None:
+    from finsta_cli.io import hash_json
+
+    texts = {"a": "one", "b": "two", "c": "three"}
+    config = UpperConfig()
+    paths = StagePaths.for_dir(tmp_path)
+    with StageRun[str]("upper", paths, config) as run:
+        for item in run.select(make_items(texts)):
+            run.done(item, [], flush=False)
+        # Buffered: nothing need be on disk yet, but the run ends by writing every line.
+    lines = [json.loads(line) for line in paths.ledger.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["a", "b", "c"]
+    # The key is the hash of the canonical JSON of [input hash, config hash], as before.
+    config_key = config.output_hash()
+    for line, text in zip(lines, texts.values(), strict=True):
+        assert line["key"] == hash_json([hash_text(text), config_key])
+    odd = StageItem(id="x", input_hash='not "hex" é', payload="")
+    with StageRun[str]("upper", paths, config) as run:
+        assert run.item_key(odd) == hash_json([odd.input_hash, config_key])
+        assert list(run.select(make_items(texts))) == []  # resume reads the buffered lines

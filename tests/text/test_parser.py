@@ -212,3 +212,28 @@ def test_overlong_caption_is_cut_with_a_warning(caplog: pytest.LogCaptureFixture
             logging.getLogger("finsta").propagate = False
     assert tsg.text == text[:50]
     assert any("cut to 50" in record.getMessage() for record in caplog.records)
+
+
+def test_lemma_cache_gives_the_lemmatizers_lemmas_and_the_same_graphs() -> None:
+    from finsta_cli.text.parser import LemmaCache, _copy_tokens, tsg_record
+
+    nlp = load_nlp()
+    captions = [
+        "two men quickly picked up the boxes and then left",
+        "the dog isn't sleeping on the couches",
+        "a woman was riding bikes while children ran",
+        "The purple star slides to the right.",
+        "leaves are falling; the geese flew away",
+        "the cube's better side is bigger",
+    ]
+    cache = LemmaCache(nlp)
+    conventions = load_conventions()
+    full = list(nlp.pipe(captions))
+    bare = list(nlp.pipe(captions, disable=["lemmatizer"]))
+    assert any(not token.lemma for doc in bare for token in doc)  # the cache has work to do
+    for caption, with_lemmas, without in zip(captions, full, bare, strict=True):
+        expected = [token.lemma_ for token in with_lemmas]
+        assert [t.lemma_ for t in _copy_tokens(without, caption, cache)] == expected
+        assert tsg_record(without, "1", conventions, caption, cache) == tsg_record(
+            with_lemmas, "1", conventions, caption
+        )
