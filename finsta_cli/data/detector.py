@@ -316,18 +316,6 @@ def _read_results(path: Path) -> list[dict[str, float]]:
     return rows
 
 
-def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """IoU between boxes a (N, 4) and b (M, 4), xyxy."""
-    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
-    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
-    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
-    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
-    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
-    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
-    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
-    return np.asarray(inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9))
-
-
 def detector_recall(
     weights: Path,
     data: Path,
@@ -341,6 +329,7 @@ def detector_recall(
     """Share of labelled objects of every frame that a detection of the same class finds
     at IoU >= ``iou`` (greedy one-to-one matching), over the videos of ``records``."""
     from finsta_cli.offline import import_ultralytics
+    from finsta_cli.video.track import box_iou
 
     ultralytics = import_ultralytics()
     with contextlib.redirect_stdout(sys.stderr):
@@ -370,7 +359,7 @@ def detector_recall(
                 total += 1
                 if not len(boxes):
                     continue
-                overlaps = _iou(box[None, :], boxes)[0]
+                overlaps = box_iou(box[None, :], boxes)[0]
                 order = np.argsort(-overlaps)
                 for k in order:
                     if overlaps[k] < iou:

@@ -9,9 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from finsta_cli.data.synth_scene import OPPOSITE
 from finsta_cli.schema import DSG
-
-OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 
 
 def event_motions(event: dict[str, Any]) -> list[str]:

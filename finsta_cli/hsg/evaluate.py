@@ -28,9 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finsta_cli.data.synth_dsg import OPPOSITE
+import numpy as np
+
+from finsta_cli.data.synth_scene import OPPOSITE
 from finsta_cli.hsg.lexicon import Lexicon
 from finsta_cli.schema import DSG, HSG
+from finsta_cli.video.track import box_iou
 
 _RELATION_OF_PASS = {"front": "in front of", "behind": "behind"}
 
@@ -81,14 +84,6 @@ class CrossEdgeScore:
         }
 
 
-def _box_iou(a: tuple[float, ...] | list[float], b: tuple[float, ...] | list[float]) -> float:
-    iw = max(0.0, min(a[2], b[2]) - max(a[0], b[0]))
-    ih = max(0.0, min(a[3], b[3]) - max(a[1], b[1]))
-    inter = iw * ih
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
-
-
 def track_map(dsg: DSG, record: dict[str, Any], min_iou: float = 0.5) -> dict[int, int]:
     """Predicted track id -> ground-truth object id, by majority of IoU >= 0.5 overlaps."""
     gold = {
@@ -102,7 +97,7 @@ def track_map(dsg: DSG, record: dict[str, Any], min_iou: float = 0.5) -> dict[in
         for obj in frame.objects:
             best, best_iou = None, min_iou
             for track, box in gold.get(frame.index, []):
-                iou = _box_iou(obj.box, box)
+                iou = float(box_iou(np.array([obj.box]), np.array([box]))[0, 0])
                 if iou >= best_iou:
                     best, best_iou = track, iou
             if best is not None:

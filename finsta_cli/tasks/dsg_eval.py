@@ -40,7 +40,6 @@ import numpy as np
 from finsta_cli.errors import InputError
 
 IOU_THRESHOLD = 0.5
-OPPOSITE = {"left": "right", "right": "left", "up": "down", "down": "up"}
 
 
 @dataclass
@@ -63,7 +62,10 @@ class GoldVideo:
 
 
 def synth_motion_labels(record: dict[str, Any]) -> dict[int, set[str]]:
-    """The motion labels each object of a synth record allows (see the module docstring)."""
+    """The motion labels each object of a synth record allows: those of the first event it is
+    the subject of (see the module docstring), ``still`` without one."""
+    from finsta_cli.data.synth_dsg import event_motions
+
     allowed: dict[int, set[str]] = {int(o["track_id"]): {"still"} for o in record["objects"]}
     seen: set[int] = set()
     for event in record.get("events", []):
@@ -71,23 +73,9 @@ def synth_motion_labels(record: dict[str, Any]) -> dict[int, set[str]]:
         if subject in seen:
             continue
         seen.add(subject)
-        kind, direction = str(event["kind"]), event.get("direction")
-        if kind == "move":
-            allowed[subject] = {str(direction)}
-        elif kind == "still":
-            allowed[subject] = {"still"}
-        elif kind == "approach":
-            allowed[subject] = {"approaching"}
-        elif kind == "retreat":
-            allowed[subject] = {"leaving"}
-        elif kind == "enter":
-            allowed[subject] = {OPPOSITE[str(direction)]}
-        elif kind == "leave":
-            allowed[subject] = {str(direction)}
-        elif kind == "collide":
-            allowed[subject] = {str(direction), "approaching"}
-        elif kind == "pass":
-            allowed[subject] = {str(direction)}
+        labels = event_motions(event)
+        if labels:
+            allowed[subject] = set(labels)
     return allowed
 
 
