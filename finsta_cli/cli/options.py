@@ -3,6 +3,7 @@
 # Typer reads these annotations at run time: no ``from __future__ import annotations`` here.
 import functools
 import json
+import logging
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -110,14 +111,18 @@ def finish_stage(
     payload = {**summary.to_json(), **(extra or {})}
     if json_out:
         print_json(payload)
-    else:
+    elif get_logger().isEnabledFor(logging.INFO) or summary.failures:  # -q keeps failures only
         console = stderr_console()
+        manifest = f" (manifest: {summary.manifest})" if summary.manifest else ""
         console.print(
             f"{summary.stage}: {summary.done} done, {summary.skipped} already done, "
-            f"{summary.failed} failed in {summary.seconds:.1f}s (manifest: {summary.manifest})",
+            f"{summary.failed} failed in {summary.seconds:.1f}s{manifest}",
             highlight=False,
             markup=False,
+            soft_wrap=True,
         )
         if summary.failures:
-            console.print(f"failed items and reasons: {summary.failures}", highlight=False)
+            console.print(
+                f"failed items and reasons: {summary.failures}", highlight=False, soft_wrap=True
+            )
     raise typer.Exit(int(summary.exit_code))

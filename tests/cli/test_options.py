@@ -8,7 +8,7 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from finsta_cli.cli.options import JsonOpt, VerboseOpt, command, finish_stage
+from finsta_cli.cli.options import JsonOpt, QuietOpt, VerboseOpt, command, finish_stage
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.io.stage import StageSummary
 
@@ -30,7 +30,7 @@ def make_app() -> typer.Typer:
 
     @app.command()
     @command
-    def stage(failed: int = 0, json_out: JsonOpt = False) -> None:
+    def stage(failed: int = 0, json_out: JsonOpt = False, quiet: QuietOpt = False) -> None:
         summary = StageSummary(
             "demo", 4, 4 - failed, 0, failed, 1.5, "m.json", "f.jsonl" if failed else None
         )
@@ -70,3 +70,7 @@ def test_finish_stage_summary_and_exit_code() -> None:
     partial = CliRunner().invoke(make_app(), ["stage", "--failed", "1"])
     assert partial.exit_code == 3
     assert "3 done, 0 already done, 1 failed" in partial.output and "f.jsonl" in partial.output
+    quiet = CliRunner().invoke(make_app(), ["stage", "-q"])
+    assert quiet.exit_code == 0 and quiet.output == ""
+    quiet_failed = CliRunner().invoke(make_app(), ["stage", "--failed", "2", "-q"])
+    assert quiet_failed.exit_code == 3 and "2 failed" in quiet_failed.output
