@@ -13,16 +13,19 @@ class SchemaKind(str, enum.Enum):
     dsg = "dsg"
     hsg = "hsg"
     manifest = "manifest"
+    synth = "synth"
 
 
 @command
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which artifact.")],
 ) -> None:
-    """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest) on stdout."""
-    from finsta_cli.schema import SCHEMAS
+    """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest, synth) on stdout."""
+    from finsta_cli.data.synth_records import SynthVideo
+    from finsta_cli.schema import SCHEMAS, VersionedRecord
 
-    model = SCHEMAS[kind.value]
+    models: dict[str, type[VersionedRecord]] = {**SCHEMAS, "synth": SynthVideo}
+    model = models[kind.value]
     document = model.model_json_schema()
     document["$id"] = f"finsta:{kind.value}:{model.SCHEMA_VERSION}"
     print_json(document)

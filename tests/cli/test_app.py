@@ -74,6 +74,14 @@ def test_python_m_and_schema_on_stdout() -> None:
     assert document["$id"] == "finsta:dsg:1.0"
     assert {"frames", "tracks", "coreference", "schema_version"} <= set(document["properties"])
     assert time.perf_counter() - start < 30
+    synth = subprocess.run(
+        [sys.executable, "-m", "finsta_cli", "schema", "synth"],
+        env=repo_env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert json.loads(synth.stdout)["$id"] == "finsta:synth:1.0"
 
 
 def test_every_module_imports_on_its_own() -> None:
