@@ -5,6 +5,7 @@ from typing import Annotated
 import typer
 
 from finsta_cli import __version__
+from finsta_cli.cli.align_train import align_train
 from finsta_cli.cli.build_dsg import build_dsg
 from finsta_cli.cli.build_hsg import build_hsg
 from finsta_cli.cli.demo import demo
@@ -14,6 +15,7 @@ from finsta_cli.cli.parse_text import parse_text
 from finsta_cli.cli.schema import schema
 from finsta_cli.cli.synth import synth
 from finsta_cli.cli.train_detector import train_detector
+from finsta_cli.cli.zeroshot import zeroshot
 from finsta_cli.offline import ensure_offline_env
 
 app = typer.Typer(
@@ -58,6 +60,8 @@ app.command("synth")(synth)
 app.command("train-detector")(train_detector)
 app.command("build-dsg")(build_dsg)
 app.command("build-hsg")(build_hsg)
+app.command("align-train")(align_train)
+app.command("zeroshot")(zeroshot)
 
 
 def main() -> None:

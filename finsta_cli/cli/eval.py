@@ -7,7 +7,27 @@ from typing import Annotated, Any
 
 import typer
 
-from finsta_cli.cli.options import JsonOpt, QuietOpt, VerboseOpt, command, print_json
+from finsta_cli.cli.host_task import (
+    HOST_TASKS,
+    CacheOpt,
+    CheckpointOpt,
+    DataOpt,
+    DatasetFormatChoice,
+    FormatOpt,
+    SplitOpt,
+    ThreadsOpt,
+    VideoRootOpt,
+    run_host_task,
+)
+from finsta_cli.cli.options import (
+    DeviceOpt,
+    JsonOpt,
+    QuietOpt,
+    SeedOpt,
+    VerboseOpt,
+    command,
+    print_json,
+)
 from finsta_cli.errors import UsageError
 
 
@@ -46,11 +66,40 @@ def eval_command(
         int,
         typer.Option("--errors", min=0, help="Show the N worst items with gold vs prediction."),
     ] = 0,
+    checkpoint: CheckpointOpt = None,
+    data: DataOpt = None,
+    split: SplitOpt = None,
+    dataset_format: FormatOpt = DatasetFormatChoice.auto,
+    video_root: VideoRootOpt = None,
+    finetune: Annotated[
+        bool,
+        typer.Option(
+            "--finetune",
+            help="videoqa/action: train the task head on --train-split first (host frozen).",
+        ),
+    ] = False,
+    train_split: Annotated[
+        str, typer.Option("--train-split", help="Split the head is trained on.")
+    ] = "train",
+    cache: CacheOpt = None,
+    threads: ThreadsOpt = None,
+    device: DeviceOpt = None,
+    seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Evaluate predictions of a task against gold; metrics JSON is written to --out."""
+    """Evaluate a task: tsg/dsg score predictions against gold (--gold, --pred); retrieval,
+    videoqa and action evaluate a checkpoint's host on a dataset (--checkpoint, --data) and
+    write metrics.json and predictions.jsonl to --out."""
+    if task.value in HOST_TASKS:
+        run_host_task(
+            task.value, checkpoint=checkpoint, data=data, split=split or "test",
+            dataset_format=dataset_format, video_root=video_root, finetune=finetune,
+            train_split=train_split, out=out, cache=cache, threads=threads, device=device,
+            seed=seed, json_out=json_out, quiet=quiet, command_name="eval",
+        )  # fmt: skip
+        return
     runner = _RUNNERS.get(task)
     if runner is None:
         raise UsageError(

@@ -8,6 +8,7 @@ from finsta_cli.graph.convert import (
     GraphOptions,
     dsg_to_data,
     hsg_to_data,
+    tsg_node_index,
     tsg_to_data,
 )
 from finsta_cli.graph.vocab import LabelVocab
@@ -21,5 +22,6 @@ __all__ = [
     "LabelVocab",
     "dsg_to_data",
     "hsg_to_data",
+    "tsg_node_index",
     "tsg_to_data",
 ]

@@ -144,6 +144,13 @@ class _Builder:
         return data
 
 
+def tsg_node_index(tsg: TSG, options: GraphOptions | None = None) -> dict[int, int]:
+    """TSG node id -> its row in :func:`tsg_to_data` (and in an HSG's text part)."""
+    opts = options or GraphOptions()
+    kept = [n.id for n in tsg.nodes if n.type != "pred_attr" or opts.adverb_nodes]
+    return {node_id: row for row, node_id in enumerate(kept)}
+
+
 def _add_tsg(builder: _Builder, tsg: TSG, options: GraphOptions) -> dict[int, int]:
     """Add a TSG's nodes and edges; return TSG node id -> graph node index."""
     mapping: dict[int, int] = {}

@@ -150,9 +150,12 @@ class GTrm(nn.Module):
         heads: int = 4,
         edge_dim: int = 32,
         dropout: float = 0.1,
+        region_dim: int = 0,
     ) -> None:
         super().__init__()
-        self.node_encoder = NodeEncoder(num_node_labels, hidden, visual=False)
+        # ``region_dim``: per-node input features (``data.region``), e.g. host token features
+        # pooled on each node's span during alignment.
+        self.node_encoder = NodeEncoder(num_node_labels, hidden, region_dim, visual=False)
         self.edge_encoder = EdgeEncoder(num_edge_labels, edge_dim)
         self.layers = nn.ModuleList(
             GTrmLayer(hidden, edge_dim, heads, dropout) for _ in range(layers)

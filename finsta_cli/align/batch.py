@@ -1,0 +1,187 @@
+"""Batches of align-train: frames and texts for the host, graphs for the scene-graph encoders, and
+the OSC / PTC anchors with their candidate regions as sparse pooling weights.
+
+A candidate region is a weighted mean of DSG node states: ``cand_index`` (K,) says which
+candidate each of K (node, weight) entries belongs to, ``cand_node`` (K,) the node's row in the
+batch's DSG ``Batch``, ``cand_weight`` (K,) its weight. Anchors are rows of the TSG ``Batch``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import torch
+from torch import Tensor
+from torch_geometric.data import Batch, Data
+
+from finsta_cli.align.data import AlignData, CaptionGraphs, VideoGraphs
+from finsta_cli.graph.convert import _Builder
+from finsta_cli.graph.vocab import LabelVocab
+from finsta_cli.hosts.frames import FrameSet
+
+
+@dataclass
+class Anchors:
+    """Anchors (A,) TSG rows with positives (A,) into C candidates given as sparse weights."""
+
+    anchor: Tensor
+    positive: Tensor
+    cand_index: Tensor
+    cand_node: Tensor
+    cand_weight: Tensor
+    num_candidates: int
+
+    @classmethod
+    def empty(cls) -> Anchors:
+        z = torch.zeros(0, dtype=torch.long)
+        return cls(z, z, z, z, torch.zeros(0), 0)
+
+
+@dataclass
+class AlignBatch:
+    frames: Tensor  # (B, T, S, S, 3) uint8
+    texts: list[str]
+    tsg: Batch | None = None
+    dsg: Batch | None = None
+    hsg: Batch | None = None
+    hsg_source: Tensor | None = None  # (N_hsg,) rows of cat([TSG inputs, DSG inputs])
+    has_tsg: Tensor | None = None  # (B,) bool
+    has_dsg: Tensor | None = None
+    has_hsg: Tensor | None = None
+    osc: Anchors = field(default_factory=Anchors.empty)
+    ptc: Anchors = field(default_factory=Anchors.empty)
+
+    @property
+    def size(self) -> int:
+        return len(self.texts)
+
+    def to(self, device: str) -> AlignBatch:
+        def move(x: object) -> object:
+            return x.to(device) if hasattr(x, "to") else x
+
+        for name in ("frames", "tsg", "dsg", "hsg", "hsg_source", "has_tsg", "has_dsg", "has_hsg"):
+            setattr(self, name, move(getattr(self, name)))
+        for anchors in (self.osc, self.ptc):
+            for name in ("anchor", "positive", "cand_index", "cand_node", "cand_weight"):
+                setattr(anchors, name, getattr(anchors, name).to(device))
+        return self
+
+
+def attach_host_frames(data: AlignData, frames: FrameSet) -> None:
+    """Give every DSG node ``host_frame``: the host frame nearest to the node's frame."""
+    for video in data.videos:
+        if video.dsg is None or video.video_id not in frames.ids:
+            continue
+        indices = frames.indices[frames.position(video.video_id)]
+        numbers = video.dsg.frame_number
+        distance = (numbers.view(-1, 1) - indices.view(1, -1)).abs()
+        video.dsg.host_frame = distance.argmin(dim=1) if numbers.numel() else numbers.clone()
+
+
+def _empty_dsg(region_dim: int) -> Data:
+    region = torch.zeros((0, region_dim)) if region_dim else None
+    data = _Builder.new(LabelVocab(), LabelVocab()).to_data(region)
+    data.frame_number = torch.zeros(0, dtype=torch.long)
+    data.host_frame = torch.zeros(0, dtype=torch.long)
+    return data
+
+
+def _empty_text_graph(with_rows: bool) -> Data:
+    data = _Builder.new(LabelVocab(), LabelVocab()).to_data()
+    if with_rows:
+        data.text_rows = torch.tensor(0)
+    return data
+
+
+def _region_entries(
+    hops: Tensor, frames: Tensor, interval: tuple[int, int] | None, max_hops: int
+) -> tuple[Tensor, Tensor]:
+    """Rows and weights 2^-hop of a region (``interval`` restricts it to frame positions)."""
+    keep = hops <= max_hops
+    if interval is not None:
+        keep &= (frames >= interval[0]) & (frames <= interval[1])
+    rows = keep.nonzero().flatten()
+    return rows, torch.pow(0.5, hops[rows].float())
+
+
+def collate(
+    items: list[tuple[VideoGraphs, CaptionGraphs]],
+    frames: FrameSet,
+    data: AlignData,
+    *,
+    graphs: bool,
+    hops: int,
+) -> AlignBatch:
+    """One batch of (video, caption) items."""
+    clip = torch.stack([frames.frames[frames.position(v.video_id)] for v, _ in items])
+    batch = AlignBatch(frames=clip, texts=[c.text for _, c in items])
+    if not graphs:
+        return batch
+    tsgs: list[Data] = []
+    dsgs: list[Data] = []
+    hsgs: list[Data] = []
+    hsg_source: list[Tensor] = []
+    osc_rows: list[tuple[int, int]] = []  # (TSG row, candidate)
+    osc_entries: list[tuple[Tensor, Tensor, int]] = []
+    ptc_rows: list[tuple[int, int]] = []
+    ptc_entries: list[tuple[Tensor, Tensor, int]] = []
+    tsg_offset = dsg_offset = 0
+    osc_count = ptc_count = 0
+    # Candidates of OSC: every track of every video in the batch.
+    for video, caption in items:
+        tsg = caption.tsg if caption.tsg is not None else _empty_text_graph(False)
+        dsg = video.dsg if video.dsg is not None else _empty_dsg(data.region_dim)
+        tsgs.append(tsg)
+        dsgs.append(dsg)
+        track_candidate: dict[int, int] = {}
+        for track, track_hops in sorted(video.track_hops.items()):
+            rows, weights = _region_entries(track_hops, dsg.frame, None, hops)
+            osc_entries.append((rows + dsg_offset, weights, osc_count))
+            track_candidate[track] = osc_count
+            osc_count += 1
+        if caption.hsg is not None and video.dsg is not None:
+            hsgs.append(caption.hsg)
+            n_text = int(caption.hsg.text_rows)
+            text_part = torch.arange(n_text) + tsg_offset
+            visual_part = torch.arange(dsg.num_nodes) + dsg_offset
+            hsg_source.append(torch.cat([text_part, -1 - visual_part]))
+            for row, track in caption.osc:
+                osc_rows.append((row + tsg_offset, track_candidate[track]))
+            for anchor in caption.ptc:
+                hops_of_args = torch.stack([video.track_hops[t] for t in anchor.tracks]).amin(0)
+                ptc_rows.append((anchor.node + tsg_offset, ptc_count))
+                for interval in [anchor.positive, *anchor.negatives]:
+                    rows, weights = _region_entries(hops_of_args, dsg.frame, interval, hops)
+                    ptc_entries.append((rows + dsg_offset, weights, ptc_count))
+                    ptc_count += 1
+        else:
+            hsgs.append(_empty_text_graph(True))
+        tsg_offset += tsg.num_nodes
+        dsg_offset += dsg.num_nodes
+    batch.tsg = Batch.from_data_list(tsgs)
+    batch.dsg = Batch.from_data_list(dsgs)
+    batch.hsg = Batch.from_data_list(hsgs)
+    # Visual rows are stored as -1 - row so the model can shift them past the TSG rows.
+    source = torch.cat(hsg_source) if hsg_source else torch.zeros(0, dtype=torch.long)
+    batch.hsg_source = torch.where(source >= 0, source, tsg_offset + (-1 - source))
+    batch.has_tsg = torch.tensor([c.tsg is not None and c.tsg.num_nodes > 0 for _, c in items])
+    batch.has_dsg = torch.tensor([v.dsg is not None and v.dsg.num_nodes > 0 for v, _ in items])
+    batch.has_hsg = torch.tensor([c.hsg is not None and v.dsg is not None for v, c in items])
+    batch.osc = _anchors(osc_rows, osc_entries, osc_count)
+    batch.ptc = _anchors(ptc_rows, ptc_entries, ptc_count)
+    return batch
+
+
+def _anchors(
+    rows: list[tuple[int, int]], entries: list[tuple[Tensor, Tensor, int]], count: int
+) -> Anchors:
+    if not rows:
+        return Anchors.empty()
+    return Anchors(
+        anchor=torch.tensor([r for r, _ in rows], dtype=torch.long),
+        positive=torch.tensor([c for _, c in rows], dtype=torch.long),
+        cand_index=torch.cat([torch.full((len(n),), c, dtype=torch.long) for n, _, c in entries]),
+        cand_node=torch.cat([n for n, _, _ in entries]),
+        cand_weight=torch.cat([w for _, w, _ in entries]),
+        num_candidates=count,
+    )

@@ -1,0 +1,37 @@
+"""Losses of align-train: symmetric InfoNCE (the host's video-text contrast), anchor-vs-candidate
+InfoNCE (OSC and PTC), and cosine distillation.
+
+Shapes: embeddings (B, E); anchors (A, H) with candidates (C, H) and the positive's index (A,).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def symmetric_info_nce(text: Tensor, video: Tensor, scale: Tensor | float) -> Tensor:
+    """CLIP's loss: the i-th text and i-th video are positives, the rest of the batch negatives."""
+    if text.shape[0] == 0:
+        return text.sum() * 0.0
+    logits = F.normalize(text, dim=-1) @ F.normalize(video, dim=-1).t() * scale
+    target = torch.arange(text.shape[0], device=text.device)
+    return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+def anchor_info_nce(
+    anchors: Tensor, candidates: Tensor, positive: Tensor, temperature: float
+) -> Tensor:
+    """Each anchor against every candidate; ``positive`` (A,) indexes its positive."""
+    if anchors.shape[0] == 0 or candidates.shape[0] == 0:
+        return anchors.sum() * 0.0 + candidates.sum() * 0.0
+    logits = F.normalize(anchors, dim=-1) @ F.normalize(candidates, dim=-1).t() / temperature
+    return F.cross_entropy(logits, positive)
+
+
+def cosine_distance_sum(student: Tensor, teacher: Tensor) -> Tensor:
+    """Sum over rows of 1 - cos(student, stop-gradient teacher)."""
+    if student.shape[0] == 0:
+        return student.sum() * 0.0
+    return (1 - F.cosine_similarity(student, teacher.detach(), dim=-1)).sum()

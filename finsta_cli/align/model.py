@@ -1,0 +1,254 @@
+"""The Finsta alignment model: a host plus the scene-graph encoders, and its training losses.
+
+The scene-graph encoders sit on the host's own features: a TSG node's input is the host's token
+features pooled over the node's character span; a DSG node's input is the host's patch features
+pooled inside the node's box in the nearest host frame, next to the detector's region features.
+So the contrasts between the graphs (OSC, PTC) train the host's token and patch features too,
+and distillation pulls the host's pooled features and embeddings towards the graph encoders'
+outputs (stop-gradient on the graph side). See docs/align-train.md for the equations.
+
+Losses (each weighted by the config; off = weight 0):
+
+- ``vtc``: the host's symmetric video-text InfoNCE (in ``fusion`` mode also on the fused
+  embeddings, host + graph);
+- ``osc``: TSG object vs the k-hop region of its linked DSG track (negatives: every other track
+  of the batch);
+- ``ptc``: TSG predicate vs the region of its arguments over the interval the video shows it
+  (hard negatives: other intervals of the same video; other anchors' regions);
+- ``sg``: graph-level InfoNCE between TSG and DSG embeddings (trains the graph embeddings that
+  distillation targets);
+- ``kd``: 1 - cos between projected host features and the graph encoders' features, on token
+  spans (TSG nodes), boxes (DSG nodes), and pooled embeddings (text / TSG, video / DSG,
+  video+text / HSG).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+from torch_geometric.utils import scatter
+
+from finsta_cli.align.batch import AlignBatch, Anchors
+from finsta_cli.align.distributed import Collective
+from finsta_cli.align.losses import anchor_info_nce, cosine_distance_sum, symmetric_info_nce
+from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
+from finsta_cli.nn.gtrm import GTrm
+from finsta_cli.nn.rgtrm import RGTrm
+
+Objective = Literal["finsta", "host-only"]
+Mode = Literal["distill", "fusion"]
+
+
+@dataclass(frozen=True)
+class LossWeights:
+    vtc: float = 1.0
+    osc: float = 1.0
+    ptc: float = 1.0
+    sg: float = 0.5
+    kd: float = 1.0
+
+
+def span_pool(text: TextFeatures, span: Tensor, graph: Tensor) -> Tensor:
+    """Host token features averaged over each node's span. Shapes: span (N, 2), graph (N,) ->
+    (N, D); zeros for nodes without a span or whose span covers no token."""
+    if span.shape[0] == 0:
+        return text.token.new_zeros((0, text.token.shape[-1]))
+    offsets = text.offsets[graph]  # (N, L, 2)
+    start, end = span[:, :1], span[:, 1:]
+    inside = (offsets[..., 0] < end) & (offsets[..., 1] > start) & text.mask[graph]
+    inside &= (offsets[..., 0] >= 0) & (span[:, :1] >= 0)
+    weight = inside.float()
+    weight = weight / weight.sum(dim=1, keepdim=True).clamp(min=1.0)
+    return torch.einsum("nl,nld->nd", weight, text.token[graph])
+
+
+def box_pool(video: VideoFeatures, box: Tensor, host_frame: Tensor, graph: Tensor) -> Tensor:
+    """Host patch features averaged over the patches whose centres fall in each node's box (the
+    patch nearest the box centre when none does); the frame feature for hosts without patches.
+    Shapes: box (N, 4), host_frame (N,), graph (N,) -> (N, D)."""
+    if box.shape[0] == 0:
+        return video.frame.new_zeros((0, video.frame.shape[-1]))
+    if video.patch is None or video.patch_grid is None:
+        return video.frame[graph, host_frame]
+    rows, cols = video.patch_grid
+    ys = (torch.arange(rows, device=box.device, dtype=box.dtype) + 0.5) / rows
+    xs = (torch.arange(cols, device=box.device, dtype=box.dtype) + 0.5) / cols
+    cy, cx = torch.meshgrid(ys, xs, indexing="ij")
+    centres = torch.stack([cx.flatten(), cy.flatten()], dim=1)  # (P, 2)
+    inside = (
+        (centres[None, :, 0] >= box[:, None, 0])
+        & (centres[None, :, 0] <= box[:, None, 2])
+        & (centres[None, :, 1] >= box[:, None, 1])
+        & (centres[None, :, 1] <= box[:, None, 3])
+    ).float()
+    middle = torch.stack([(box[:, 0] + box[:, 2]) / 2, (box[:, 1] + box[:, 3]) / 2], dim=1)
+    nearest = torch.cdist(middle, centres).argmin(dim=1)
+    fallback = F.one_hot(nearest, centres.shape[0]).float()
+    empty = inside.sum(dim=1, keepdim=True) == 0
+    weight = torch.where(empty, fallback, inside)
+    weight = weight / weight.sum(dim=1, keepdim=True)
+    patches = video.patch[graph, host_frame]  # (N, P, D)
+    return torch.einsum("np,npd->nd", weight, patches)
+
+
+def region_pool(node: Tensor, anchors: Anchors) -> Tensor:
+    """(N, H) node states -> (C, H) weighted means of each candidate's entries."""
+    if anchors.num_candidates == 0:
+        return node.new_zeros((0, node.shape[-1]))
+    weighted = node[anchors.cand_node] * anchors.cand_weight.unsqueeze(-1)
+    total = scatter(weighted, anchors.cand_index, dim=0, dim_size=anchors.num_candidates)
+    norm = scatter(anchors.cand_weight, anchors.cand_index, dim=0, dim_size=anchors.num_candidates)
+    return total / norm.clamp(min=1e-6).unsqueeze(-1)
+
+
+class FinstaModel(nn.Module):
+    """A host with Finsta's scene-graph encoders and heads (see the module docstring)."""
+
+    def __init__(
+        self,
+        host: HostVLM,
+        *,
+        num_node_labels: int,
+        num_edge_labels: int,
+        region_dim: int,
+        hidden: int = 128,
+        layers: int = 2,
+        heads: int = 4,
+        dropout: float = 0.1,
+        stgd: bool = True,
+        objective: Objective = "finsta",
+        mode: Mode = "distill",
+        weights: LossWeights | None = None,
+        temperature: float = 0.07,
+    ) -> None:
+        super().__init__()
+        self.host = host
+        self.objective: Objective = objective
+        self.mode: Mode = mode
+        self.weights = weights or LossWeights()
+        self.temperature = temperature
+        self.region_dim = region_dim
+        d, e = host.feature_dim, host.embed_dim
+        self.sg_config: dict[str, Any] = {
+            "num_node_labels": num_node_labels, "num_edge_labels": num_edge_labels,
+            "region_dim": region_dim, "hidden": hidden, "layers": layers, "heads": heads,
+            "dropout": dropout, "stgd": stgd, "temperature": temperature,
+        }  # fmt: skip
+        self.graphs = objective == "finsta"
+        if not self.graphs:
+            return
+        self.tsg_encoder = GTrm(
+            num_node_labels, num_edge_labels, hidden, layers, heads, dropout=dropout, region_dim=d
+        )
+        # One R-GTrm for DSGs and HSGs: both are space-time graphs with the same node types.
+        self.dsg_encoder = RGTrm(
+            num_node_labels,
+            num_edge_labels,
+            hidden,
+            layers,
+            heads,
+            dropout=dropout,
+            region_dim=region_dim + d,
+            stgd=stgd,
+        )
+        self.osc_text, self.osc_region = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.ptc_text, self.ptc_region = nn.Linear(hidden, hidden), nn.Linear(hidden, hidden)
+        self.sg_text, self.sg_video = nn.Linear(hidden, e), nn.Linear(hidden, e)
+        self.kd_token, self.kd_patch = nn.Linear(d, hidden), nn.Linear(d, hidden)
+        self.kd_text, self.kd_video = nn.Linear(e, hidden), nn.Linear(e, hidden)
+        self.kd_cross = nn.Linear(2 * e, hidden)
+
+    def sg_parameters(self) -> list[nn.Parameter]:
+        host = {id(p) for p in self.host.parameters()}
+        return [p for p in self.parameters() if id(p) not in host]
+
+    def forward(self, batch: AlignBatch, collective: Collective | None = None) -> dict[str, Tensor]:
+        """The weighted total loss under ``"loss"`` and each part under its name."""
+        comm = collective or Collective()
+        video = self.host.encode_video(batch.frames)
+        text = self.host.encode_text(batch.texts)
+        scale = self.host.logit_scale.exp().clamp(max=100.0)
+        all_text, all_video = comm.gather(text.embedding), comm.gather(video.embedding)
+        losses: dict[str, Tensor] = {"vtc": symmetric_info_nce(all_text, all_video, scale)}
+        if self.graphs and batch.tsg is not None:
+            losses.update(self._graph_losses(batch, video, text, scale, comm))
+        w = self.weights
+        total = w.vtc * losses["vtc"]
+        for name, weight in (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd)):
+            if name in losses and weight:
+                total = total + weight * losses[name]
+        if "vtc_fused" in losses:
+            total = total + w.vtc * losses["vtc_fused"]
+        losses["loss"] = total
+        return losses
+
+    def _graph_losses(
+        self,
+        batch: AlignBatch,
+        video: VideoFeatures,
+        text: TextFeatures,
+        scale: Tensor,
+        comm: Collective,
+    ) -> dict[str, Tensor]:
+        assert batch.tsg is not None and batch.dsg is not None and batch.hsg is not None
+        assert batch.hsg_source is not None
+        tsg, dsg, hsg = batch.tsg, batch.dsg, batch.hsg
+        # Node inputs from the host.
+        token_in = span_pool(text, tsg.span, tsg.batch)
+        patch_in = box_pool(video, dsg.box, dsg.host_frame, dsg.batch)
+        tsg.region = token_in
+        detector = getattr(dsg, "region_det", None)
+        if detector is None:
+            detector = dsg.region if self.region_dim else None
+            dsg.region_det = detector
+        dsg.region = patch_in if detector is None else torch.cat([detector, patch_in], dim=1)
+        text_rows = torch.cat([token_in.new_zeros(token_in.shape[0], self.region_dim), token_in], 1)
+        hsg.region = torch.cat([text_rows, dsg.region], dim=0)[batch.hsg_source]
+        t_out = self.tsg_encoder(tsg)
+        d_out = self.dsg_encoder(dsg)
+        h_out = self.dsg_encoder(hsg)
+        out: dict[str, Tensor] = {}
+        # OSC and PTC: anchors and candidates gathered over ranks.
+        for name, anchors, text_head, region_head in (
+            ("osc", batch.osc, self.osc_text, self.osc_region),
+            ("ptc", batch.ptc, self.ptc_text, self.ptc_region),
+        ):
+            anchor = comm.gather(text_head(t_out.node[anchors.anchor]))
+            candidates = comm.gather(region_head(region_pool(d_out.node, anchors)))
+            positive = comm.gather_index(anchors.positive, anchors.num_candidates)
+            out[name] = anchor_info_nce(anchor, candidates, positive, self.temperature)
+            out[f"{name}_anchors"] = torch.tensor(float(anchor.shape[0]))
+        # Graph-level contrast between the TSG and DSG embeddings of the same pair.
+        assert batch.has_tsg is not None and batch.has_dsg is not None
+        assert batch.has_hsg is not None
+        both = batch.has_tsg & batch.has_dsg
+        sg_text = self.sg_text(t_out.graph)
+        sg_video = self.sg_video(d_out.graph)
+        out["sg"] = symmetric_info_nce(
+            comm.gather(sg_text[both]), comm.gather(sg_video[both]), 1.0 / self.temperature
+        )
+        # Distillation: local sums over the global count (gradients are averaged over ranks).
+        has_span = (tsg.span[:, 0] >= 0) & batch.has_tsg[tsg.batch]
+        cross = torch.cat([video.embedding, text.embedding], dim=1)
+        parts = [
+            (self.kd_token(token_in[has_span]), t_out.node[has_span]),
+            (self.kd_patch(patch_in), d_out.node),
+            (self.kd_text(text.embedding[batch.has_tsg]), t_out.graph[batch.has_tsg]),
+            (self.kd_video(video.embedding[batch.has_dsg]), d_out.graph[batch.has_dsg]),
+            (self.kd_cross(cross[batch.has_hsg]), h_out.graph[batch.has_hsg]),
+        ]
+        kd = token_in.new_zeros(())
+        for student, teacher in parts:
+            count = comm.sum(torch.tensor(float(student.shape[0]), device=kd.device))
+            if float(count) > 0:
+                kd = kd + cosine_distance_sum(student, teacher) * comm.world / count
+        out["kd"] = kd / len(parts)
+        if self.mode == "fusion":
+            fused_t = F.normalize(text.embedding, dim=-1) + F.normalize(sg_text, dim=-1)
+            fused_v = F.normalize(video.embedding, dim=-1) + F.normalize(sg_video, dim=-1)
+            out["vtc_fused"] = symmetric_info_nce(comm.gather(fused_t), comm.gather(fused_v), scale)
+        return out

@@ -1,0 +1,498 @@
+"""align-train: post-train a host with Finsta (or the host loss alone, the control), in one
+process or under torchrun, with atomic checkpoints and exact resume.
+
+Outputs in ``--out RUN``:
+
+- ``checkpoint.pt``: the result. ``distill`` mode: the host alone (eval needs no graphs);
+  ``fusion`` mode: the host plus the scene-graph encoders and their vocabularies;
+- ``train_state.pt``: everything ``--resume`` needs (model, optimizer, schedule, step, random
+  state), rewritten atomically every ``checkpoint_every`` steps;
+- ``metrics.jsonl``: one line per logged step (losses, learning rate, samples/s);
+- ``config.yaml``, ``manifest.json``, ``failures.jsonl`` (videos that could not be decoded).
+
+The batch order is a pure function of (seed, step): epoch e shuffles the videos with a generator
+seeded by (seed, e) and picks one caption per video, so a resumed run sees the same batches, and
+with the saved random state it reaches the same weights as an uninterrupted run.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import platform
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import Field
+
+from finsta_cli import __version__
+from finsta_cli.config import StageConfig
+from finsta_cli.errors import InputError, UsageError
+from finsta_cli.io.atomic import atomic_open, atomic_write_json, atomic_write_text
+from finsta_cli.io.hashing import hash_json
+from finsta_cli.io.progress import StageProgress, get_logger
+
+if TYPE_CHECKING:
+    import torch
+
+    from finsta_cli.align.data import AlignData
+    from finsta_cli.align.model import FinstaModel
+
+log = get_logger("align")
+
+
+class AlignTrainConfig(StageConfig):
+    """Options of ``finsta align-train`` (see docs/align-train.md)."""
+
+    SECTION = "align_train"
+    RUNTIME_FIELDS = frozenset({"device", "threads", "checkpoint_every", "log_every", "cache"})
+
+    host: Literal["tiny", "clip4clip"] = "tiny"
+    temporal: Literal["meanP", "seqTransf"] = "meanP"
+    host_options: dict[str, Any] = Field(
+        default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"
+    )
+    host_weights: Path | None = Field(default=None, description="clip4clip: local CLIP weights")
+    init: Path | None = Field(default=None, description="start from this checkpoint's host")
+    objective: Literal["finsta", "host-only"] = "finsta"
+    mode: Literal["distill", "fusion"] = "distill"
+    split: str = "train"
+    steps: int = Field(default=300, ge=1)
+    batch_size: int = Field(default=32, ge=2)
+    lr: float = Field(default=1e-3, gt=0)
+    host_lr: float | None = Field(default=None, gt=0, description="default: lr")
+    weight_decay: float = Field(default=0.01, ge=0)
+    warmup_steps: int = Field(default=30, ge=0)
+    grad_clip: float = Field(default=1.0, gt=0)
+    seed: int = 0
+    vtc_weight: float = Field(default=1.0, ge=0)
+    osc_weight: float = Field(default=1.0, ge=0)
+    ptc_weight: float = Field(default=1.0, ge=0)
+    sg_weight: float = Field(default=0.5, ge=0)
+    kd_weight: float = Field(default=1.0, ge=0)
+    osc: bool = True
+    ptc: bool = True
+    stgd: bool = True
+    coref_edges: bool = True
+    adverb_nodes: bool = True
+    cross_edges: bool = True
+    hops: int = Field(default=2, ge=0)
+    ptc_negatives: int = Field(default=3, ge=0)
+    temperature: float = Field(default=0.07, gt=0)
+    hidden: int = Field(default=128, ge=8)
+    graph_layers: int = Field(default=2, ge=1)
+    dropout: float = Field(default=0.1, ge=0, lt=1)
+    checkpoint_every: int = Field(default=50, ge=1)
+    log_every: int = Field(default=10, ge=1)
+    device: str = "auto"
+    threads: int | None = Field(default=None, ge=1)
+    cache: Path | None = Field(default=None, description="frame cache folder")
+
+
+@dataclass
+class TrainResult:
+    out: Path
+    steps: int
+    resumed_from: int
+    seconds: float
+    samples_per_second: float
+    final: dict[str, float]
+    counts: dict[str, int]
+    failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "checkpoint": str(self.out / "checkpoint.pt"),
+            "steps": self.steps,
+            "resumed_from": self.resumed_from,
+            "seconds": round(self.seconds, 2),
+            "samples_per_second": round(self.samples_per_second, 2),
+            "final": {k: round(v, 5) for k, v in self.final.items()},
+            "counts": self.counts,
+            "failed_videos": len(self.failures),
+            "warnings": self.warnings,
+        }
+
+
+def schedule_factor(step: int, warmup: int, total: int) -> float:
+    """Linear warm-up to 1, then cosine decay to 0 at ``total``."""
+    if warmup and step < warmup:
+        return (step + 1) / warmup
+    progress = (step - warmup) / max(1, total - warmup)
+    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
+
+
+class BatchPlan:
+    """Which (video, caption) pairs form global batch ``step``: a function of (seed, step)."""
+
+    def __init__(self, caption_counts: list[int], batch_size: int, seed: int) -> None:
+        self.counts = caption_counts
+        self.batch_size = batch_size
+        self.seed = seed
+        self.per_epoch = max(1, len(caption_counts) // batch_size)
+
+    def batch(self, step: int) -> list[tuple[int, int]]:
+        import torch
+
+        epoch, index = divmod(step, self.per_epoch)
+        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
+        order = torch.randperm(len(self.counts), generator=generator).tolist()
+        picks = torch.randint(0, 1 << 30, (len(self.counts),), generator=generator).tolist()
+        chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
+        return [(v, picks[v] % self.counts[v]) for v in chosen]
+
+
+def _host_config(config: AlignTrainConfig) -> dict[str, Any]:
+    out: dict[str, Any] = {"temporal": config.temporal, **config.host_options}
+    if config.host == "tiny" and config.dropout is not None:
+        out.setdefault("dropout", config.dropout)
+    if config.host_weights is not None:
+        out["weights"] = str(config.host_weights)
+    return out
+
+
+def _graph_options(config: AlignTrainConfig) -> Any:
+    from finsta_cli.graph import GraphOptions
+
+    return GraphOptions(
+        adverb_nodes=config.adverb_nodes,
+        temporal_coref=config.coref_edges,
+        cross_edges=config.cross_edges,
+    )
+
+
+def _optimizer(model: FinstaModel, config: AlignTrainConfig) -> torch.optim.Optimizer:
+    import torch
+
+    host = list(model.host.trainable_parameters())
+    groups = []
+    for params, lr in ((host, config.host_lr or config.lr), (model.sg_parameters(), config.lr)):
+        decay = [p for p in params if p.ndim >= 2]
+        no_decay = [p for p in params if p.ndim < 2]
+        groups.append({"params": decay, "lr": lr, "weight_decay": config.weight_decay})
+        groups.append({"params": no_decay, "lr": lr, "weight_decay": 0.0})
+    return torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.98), eps=1e-6)
+
+
+def _write_manifest(
+    out: Path, config: AlignTrainConfig, status: str, started: str, extra: dict[str, Any]
+) -> None:
+    from finsta_cli.io.stage import utc_now
+    from finsta_cli.runtime import package_versions
+
+    payload = {
+        "schema_version": "1.0",
+        "record": "manifest",
+        "tool": "finsta",
+        "version": __version__,
+        "stage": "align-train",
+        "status": status,
+        "command": list(sys.argv),
+        "started_at": started,
+        "finished_at": utc_now() if status != "running" else None,
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "config": config.model_dump(mode="json"),
+        "config_hash": hash_json(config.model_dump(mode="json")),
+        **extra,
+    }
+    atomic_write_json(out / "manifest.json", payload)
+
+
+def save_train_state(
+    path: Path,
+    model: FinstaModel,
+    optimizer: torch.optim.Optimizer,
+    step: int,
+    config: AlignTrainConfig,
+    data: AlignData,
+) -> None:
+    """Everything --resume needs, as plain tensors, numbers and strings (weights_only loads)."""
+    import torch
+
+    payload = {
+        "kind": "finsta-train-state",
+        "version": 1,
+        "step": step,
+        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
+        "optimizer": optimizer.state_dict(),
+        "rng": torch.get_rng_state(),
+        "config_hash": config.output_hash(),
+        "node_vocab": json.dumps(data.node_vocab.to_list()),
+        "edge_vocab": json.dumps(data.edge_vocab.to_list()),
+        "host_config": json.dumps(model.host.host_config(), sort_keys=True),
+    }
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def save_result(path: Path, model: FinstaModel, config: AlignTrainConfig, data: AlignData) -> None:
+    """checkpoint.pt: the host; in fusion mode also the scene-graph encoders."""
+    from finsta_cli.hosts.factory import save_host
+
+    extra: dict[str, Any] = {
+        "finsta": json.dumps(
+            {"objective": config.objective, "mode": config.mode, "steps": config.steps,
+             "seed": config.seed, "version": __version__}
+        ),
+    }  # fmt: skip
+    if config.mode == "fusion" and model.graphs:
+        host_keys = {f"host.{k}" for k in model.host.state_dict()}
+        extra["sg"] = {
+            k: v.detach().cpu() for k, v in model.state_dict().items() if k not in host_keys
+        }
+        extra["sg_config"] = json.dumps(model.sg_config)
+        extra["node_vocab"] = json.dumps(data.node_vocab.to_list())
+        extra["edge_vocab"] = json.dumps(data.edge_vocab.to_list())
+        extra["graph_options"] = json.dumps(
+            {"adverb_nodes": config.adverb_nodes, "temporal_coref": config.coref_edges,
+             "cross_edges": config.cross_edges}
+        )  # fmt: skip
+    save_host(path, model.host, extra)
+
+
+def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tuple[str, str]]]]:
+    by_video: dict[str, list[tuple[str, str]]] = {}
+    for caption in dataset.captions:
+        by_video.setdefault(caption.video_id, []).append((caption.text_id, caption.text))
+    out = []
+    for video_id, captions in by_video.items():
+        ref = dataset.videos.get(video_id)
+        out.append((video_id, ref.path if ref is not None else None, captions))
+    return out
+
+
+def run_align_train(
+    data_dir: Path,
+    out: Path,
+    config: AlignTrainConfig,
+    *,
+    tsg: Path | None = None,
+    dsg: Path | None = None,
+    hsg: Path | None = None,
+    dataset_format: str = "auto",
+    resume: bool = False,
+    quiet: bool = False,
+) -> TrainResult:
+    """Train and write the run folder (see the module docstring)."""
+    import torch
+
+    from finsta_cli.align.batch import attach_host_frames, collate
+    from finsta_cli.align.data import build_align_data
+    from finsta_cli.align.distributed import close_collective, init_collective
+    from finsta_cli.align.model import FinstaModel, LossWeights
+    from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
+    from finsta_cli.hosts.frames import load_host_frames
+    from finsta_cli.io.stage import utc_now
+    from finsta_cli.runtime import configure_threads, resolve_device
+    from finsta_cli.tasks.datasets import load_task_dataset
+
+    finsta = config.objective == "finsta"
+    if finsta and (tsg is None or dsg is None or hsg is None):
+        raise UsageError(
+            "--objective finsta needs --tsg, --dsg and --hsg (parse-text, build-dsg and "
+            "build-hsg outputs)",
+            hint="or train the control with --objective host-only",
+        )
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"--out {out} exists and is not a folder")
+    device = resolve_device(config.device)
+    threads = configure_threads(config.threads)
+    comm = init_collective(device)
+    started = utc_now()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        state_path = out / "train_state.pt"
+        if not resume and state_path.exists() and comm.is_main:
+            log.warning("%s exists: starting over (use --resume to continue it)", state_path)
+        if comm.is_main:
+            atomic_write_text(out / "config.yaml", config.to_yaml())
+            _write_manifest(out, config, "running", started, {"device": device})
+        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
+        entries = _videos_with_captions(dataset)
+        if not entries:
+            raise InputError(f"{data_dir}: split {config.split!r} has no captions to train on")
+        torch.manual_seed(config.seed)
+        if config.init is not None:
+            host = host_from_payload(load_checkpoint(config.init), config.init)
+        else:
+            texts = [text for _, _, captions in entries for _, text in captions]
+            host = build_host(config.host, _host_config(config), texts=texts)
+        cache = config.cache or out.parent / ".frame-cache"
+        with StageProgress("decoding frames", len(entries), quiet=quiet or not comm.is_main) as bar:
+            frames = load_host_frames(
+                [(vid, path) for vid, path, _ in entries],
+                host.num_frames,
+                host.frame_size,
+                cache,
+                progress=bar.advance,
+            )
+        if frames.failures and comm.is_main:
+            from finsta_cli.io import JsonlWriter
+
+            with JsonlWriter(out / "failures.jsonl") as writer:
+                for video_id, reason in frames.failures.items():
+                    writer.write({"id": video_id, "error": reason})
+            log.warning("%d video(s) could not be decoded: see %s", len(frames.failures),
+                        out / "failures.jsonl")  # fmt: skip
+        kept = [(vid, captions) for vid, _, captions in entries if vid in frames.ids]
+        data = build_align_data(
+            kept,
+            tsg_file=tsg if finsta else None,
+            dsg_dir=dsg if finsta else None,
+            hsg_dir=hsg if finsta else None,
+            options=_graph_options(config),
+            hops=config.hops,
+            ptc_negatives=config.ptc_negatives,
+        )
+        for warning in data.warnings:
+            log.warning("%s", warning)
+        attach_host_frames(data, frames)
+        batch_size = min(config.batch_size, len(data.videos))
+        if batch_size < 2:
+            raise InputError(
+                f"{data_dir}: at least 2 videos are needed to train, found {len(data.videos)}"
+            )
+        if batch_size % comm.world:
+            raise UsageError(
+                f"batch size {batch_size} is not divisible by the {comm.world} ranks of torchrun"
+            )
+        weights = LossWeights(
+            vtc=config.vtc_weight,
+            osc=config.osc_weight if config.osc else 0.0,
+            ptc=config.ptc_weight if config.ptc else 0.0,
+            sg=config.sg_weight,
+            kd=config.kd_weight,
+        )
+        model = FinstaModel(
+            host,
+            num_node_labels=len(data.node_vocab),
+            num_edge_labels=len(data.edge_vocab),
+            region_dim=data.region_dim,
+            hidden=config.hidden,
+            layers=config.graph_layers,
+            dropout=config.dropout,
+            stgd=config.stgd,
+            objective=config.objective,
+            mode=config.mode,
+            weights=weights,
+            temperature=config.temperature,
+        ).to(device)
+        optimizer = _optimizer(model, config)
+        base_lrs = [g["lr"] for g in optimizer.param_groups]
+        start = 0
+        if resume and state_path.is_file():
+            start = _restore(state_path, model, optimizer, config)
+            log.info("resuming %s at step %d", out, start)
+        plan = BatchPlan([len(v.captions) for v in data.videos], batch_size, config.seed)
+        local = batch_size // comm.world
+        metrics_path = out / "metrics.jsonl"
+        if comm.is_main:
+            _truncate_metrics(metrics_path, start)
+        trainable = [p for g in optimizer.param_groups for p in g["params"]]
+        last: dict[str, float] = {}
+        model.train()
+        begin = time.perf_counter()
+        samples = 0
+        with StageProgress("align-train", config.steps, quiet=quiet or not comm.is_main) as bar:
+            bar.advance(start)
+            for step in range(start, config.steps):
+                picks = plan.batch(step)[comm.rank * local : (comm.rank + 1) * local]
+                items = [(data.videos[v], data.videos[v].captions[c]) for v, c in picks]
+                batch = collate(items, frames, data, graphs=finsta, hops=config.hops).to(device)
+                factor = schedule_factor(step, config.warmup_steps, config.steps)
+                for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
+                    group["lr"] = base * factor
+                with torch.autocast(
+                    "cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
+                ):
+                    losses = model(batch, comm)
+                optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                comm.average_gradients(trainable)
+                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                optimizer.step()
+                samples += batch_size
+                last = {k: float(v.detach()) for k, v in losses.items()}
+                done = step + 1
+                if comm.is_main and (done % config.log_every == 0 or done == config.steps):
+                    elapsed = time.perf_counter() - begin
+                    row = {"step": done, "lr": round(base_lrs[0] * factor, 8),
+                           **{k: round(v, 6) for k, v in last.items()},
+                           "samples_per_s": round(samples / max(elapsed, 1e-9), 3)}  # fmt: skip
+                    with metrics_path.open("a", encoding="utf-8") as handle:
+                        handle.write(json.dumps(row) + "\n")
+                if done % config.checkpoint_every == 0 or done == config.steps:
+                    if comm.is_main:
+                        save_train_state(state_path, model, optimizer, done, config, data)
+                    comm.barrier()
+                bar.advance(1, status=f"loss {last['loss']:.3f}")
+        seconds = time.perf_counter() - begin
+        if comm.is_main:
+            save_result(out / "checkpoint.pt", model, config, data)
+        result = TrainResult(
+            out=out,
+            steps=config.steps,
+            resumed_from=start,
+            seconds=seconds,
+            samples_per_second=samples / max(seconds, 1e-9),
+            final=last,
+            counts={
+                "videos": len(data.videos),
+                "captions": data.num_captions,
+                **data.anchor_counts(),
+            },
+            failures=frames.failures,
+            warnings=data.warnings,
+        )
+        if comm.is_main:
+            status = "partial" if frames.failures else "completed"
+            _write_manifest(
+                out, config, status, started,
+                {"device": device, "threads": threads, "seconds": round(seconds, 3),
+                 "result": result.to_json()},
+            )  # fmt: skip
+        return result
+    finally:
+        close_collective(comm)
+
+
+def _restore(
+    path: Path, model: FinstaModel, optimizer: torch.optim.Optimizer, config: AlignTrainConfig
+) -> int:
+    import torch
+
+    from finsta_cli.hosts.factory import load_checkpoint
+
+    state = load_checkpoint(path)
+    if state.get("kind") != "finsta-train-state":
+        raise InputError(f"{path}: not an align-train state file")
+    if state.get("config_hash") != config.output_hash():
+        raise UsageError(
+            f"{path} was written with other settings: --resume needs the same options",
+            hint="start over without --resume, or use another --out",
+        )
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    torch.set_rng_state(state["rng"])
+    return int(state["step"])
+
+
+def _truncate_metrics(path: Path, step: int) -> None:
+    """Keep only rows up to ``step`` (a resumed run rewrites the rest)."""
+    if not path.exists():
+        return
+    rows = []
+    for line in path.read_text(encoding="utf-8").splitlines():
+        try:
+            if json.loads(line).get("step", 0) <= step:
+                rows.append(line)
+        except json.JSONDecodeError:
+            continue
+    atomic_write_text(path, "".join(row + "\n" for row in rows))

@@ -1,0 +1,23 @@
+"""Host video-language models: the HostVLM protocol, the embedded ``tiny`` host, CLIP4Clip."""
+
+from finsta_cli.hosts.base import (
+    HOST_NAMES,
+    HostName,
+    HostVLM,
+    TemporalMode,
+    TextFeatures,
+    VideoFeatures,
+)
+from finsta_cli.hosts.factory import build_host, load_host, save_host
+
+__all__ = [
+    "HOST_NAMES",
+    "HostName",
+    "HostVLM",
+    "TemporalMode",
+    "TextFeatures",
+    "VideoFeatures",
+    "build_host",
+    "load_host",
+    "save_host",
+]

@@ -1,0 +1,114 @@
+"""Building hosts by name and saving/loading them as plain tensor dicts + a JSON config."""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from finsta_cli.errors import InputError, MissingResourceError, UsageError
+from finsta_cli.hosts.base import HOST_NAMES, HostVLM
+
+if TYPE_CHECKING:
+    import torch
+
+CHECKPOINT_KIND = "finsta-checkpoint"
+CHECKPOINT_VERSION = 1
+
+
+def build_host(
+    name: str, config: dict[str, Any] | None = None, *, texts: Sequence[str] | None = None
+) -> HostVLM:
+    """A fresh host of the named family. ``texts`` (training captions) build the ``tiny`` host's
+    vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``."""
+    config = dict(config or {})
+    if name == "tiny":
+        from finsta_cli.hosts.tiny import TinyHost
+
+        return TinyHost.from_config(config, texts=texts)
+    if name == "clip4clip":
+        from finsta_cli.hosts.clip4clip import build_clip4clip
+
+        return build_clip4clip(config)
+    raise UsageError(f"unknown host {name!r}", hint="choose one of " + ", ".join(HOST_NAMES))
+
+
+def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
+    """Read a finsta checkpoint (a plain dict of tensors, numbers and strings) safely.
+
+    ``weights_only=True``: a file that needs arbitrary unpickling is refused, never executed.
+    """
+    import torch
+
+    if not path.is_file():
+        raise MissingResourceError(f"{path}: checkpoint not found")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as exc:
+        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "unpickling"
+        raise InputError(
+            f"{path}: refused: the file carries pickled objects, not plain tensors ({first})",
+            hint="finsta checkpoints are dicts of tensors; re-save the weights with "
+            "torch.save(model.state_dict(), path)",
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable checkpoint ({str(exc)[:200]})") from None
+    if not isinstance(payload, dict):
+        raise InputError(f"{path}: not a finsta checkpoint (a {type(payload).__name__})")
+    return payload
+
+
+def save_host(path: Path, host: HostVLM, extra: dict[str, Any] | None = None) -> None:
+    """Write ``host`` (state + JSON config) atomically, with ``extra`` entries beside it."""
+    import torch
+
+    from finsta_cli.io.atomic import atomic_open
+
+    payload = {
+        "kind": CHECKPOINT_KIND,
+        "version": CHECKPOINT_VERSION,
+        "host_name": host.name,
+        "host_config": json.dumps(host.host_config(), sort_keys=True),
+        "host": {k: v.detach().cpu() for k, v in host.state_dict().items()},
+        **(extra or {}),
+    }
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)
+
+
+def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
+    """Rebuild the host stored in a checkpoint payload and load its weights."""
+    if payload.get("kind") != CHECKPOINT_KIND or "host" not in payload:
+        raise InputError(f"{source}: not a finsta checkpoint (no host weights)")
+    version = payload.get("version")
+    if not isinstance(version, int) or version > CHECKPOINT_VERSION:
+        raise InputError(
+            f"{source}: checkpoint format {version!r} is newer than this finsta reads "
+            f"({CHECKPOINT_VERSION})",
+            hint="upgrade finsta",
+        )
+    config = json.loads(str(payload["host_config"]))
+    # A checkpoint carries the full weights: never look for the original pretrained file again.
+    config.pop("weights", None)
+    host = build_host(str(payload["host_name"]), config)
+    missing, unexpected = host.load_state_dict(payload["host"], strict=False)
+    if missing or unexpected:
+        raise InputError(
+            f"{source}: host weights do not fit the {payload['host_name']} architecture "
+            f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})"
+        )
+    return host
+
+
+def load_host(path: Path, device: str = "cpu") -> HostVLM:
+    """The host of a finsta checkpoint (``align-train`` output), on ``device``, in eval mode."""
+    host = host_from_payload(load_checkpoint(path), path)
+    host.to(device)
+    host.eval()
+    return host
+
+
+def state_to_device(state: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
+    return {k: v.to(device) for k, v in state.items()}

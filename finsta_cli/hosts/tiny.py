@@ -1,0 +1,216 @@
+"""The embedded ``tiny`` host: a small CNN frame encoder and a small text Transformer, trainable
+on two CPU cores in minutes, with CLIP4Clip's two temporal variants (``meanP``, ``seqTransf``).
+
+Architecture (defaults: S = 96 px frames, D = E = 128):
+
+- frames: four 3x3 stride-2 convolutions (GroupNorm, GELU) give an (S/16)^2 grid of patch
+  features (6 x 6 = 36 patches at 96 px) plus a learned patch-position embedding; a frame's
+  feature is attention pooling of its patches with a learned query, so where things are survives;
+- ``meanP``: the video embedding is the projected mean of the frame features (blind to order);
+  ``seqTransf``: frame features plus time-position embeddings go through a Transformer encoder,
+  added back to the frame features (CLIP4Clip's residual), then averaged and projected;
+- texts: a word-level tokenizer (lowercase words, numbers and punctuation, character offsets
+  kept) over a vocabulary built from the training captions, a [CLS] token, token and position
+  embeddings, a pre-norm Transformer encoder; the text embedding is the projected [CLS] output.
+
+The vocabulary is part of the config, so a checkpoint rebuilds the same tokenizer.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from finsta_cli.errors import UsageError
+from finsta_cli.hosts.base import TextFeatures, VideoFeatures, normalised_frames
+
+PAD, UNK, CLS = "[PAD]", "[UNK]", "[CLS]"
+SPECIALS = (PAD, UNK, CLS)
+_WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)?|[^\w\s]", re.UNICODE)
+
+DEFAULTS: dict[str, Any] = {
+    "temporal": "meanP",
+    "num_frames": 8,
+    "frame_size": 96,
+    "feature_dim": 128,
+    "embed_dim": 128,
+    "text_layers": 2,
+    "temporal_layers": 2,
+    "heads": 4,
+    "max_tokens": 40,
+    "dropout": 0.1,
+    "max_vocab": 8000,
+}
+
+
+def word_spans(text: str) -> list[tuple[str, int, int]]:
+    """Lowercased words and punctuation of ``text`` with their character [start, end)."""
+    return [(m.group(0).lower(), m.start(), m.end()) for m in _WORD.finditer(text)]
+
+
+def build_vocab(texts: Iterable[str], max_size: int = DEFAULTS["max_vocab"]) -> list[str]:
+    """Special tokens, then words by falling frequency (ties alphabetical), at most ``max_size``."""
+    counts = Counter(word for text in texts for word, _, _ in word_spans(text))
+    words = sorted(counts, key=lambda w: (-counts[w], w))[: max(0, max_size - len(SPECIALS))]
+    return [*SPECIALS, *words]
+
+
+class WordTokenizer:
+    """Word-level tokenizer with character offsets; unknown words map to [UNK]."""
+
+    def __init__(self, vocab: Sequence[str], max_tokens: int) -> None:
+        if list(vocab[: len(SPECIALS)]) != list(SPECIALS):
+            raise UsageError("a tiny-host vocabulary must start with [PAD], [UNK], [CLS]")
+        self.vocab = list(vocab)
+        self.index = {word: i for i, word in enumerate(self.vocab)}
+        self.max_tokens = max_tokens
+
+    def __call__(self, texts: Sequence[str]) -> tuple[Tensor, Tensor, Tensor]:
+        """ids (B, L) long, mask (B, L) bool, offsets (B, L, 2) long; L <= max_tokens."""
+        rows = [word_spans(text)[: self.max_tokens - 1] for text in texts]
+        length = max(1, max((len(r) for r in rows), default=0) + 1)
+        ids = torch.zeros(len(texts), length, dtype=torch.long)
+        mask = torch.zeros(len(texts), length, dtype=torch.bool)
+        offsets = torch.full((len(texts), length, 2), -1, dtype=torch.long)
+        unk, cls = self.index[UNK], self.index[CLS]
+        for b, row in enumerate(rows):
+            ids[b, 0], mask[b, 0] = cls, True
+            for position, (word, start, end) in enumerate(row, start=1):
+                ids[b, position] = self.index.get(word, unk)
+                mask[b, position] = True
+                offsets[b, position, 0], offsets[b, position, 1] = start, end
+        return ids, mask, offsets
+
+
+def _conv(cin: int, cout: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(8, cout), nn.GELU()
+    )
+
+
+class AttentionPool(nn.Module):
+    """One learned query attends over a set. Shapes: (N, P, D) -> (N, D)."""
+
+    def __init__(self, dim: int, heads: int) -> None:
+        super().__init__()
+        self.query = nn.Parameter(torch.randn(1, 1, dim) * dim**-0.5)
+        self.attention = nn.MultiheadAttention(dim, heads, batch_first=True)
+        self.norm = nn.LayerNorm(dim)
+
+    def forward(self, x: Tensor) -> Tensor:
+        pooled, _ = self.attention(self.query.expand(x.shape[0], -1, -1), x, x, need_weights=False)
+        return self.norm(pooled.squeeze(1))
+
+
+def _encoder(dim: int, heads: int, layers: int, dropout: float) -> nn.TransformerEncoder:
+    layer = nn.TransformerEncoderLayer(
+        dim, heads, 2 * dim, dropout, activation="gelu", batch_first=True, norm_first=True
+    )
+    return nn.TransformerEncoder(layer, layers, enable_nested_tensor=False)
+
+
+class TinyHost(nn.Module):
+    """The embedded host (see the module docstring). Implements :class:`HostVLM`."""
+
+    name = "tiny"
+
+    def __init__(self, vocab: Sequence[str], **options: Any) -> None:
+        super().__init__()
+        unknown = set(options) - set(DEFAULTS)
+        if unknown:
+            raise UsageError(f"unknown tiny-host option(s): {', '.join(sorted(unknown))}")
+        cfg = {**DEFAULTS, **options}
+        if cfg["temporal"] not in ("meanP", "seqTransf"):
+            raise UsageError(
+                f"tiny host: temporal must be meanP or seqTransf, not {cfg['temporal']}"
+            )
+        if int(cfg["frame_size"]) % 16 or int(cfg["frame_size"]) < 32:
+            raise UsageError("tiny host: frame_size must be a multiple of 16, at least 32")
+        self.options = cfg
+        self.temporal: str = cfg["temporal"]
+        self.num_frames = int(cfg["num_frames"])
+        self.frame_size = int(cfg["frame_size"])
+        d, e, heads = int(cfg["feature_dim"]), int(cfg["embed_dim"]), int(cfg["heads"])
+        self.feature_dim, self.embed_dim = d, e
+        dropout = float(cfg["dropout"])
+        self.tokenizer = WordTokenizer(vocab, int(cfg["max_tokens"]))
+        grid = self.frame_size // 16
+        self.grid = (grid, grid)
+        # Frames.
+        self.cnn = nn.Sequential(_conv(3, 32), _conv(32, 64), _conv(64, d), _conv(d, d))
+        self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))
+        self.patch_norm = nn.LayerNorm(d)
+        self.frame_pool = AttentionPool(d, heads)
+        self.time_position = nn.Parameter(torch.zeros(1, 64, d))
+        self.temporal_encoder = (
+            _encoder(d, heads, int(cfg["temporal_layers"]), dropout)
+            if self.temporal == "seqTransf"
+            else None
+        )
+        self.video_projection = nn.Linear(d, e)
+        # Texts.
+        self.token_embedding = nn.Embedding(len(self.tokenizer.vocab), d, padding_idx=0)
+        self.text_position = nn.Parameter(torch.zeros(1, int(cfg["max_tokens"]), d))
+        self.text_encoder = _encoder(d, heads, int(cfg["text_layers"]), dropout)
+        self.text_norm = nn.LayerNorm(d)
+        self.text_projection = nn.Linear(d, e)
+        self.logit_scale = nn.Parameter(torch.tensor(1 / 0.07).log())
+        nn.init.normal_(self.patch_position, std=0.02)
+        nn.init.normal_(self.time_position, std=0.02)
+        nn.init.normal_(self.text_position, std=0.02)
+
+    @classmethod
+    def from_config(cls, config: dict[str, Any], texts: Sequence[str] | None = None) -> TinyHost:
+        options = dict(config)
+        vocab = options.pop("vocab", None)
+        options.pop("name", None)
+        if vocab is None:
+            if texts is None:
+                raise UsageError(
+                    "the tiny host needs a vocabulary: give training captions to build one"
+                )
+            vocab = build_vocab(texts, int(options.get("max_vocab", DEFAULTS["max_vocab"])))
+        return cls(list(vocab), **options)
+
+    def host_config(self) -> dict[str, Any]:
+        return {**self.options, "vocab": list(self.tokenizer.vocab)}
+
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return [p for p in self.parameters() if p.requires_grad]
+
+    def encode_video(self, frames: Tensor) -> VideoFeatures:
+        b, t = frames.shape[:2]
+        if t > self.time_position.shape[1]:
+            raise UsageError(f"tiny host: at most {self.time_position.shape[1]} frames, got {t}")
+        device = self.patch_position.device
+        x = normalised_frames(frames.to(device), (0.5, 0.5, 0.5), (0.25, 0.25, 0.25))
+        if x.shape[-1] != self.frame_size or x.shape[-2] != self.frame_size:
+            x = nn.functional.interpolate(
+                x, size=(self.frame_size, self.frame_size), mode="bilinear", align_corners=False
+            )
+        grid = self.cnn(x)  # (B*T, D, g, g)
+        patches = self.patch_norm(grid.flatten(2).transpose(1, 2) + self.patch_position)
+        frame = self.frame_pool(patches).view(b, t, -1)
+        if self.temporal_encoder is not None:
+            frame = frame + self.temporal_encoder(frame + self.time_position[:, :t])
+        embedding = self.video_projection(frame.mean(dim=1))
+        return VideoFeatures(
+            frame=frame,
+            embedding=embedding,
+            patch=patches.view(b, t, patches.shape[1], -1),
+            patch_grid=self.grid,
+        )
+
+    def encode_text(self, texts: Sequence[str]) -> TextFeatures:
+        device = self.token_embedding.weight.device
+        ids, mask, offsets = self.tokenizer(texts)
+        ids, mask = ids.to(device), mask.to(device)
+        x = self.token_embedding(ids) + self.text_position[:, : ids.shape[1]]
+        token = self.text_norm(self.text_encoder(x, src_key_padding_mask=~mask))
+        embedding = self.text_projection(token[:, 0])
+        return TextFeatures(token=token, mask=mask, offsets=offsets.to(device), embedding=embedding)

@@ -1,0 +1,451 @@
+"""Evaluating a host checkpoint on retrieval, video QA and action recognition, zero-shot or with a
+task head fine-tuned on the train split.
+
+- retrieval: text->video and video->text ranks of the host's embeddings (CLIP4Clip's
+  multi-sentence protocol), and on datasets with hard negatives (synth) the share of (video, true
+  caption, negative) triples where the true caption scores higher, per changed aspect;
+- videoqa: multiple choice by scoring "question option" texts against the video (zero-shot) or a
+  head over (video, question+option) embeddings trained on the train split (``finetune``);
+  open-ended by ranking the candidate answers "question answer" (zero-shot; candidates: every
+  answer of the split) or an answer-vocabulary classifier over (video, question) (``finetune``);
+- action: prompts "a video of {label}" (zero-shot) or a linear head on the video embedding.
+
+Fine-tuning trains a head on frozen host embeddings (precomputed once), full batch, seeded.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from finsta_cli.errors import InputError, UsageError
+from finsta_cli.hosts.base import HostVLM
+from finsta_cli.hosts.frames import FrameSet, load_host_frames
+from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.tasks.datasets import QAItem, TaskDataset, load_task_dataset
+from finsta_cli.tasks.metrics import (
+    accuracy,
+    accuracy_by_group,
+    hard_negative_accuracy,
+    normalize_answer,
+    retrieval_metrics,
+    strip_ranks,
+    topk_accuracy,
+)
+
+HostTask = Literal["retrieval", "videoqa", "action"]
+log = get_logger("eval")
+
+
+@dataclass
+class HostEvalResult:
+    metrics: dict[str, Any]
+    predictions: list[dict[str, Any]] = field(default_factory=list)
+    failures: dict[str, str] = field(default_factory=dict)
+
+
+@torch.no_grad()
+def encode_texts(host: HostVLM, texts: Sequence[str], batch: int = 256) -> Tensor:
+    """(N, E) L2-normalised text embeddings."""
+    out = [
+        F.normalize(host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1).cpu()
+        for i in range(0, len(texts), batch)
+    ]
+    return torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+
+
+@torch.no_grad()
+def encode_videos(host: HostVLM, frames: FrameSet, batch: int = 32) -> Tensor:
+    """(N, E) L2-normalised video embeddings, in ``frames.ids`` order."""
+    out = [
+        F.normalize(host.encode_video(frames.frames[i : i + batch]).embedding.float(), dim=-1).cpu()
+        for i in range(0, len(frames.ids), batch)
+    ]
+    return torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+
+
+def _frames(
+    host: HostVLM, dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
+) -> FrameSet:
+    refs = [(vid, dataset.videos[vid].path if vid in dataset.videos else None) for vid in video_ids]
+    with StageProgress(f"decoding {dataset.split}", len(refs), quiet=quiet) as bar:
+        frames = load_host_frames(refs, host.num_frames, host.frame_size, cache, bar.advance)
+    if frames.failures:
+        log.warning("%d video(s) could not be decoded (left out)", len(frames.failures))
+    if not frames.ids:
+        raise InputError(
+            f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} could "
+            "be decoded",
+            hint="annotation-only datasets need --video-root pointing at the video files",
+        )
+    return frames
+
+
+def evaluate_retrieval(
+    host: HostVLM, dataset: TaskDataset, cache: Path | None = None, quiet: bool = False
+) -> HostEvalResult:
+    video_ids, _ = dataset.retrieval_index()
+    frames = _frames(host, dataset, video_ids, cache, quiet)
+    kept = set(frames.ids)
+    captions = [c for c in dataset.captions if c.video_id in kept]
+    if not captions:
+        raise InputError(f"{dataset.source}: split {dataset.split!r} has no captions to retrieve")
+    video_emb = encode_videos(host, frames)
+    text_emb = encode_texts(host, [c.text for c in captions])
+    caption_video = torch.tensor([frames.position(c.video_id) for c in captions])
+    raw = retrieval_metrics(text_emb, video_emb, caption_video)
+    metrics: dict[str, Any] = strip_ranks(raw)
+    predictions = []
+    for caption, rank in zip(captions, raw["ranks_t2v"], strict=True):
+        predictions.append({"text_id": caption.text_id, "video_id": caption.video_id,
+                            "t2v_rank": int(rank)})  # fmt: skip
+    negatives = [n for n in dataset.negatives if n.video_id in kept]
+    texts = dataset.caption_texts()
+    negatives = [n for n in negatives if n.source_text_id in texts]
+    if negatives:
+        neg_emb = encode_texts(host, [n.text for n in negatives])
+        src_emb = encode_texts(host, [texts[n.source_text_id] for n in negatives])
+        vid = video_emb[torch.tensor([frames.position(n.video_id) for n in negatives])]
+        pos_scores = (vid * src_emb).sum(-1)
+        neg_scores = (vid * neg_emb).sum(-1)
+        metrics["hard_negatives"] = hard_negative_accuracy(
+            pos_scores, neg_scores, [n.aspect for n in negatives]
+        )
+        for n, p, q in zip(negatives, pos_scores.tolist(), neg_scores.tolist(), strict=True):
+            predictions.append({"video_id": n.video_id, "negative": n.text, "aspect": n.aspect,
+                                "true_score": round(p, 5), "negative_score": round(q, 5),
+                                "correct": p > q})  # fmt: skip
+    return HostEvalResult(metrics, predictions, frames.failures)
+
+
+def _statement(question: str, option: str) -> str:
+    return f"{question.strip()} {option.strip()}"
+
+
+class _PairHead(nn.Module):
+    """Scores (video, text) embedding pairs: MLP over [v * t, v, t]. (N, E) x2 -> (N,)."""
+
+    def __init__(self, dim: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(3 * dim, hidden), nn.GELU(), nn.Linear(hidden, 1))
+
+    def forward(self, video: Tensor, text: Tensor) -> Tensor:
+        return self.mlp(torch.cat([video * text, video, text], dim=-1)).squeeze(-1)
+
+
+class _ClassHead(nn.Module):
+    """Classifies (video[, text]) embeddings. (N, E_in) -> (N, C)."""
+
+    def __init__(self, dim: int, classes: int, hidden: int = 256) -> None:
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, classes))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.mlp(x)
+
+
+def _fit(head: nn.Module, loss_fn: Any, epochs: int, seed: int, lr: float = 3e-3) -> None:
+    torch.manual_seed(seed)
+    for module in head.modules():
+        if isinstance(module, nn.Linear):
+            module.reset_parameters()
+    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
+    head.train()
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        loss = loss_fn()
+        loss.backward()
+        optimizer.step()
+    head.eval()
+
+
+def _mc_embeddings(
+    host: HostVLM, items: Sequence[QAItem], frames: FrameSet, video_emb: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
+    """(N, K, E) option texts, (N, E) videos, (N,) answers of multiple-choice items."""
+    k = max(len(q.options or ()) for q in items)
+    texts = [_statement(q.question, o) for q in items for o in (q.options or ())]
+    flat = encode_texts(host, texts)
+    options = flat.new_zeros((len(items), k, flat.shape[1]))
+    i = 0
+    for row, q in enumerate(items):
+        n = len(q.options or ())
+        options[row, :n] = flat[i : i + n]
+        i += n
+    videos = video_emb[torch.tensor([frames.position(q.video_id) for q in items])]
+    answers = torch.tensor([int(q.answer_index or 0) for q in items])
+    return options, videos, answers
+
+
+def evaluate_videoqa(
+    host: HostVLM,
+    dataset: TaskDataset,
+    train: TaskDataset | None = None,
+    *,
+    cache: Path | None = None,
+    quiet: bool = False,
+    seed: int = 0,
+    epochs: int = 300,
+) -> HostEvalResult:
+    """Multiple-choice and open-ended accuracy (see the module docstring)."""
+    if not dataset.qa_mc and not dataset.qa_open:
+        raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
+    video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
+    frames = _frames(host, dataset, video_ids, cache, quiet)
+    video_emb = encode_videos(host, frames)
+    kept = set(frames.ids)
+    metrics: dict[str, Any] = {"finetuned": train is not None}
+    predictions: list[dict[str, Any]] = []
+    mc = [q for q in dataset.qa_mc if q.video_id in kept and q.options]
+    if mc:
+        options, videos, answers = _mc_embeddings(host, mc, frames, video_emb)
+        if train is None:
+            scores = (options * videos.unsqueeze(1)).sum(-1)
+        else:
+            scores = _finetune_mc(host, train, options.shape[-1], cache, quiet, seed, epochs)(
+                videos, options
+            )
+        valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
+                              for q in mc])  # fmt: skip
+        scores = scores.masked_fill(~valid, float("-inf"))
+        picked = scores.argmax(dim=1)
+        metrics["mc_accuracy"] = accuracy(picked, answers)
+        metrics["mc_count"] = len(mc)
+        metrics["mc_by_type"] = accuracy_by_group(
+            picked.tolist(), answers.tolist(), [q.qtype for q in mc]
+        )
+        for q, p in zip(mc, picked.tolist(), strict=True):
+            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
+                                "predicted": p, "answer": q.answer_index,
+                                "correct": p == q.answer_index})  # fmt: skip
+    opened = [q for q in dataset.qa_open if q.video_id in kept]
+    if opened:
+        videos = video_emb[torch.tensor([frames.position(q.video_id) for q in opened])]
+        if train is None:
+            candidates = sorted({normalize_answer(q.answer) for q in opened})
+            guesses = _rank_answers(host, opened, videos, candidates)
+        else:
+            guesses = _finetune_open(host, train, opened, videos, cache, quiet, seed, epochs)
+        gold = [normalize_answer(q.answer) for q in opened]
+        metrics["open_accuracy"] = accuracy(guesses, gold)
+        metrics["open_count"] = len(opened)
+        metrics["open_by_type"] = accuracy_by_group(guesses, gold, [q.qtype for q in opened])
+        for q, g in zip(opened, guesses, strict=True):
+            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
+                                "predicted": g, "answer": q.answer,
+                                "correct": g == normalize_answer(q.answer)})  # fmt: skip
+    return HostEvalResult(metrics, predictions, frames.failures)
+
+
+def _rank_answers(
+    host: HostVLM, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
+) -> list[str]:
+    guesses = []
+    for q, video in zip(items, videos, strict=True):
+        texts = encode_texts(host, [_statement(q.question, a) for a in candidates])
+        guesses.append(candidates[int((texts @ video).argmax())])
+    return guesses
+
+
+def _train_split(
+    host: HostVLM, train: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
+) -> tuple[FrameSet, Tensor]:
+    frames = _frames(host, train, video_ids, cache, quiet)
+    return frames, encode_videos(host, frames)
+
+
+def _finetune_mc(
+    host: HostVLM,
+    train: TaskDataset,
+    dim: int,
+    cache: Path | None,
+    quiet: bool,
+    seed: int,
+    epochs: int,
+) -> Any:
+    items = [q for q in train.qa_mc if q.options]
+    if not items:
+        raise InputError(f"{train.source}: split {train.split!r} has no multiple-choice questions")
+    frames, video_emb = _train_split(host, train, list(dict.fromkeys(q.video_id for q in items)),
+                                      cache, quiet)  # fmt: skip
+    items = [q for q in items if q.video_id in set(frames.ids)]
+    options, videos, answers = _mc_embeddings(host, items, frames, video_emb)
+    head = _PairHead(dim)
+
+    def score(v: Tensor, o: Tensor) -> Tensor:
+        n, k, e = o.shape
+        return head(v.unsqueeze(1).expand(n, k, e).reshape(n * k, e), o.reshape(n * k, e)).view(
+            n, k
+        )
+
+    _fit(head, lambda: F.cross_entropy(score(videos, options), answers), epochs, seed)
+
+    def apply(v: Tensor, o: Tensor) -> Tensor:
+        with torch.no_grad():
+            return score(v, o)
+
+    return apply
+
+
+def _finetune_open(
+    host: HostVLM,
+    train: TaskDataset,
+    items: Sequence[QAItem],
+    videos: Tensor,
+    cache: Path | None,
+    quiet: bool,
+    seed: int,
+    epochs: int,
+    vocabulary: int = 1000,
+) -> list[str]:
+    train_items = list(train.qa_open)
+    if not train_items:
+        raise InputError(f"{train.source}: split {train.split!r} has no open-ended questions")
+    counts = Counter(normalize_answer(q.answer) for q in train_items)
+    answers = [a for a, _ in counts.most_common(vocabulary)]
+    index = {a: i for i, a in enumerate(answers)}
+    frames, video_emb = _train_split(
+        host, train, list(dict.fromkeys(q.video_id for q in train_items)), cache, quiet
+    )
+    train_items = [q for q in train_items if q.video_id in set(frames.ids)
+                   and normalize_answer(q.answer) in index]  # fmt: skip
+    tv = video_emb[torch.tensor([frames.position(q.video_id) for q in train_items])]
+    tq = encode_texts(host, [q.question for q in train_items])
+    target = torch.tensor([index[normalize_answer(q.answer)] for q in train_items])
+    head = _ClassHead(3 * tv.shape[1], len(answers))
+    _fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target), epochs, seed)
+    q = encode_texts(host, [item.question for item in items])
+    with torch.no_grad():
+        logits = head(torch.cat([videos * q, videos, q], 1))
+    return [answers[int(i)] for i in logits.argmax(dim=1)]
+
+
+def evaluate_action(
+    host: HostVLM,
+    dataset: TaskDataset,
+    train: TaskDataset | None = None,
+    *,
+    cache: Path | None = None,
+    quiet: bool = False,
+    seed: int = 0,
+    epochs: int = 300,
+    prompt: str = "a video of {label}",
+) -> HostEvalResult:
+    if not dataset.actions:
+        raise InputError(f"{dataset.source}: split {dataset.split!r} has no action labels")
+    labels = list(dataset.labels) or sorted({a.label for a in dataset.actions})
+    if train is not None:
+        labels = list(dict.fromkeys([*train.labels, *labels]))
+    index = {label: i for i, label in enumerate(labels)}
+    frames = _frames(host, dataset, [a.video_id for a in dataset.actions], cache, quiet)
+    items = [a for a in dataset.actions if a.video_id in set(frames.ids)]
+    video_emb = encode_videos(host, frames)
+    videos = video_emb[torch.tensor([frames.position(a.video_id) for a in items])]
+    target = torch.tensor([index[a.label] for a in items])
+    if train is None:
+        prompts = encode_texts(host, [prompt.format(label=lab.replace("_", " ")) for lab in labels])
+        logits = videos @ prompts.t()
+    else:
+        train_items = list(train.actions)
+        tf, temb = _train_split(host, train, [a.video_id for a in train_items], cache, quiet)
+        train_items = [a for a in train_items if a.video_id in set(tf.ids)]
+        tv = temb[torch.tensor([tf.position(a.video_id) for a in train_items])]
+        tt = torch.tensor([index[a.label] for a in train_items])
+        head = _ClassHead(tv.shape[1], len(labels))
+        _fit(head, lambda: F.cross_entropy(head(tv), tt), epochs, seed)
+        with torch.no_grad():
+            logits = head(videos)
+    metrics: dict[str, Any] = {
+        "finetuned": train is not None,
+        **topk_accuracy(logits, target, ks=(1, min(5, len(labels)))),
+        "count": len(items),
+        "classes": len(labels),
+    }
+    predicted = logits.argmax(dim=1).tolist()
+    predictions = [
+        {"video_id": a.video_id, "predicted": labels[p], "label": a.label,
+         "correct": labels[p] == a.label}
+        for a, p in zip(items, predicted, strict=True)
+    ]  # fmt: skip
+    return HostEvalResult(metrics, predictions, frames.failures)
+
+
+def run_host_eval(
+    checkpoint: Path,
+    data: Path,
+    task: HostTask,
+    *,
+    split: str,
+    fmt: str = "auto",
+    video_root: Path | None = None,
+    finetune: bool = False,
+    train_split: str = "train",
+    cache: Path | None = None,
+    device: str = "auto",
+    threads: int | None = None,
+    seed: int = 0,
+    quiet: bool = False,
+) -> HostEvalResult:
+    """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring)."""
+    from finsta_cli.hosts.factory import load_host
+    from finsta_cli.runtime import configure_threads, resolve_device
+
+    configure_threads(threads)
+    host = load_host(checkpoint, resolve_device(device))
+    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    train = None
+    if finetune:
+        if task == "retrieval":
+            raise UsageError(
+                "retrieval has no task head to fine-tune",
+                hint="fine-tune the host itself with finsta align-train --objective host-only",
+            )
+        train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    if task == "retrieval":
+        result = evaluate_retrieval(host, dataset, cache, quiet)
+    elif task == "videoqa":
+        result = evaluate_videoqa(host, dataset, train, cache=cache, quiet=quiet, seed=seed)
+    else:
+        result = evaluate_action(host, dataset, train, cache=cache, quiet=quiet, seed=seed)
+    result.metrics = {
+        "task": task,
+        "checkpoint": str(checkpoint),
+        "data": str(data),
+        "split": split,
+        **result.metrics,
+        "failed_videos": len(result.failures),
+    }
+    return result
+
+
+def write_host_eval(result: HostEvalResult, out: Path) -> None:
+    """``out/metrics.json`` and ``out/predictions.jsonl`` (atomic)."""
+    from finsta_cli.io import JsonlWriter
+    from finsta_cli.io.atomic import atomic_write_json
+
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_json(out / "metrics.json", result.metrics)
+    with JsonlWriter(out / "predictions.jsonl") as writer:
+        for row in result.predictions:
+            writer.write(row)
+    if result.failures:
+        with JsonlWriter(out / "failures.jsonl") as writer:
+            for video_id, reason in result.failures.items():
+                writer.write({"id": video_id, "error": reason})
+
+
+def summary_line(metrics: dict[str, Any]) -> str:
+    keys = ("t2v_r1", "v2t_r1", "mc_accuracy", "open_accuracy", "top1")
+    parts = [f"{k} {metrics[k]:.1f}" for k in keys if isinstance(metrics.get(k), int | float)]
+    hard = metrics.get("hard_negatives")
+    if isinstance(hard, dict) and hard.get("accuracy") is not None:
+        parts.append(f"hard-negative {hard['accuracy']:.1f}")
+    return json.dumps(parts) if not parts else ", ".join(parts)
