@@ -1,10 +1,14 @@
-"""``finsta demo``: the main job, end to end on generated input, with the stages that exist.
+"""``finsta demo``: the main job, end to end on generated input: does Finsta improve the host?
 
-synth (a small rendered benchmark) -> parse-text (its captions) -> build-dsg (its videos, with the
-shipped detector) -> build-hsg (each caption with its video) -> scores: build-dsg against the
-synth ground truth, and the HSG cross edges against the captions' facts. Every stage writes its
-usual outputs under ``--out``; a second run resumes (finished items are skipped).
-The remaining stages (align-train, eval, zeroshot) join as they are built.
+synth (a rendered benchmark) -> parse-text (its captions) -> build-dsg (its videos, with the
+shipped detector, at the host's frame count) -> build-hsg (each caption with its video) -> for
+each ``tiny`` host variant (meanP, seqTransf): a host trained with its own loss (the shared
+initialisation), then post-trained for the same steps on the same data twice, with its own loss
+only (host) and with Finsta (host+Finsta) -> eval on ``test`` (retrieval with hard negatives per
+type, video QA, action) and zeroshot on ``test_unseen`` -> a table and a PNG chart.
+
+Every stage writes its usual outputs under ``--out``; a second run resumes the preprocessing
+stages (finished items are skipped) and reuses finished training runs.
 """
 
 from __future__ import annotations
@@ -19,44 +23,68 @@ from typing import Any
 from finsta_cli.io import JsonlWriter, atomic_write_json
 from finsta_cli.io.stage import StageSummary
 
-PENDING = ("align-train", "eval (retrieval, videoqa, action)", "zeroshot")
+TEMPORALS = ("meanP", "seqTransf")
+ARMS = ("host", "finsta")
+
+
+@dataclass(frozen=True)
+class DemoPlan:
+    """How big the demo is. ``quick`` is the CI smoke test (about 3 minutes)."""
+
+    videos: int = 400
+    init_steps: int = 150
+    steps: int = 150
+    batch_size: int = 32
+    temporals: tuple[str, ...] = TEMPORALS
+    finetune_epochs: int = 300
+
+    @classmethod
+    def quick(cls) -> DemoPlan:
+        return cls(videos=40, init_steps=15, steps=15, batch_size=16, temporals=("seqTransf",),
+                   finetune_epochs=100)  # fmt: skip
 
 
 @dataclass
 class StageResult:
     name: str
-    summary: StageSummary
+    summary: StageSummary | None
     seconds: float
 
 
 @dataclass
 class DemoResult:
     out: Path
+    plan: DemoPlan
+    seed: int
     stages: list[StageResult] = field(default_factory=list)
     metrics: dict[str, Any] = field(default_factory=dict)
-    pending: tuple[str, ...] = PENDING
+    comparison: dict[str, dict[str, dict[str, float | None]]] = field(default_factory=dict)
+    chart: Path | None = None
 
     @property
     def failed(self) -> int:
-        return sum(stage.summary.failed for stage in self.stages)
+        return sum(stage.summary.failed for stage in self.stages if stage.summary is not None)
 
     def to_json(self) -> dict[str, Any]:
         return {
             "out": str(self.out),
+            "seed": self.seed,
+            "plan": self.plan.__dict__,
             "stages": [
                 {
-                    **stage.summary.to_json(),
+                    **(stage.summary.to_json() if stage.summary is not None else {}),
                     "stage": stage.name,
                     "wall_seconds": round(stage.seconds, 2),
                 }
                 for stage in self.stages
             ],
             "metrics": self.metrics,
-            "pending": list(self.pending),
+            "comparison": self.comparison,
+            "chart": str(self.chart) if self.chart else None,
         }
 
 
-def _timed(result: DemoResult, name: str, step: Callable[[], StageSummary]) -> None:
+def _timed(result: DemoResult, name: str, step: Callable[[], StageSummary | None]) -> None:
     start = time.perf_counter()
     summary = step()
     result.stages.append(StageResult(name, summary, time.perf_counter() - start))
@@ -84,8 +112,82 @@ def write_captions(records: list[dict[str, Any]], path: Path) -> int:
     return count
 
 
-def run_demo(out: Path, *, videos: int = 12, seed: int = 0, quiet: bool = False) -> DemoResult:
-    """Run every stage that exists on a freshly rendered synth set under ``out``."""
+# (row label, task key, path into the metrics) of the comparison table.
+_ASPECT = ("hard_negatives", "per_aspect")
+ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("text->video R@1", "retrieval", ("t2v_r1",)),
+    ("video->text R@1", "retrieval", ("v2t_r1",)),
+    ("hard negatives: all", "retrieval", ("hard_negatives", "accuracy")),
+    ("hard negatives: spatial", "retrieval", (*_ASPECT, "spatial", "accuracy")),
+    ("hard negatives: temporal", "retrieval", (*_ASPECT, "temporal", "accuracy")),
+    ("hard negatives: attribute", "retrieval", (*_ASPECT, "attribute", "accuracy")),
+    ("hard negatives: object", "retrieval", (*_ASPECT, "object", "accuracy")),
+    ("QA multiple choice (zero-shot)", "videoqa", ("mc_accuracy",)),
+    ("QA multiple choice (head)", "videoqa-ft", ("mc_accuracy",)),
+    ("QA open-ended (head)", "videoqa-ft", ("open_accuracy",)),
+    ("action top-1 (head)", "action-ft", ("top1",)),
+    ("zero-shot unseen: text->video R@1", "zeroshot", ("t2v_r1",)),
+    ("zero-shot unseen: hard negatives", "zeroshot", ("hard_negatives", "accuracy")),
+)  # fmt: skip
+
+
+def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> float | None:
+    value: Any = metrics
+    for key in path:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return float(value) if isinstance(value, int | float) else None
+
+
+def _train(
+    data: Path, out: Path, config: Any, *, graphs: tuple[Path, Path, Path] | None, quiet: bool
+) -> None:
+    from finsta_cli.align.trainer import run_align_train
+
+    if (out / "checkpoint.pt").is_file() and (out / "manifest.json").is_file():
+        manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+        if manifest.get("status") == "completed" and manifest.get("config") == config.model_dump(
+            mode="json"
+        ):
+            return
+    tsg, dsg, hsg = graphs if graphs is not None else (None, None, None)
+    run_align_train(data, out, config, tsg=tsg, dsg=dsg, hsg=hsg, quiet=quiet, resume=True)
+
+
+def _evaluate(
+    checkpoint: Path, data: Path, cache: Path, plan: DemoPlan, seed: int, quiet: bool
+) -> dict[str, dict[str, Any]]:
+    from finsta_cli.tasks.host_eval import run_host_eval, write_host_eval
+
+    runs = {
+        "retrieval": ("retrieval", "test", False),
+        "videoqa": ("videoqa", "test", False),
+        "videoqa-ft": ("videoqa", "test", True),
+        "action-ft": ("action", "test", True),
+        "zeroshot": ("retrieval", "test_unseen", False),
+    }
+    out: dict[str, dict[str, Any]] = {}
+    for name, (task, split, finetune) in runs.items():
+        result = run_host_eval(
+            checkpoint, data, task,  # type: ignore[arg-type]
+            split=split, finetune=finetune, cache=cache, seed=seed, quiet=quiet,
+        )  # fmt: skip
+        write_host_eval(result, checkpoint.parent / f"eval-{name}-{split}")
+        out[name] = result.metrics
+    return out
+
+
+def run_demo(
+    out: Path,
+    *,
+    plan: DemoPlan | None = None,
+    seed: int = 0,
+    quiet: bool = False,
+    chart: bool = True,
+) -> DemoResult:
+    """Run the whole pipeline under ``out`` (see the module docstring)."""
+    from finsta_cli.align.trainer import AlignTrainConfig
     from finsta_cli.data.synth import SynthConfig, generate_dataset
     from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
     from finsta_cli.hsg.evaluate import score_hsg_folder
@@ -93,13 +195,16 @@ def run_demo(out: Path, *, videos: int = 12, seed: int = 0, quiet: bool = False)
     from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
     from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
 
+    plan = plan or DemoPlan()
     out.mkdir(parents=True, exist_ok=True)
-    result = DemoResult(out=out)
+    result = DemoResult(out=out, plan=plan, seed=seed)
     data, tsg, dsg, hsg = out / "synth", out / "tsg.jsonl", out / "dsg", out / "hsg"
+    cache = out / "runs" / ".frame-cache"
+    # The data stay the same across seeds (seed 0); the seed changes the training runs.
     _timed(
         result,
         "synth",
-        lambda: generate_dataset(SynthConfig(videos=videos, seed=seed), data, quiet=quiet),
+        lambda: generate_dataset(SynthConfig(videos=plan.videos, seed=0), data, quiet=quiet),
     )
     records = _synth_records(data)
     write_captions(records, out / "captions.jsonl")
@@ -110,14 +215,94 @@ def run_demo(out: Path, *, videos: int = 12, seed: int = 0, quiet: bool = False)
             str(out / "captions.jsonl"), str(tsg), ParseTextConfig(), quiet=quiet
         ),
     )
+    host_frames = 8  # the tiny host's frame count: one DSG frame per host frame
     _timed(
         result,
         "build-dsg",
-        lambda: run_build_dsg([data / "videos"], dsg, BuildDSGConfig(), quiet=quiet),
+        lambda: run_build_dsg(
+            [data / "videos"], dsg, BuildDSGConfig(frames=host_frames), quiet=quiet
+        ),
     )
     _timed(result, "build-hsg", lambda: run_build_hsg(tsg, dsg, hsg, BuildHSGConfig(), quiet=quiet))
     dsg_metrics, _ = evaluate_dsg(data, dsg)
     result.metrics["dsg"] = dsg_metrics.to_json()
     result.metrics["hsg"] = score_hsg_folder(hsg, records).to_json()
+    runs = out / "runs" / f"seed{seed}"
+    evaluations: dict[str, dict[str, dict[str, Any]]] = {}
+    for temporal in plan.temporals:
+        common = {"temporal": temporal, "batch_size": plan.batch_size, "seed": seed,
+                  "cache": cache, "host_options": {"num_frames": host_frames}}  # fmt: skip
+        init = runs / f"{temporal}-init"
+        init_config = AlignTrainConfig(objective="host-only", steps=plan.init_steps, **common)
+        _timed(result, f"{temporal}: host init", lambda c=init_config, o=init: _train(  # type: ignore[misc]
+            data, o, c, graphs=None, quiet=quiet))  # fmt: skip
+        for arm in ARMS:
+            run = runs / f"{temporal}-{arm}"
+            config = AlignTrainConfig(
+                objective="finsta" if arm == "finsta" else "host-only",
+                steps=plan.steps,
+                init=init / "checkpoint.pt",
+                **common,
+            )
+            graphs = (tsg, dsg, hsg) if arm == "finsta" else None
+            _timed(result, f"{temporal}: align-train {arm}",
+                   lambda c=config, o=run, g=graphs: _train(data, o, c, graphs=g, quiet=quiet))  # type: ignore[misc]  # fmt: skip
+            start = time.perf_counter()
+            evaluations[f"{temporal}-{arm}"] = _evaluate(
+                run / "checkpoint.pt", data, cache, plan, seed, quiet
+            )
+            result.stages.append(
+                StageResult(f"{temporal}: eval {arm}", None, time.perf_counter() - start)
+            )
+    for temporal in plan.temporals:
+        table: dict[str, dict[str, float | None]] = {}
+        for label, task, path in ROWS:
+            table[label] = {
+                arm: _lookup(evaluations[f"{temporal}-{arm}"].get(task, {}), path) for arm in ARMS
+            }
+        result.comparison[temporal] = table
+    result.metrics["evaluations"] = evaluations
+    if chart:
+        result.chart = write_chart(result, out / f"demo-seed{seed}.png")
+    atomic_write_json(out / f"demo-seed{seed}.json", result.to_json())
     atomic_write_json(out / "demo.json", result.to_json())
     return result
+
+
+def write_chart(result: DemoResult, path: Path) -> Path | None:
+    """A grouped bar chart of host vs host+Finsta per measure and host variant (PNG)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:  # matplotlib comes with ultralytics; without it, no chart
+        return None
+    temporals = list(result.comparison)
+    if not temporals:
+        return None
+    labels = [label for label, _, _ in ROWS]
+    fig, axes = plt.subplots(1, len(temporals), figsize=(7 * len(temporals), 6), squeeze=False)
+    for ax, temporal in zip(axes[0], temporals, strict=True):
+        table = result.comparison[temporal]
+        ys = range(len(labels))
+        for offset, arm, colour in ((-0.2, "host", "#9e9e9e"), (0.2, "finsta", "#1f77b4")):
+            values = [table[label][arm] or 0.0 for label in labels]
+            ax.barh([y + offset for y in ys], values, height=0.4, color=colour,
+                    label="host" if arm == "host" else "host + Finsta")  # fmt: skip
+        ax.set_yticks(list(ys))
+        ax.set_yticklabels(labels, fontsize=8)
+        ax.invert_yaxis()
+        ax.set_xlim(0, 100)
+        ax.set_xlabel("percent")
+        ax.set_title(f"tiny host, {temporal}")
+        ax.legend(loc="lower right", fontsize=8)
+    fig.suptitle(f"finsta demo (synth test / test_unseen, seed {result.seed})")
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from finsta_cli.io.atomic import atomic_open
+
+    with atomic_open(path, "wb") as handle:
+        fig.savefig(handle, format="png", dpi=110)
+    plt.close(fig)
+    return path

@@ -44,6 +44,8 @@ class AlignBatch:
     tsg: Batch | None = None
     dsg: Batch | None = None
     hsg: Batch | None = None
+    # DSGs then HSGs in one batch: both go through the same R-GTrm in one pass.
+    space_time: Batch | None = None
     hsg_source: Tensor | None = None  # (N_hsg,) rows of cat([TSG inputs, DSG inputs])
     has_tsg: Tensor | None = None  # (B,) bool
     has_dsg: Tensor | None = None
@@ -59,7 +61,8 @@ class AlignBatch:
         def move(x: object) -> object:
             return x.to(device) if hasattr(x, "to") else x
 
-        for name in ("frames", "tsg", "dsg", "hsg", "hsg_source", "has_tsg", "has_dsg", "has_hsg"):
+        for name in ("frames", "tsg", "dsg", "hsg", "space_time", "hsg_source", "has_tsg",
+                     "has_dsg", "has_hsg"):  # fmt: skip
             setattr(self, name, move(getattr(self, name)))
         for anchors in (self.osc, self.ptc):
             for name in ("anchor", "positive", "cand_index", "cand_node", "cand_weight"):
@@ -161,6 +164,7 @@ def collate(
     batch.tsg = Batch.from_data_list(tsgs)
     batch.dsg = Batch.from_data_list(dsgs)
     batch.hsg = Batch.from_data_list(hsgs)
+    batch.space_time = Batch.from_data_list([_core(g) for g in [*dsgs, *hsgs]])
     # Visual rows are stored as -1 - row so the model can shift them past the TSG rows.
     source = torch.cat(hsg_source) if hsg_source else torch.zeros(0, dtype=torch.long)
     batch.hsg_source = torch.where(source >= 0, source, tsg_offset + (-1 - source))
@@ -170,6 +174,15 @@ def collate(
     batch.osc = _anchors(osc_rows, osc_entries, osc_count)
     batch.ptc = _anchors(ptc_rows, ptc_entries, ptc_count)
     return batch
+
+
+_CORE_FIELDS = ("node_type", "label", "box", "frame", "track", "span", "edge_index", "edge_type",
+                "edge_label", "edge_weight", "coref_index")  # fmt: skip
+
+
+def _core(graph: Data) -> Data:
+    """The fields the encoders read (DSG and HSG graphs carry different extras)."""
+    return Data(num_nodes=graph.num_nodes, **{name: graph[name] for name in _CORE_FIELDS})
 
 
 def _anchors(

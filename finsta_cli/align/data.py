@@ -215,7 +215,7 @@ def negative_intervals(positive: tuple[int, int], frames: int, count: int) -> li
     """Up to ``count`` windows of the positive's length overlapping it by at most half."""
     start, end = positive
     length = end - start + 1
-    if frames <= length:
+    if frames <= length or count <= 0:
         return []
     out: list[tuple[int, int]] = []
     candidates = sorted(range(frames - length + 1), key=lambda s: (-abs(s - start), s))

@@ -36,7 +36,7 @@ from finsta_cli.align.batch import AlignBatch, Anchors
 from finsta_cli.align.distributed import Collective
 from finsta_cli.align.losses import anchor_info_nce, cosine_distance_sum, symmetric_info_nce
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
-from finsta_cli.nn.gtrm import GTrm
+from finsta_cli.nn.gtrm import GraphEncoderOutput, GTrm
 from finsta_cli.nn.rgtrm import RGTrm
 
 Objective = Literal["finsta", "host-only"]
@@ -196,7 +196,7 @@ class FinstaModel(nn.Module):
     ) -> dict[str, Tensor]:
         assert batch.tsg is not None and batch.dsg is not None and batch.hsg is not None
         assert batch.hsg_source is not None
-        tsg, dsg, hsg = batch.tsg, batch.dsg, batch.hsg
+        tsg, dsg = batch.tsg, batch.dsg
         # Node inputs from the host.
         token_in = span_pool(text, tsg.span, tsg.batch)
         patch_in = box_pool(video, dsg.box, dsg.host_frame, dsg.batch)
@@ -207,10 +207,17 @@ class FinstaModel(nn.Module):
             dsg.region_det = detector
         dsg.region = patch_in if detector is None else torch.cat([detector, patch_in], dim=1)
         text_rows = torch.cat([token_in.new_zeros(token_in.shape[0], self.region_dim), token_in], 1)
-        hsg.region = torch.cat([text_rows, dsg.region], dim=0)[batch.hsg_source]
+        hsg_region = torch.cat([text_rows, dsg.region], dim=0)[batch.hsg_source]
         t_out = self.tsg_encoder(tsg)
-        d_out = self.dsg_encoder(dsg)
-        h_out = self.dsg_encoder(hsg)
+        # DSGs and HSGs in one pass of the shared R-GTrm: the recurrence over frames is a
+        # Python loop, so one pass over 2B graphs costs about what one over B graphs does.
+        space_time = batch.space_time
+        assert space_time is not None
+        space_time.region = torch.cat([dsg.region, hsg_region], dim=0)
+        both_out = self.dsg_encoder(space_time)
+        n_dsg, b = dsg.num_nodes, batch.size
+        d_out = GraphEncoderOutput(node=both_out.node[:n_dsg], graph=both_out.graph[:b])
+        h_out = GraphEncoderOutput(node=both_out.node[n_dsg:], graph=both_out.graph[b:])
         out: dict[str, Tensor] = {}
         # OSC and PTC: anchors and candidates gathered over ranks.
         for name, anchors, text_head, region_head in (

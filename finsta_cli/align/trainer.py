@@ -311,7 +311,8 @@ def run_align_train(
         state_path = out / "train_state.pt"
         if not resume and state_path.exists() and comm.is_main:
             log.warning("%s exists: starting over (use --resume to continue it)", state_path)
-        if comm.is_main:
+        resuming = resume and state_path.is_file()
+        if comm.is_main and not resuming:  # a resumed run writes them once its state agrees
             atomic_write_text(out / "config.yaml", config.to_yaml())
             _write_manifest(out, config, "running", started, {"device": device})
         dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
@@ -387,8 +388,11 @@ def run_align_train(
         optimizer = _optimizer(model, config)
         base_lrs = [g["lr"] for g in optimizer.param_groups]
         start = 0
-        if resume and state_path.is_file():
+        if resuming:
             start = _restore(state_path, model, optimizer, config)
+            if comm.is_main:
+                atomic_write_text(out / "config.yaml", config.to_yaml())
+                _write_manifest(out, config, "running", started, {"device": device})
             log.info("resuming %s at step %d", out, start)
         plan = BatchPlan([len(v.captions) for v in data.videos], batch_size, config.seed)
         local = batch_size // comm.world
@@ -419,7 +423,12 @@ def run_align_train(
                 torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
                 optimizer.step()
                 samples += batch_size
-                last = {k: float(v.detach()) for k, v in losses.items()}
+                # Means over ranks: kd (and so the total) is each rank's share of the global
+                # mean; the other losses are the same on every rank.
+                here = losses["loss"].device
+                values = torch.stack([v.detach().float().to(here) for v in losses.values()])
+                values = comm.sum(values) / comm.world
+                last = dict(zip(losses, values.tolist(), strict=True))
                 done = step + 1
                 if comm.is_main and (done % config.log_every == 0 or done == config.steps):
                     elapsed = time.perf_counter() - begin

@@ -66,5 +66,10 @@ app.command("zeroshot")(zeroshot)
 
 def main() -> None:
     """Console-script entry point."""
+    import warnings
+
+    # torch_geometric's import triggers torch's deprecation notice for torch.jit.script; it is
+    # not ours to act on and would clutter every stage's stderr.
+    warnings.filterwarnings("ignore", message=r".*torch\.jit\.script.*", category=FutureWarning)
     ensure_offline_env()
     app()

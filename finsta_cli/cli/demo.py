@@ -1,7 +1,8 @@
-"""``finsta demo``: run the pipeline's existing stages end to end on generated input."""
+"""``finsta demo``: the whole pipeline on generated input, host vs host+Finsta."""
 
+import dataclasses
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -16,49 +17,75 @@ def demo(
     out: Annotated[Path, typer.Option("--out", help="Folder for the demo's outputs.")] = Path(
         "demo_out"
     ),
-    videos: Annotated[int, typer.Option("--videos", min=4, help="Synth videos to render.")] = 12,
+    quick: Annotated[
+        bool,
+        typer.Option("--quick", help="A small smoke run (40 videos, seqTransf only, ~3 min)."),
+    ] = False,
+    videos: Annotated[
+        int | None, typer.Option("--videos", min=8, help="Synth videos to render [400].")
+    ] = None,
+    steps: Annotated[
+        int | None,
+        typer.Option("--steps", min=1, help="Post-training steps of each arm [150]."),
+    ] = None,
+    init_steps: Annotated[
+        int | None,
+        typer.Option("--init-steps", min=1, help="Steps of the shared host initialisation [150]."),
+    ] = None,
+    no_chart: Annotated[bool, typer.Option("--no-chart", help="Do not write the PNG.")] = False,
     seed: SeedOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render a small synth set and run parse-text, build-dsg and build-hsg on it, with scores."""
-    from finsta_cli.demo import run_demo
+    """Render a synth set, build its graphs, post-train the tiny host with and without Finsta
+    (same initialisation, data and steps), evaluate both, and compare them."""
+    from finsta_cli.demo import DemoPlan, run_demo
 
-    result = run_demo(out, videos=videos, seed=seed or 0, quiet=quiet)
+    plan = DemoPlan.quick() if quick else DemoPlan()
+    changes: dict[str, Any] = {"videos": videos, "steps": steps, "init_steps": init_steps}
+    plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
+    result = run_demo(out, plan=plan, seed=seed or 0, quiet=quiet, chart=not no_chart)
     if json_out:
         print_json(result.to_json())
-    else:
+    elif not quiet:
         _print(result)
     raise typer.Exit(int(ExitCode.PARTIAL if result.failed else ExitCode.OK))
 
 
-def _print(result) -> None:  # type: ignore[no-untyped-def]
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.1f}"
+
+
+def _print(result: Any) -> None:
     console = Console()
     stages = Table(title=f"finsta demo -> {result.out}")
     for column in ("stage", "items done", "skipped", "failed", "seconds"):
         stages.add_column(column, justify="left" if column == "stage" else "right")
     for stage in result.stages:
         s = stage.summary
-        stages.add_row(
-            stage.name, str(s.done), str(s.skipped), str(s.failed), f"{stage.seconds:.1f}"
-        )
+        done, skipped, failed = ("", "", "") if s is None else (s.done, s.skipped, s.failed)
+        stages.add_row(stage.name, str(done), str(skipped), str(failed), f"{stage.seconds:.1f}")
     console.print(stages)
     dsg, hsg = result.metrics["dsg"], result.metrics["hsg"]
-    scores = Table(title="quality against the synth ground truth")
+    scores = Table(title="scene graphs against the synth ground truth")
     scores.add_column("measure")
     scores.add_column("value", justify="right")
-    for key in (
-        "recall",
-        "precision",
-        "idf1",
-        "relation_accuracy",
-        "motion_accuracy",
-        "colour_accuracy",
-    ):
+    for key in ("recall", "precision", "idf1", "relation_accuracy", "motion_accuracy"):
         scores.add_row(f"build-dsg {key.replace('_', ' ')}", f"{dsg[key]:.3f}")
     for kind in ("object_edges", "predicate_edges"):
         for key in ("precision", "recall"):
             scores.add_row(f"build-hsg {kind.replace('_', ' ')} {key}", f"{hsg[kind][key]:.3f}")
     console.print(scores)
-    console.print("still to come: " + ", ".join(result.pending))
+    for temporal, table in result.comparison.items():
+        view = Table(title=f"tiny host ({temporal}): host vs host+Finsta, synth (percent)")
+        for column in ("measure", "host", "host+Finsta", "change"):
+            view.add_column(column, justify="left" if column == "measure" else "right")
+        for label, arms in table.items():
+            host, finsta = arms.get("host"), arms.get("finsta")
+            change = None if host is None or finsta is None else finsta - host
+            view.add_row(label, _fmt(host), _fmt(finsta),
+                         "-" if change is None else f"{change:+.1f}")  # fmt: skip
+        console.print(view)
+    if result.chart is not None:
+        console.print(f"chart: {result.chart}")

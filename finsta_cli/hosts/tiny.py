@@ -3,7 +3,7 @@ on two CPU cores in minutes, with CLIP4Clip's two temporal variants (``meanP``, 
 
 Architecture (defaults: S = 96 px frames, D = E = 128):
 
-- frames: four 3x3 stride-2 convolutions (GroupNorm, GELU) give an (S/16)^2 grid of patch
+- frames: four 3x3 stride-2 convolutions (16, 32, 64, D channels; GroupNorm, GELU) give an (S/16)^2 grid of patch
   features (6 x 6 = 36 patches at 96 px) plus a learned patch-position embedding; a frame's
   feature is attention pooling of its patches with a learned query, so where things are survives;
 - ``meanP``: the video embedding is the projected mean of the frame features (blind to order);
@@ -89,7 +89,9 @@ class WordTokenizer:
 
 def _conv(cin: int, cout: int) -> nn.Sequential:
     return nn.Sequential(
-        nn.Conv2d(cin, cout, 3, stride=2, padding=1), nn.GroupNorm(8, cout), nn.GELU()
+        nn.Conv2d(cin, cout, 3, stride=2, padding=1),
+        nn.GroupNorm(min(8, cout // 2), cout),
+        nn.GELU(),
     )
 
 
@@ -142,7 +144,8 @@ class TinyHost(nn.Module):
         grid = self.frame_size // 16
         self.grid = (grid, grid)
         # Frames.
-        self.cnn = nn.Sequential(_conv(3, 32), _conv(32, 64), _conv(64, d), _conv(d, d))
+        # Narrow early layers: they run at the highest resolution and dominate the cost.
+        self.cnn = nn.Sequential(_conv(3, 16), _conv(16, 32), _conv(32, 64), _conv(64, d))
         self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))
         self.patch_norm = nn.LayerNorm(d)
         self.frame_pool = AttentionPool(d, heads)
