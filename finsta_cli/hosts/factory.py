@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import pickle
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -47,9 +48,15 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "unpickling"
+        # torch names the refused class; other unpickling failures mean a damaged/foreign file.
+        found = re.search(r"\bGLOBAL ([\w.]+)", str(exc))
+        if found is None:
+            raise InputError(
+                f"{path}: not a readable checkpoint (damaged, or not a torch file)"
+            ) from None
         raise InputError(
-            f"{path}: refused: the file carries pickled objects, not plain tensors ({first})",
+            f"{path}: refused: the file carries a pickled object ({found.group(1)}), "
+            "not plain tensors",
             hint="finsta checkpoints are dicts of tensors; re-save the weights with "
             "torch.save(model.state_dict(), path)",
         ) from None

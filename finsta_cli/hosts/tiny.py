@@ -3,9 +3,10 @@ on two CPU cores in minutes, with CLIP4Clip's two temporal variants (``meanP``, 
 
 Architecture (defaults: S = 96 px frames, D = E = 128):
 
-- frames: four 3x3 stride-2 convolutions (16, 32, 64, D channels; GroupNorm, GELU) give an (S/16)^2 grid of patch
-  features (6 x 6 = 36 patches at 96 px) plus a learned patch-position embedding; a frame's
-  feature is attention pooling of its patches with a learned query, so where things are survives;
+- frames: four 3x3 stride-2 convolutions (16, 32, 64, D channels; GroupNorm, GELU) give an
+  (S/16)^2 grid of patch features (6 x 6 = 36 patches at 96 px) plus a learned patch-position
+  embedding; a frame's feature is attention pooling of its patches with a learned query, so where
+  things are survives;
 - ``meanP``: the video embedding is the projected mean of the frame features (blind to order);
   ``seqTransf``: frame features plus time-position embeddings go through a Transformer encoder,
   added back to the frame features (CLIP4Clip's residual), then averaged and projected;

@@ -1,0 +1,497 @@
+"""The clip4clip host on a randomly initialised ViT-B/32 (no download): shapes, offsets, temporal
+modes, weights files in their accepted forms, refusals and the frozen blocks."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip(
+    "open_clip", reason="open_clip_torch is not installed (pip install 'finsta[clip]')"
+)
+
+from finsta_cli.errors import ConfigError, ExitCode, InputError, MissingResourceError  # noqa: E402
+from finsta_cli.hosts import HostVLM  # noqa: E402
+from finsta_cli.hosts.clip4clip import (  # noqa: E402
+    Clip4ClipHost,
+    build_clip4clip,
+    import_open_clip,
+    read_weights_file,
+    split_state_dict,
+    tokenize_with_offsets,
+    trainable_prefixes,
+)
+from finsta_cli.hosts.factory import build_host, load_host, save_host  # noqa: E402
+from tests.conftest import repo_env  # noqa: E402
+from tests.test_offline import NETWORK_GUARD  # noqa: E402
+
+SENTENCE = "A man, quickly, picks up a red cup."
+
+
+def _seeded_host(seed: int, **config: object) -> Clip4ClipHost:
+    torch.manual_seed(seed)
+    host = build_clip4clip(dict(config))
+    host.eval()
+    return host
+
+
+@pytest.fixture(scope="module")
+def meanp_host() -> Clip4ClipHost:
+    torch.set_num_threads(2)
+    return _seeded_host(0)
+
+
+@pytest.fixture(scope="module")
+def seq_host() -> Clip4ClipHost:
+    return _seeded_host(1, temporal="seqTransf")
+
+
+@pytest.fixture(scope="module")
+def frames() -> torch.Tensor:
+    generator = torch.Generator().manual_seed(7)
+    return torch.randint(0, 256, (2, 3, 224, 224, 3), dtype=torch.uint8, generator=generator)
+
+
+@pytest.fixture(scope="module")
+def reference() -> dict[int, list[torch.Tensor]]:
+    """Outputs of the module's hosts, computed once (keyed by id(host))."""
+    return {}
+
+
+def _reference(
+    cache: dict[int, list[torch.Tensor]], host: Clip4ClipHost, frames: torch.Tensor
+) -> list[torch.Tensor]:
+    if id(host) not in cache:
+        cache[id(host)] = _outputs(host, frames)
+    return cache[id(host)]
+
+
+def _same_state(a: Clip4ClipHost, b: Clip4ClipHost) -> bool:
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k], sb[k]) for k in sa)
+
+
+@contextlib.contextmanager
+def _captured_log() -> Iterator[list[logging.LogRecord]]:
+    # The finsta logger may not propagate (the CLI's set-up), so listen on the host's own logger.
+    records: list[logging.LogRecord] = []
+    handler = logging.Handler(logging.INFO)
+    handler.emit = records.append  # type: ignore[method-assign]
+    logger = logging.getLogger("finsta.hosts.clip4clip")
+    logger.addHandler(handler)
+    level = logger.level
+    logger.setLevel(logging.INFO)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+
+
+def _outputs(host: Clip4ClipHost, frames: torch.Tensor) -> list[torch.Tensor]:
+    with torch.no_grad():
+        video = host.encode_video(frames[:1, :2])
+        text = host.encode_text([SENTENCE, "two dogs"])
+    assert video.patch is not None
+    return [video.frame, video.patch, video.embedding, text.token, text.embedding]
+
+
+def _open_clip_state(host: Clip4ClipHost) -> dict[str, torch.Tensor]:
+    """The host's CLIP weights as an open_clip / OpenAI state dict (no prefix)."""
+    state = {k: v.clone() for k, v in host.clip.state_dict().items()}
+    state["logit_scale"] = host.logit_scale.detach().clone()
+    return state
+
+
+def test_encode_video_shapes(meanp_host: Clip4ClipHost, frames: torch.Tensor) -> None:
+    assert isinstance(meanp_host, HostVLM)
+    assert (meanp_host.frame_size, meanp_host.embed_dim, meanp_host.feature_dim) == (224, 512, 512)
+    with torch.no_grad():
+        video = meanp_host.encode_video(frames)
+    assert video.frame.shape == (2, 3, 512)
+    assert video.patch is not None and video.patch.shape == (2, 3, 49, 512)
+    assert video.patch_grid == (7, 7)
+    assert video.embedding.shape == (2, 512)
+    expected = torch.nn.functional.normalize(video.frame, dim=-1).mean(dim=1)
+    torch.testing.assert_close(video.embedding, expected)
+
+
+def test_patches_share_the_class_token_projection(
+    meanp_host: Clip4ClipHost, frames: torch.Tensor
+) -> None:
+    visual = meanp_host.clip.visual
+    captured: list[torch.Tensor] = []
+    handle = visual.transformer.register_forward_hook(lambda m, i, o: captured.append(o))
+    try:
+        with torch.no_grad():
+            video = meanp_host.encode_video(frames[:1, :1])
+    finally:
+        handle.remove()
+    with torch.no_grad():
+        projected = visual.ln_post(captured[0]) @ visual.proj  # (1, 1 + P, E)
+    torch.testing.assert_close(video.frame[0, 0], projected[0, 0])
+    assert video.patch is not None
+    torch.testing.assert_close(video.patch[0, 0], projected[0, 1:])
+
+
+def test_frames_of_another_size_are_resized(meanp_host: Clip4ClipHost) -> None:
+    odd = torch.randint(0, 256, (1, 2, 120, 160, 3), dtype=torch.uint8)
+    with torch.no_grad():
+        video = meanp_host.encode_video(odd)
+    assert video.frame.shape == (1, 2, 512)
+    assert video.patch is not None and video.patch.shape == (1, 2, 49, 512)
+    with pytest.raises(ValueError, match="uint8"):
+        meanp_host.encode_video(odd.float())
+
+
+def test_encode_text_shapes_mask_and_embedding(meanp_host: Clip4ClipHost) -> None:
+    with torch.no_grad():
+        text = meanp_host.encode_text([SENTENCE, "two dogs"])
+    assert text.token.shape == (2, 13, 512)  # padded to the longest text
+    assert text.offsets.shape == (2, 13, 2)
+    assert text.mask.dtype == torch.bool
+    assert text.mask.sum(dim=1).tolist() == [13, 4]  # <sot> 11 pieces <eot>; <sot> two dogs <eot>
+    assert text.offsets[0, 0].tolist() == [-1, -1] and text.offsets[0, 12].tolist() == [-1, -1]
+    torch.testing.assert_close(text.embedding[0], text.token[0, 12])
+    # The EOT embedding is exactly what CLIP's own text encoder gives.
+    ids = meanp_host.tokenizer([SENTENCE, "two dogs"])
+    with torch.no_grad():
+        reference = meanp_host.clip.encode_text(ids)
+    torch.testing.assert_close(text.embedding, reference, rtol=1e-4, atol=1e-4)
+
+
+def test_offsets_point_into_the_original_text(meanp_host: Clip4ClipHost) -> None:
+    _ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [SENTENCE], 77)
+    start = SENTENCE.index("picks")
+    end = start + len("picks")
+    spans = [tuple(o) for o in offsets[0, 1 : int(lengths[0]) - 1].tolist()]
+    covering = [(s, e) for s, e in spans if s < end and e > start]
+    assert covering, spans
+    assert all(start <= s and e <= end for s, e in covering)
+    assert min(s for s, _ in covering) == start and max(e for _, e in covering) == end
+    # Every content span is non-empty and lies inside the text; "A" keeps its capital.
+    assert all(0 <= s < e <= len(SENTENCE) for s, e in spans)
+    assert SENTENCE[spans[0][0] : spans[0][1]] == "A"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        SENTENCE,
+        "  Tom &amp; Jerry&#39;s   café — naïve\tfaçade  ",
+        "İstanbul ÇAĞ straße 🙂👍🏽 日本語",
+        "don't WON'T they'll 3.14",
+        "",
+        " ".join(["word"] * 120),  # longer than 77 tokens: truncated, EOT kept
+    ],
+)
+def test_ids_match_open_clip_tokenizer(meanp_host: Clip4ClipHost, text: str) -> None:
+    ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [text], 77)
+    assert torch.equal(ids, meanp_host.tokenizer([text]))
+    n = int(lengths[0])
+    assert ids[0, n - 1] == meanp_host.tokenizer.eot_token_id
+    for s, e in offsets[0, 1 : n - 1].tolist():
+        assert 0 <= s < e <= len(text)
+
+
+def test_html_entities_map_to_their_source(meanp_host: Clip4ClipHost) -> None:
+    text = "Tom &amp; Jerry"
+    _ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [text], 77)
+    pieces = [text[s:e] for s, e in offsets[0, 1 : int(lengths[0]) - 1].tolist()]
+    assert pieces == ["Tom", "&amp;", "Jerry"]
+
+
+def test_long_text_is_truncated_keeping_eot(meanp_host: Clip4ClipHost) -> None:
+    with torch.no_grad():
+        text = meanp_host.encode_text([" ".join(["word"] * 120)])
+    assert int(text.mask.sum()) == 77
+    torch.testing.assert_close(text.embedding[0], text.token[0, 76])
+
+
+def test_meanp_is_blind_to_frame_order_and_seqtransf_is_not(
+    meanp_host: Clip4ClipHost, seq_host: Clip4ClipHost, frames: torch.Tensor
+) -> None:
+    both_orders = torch.cat([frames[:1], frames[:1].flip(1)])  # one video, then reversed
+    with torch.no_grad():
+        mean = meanp_host.encode_video(both_orders)
+        seq = seq_host.encode_video(both_orders).embedding
+    torch.testing.assert_close(mean.embedding[0], mean.embedding[1], rtol=1e-5, atol=1e-6)
+    torch.testing.assert_close(mean.frame[0], mean.frame[1].flip(0), rtol=1e-5, atol=1e-6)
+    assert (seq[0] - seq[1]).abs().max() > 1e-4
+
+
+def test_trainable_parameters_exclude_frozen_blocks(meanp_host: Clip4ClipHost) -> None:
+    names = {n for n, p in meanp_host.named_parameters() if p.requires_grad}
+    trainable = {id(p) for p in meanp_host.trainable_parameters()}
+    assert trainable == {id(p) for n, p in meanp_host.named_parameters() if n in names}
+    assert any(n.startswith("clip.visual.transformer.resblocks.11.") for n in names)
+    assert any(n.startswith("clip.visual.transformer.resblocks.10.") for n in names)
+    assert not any(n.startswith("clip.visual.transformer.resblocks.9.") for n in names)
+    assert any(n.startswith("clip.transformer.resblocks.11.") for n in names)
+    assert not any(n.startswith("clip.transformer.resblocks.0.") for n in names)
+    assert {"logit_scale", "clip.visual.proj", "clip.text_projection"} <= names
+    assert "clip.visual.conv1.weight" not in names and "clip.token_embedding.weight" not in names
+
+
+def test_train_layers_choose_the_blocks() -> None:
+    none = trainable_prefixes(0, 12, 12)
+    assert none is not None and not any(".resblocks." in p for p in none)
+    assert "clip.ln_final." in none and "temporal." in none
+    three = trainable_prefixes(3, 12, 6)
+    assert three is not None
+    assert {p for p in three if ".resblocks." in p} == {
+        *(f"clip.visual.transformer.resblocks.{i}." for i in (9, 10, 11)),
+        *(f"clip.transformer.resblocks.{i}." for i in (3, 4, 5)),
+    }
+    assert trainable_prefixes(-1, 12, 12) is None  # everything
+    assert trainable_prefixes(40, 12, 12) is not None
+
+
+def test_gradients_reach_only_trainable_parameters(meanp_host: Clip4ClipHost) -> None:
+    meanp_host.zero_grad(set_to_none=True)
+    text = meanp_host.encode_text(["a red cup"])
+    video = meanp_host.encode_video(torch.zeros(1, 2, 224, 224, 3, dtype=torch.uint8))
+    loss = (text.embedding * video.embedding).sum() * meanp_host.logit_scale.exp()
+    loss.backward()
+    with_grad = {n for n, p in meanp_host.named_parameters() if p.grad is not None}
+    trainable = {n for n, p in meanp_host.named_parameters() if p.requires_grad}
+    assert with_grad and with_grad <= trainable
+    meanp_host.zero_grad(set_to_none=True)
+
+
+def test_round_trip_through_a_finsta_checkpoint(
+    tmp_path: Path,
+    seq_host: Clip4ClipHost,
+    frames: torch.Tensor,
+    reference: dict[int, list[torch.Tensor]],
+) -> None:
+    path = tmp_path / "host.pt"
+    save_host(path, seq_host)
+    loaded = load_host(path)
+    assert isinstance(loaded, Clip4ClipHost)
+    assert loaded.host_config() == seq_host.host_config()
+    assert loaded.weights_source == "state dict"
+    expected = _reference(reference, seq_host, frames)
+    for a, b in zip(_outputs(loaded, frames), expected, strict=True):
+        assert torch.equal(a, b)
+
+
+@pytest.mark.slow
+def test_open_clip_training_checkpoint_loads(tmp_path: Path, meanp_host: Clip4ClipHost) -> None:
+    # open_clip's own training checkpoints: {"epoch", "state_dict": {"module.visual...": ...}}.
+    state = {"module." + k: v for k, v in _open_clip_state(meanp_host).items()}
+    path = tmp_path / "epoch_1.pt"
+    torch.save({"epoch": 1, "name": "run", "state_dict": state}, path)
+    torch.manual_seed(123)  # another random init, overwritten by the file
+    loaded = build_host("clip4clip", {"weights": str(path)})
+    assert isinstance(loaded, Clip4ClipHost) and loaded.weights_source == str(path)
+    assert _same_state(loaded, meanp_host)
+
+
+def test_clip4clip_checkpoint_with_temporal_weights_loads(
+    tmp_path: Path, seq_host: Clip4ClipHost
+) -> None:
+    # CLIP4Clip's pytorch_model.bin: clip.* + frame_position_embeddings + transformerClip + heads.
+    state = {"clip." + k: v for k, v in _open_clip_state(seq_host).items()}
+    assert seq_host.temporal is not None
+    for key, value in seq_host.temporal.state_dict().items():
+        key = key.replace("position_embeddings.", "frame_position_embeddings.")
+        key = key.replace("transformer.", "transformerClip.")
+        state[key] = value.clone()
+    state["similarity_dense.weight"] = torch.zeros(1, 512)
+    path = tmp_path / "pytorch_model.bin.4"
+    torch.save(state, path)
+    loaded = build_clip4clip({"temporal": "seqTransf", "weights": str(path)})
+    assert loaded.weights_source == str(path)
+    assert _same_state(loaded, seq_host)
+
+    # A plain CLIP checkpoint into a seqTransf host: the temporal module starts from the text
+    # tower, as CLIP4Clip initialises it.
+    plain = _open_clip_state(seq_host)
+    with _captured_log() as records:
+        loaded.load_pretrained_state(plain, "plain-clip.pt")
+    assert loaded.temporal is not None
+    block = loaded.temporal.state_dict()["transformer.resblocks.2.attn.in_proj_weight"]
+    assert torch.equal(block, plain["transformer.resblocks.2.attn.in_proj_weight"])
+    assert any("initialised" in r.getMessage() for r in records)
+
+
+def test_meanp_host_ignores_temporal_weights(meanp_host: Clip4ClipHost) -> None:
+    state = _open_clip_state(meanp_host)  # its own weights: loading them changes nothing
+    state["frame_position_embeddings.weight"] = torch.zeros(77, 512)
+    try:
+        with _captured_log() as records:
+            meanp_host.load_pretrained_state(state, "with-temporal.pt")
+        assert any("not used by a meanP host" in r.getMessage() for r in records)
+        assert torch.equal(meanp_host.clip.visual.proj, state["visual.proj"])
+    finally:
+        meanp_host.weights_source = None
+
+
+def test_safetensors_and_nested_forms_are_read(tmp_path: Path) -> None:
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    state = {"visual.proj": torch.arange(6.0).reshape(2, 3), "logit_scale": torch.tensor(2.0)}
+    path = tmp_path / "open_clip_model.safetensors"
+    safetensors_torch.save_file(state, str(path))
+    read = read_weights_file(path)
+    assert read.keys() == state.keys() and all(torch.equal(read[k], state[k]) for k in state)
+    nested = tmp_path / "epoch_3.pt"
+    torch.save({"epoch": 3, "state_dict": {"module.visual.proj": state["visual.proj"]}}, nested)
+    assert list(read_weights_file(nested)) == ["module.visual.proj"]
+    finsta = tmp_path / "finsta.pt"
+    torch.save(
+        {"kind": "finsta-checkpoint", "host": {"clip.visual.proj": state["visual.proj"]}}, finsta
+    )
+    assert list(read_weights_file(finsta)) == ["clip.visual.proj"]
+
+
+@pytest.mark.slow
+def test_safetensors_file_loads(tmp_path: Path, meanp_host: Clip4ClipHost) -> None:
+    safetensors_torch = pytest.importorskip("safetensors.torch")
+    path = tmp_path / "open_clip_model.safetensors"
+    state = {k: v.contiguous() for k, v in _open_clip_state(meanp_host).items()}
+    safetensors_torch.save_file(state, str(path))
+    loaded = _seeded_host(5, weights=str(path))
+    assert _same_state(loaded, meanp_host)
+
+
+def test_key_forms_are_normalised() -> None:
+    t = torch.zeros(1)
+    clip, temporal, skipped = split_state_dict(
+        {
+            "module.clip.visual.conv1.weight": t,
+            "clip.token_embedding.weight": t,
+            "logit_scale": t,
+            "input_resolution": t,
+            "frame_position_embeddings.weight": t,
+            "transformerClip.resblocks.0.ln_1.weight": t,
+            "temporal.transformer.resblocks.1.ln_2.bias": t,
+            "cross.pooler.dense.weight": t,
+        }
+    )
+    assert set(clip) == {"visual.conv1.weight", "token_embedding.weight", "logit_scale"}
+    assert set(temporal) == {
+        "position_embeddings.weight",
+        "transformer.resblocks.0.ln_1.weight",
+        "transformer.resblocks.1.ln_2.bias",
+    }
+    assert skipped == ["cross.pooler.dense.weight"]
+
+
+def test_mismatched_weights_name_the_first_bad_keys(meanp_host: Clip4ClipHost) -> None:
+    state = _open_clip_state(meanp_host)
+    wrong = dict(state, **{"visual.proj": torch.zeros(768, 256)})
+    with pytest.raises(InputError, match=r"visual\.proj \(768, 256\) vs \(768, 512\)"):
+        meanp_host.load_pretrained_state(wrong, "wrong.pt")
+    missing = {k: v for k, v in state.items() if k != "ln_final.weight"}
+    with pytest.raises(InputError, match=r"missing from the file: ln_final\.weight"):
+        meanp_host.load_pretrained_state(missing, "missing.pt")
+    extra = dict(state, **{"visual.extra_head": torch.zeros(2)})
+    with pytest.raises(InputError, match=r"does not have: visual\.extra_head"):
+        meanp_host.load_pretrained_state(extra, "extra.pt")
+    with pytest.raises(InputError, match="no CLIP weights"):
+        meanp_host.load_pretrained_state({"foo.weight": torch.zeros(2)}, "foo.pt")
+
+
+def test_seqtransf_from_plain_clip_initialises_like_clip4clip(seq_host: Clip4ClipHost) -> None:
+    state = _open_clip_state(seq_host)
+    init = seq_host._temporal_from_text_tower(split_state_dict(state)[0])
+    assert torch.equal(
+        init["transformer.resblocks.3.mlp.c_fc.weight"],
+        state["transformer.resblocks.3.mlp.c_fc.weight"],
+    )
+    assert "transformer.resblocks.4.ln_1.weight" not in init  # only 4 temporal blocks
+    assert torch.equal(init["position_embeddings.weight"], state["positional_embedding"])
+
+
+def test_pickled_and_torchscript_files_are_refused(tmp_path: Path) -> None:
+    pickled = tmp_path / "with_args.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": argparse.Namespace(lr=1)}, pickled)
+    with pytest.raises(InputError, match="refused: the file carries pickled objects"):
+        read_weights_file(pickled)
+    scripted = tmp_path / "ViT-B-32.pt"
+    try:
+        torch.jit.script(torch.nn.Linear(2, 2)).save(str(scripted))
+    except Exception as exc:  # TorchScript gone from a future torch: nothing to refuse
+        pytest.skip(f"cannot write a TorchScript archive here ({exc})")
+    with pytest.raises(InputError, match="TorchScript") as info:
+        read_weights_file(scripted)
+    assert "torch.jit.load" in str(info.value)
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"not a checkpoint at all")
+    with pytest.raises(InputError, match="not a readable weights file"):
+        read_weights_file(garbage)
+    no_tensors = tmp_path / "no_tensors.pt"
+    torch.save({"epoch": 3}, no_tensors)
+    with pytest.raises(InputError, match="no tensors found"):
+        read_weights_file(no_tensors)
+
+
+def test_missing_weights_file_is_exit_4(tmp_path: Path) -> None:
+    path = tmp_path / "nowhere" / "ViT-B-32.pt"
+    with pytest.raises(MissingResourceError, match="weights file not found") as info:
+        build_clip4clip({"weights": str(path)})
+    assert str(path) in str(info.value)
+    assert info.value.exit_code == ExitCode.MISSING_RESOURCE == 4
+
+
+def test_missing_open_clip_is_exit_4(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "open_clip", None)  # import now raises ImportError
+    with pytest.raises(MissingResourceError, match="open_clip_torch") as info:
+        import_open_clip()
+    assert "pip install" in str(info.value) and info.value.exit_code == 4
+
+
+def test_config_errors() -> None:
+    with pytest.raises(ConfigError, match="did you mean 'temporal'"):
+        build_clip4clip({"temporl": "meanP"})
+    with pytest.raises(ConfigError, match="temporal"):
+        build_clip4clip({"temporal": "seqLSTM"})
+    with pytest.raises(ConfigError, match="unknown arch"):
+        build_clip4clip({"arch": "ViT-B-33"})
+    with pytest.raises(ConfigError, match="not supported"):
+        build_clip4clip({"arch": "RN50"})
+    with pytest.raises(ConfigError, match="built-in"):
+        build_clip4clip({"arch": "hf-hub:someone/model"})
+
+
+OFFLINE_SMOKE = """
+import torch
+from finsta_cli.hosts.factory import build_host
+host = build_host("clip4clip", {"temporal": "seqTransf"})
+with torch.no_grad():
+    video = host.encode_video(torch.zeros(1, 2, 224, 224, 3, dtype=torch.uint8))
+    text = host.encode_text(["a red cup"])
+print("clip4clip-ok", tuple(video.embedding.shape), tuple(text.embedding.shape))
+"""
+
+
+def test_building_and_encoding_makes_no_network_access(tmp_path: Path) -> None:
+    guard = tmp_path / "guard"
+    guard.mkdir()
+    (guard / "sitecustomize.py").write_text(NETWORK_GUARD, encoding="utf-8")
+    log = tmp_path / "network.log"
+    env = repo_env()
+    env["PYTHONPATH"] = str(guard) + ":" + env["PYTHONPATH"]
+    env["FINSTA_NETLOG"] = str(log)
+    env["HOME"] = str(tmp_path / "home")
+    env["OMP_NUM_THREADS"] = "2"
+    for name in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE", "HF_HOME", "XDG_CACHE_HOME"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [sys.executable, "-c", OFFLINE_SMOKE], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "clip4clip-ok (1, 512) (1, 512)" in result.stdout
+    assert not log.exists(), f"network attempted:\n{log.read_text()}"
+    # A host without weights says so, once, when first used; open_clip's own notice is muted.
+    assert result.stderr.count("random weights") == 1, result.stderr[-2000:]
+    assert "No pretrained weights loaded" not in result.stderr
