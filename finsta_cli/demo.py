@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from finsta_cli.errors import FinstaError
 from finsta_cli.io import JsonlWriter, atomic_write_json
 from finsta_cli.io.stage import StageSummary
 
@@ -169,10 +170,14 @@ def _evaluate(
     }
     out: dict[str, dict[str, Any]] = {}
     for name, (task, split, finetune) in runs.items():
-        result = run_host_eval(
-            checkpoint, data, task,  # type: ignore[arg-type]
-            split=split, finetune=finetune, cache=cache, seed=seed, quiet=quiet,
-        )  # fmt: skip
+        try:
+            result = run_host_eval(
+                checkpoint, data, task,  # type: ignore[arg-type]
+                split=split, finetune=finetune, cache=cache, seed=seed, quiet=quiet,
+            )  # fmt: skip
+        except FinstaError as exc:  # e.g. a split too small to hold a video: say so, go on
+            out[name] = {"error": exc.message}
+            continue
         write_host_eval(result, checkpoint.parent / f"eval-{name}-{split}")
         out[name] = result.metrics
     return out
