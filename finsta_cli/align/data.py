@@ -336,7 +336,7 @@ def build_align_data(
                 entry.hsg = hsg_to_data(hsg, node_vocab, edge_vocab, options)
                 entry.hsg.text_rows = torch.tensor(len(rows))
                 entry.osc, entry.ptc = _anchors(hsg, rows, set(track_hops), ptc_negatives)
-            elif hsg is not None:
+            elif hsg is not None and dsg_data is not None:
                 stale_hsg += 1
             elif hsg_dir is not None:
                 missing_hsg += 1

@@ -55,8 +55,8 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
                 f"{path}: not a readable checkpoint (damaged, or not a torch file)"
             ) from None
         raise InputError(
-            f"{path}: refused: the file carries a pickled object ({found.group(1)}), "
-            "not plain tensors",
+            f"{path}: refused: the file carries pickled objects, not plain tensors "
+            f"({found.group(1)})",
             hint="finsta checkpoints are dicts of tensors; re-save the weights with "
             "torch.save(model.state_dict(), path)",
         ) from None
@@ -100,7 +100,15 @@ def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
     # A checkpoint carries the full weights: never look for the original pretrained file again.
     config.pop("weights", None)
     host = build_host(str(payload["host_name"]), config)
-    missing, unexpected = host.load_state_dict(payload["host"], strict=False)
+    try:
+        missing, unexpected = host.load_state_dict(payload["host"], strict=False)
+    except RuntimeError as exc:  # tensors of other shapes: another architecture
+        lines = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
+        raise InputError(
+            f"{source}: host weights do not fit the {payload['host_name']} architecture "
+            f"({(lines or [str(exc)])[0][:200]})",
+            hint="the checkpoint was written by another finsta version or host configuration",
+        ) from None
     if missing or unexpected:
         raise InputError(
             f"{source}: host weights do not fit the {payload['host_name']} architecture "

@@ -1,0 +1,210 @@
+"""``finsta align-train`` on the session's synth set: the run folder of both objectives, the
+ablation flags, fusion checkpoints, --init, and the refusals (exit codes 1, 2, 4)."""
+
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from typer.testing import CliRunner
+
+from finsta_cli.cli.app import app
+from finsta_cli.hosts import load_host
+from finsta_cli.hosts.factory import load_checkpoint
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+
+RUN_FILES = ("checkpoint.pt", "train_state.pt", "metrics.jsonl", "config.yaml", "manifest.json")
+
+
+def _train(runner: CliRunner, align_set: AlignSet, out: Path, *args: str) -> dict:  # type: ignore[type-arg]
+    command = ["align-train", "--data", str(align_set.data), "--out", str(out),
+               "--config", str(align_set.config), "--json", "-q", *args]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    payload: dict = json.loads(result.stdout)  # type: ignore[type-arg]
+    return payload
+
+
+def _graphs(align_set: AlignSet) -> list[str]:
+    return ["--tsg", str(align_set.tsg), "--dsg", str(align_set.dsg), "--hsg", str(align_set.hsg)]
+
+
+def _metrics(run: Path) -> list[dict]:  # type: ignore[type-arg]
+    return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+
+
+def test_host_only_run_folder(align_set: AlignSet) -> None:
+    run = align_set.host_run
+    for name in RUN_FILES:
+        assert (run / name).is_file(), name
+    rows = _metrics(run)
+    assert [r["step"] for r in rows] == [1, 2, 3, 4]
+    assert set(rows[-1]) >= {"step", "lr", "vtc", "loss", "samples_per_s"}
+    assert "osc" not in rows[-1] and rows[-1]["loss"] == rows[-1]["vtc"]
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    assert config["objective"] == "host-only" and config["host_options"]["frame_size"] == 32
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["stage"] == "align-train" and manifest["status"] == "completed"
+    assert manifest["result"]["steps"] == 4 and manifest["config"]["seed"] == 0
+    state = load_checkpoint(run / "train_state.pt")
+    assert state["kind"] == "finsta-train-state" and state["step"] == 4
+    host = load_host(run / "checkpoint.pt")
+    assert host.frame_size == 32 and host.num_frames == 4
+    assert "sg" not in load_checkpoint(run / "checkpoint.pt")  # distill: the host alone
+
+
+def test_finsta_objective_run(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    run = tmp_path / "finsta"
+    payload = _train(runner, align_set, run, *_graphs(align_set), "--steps", "3")
+    for name in RUN_FILES:
+        assert (run / name).is_file(), name
+    assert payload["steps"] == 3 and payload["failed_videos"] == 0 and payload["warnings"] == []
+    assert payload["counts"]["videos"] == 9 and payload["counts"]["osc_anchors"] > 0
+    rows = _metrics(run)
+    assert [r["step"] for r in rows] == [1, 2, 3]
+    for row in rows:
+        for name in ("vtc", "osc", "ptc", "sg", "kd", "loss"):
+            assert name in row and row[name] == row[name] and row[name] >= 0, (name, row)
+        total = row["vtc"] + row["osc"] + row["ptc"] + 0.5 * row["sg"] + row["kd"]
+        assert row["loss"] == pytest.approx(total, abs=1e-4)
+    assert payload["final"]["loss"] == pytest.approx(rows[-1]["loss"], abs=1e-4)
+    checkpoint = load_checkpoint(run / "checkpoint.pt")
+    assert "sg" not in checkpoint and json.loads(checkpoint["finsta"])["objective"] == "finsta"
+
+
+def test_finsta_without_graphs_is_a_usage_error(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
+               "--config", str(align_set.config), "--dsg", str(align_set.dsg)]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "--objective finsta needs --tsg, --dsg and --hsg" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_ablation_flags_reach_the_config(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "ablated"
+    flags = ["--no-osc", "--no-ptc", "--no-stgd", "--no-coref-edges", "--no-adverb-nodes",
+             "--no-cross-edges"]  # fmt: skip
+    _train(runner, align_set, run, *_graphs(align_set), "--steps", "1", *flags)
+    config = yaml.safe_load((run / "config.yaml").read_text())
+    for key in ("osc", "ptc", "stgd", "coref_edges", "adverb_nodes", "cross_edges"):
+        assert config[key] is False, key
+    row = _metrics(run)[-1]
+    # OSC and PTC weigh nothing: the total is the other losses.
+    assert row["loss"] == pytest.approx(row["vtc"] + 0.5 * row["sg"] + row["kd"], abs=1e-4)
+    state = load_checkpoint(run / "train_state.pt")["model"]
+    assert not any(".stgd" in key or "stgd." in key for key in state)
+    default = yaml.safe_load(align_set.config.read_text())
+    assert "osc" not in default  # the flags, not the session config, turned them off
+
+
+def test_fusion_checkpoint_and_init(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    run = tmp_path / "fusion"
+    # The host barely moves (host learning rate 1e-30, no decay): it must be the --init host.
+    config = align_set.write_config(tmp_path / "c.yaml", weight_decay=0.0, steps=1)
+    command = [*_graphs(align_set), "--mode", "fusion", "--init", str(align_set.checkpoint),
+               "--host-lr", "1e-30", "--config", str(config)]  # fmt: skip
+    _train(runner, align_set, run, *command)
+    checkpoint = load_checkpoint(run / "checkpoint.pt")
+    assert isinstance(checkpoint["sg"], dict) and checkpoint["sg"]
+    assert all(isinstance(v, torch.Tensor) for v in checkpoint["sg"].values())
+    assert any(k.startswith("tsg_encoder.") for k in checkpoint["sg"])
+    assert any(k.startswith("dsg_encoder.") for k in checkpoint["sg"])
+    assert not any(k.startswith("host.") for k in checkpoint["sg"])
+    assert json.loads(checkpoint["sg_config"])["hidden"] == 32
+    assert json.loads(checkpoint["node_vocab"]) and "graph_options" in checkpoint
+    assert json.loads(checkpoint["finsta"])["mode"] == "fusion"
+    start = load_checkpoint(align_set.checkpoint)
+    assert checkpoint["host_config"] == start["host_config"]  # same vocabulary and options
+    for key, value in start["host"].items():
+        assert torch.allclose(checkpoint["host"][key], value, atol=1e-6), key
+
+
+@dataclass
+class PickledOptions:
+    lr: float
+
+
+def test_init_with_pickled_objects_is_refused(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    bad = tmp_path / "pickled.pt"
+    payload = load_checkpoint(align_set.checkpoint)
+    torch.save({**payload, "options": PickledOptions(lr=0.1)}, bad)
+    command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
+               "--config", str(align_set.config), "--objective", "host-only",
+               "--init", str(bad)]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert f"{bad}: refused: the file carries pickled objects" in result.output
+    assert "PickledOptions" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+def test_missing_init_is_exit_4(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
+               "--config", str(align_set.config), "--objective", "host-only",
+               "--init", str(tmp_path / "absent.pt")]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 4, result.output
+    assert "absent.pt: checkpoint not found" in result.output
+
+
+def test_resume_with_other_options_is_refused(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(align_set.host_run, run)
+    before = {name: (run / name).read_bytes() for name in RUN_FILES}
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run),
+               "--config", str(align_set.config), "--objective", "host-only", "--resume",
+               "--lr", "0.5"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert "--resume needs the same options" in result.output
+    # The refused run leaves the existing run folder as it was.
+    assert {name: (run / name).read_bytes() for name in RUN_FILES} == before
+
+
+def test_resume_of_a_finished_run_changes_nothing(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    run = tmp_path / "run"
+    shutil.copytree(align_set.host_run, run)
+    rows = _metrics(run)
+    payload = _train(runner, align_set, run, "--objective", "host-only", "--resume")
+    assert payload["resumed_from"] == 4 and payload["steps"] == 4
+    assert _metrics(run) == rows
+    a, b = load_checkpoint(run / "checkpoint.pt"), load_checkpoint(align_set.checkpoint)
+    assert all(torch.equal(a["host"][k], b["host"][k]) for k in b["host"])
+
+
+def test_too_few_videos(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
+               "--config", str(align_set.config), "--objective", "host-only",
+               "--split", "test"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert "at least 2 videos are needed to train, found 1" in result.output

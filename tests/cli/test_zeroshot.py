@@ -1,0 +1,158 @@
+"""``finsta zeroshot`` and ``finsta eval --task retrieval|videoqa|action`` on a checkpoint: the
+files they write, the default split and folder, and the refusals (exit codes 1, 2, 4)."""
+
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from typer.testing import CliRunner
+
+from finsta_cli.cli.app import app
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+
+
+def _args(align_set: AlignSet, *extra: str, checkpoint: Path | None = None) -> list[str]:
+    return ["--checkpoint", str(checkpoint or align_set.checkpoint), "--data",
+            str(align_set.data), "--cache", str(align_set.cache), "--threads", "1",
+            "--device", "cpu", *extra]  # fmt: skip
+
+
+def test_eval_retrieval_writes_metrics_and_predictions(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    out = tmp_path / "retrieval"
+    command = [
+        "eval",
+        "--task",
+        "retrieval",
+        *_args(align_set, "--split", "val", "--out", str(out)),
+    ]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert "eval retrieval on val: t2v_r1" in result.output
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["task"] == "retrieval" and metrics["split"] == "val"
+    assert metrics["protocol"] == "eval"
+    for key in ("t2v_r1", "t2v_r5", "t2v_r10", "v2t_r1", "v2t_r5", "v2t_r10", "hard_negatives"):
+        assert key in metrics, key
+    predictions = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
+    assert sum("t2v_rank" in p for p in predictions) == metrics["num_captions"] == 3
+    assert not (out / "failures.jsonl").exists()
+
+
+def test_zeroshot_defaults_to_test_unseen_beside_the_checkpoint(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    checkpoint = tmp_path / "run" / "checkpoint.pt"
+    checkpoint.parent.mkdir()
+    shutil.copy(align_set.checkpoint, checkpoint)
+    command = [
+        "zeroshot",
+        "--task",
+        "retrieval",
+        "--json",
+        *_args(align_set, checkpoint=checkpoint),
+    ]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["split"] == "test_unseen" and payload["protocol"] == "zeroshot"
+    out = tmp_path / "run" / "zeroshot-retrieval-test_unseen"
+    assert payload["out"] == str(out)
+    assert json.loads((out / "metrics.json").read_text())["split"] == "test_unseen"
+    assert (out / "predictions.jsonl").is_file()
+
+
+def test_zeroshot_videoqa_and_action(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    for task, keys in (("videoqa", ("mc_accuracy", "open_accuracy")), ("action", ("top1",))):
+        out = tmp_path / task
+        command = ["zeroshot", "--task", task, "--json", *_args(align_set, "--out", str(out))]
+        result = runner.invoke(app, command)
+        assert result.exit_code == 0, result.output
+        payload = json.loads(result.stdout)
+        assert payload["finetuned"] is False and payload["split"] == "test_unseen"
+        assert all(key in payload for key in keys)
+        assert (out / "metrics.json").is_file() and (out / "predictions.jsonl").is_file()
+
+
+def test_eval_finetune_action(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    # (videoqa's fine-tuned head is tested in tests/tasks/test_host_eval.py)
+    out = tmp_path / "action"
+    extra = ("--split", "test", "--finetune", "--train-split", "train", "--out", str(out))
+    result = runner.invoke(app, ["eval", "--task", "action", "--json", *_args(align_set, *extra)])
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["finetuned"] is True and payload["protocol"] == "finetune"
+    assert json.loads((out / "metrics.json").read_text())["finetuned"] is True
+
+
+def test_finetune_retrieval_is_a_usage_error(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    extra = ("--finetune", "--out", str(tmp_path / "o"))
+    result = runner.invoke(app, ["eval", "--task", "retrieval", *_args(align_set, *extra)])
+    assert result.exit_code == 2, result.output
+    assert "retrieval has no task head to fine-tune" in result.output
+    assert not (tmp_path / "o").exists()
+
+
+def test_annotation_only_dataset_is_exit_1(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    annotations = tmp_path / "test.jsonl"
+    annotations.write_text(
+        json.dumps({"video_id": "clip0", "caption": "a red cube moves left"}) + "\n"
+        + json.dumps({"video_id": "clip1", "caption": "a blue ball rolls"}) + "\n"
+    )  # fmt: skip
+    command = ["zeroshot", "--task", "retrieval", "--checkpoint", str(align_set.checkpoint),
+               "--data", str(annotations), "--out", str(tmp_path / "o")]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert "none of the 2 videos of split 'test' could be decoded" in result.output
+    assert "--video-root" in result.output
+    assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+@dataclass
+class Extra:
+    note: str
+
+
+def test_checkpoint_refusals(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    missing = tmp_path / "absent.pt"
+    result = runner.invoke(
+        app, ["zeroshot", "--task", "action", *_args(align_set, checkpoint=missing)]
+    )
+    assert result.exit_code == 4, result.output
+    assert "absent.pt: checkpoint not found" in result.output
+    pickled = tmp_path / "pickled.pt"
+    torch.save({"kind": "finsta-checkpoint", "extra": Extra("x")}, pickled)
+    result = runner.invoke(app, ["eval", "--task", "action", *_args(align_set, checkpoint=pickled)])
+    assert result.exit_code == 1, result.output
+    assert "refused: the file carries pickled objects" in result.output
+    assert "internal error" not in result.output
+    result = runner.invoke(app, ["eval", "--task", "videoqa", "--data", str(align_set.data)])
+    assert result.exit_code == 2, result.output
+    assert "needs --checkpoint and --data" in result.output

@@ -1,0 +1,114 @@
+"""Evaluating a host checkpoint: retrieval, video QA and action recognition, zero-shot and with a
+fine-tuned head, on the session's synth set; metrics agree with the predictions they come from."""
+
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from finsta_cli.errors import InputError, UsageError
+from finsta_cli.tasks.host_eval import (
+    HostEvalResult,
+    run_host_eval,
+    summary_line,
+    write_host_eval,
+)
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+
+
+def _eval(align_set: AlignSet, task: str, split: str, **options: Any) -> HostEvalResult:
+    return run_host_eval(
+        align_set.checkpoint, align_set.data, task,  # type: ignore[arg-type]
+        split=split, cache=align_set.cache, device="cpu", threads=1, quiet=True, **options,
+    )  # fmt: skip
+
+
+def _share(rows: list[dict[str, Any]]) -> float:
+    return 100.0 * sum(bool(r["correct"]) for r in rows) / len(rows)
+
+
+def test_retrieval_metrics_follow_the_ranks(align_set: AlignSet) -> None:
+    result = _eval(align_set, "retrieval", "train")
+    metrics = result.metrics
+    assert metrics["task"] == "retrieval" and metrics["split"] == "train"
+    assert metrics["num_captions"] == 22 and metrics["num_videos"] == 9
+    for key in ("t2v_r1", "t2v_r5", "t2v_r10", "t2v_medr", "v2t_r1", "v2t_r5", "v2t_r10"):
+        assert key in metrics, key
+    ranks = [p["t2v_rank"] for p in result.predictions if "t2v_rank" in p]
+    assert len(ranks) == 22 and all(1 <= r <= 9 for r in ranks)
+    for k in (1, 5):
+        assert metrics[f"t2v_r{k}"] == pytest.approx(100 * sum(r <= k for r in ranks) / 22)
+    assert metrics["t2v_r10"] == 100.0  # 9 videos: every caption's video is in the top 10
+    hard = metrics["hard_negatives"]
+    negatives = [p for p in result.predictions if "negative" in p]
+    assert hard["count"] == len(negatives) > 0
+    assert hard["accuracy"] == pytest.approx(_share(negatives))
+    assert all(p["correct"] == (p["true_score"] > p["negative_score"]) for p in negatives)
+    assert "ranks_t2v" not in metrics and metrics["failed_videos"] == 0
+
+
+def test_videoqa_zero_shot(align_set: AlignSet) -> None:
+    result = _eval(align_set, "videoqa", "val")
+    metrics = result.metrics
+    assert metrics["finetuned"] is False
+    mc = [p for p in result.predictions if p["kind"] == "mc"]
+    opened = [p for p in result.predictions if p["kind"] == "open"]
+    assert metrics["mc_count"] == len(mc) > 0 and metrics["open_count"] == len(opened) > 0
+    assert metrics["mc_accuracy"] == pytest.approx(_share(mc))
+    assert metrics["open_accuracy"] == pytest.approx(_share(opened))
+    assert sum(g["count"] for g in metrics["mc_by_type"].values()) == len(mc)
+
+
+def test_videoqa_finetuned_head_fits_its_training_split(align_set: AlignSet) -> None:
+    tuned = _eval(align_set, "videoqa", "train", finetune=True, train_split="train")
+    metrics = tuned.metrics
+    assert metrics["finetuned"] is True and metrics["mc_count"] == 49
+    assert metrics["mc_accuracy"] == pytest.approx(
+        _share([p for p in tuned.predictions if p["kind"] == "mc"])
+    )
+    # Evaluated on the split it was trained on, the head must have learnt something: chance is
+    # 1 in 4 or 5 options (multiple choice) and 1 in dozens of answers (open-ended).
+    assert metrics["mc_accuracy"] >= 60 and metrics["open_accuracy"] >= 60
+
+
+def test_action_zero_shot_and_finetuned(align_set: AlignSet) -> None:
+    zero = _eval(align_set, "action", "test")
+    assert zero.metrics["finetuned"] is False and zero.metrics["classes"] == 12
+    assert zero.metrics["count"] == len(zero.predictions) == 1
+    assert zero.metrics["top1"] == pytest.approx(_share(zero.predictions))
+    assert set(zero.metrics) >= {"top1", "top5"}
+    tuned = _eval(align_set, "action", "train", finetune=True)
+    assert tuned.metrics["finetuned"] is True and tuned.metrics["count"] == 9
+    assert tuned.metrics["top1"] == pytest.approx(_share(tuned.predictions))
+    assert tuned.metrics["top1"] >= 60  # trained and evaluated on the same 9 videos
+
+
+def test_retrieval_cannot_be_finetuned(align_set: AlignSet) -> None:
+    with pytest.raises(UsageError, match="retrieval has no task head"):
+        _eval(align_set, "retrieval", "test", finetune=True)
+
+
+def test_annotation_only_dataset_is_a_clear_error(align_set: AlignSet, tmp_path: Path) -> None:
+    annotations = tmp_path / "test.jsonl"
+    rows = [{"video_id": f"clip{i}", "caption": f"a red cube moves {d}"}
+            for i, d in enumerate(("left", "right"))]  # fmt: skip
+    annotations.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    with pytest.raises(InputError, match="none of the 2 videos of split 'test' could be decoded"):
+        run_host_eval(align_set.checkpoint, annotations, "retrieval", split="test", quiet=True)
+
+
+def test_write_host_eval(align_set: AlignSet, tmp_path: Path) -> None:
+    result = _eval(align_set, "action", "val")
+    result.failures = {"gone": "video file not found"}
+    write_host_eval(result, tmp_path / "out")
+    assert json.loads((tmp_path / "out" / "metrics.json").read_text()) == result.metrics
+    lines = (tmp_path / "out" / "predictions.jsonl").read_text().splitlines()
+    assert [json.loads(line) for line in lines] == result.predictions
+    failures = (tmp_path / "out" / "failures.jsonl").read_text().splitlines()
+    assert json.loads(failures[0]) == {"id": "gone", "error": "video file not found"}
+    assert summary_line(result.metrics).startswith("top1 ")
