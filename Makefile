@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 DEMO_OUT ?= demo_out
 
-.PHONY: demo test lint typecheck pytest install install-dev clean
+.PHONY: demo smoke test lint typecheck pytest install install-dev clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -26,6 +26,10 @@ install-dev: $(VENV)/.installed-dev
 demo: $(VENV)/.installed
 	$(BIN)/finsta demo --out $(DEMO_OUT)
 
+# The demo's quick mode, end to end (CI runs it after the tests).
+smoke: $(VENV)/.installed
+	$(BIN)/finsta demo --quick --out $(DEMO_OUT)-quick -q
+
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check finsta_cli tests benchmarks
 	$(BIN)/ruff format --check finsta_cli tests benchmarks
@@ -39,4 +43,4 @@ pytest: $(VENV)/.installed-dev
 test: lint typecheck pytest
 
 clean:
-	rm -rf $(VENV) $(DEMO_OUT) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(DEMO_OUT) $(DEMO_OUT)-quick .pytest_cache .mypy_cache .ruff_cache
