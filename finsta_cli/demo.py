@@ -173,7 +173,8 @@ def _evaluate(
         try:
             result = run_host_eval(
                 checkpoint, data, task,  # type: ignore[arg-type]
-                split=split, finetune=finetune, cache=cache, seed=seed, quiet=quiet,
+                split=split, finetune=finetune, cache=cache, seed=seed,
+                epochs=plan.finetune_epochs, quiet=quiet,
             )  # fmt: skip
         except FinstaError as exc:  # e.g. a split too small to hold a video: say so, go on
             out[name] = {"error": exc.message}

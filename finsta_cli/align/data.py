@@ -338,7 +338,7 @@ def build_align_data(
                 entry.osc, entry.ptc = _anchors(hsg, rows, set(track_hops), ptc_negatives)
             elif hsg is not None and dsg_data is not None:
                 stale_hsg += 1
-            elif hsg_dir is not None:
+            elif hsg_dir is not None and dsg_data is not None:
                 missing_hsg += 1
             graphs.append(entry)
         out.append(VideoGraphs(video_id, dsg_data, graphs, track_hops))

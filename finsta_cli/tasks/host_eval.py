@@ -392,9 +392,11 @@ def run_host_eval(
     device: str = "auto",
     threads: int | None = None,
     seed: int = 0,
+    epochs: int = 300,
     quiet: bool = False,
 ) -> HostEvalResult:
-    """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring)."""
+    """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
+    ``epochs``: full-batch epochs of a fine-tuned head."""
     from finsta_cli.hosts.factory import load_host
     from finsta_cli.runtime import configure_threads, resolve_device
 
@@ -412,9 +414,13 @@ def run_host_eval(
     if task == "retrieval":
         result = evaluate_retrieval(host, dataset, cache, quiet)
     elif task == "videoqa":
-        result = evaluate_videoqa(host, dataset, train, cache=cache, quiet=quiet, seed=seed)
+        result = evaluate_videoqa(
+            host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
+        )
     else:
-        result = evaluate_action(host, dataset, train, cache=cache, quiet=quiet, seed=seed)
+        result = evaluate_action(
+            host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
+        )
     result.metrics = {
         "task": task,
         "checkpoint": str(checkpoint),

@@ -5,13 +5,17 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
 
-SMALL = ["--quick", "--videos", "20", "--init-steps", "2", "--steps", "2", "--json", "-q"]
+SMALL = ["--quick", "--videos", "20", "--init-steps", "1", "--steps", "1", "--json", "-q"]
 
 
+# Three trainings and ten evaluations: minutes on busy cores. CI runs `make smoke` (the quick
+# demo) after the default suite; this test adds the resume check: `pytest -m slow`.
+@pytest.mark.slow
 def test_demo_end_to_end_and_resume(runner: CliRunner, tmp_path: Path) -> None:
     out = tmp_path / "demo"
     result = runner.invoke(app, ["demo", "--out", str(out), *SMALL])
