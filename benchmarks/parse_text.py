@@ -1,6 +1,6 @@
 """Benchmark: `finsta parse-text` captions/s against bare spaCy `nlp.pipe`, side by side in one run.
 
-    .venv/bin/python benchmarks/parse_text.py --captions 10000
+    .venv/bin/python benchmarks/parse_text.py --captions 10000 [--parser learned]
 
 Both run over the same captions (the first N of FACTUAL random/train from
 ../shared/benchmarks) with the same spaCy pipeline and components (the parser's: NER and the
@@ -43,6 +43,9 @@ def main() -> int:
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--train", type=Path, default=TRAIN, help="FACTUAL train CSV")
+    parser.add_argument(
+        "--parser", choices=("rules", "learned"), default="rules", help="parse-text --parser"
+    )
     parser.add_argument("--json", action="store_true", help="print the figures as JSON")
     args = parser.parse_args()
     if not args.train.is_file():
@@ -54,7 +57,7 @@ def main() -> int:
 
     captions = load_captions(args.train, args.captions)
     nlp = load_nlp()
-    config = ParseTextConfig(batch_size=args.batch_size)
+    config = ParseTextConfig(batch_size=args.batch_size, parser=args.parser)
     for _ in nlp.pipe(captions[:500], batch_size=args.batch_size):  # warm caches
         pass
     bare_wall: list[float] = []
@@ -87,6 +90,7 @@ def main() -> int:
         "batch_size": args.batch_size,
         "rounds": args.rounds,
         "components": nlp.pipe_names,
+        "parser": args.parser,
         "bare_nlp_pipe_captions_per_s": round(n / min(bare_wall), 1),
         "parse_text_captions_per_s": round(n / min(stage_wall), 1),
         "ratio_median_of_rounds": round(statistics.median(ratios), 3),
@@ -98,7 +102,8 @@ def main() -> int:
         print(json.dumps(figures, indent=2))
     else:
         print(
-            f"captions: {n} (FACTUAL random/train), batch {args.batch_size}, {args.rounds} rounds"
+            f"captions: {n} (FACTUAL random/train), batch {args.batch_size}, {args.rounds} rounds, "
+            f"--parser {args.parser}"
         )
         print(f"components: {', '.join(nlp.pipe_names)}")
         print(

@@ -15,6 +15,7 @@ from finsta_cli.cli.parse_text import parse_text
 from finsta_cli.cli.schema import schema
 from finsta_cli.cli.synth import synth
 from finsta_cli.cli.train_detector import train_detector
+from finsta_cli.cli.train_parser import train_parser
 from finsta_cli.cli.zeroshot import zeroshot
 from finsta_cli.offline import ensure_offline_env
 
@@ -58,6 +59,7 @@ app.command("parse-text")(parse_text)
 app.command("eval")(eval_command)
 app.command("synth")(synth)
 app.command("train-detector")(train_detector)
+app.command("train-parser")(train_parser)
 app.command("build-dsg")(build_dsg)
 app.command("build-hsg")(build_hsg)
 app.command("align-train")(align_train)

@@ -68,6 +68,22 @@ def parse_text(
         int | None,
         typer.Option("--max-chars", min=1, help="Cut longer captions [default: 10000]."),
     ] = None,
+    parser: Annotated[
+        str | None,
+        typer.Option(
+            "--parser",
+            help="rules: the spaCy rule parser; learned: a trained model re-decides the rules' "
+            "choices (FACTUAL conventions, slower) [default: rules].",
+        ),
+    ] = None,
+    parser_model: Annotated[
+        str | None,
+        typer.Option(
+            "--parser-model",
+            help="Learned parser folder from finsta train-parser "
+            "[default: assets/text/learned_parser].",
+        ),
+    ] = None,
     config: ConfigOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
@@ -96,8 +112,14 @@ def parse_text(
             "n_process": n_process,
             "spacy_model": spacy_model,
             "max_chars": max_chars,
+            "parser": parser,
+            "parser_model": parser_model,
         },
     )
+    if parser_model is not None and resolved.parser != "learned":
+        from finsta_cli.errors import UsageError
+
+        raise UsageError("--parser-model is for --parser learned")
     if json_out and out == "-":
         from finsta_cli.errors import UsageError
 

@@ -50,6 +50,7 @@ log = get_logger("text.parse")
 
 OutputFormat = Literal["tsg", "factual"]
 InputFormat = Literal["auto", "text", "jsonl", "csv"]
+ParserKind = Literal["rules", "learned"]
 JSONL_SUFFIXES = (".jsonl", ".ndjson", ".json")
 
 
@@ -67,6 +68,12 @@ class ParseTextConfig(StageConfig):
     n_process: int = Field(default=1, ge=1)
     spacy_model: str | None = None
     max_chars: int = Field(default=10_000, ge=1, description="longer captions are cut here")
+    parser: ParserKind = Field(
+        default="rules", description="rules, or the learned parser that edits their choices"
+    )
+    parser_model: str | None = Field(
+        default=None, description="learned parser folder [assets/text/learned_parser]"
+    )
 
 
 @dataclass
@@ -310,10 +317,20 @@ def run_parse_text(
         raise UsageError(f"--out {out} is the input file: choose another output file")
     nlp = load_nlp(config.spacy_model)
     conventions = load_conventions()
+    learned = None
+    if config.parser == "learned":
+        from finsta_cli.runtime import configure_threads
+        from finsta_cli.text.learned import load_learned_parser
+
+        learned = load_learned_parser(config.parser_model, conventions)
+        digest = learned.digest
+        # The scorer runs small batches (a few thousand options): torch's thread pool only
+        # adds synchronisation (about 30x slower with 2 threads on a busy 2-core machine).
+        configure_threads(1)
     # spaCy's lemmatizer sets every token's lemma in Python; the rules get the same lemmas from
     # a cache keyed on what the lemmatizer reads (word, POS, morphology), so nlp.pipe skips it.
-    lemmas = LemmaCache(nlp) if "lemmatizer" in nlp.pipe_names else None
-    skip = ["lemmatizer"] if lemmas is not None else []
+    lemmas = LemmaCache(nlp, attribute_ruler=True) if "lemmatizer" in nlp.pipe_names else None
+    skip = lemmas.skipped_components if lemmas is not None else []
     # The model's ~250k Python objects live as long as the process: keep the cyclic garbage
     # collector from scanning them again and again (about 0.05 ms per caption otherwise).
     gc.collect()
@@ -330,7 +347,11 @@ def run_parse_text(
     previous = {} if force else _previous_records(out, config.format)
 
     def render(doc: Doc, item_id: str, text: str) -> str:
-        record = tsg_record(doc, item_id, conventions, text, lemmas)
+        if learned is not None:
+            return line_of_learned(*learned.parse([doc], [item_id], [text], lemmas)[0])
+        return line_of(tsg_record(doc, item_id, conventions, text, lemmas))
+
+    def line_of(record: dict[str, Any]) -> str:
         if config.format == "factual":
             tsg = TSG.model_validate(record)
             facts = tsg_to_facts(
@@ -343,6 +364,12 @@ def run_parse_text(
         # skipping pydantic here keeps the stage near bare nlp.pipe speed.
         return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
 
+    def line_of_learned(record: dict[str, Any], edited: bool) -> str:
+        # A graph the learned parser rewrote (not the rules' own) is validated.
+        if config.format == "tsg" and edited:
+            TSG.model_validate(record)
+        return line_of(record)
+
     run: StageRun[CaptionInput]
     try:
         with StageRun[CaptionInput](
@@ -352,10 +379,15 @@ def run_parse_text(
                 run.add_input(source, hash_file(source), None)
             else:
                 run.add_input(source, None, None)
+            if learned is not None:
+                run.add_input(learned.path, digest, None)
             pending: deque[list[Any]] = deque()  # [item, skipped] in input order
 
             def tracked() -> Iterator[StageItem[CaptionInput]]:
                 for item in iter_captions(source, config):
+                    if learned is not None:
+                        # Another model gives other records: resume redoes the item.
+                        item.input_hash = hash_text(f"{digest}:{item.input_hash}")
                     entry: list[Any] = [item, False]
                     pending.append(entry)
                     skipped_before = run.counts.skipped
@@ -369,6 +401,47 @@ def run_parse_text(
                         run.fail(item, item.payload.error)
                         continue
                     yield bound_text(item.payload.text, config.max_chars, item.source), item
+
+            def rendered(
+                docs: Iterator[tuple[Doc, StageItem[CaptionInput]]],
+            ) -> Iterator[tuple[StageItem[CaptionInput], str | Exception]]:
+                """Each item's output line, or the error that failed it, in input order."""
+                if learned is None:
+                    for doc, item in docs:
+                        text = item.payload.text[: config.max_chars]  # as fed to nlp.pipe
+                        try:
+                            yield item, render(doc, item.id, text)
+                        except Exception as exc:
+                            yield item, exc
+                    return
+                # The learned parser scores a batch of captions in one model call.
+                batch: list[tuple[Doc, StageItem[CaptionInput]]] = []
+                for pair in itertools.chain(docs, [None]):
+                    if pair is not None:
+                        batch.append(pair)
+                        if len(batch) < config.batch_size:
+                            continue
+                    yield from learned_batch(batch)
+                    batch = []
+
+            def learned_batch(
+                batch: list[tuple[Doc, StageItem[CaptionInput]]],
+            ) -> Iterator[tuple[StageItem[CaptionInput], str | Exception]]:
+                assert learned is not None
+                texts = [item.payload.text[: config.max_chars] for _, item in batch]
+                try:
+                    parsed = learned.parse(
+                        [doc for doc, _ in batch], [item.id for _, item in batch], texts, lemmas
+                    )
+                    lines: list[str | Exception] = [line_of_learned(*pair) for pair in parsed]
+                except Exception:  # find the caption that failed: one at a time
+                    lines = []
+                    for (doc, item), text in zip(batch, texts, strict=True):
+                        try:
+                            lines.append(render(doc, item.id, text))
+                        except Exception as exc:
+                            lines.append(exc)
+                yield from zip((item for _, item in batch), lines, strict=True)
 
             def write_skipped(writer: _OutputWriter, item: StageItem[CaptionInput]) -> None:
                 key = item.id
@@ -401,13 +474,10 @@ def run_parse_text(
                     n_process=config.n_process,
                     disable=skip,
                 )
-                for doc, item in docs:
+                for item, line in rendered(docs):
                     flush_until(writer, item)
-                    try:
-                        text = item.payload.text[: config.max_chars]  # as fed to nlp.pipe
-                        line = render(doc, item.id, text)
-                    except Exception as exc:  # a rule that trips on one parse fails one item
-                        run.fail(item, exc)
+                    if isinstance(line, Exception):  # a rule that trips on one parse
+                        run.fail(item, line)
                         continue
                     writer.write_line(line)
                     # Outputs are not listed per item: all go to one file, whose absence
