@@ -355,6 +355,9 @@ def run_align_train(
         for warning in data.warnings:
             log.warning("%s", warning)
         attach_host_frames(data, frames)
+        if device.startswith("cuda"):
+            # Page-locked host memory: batches copy to the GPU without a staging copy.
+            frames.frames = frames.frames.pin_memory()
         batch_size = min(config.batch_size, len(data.videos))
         if batch_size < 2:
             raise InputError(
