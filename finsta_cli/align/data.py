@@ -24,7 +24,7 @@ from pathlib import Path
 import torch
 from pydantic import ValidationError
 from torch import Tensor
-from torch_geometric.data import Batch, Data
+from torch_geometric.data import Data
 
 from finsta_cli.errors import InputError
 from finsta_cli.graph import (
@@ -353,18 +353,3 @@ def build_align_data(
             "left out (run build-hsg again)"
         )
     return data
-
-
-def empty_graph(visual: bool, region_dim: int = 0) -> Data:
-    """A graph with no nodes, standing in for a missing TSG / DSG / HSG in a batch."""
-    from finsta_cli.graph.convert import _Builder
-
-    builder = _Builder.new(LabelVocab(), LabelVocab())
-    region = torch.zeros((0, region_dim)) if visual and region_dim else None
-    data = builder.to_data(region)
-    data.text_rows = torch.tensor(0)
-    return data
-
-
-def batch_graphs(graphs: list[Data]) -> Batch:
-    return Batch.from_data_list(graphs)

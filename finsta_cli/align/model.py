@@ -201,19 +201,16 @@ class FinstaModel(nn.Module):
         token_in = span_pool(text, tsg.span, tsg.batch)
         patch_in = box_pool(video, dsg.box, dsg.host_frame, dsg.batch)
         tsg.region = token_in
-        detector = getattr(dsg, "region_det", None)
-        if detector is None:
-            detector = dsg.region if self.region_dim else None
-            dsg.region_det = detector
-        dsg.region = patch_in if detector is None else torch.cat([detector, patch_in], dim=1)
+        # DSG inputs: the detector's region features (the batch's ``region``) next to the host's.
+        dsg_in = torch.cat([dsg.region, patch_in], dim=1) if self.region_dim else patch_in
         text_rows = torch.cat([token_in.new_zeros(token_in.shape[0], self.region_dim), token_in], 1)
-        hsg_region = torch.cat([text_rows, dsg.region], dim=0)[batch.hsg_source]
+        hsg_region = torch.cat([text_rows, dsg_in], dim=0)[batch.hsg_source]
         t_out = self.tsg_encoder(tsg)
         # DSGs and HSGs in one pass of the shared R-GTrm: the recurrence over frames is a
         # Python loop, so one pass over 2B graphs costs about what one over B graphs does.
         space_time = batch.space_time
         assert space_time is not None
-        space_time.region = torch.cat([dsg.region, hsg_region], dim=0)
+        space_time.region = torch.cat([dsg_in, hsg_region], dim=0)
         both_out = self.dsg_encoder(space_time)
         n_dsg, b = dsg.num_nodes, batch.size
         d_out = GraphEncoderOutput(node=both_out.node[:n_dsg], graph=both_out.graph[:b])

@@ -7,13 +7,10 @@ import pickle
 import re
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.base import HOST_NAMES, HostVLM
-
-if TYPE_CHECKING:
-    import torch
 
 CHECKPOINT_KIND = "finsta-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -123,7 +120,3 @@ def load_host(path: Path, device: str = "cpu") -> HostVLM:
     host.to(device)
     host.eval()
     return host
-
-
-def state_to_device(state: dict[str, torch.Tensor], device: str) -> dict[str, torch.Tensor]:
-    return {k: v.to(device) for k, v in state.items()}

@@ -15,7 +15,6 @@ Fine-tuning trains a head on frozen host embeddings (precomputed once), full bat
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -454,4 +453,4 @@ def summary_line(metrics: dict[str, Any]) -> str:
     hard = metrics.get("hard_negatives")
     if isinstance(hard, dict) and hard.get("accuracy") is not None:
         parts.append(f"hard-negative {hard['accuracy']:.1f}")
-    return json.dumps(parts) if not parts else ", ".join(parts)
+    return ", ".join(parts) or "no metrics"
