@@ -24,6 +24,7 @@ from pydantic import BaseModel, Field, ValidationError
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.jsonl import iter_jsonl, validation_message
 from finsta_cli.schema.base import VersionedRecord
+from finsta_cli.video.decode import is_frame_folder
 
 DatasetFormat = Literal["auto", "synth", "msrvtt", "nextqa", "activitynet-qa", "msvd-qa", "jsonl"]
 FORMATS: tuple[str, ...] = get_args(DatasetFormat)
@@ -310,13 +311,17 @@ def _as_index(value: Any, size: int, where: str, what: str) -> int:
 
 
 def _find_video(root: Path | None, names: Sequence[str]) -> Path | None:
-    """The first ``root/name`` (or ``root/name + ext``) that is a file, else None."""
+    """The first ``root/name`` (or ``root/name + ext``) that is a video, else None.
+
+    A video is a file or a folder of frame images (a frame dump)."""
     if root is None:
         return None
     for name in names:
         if not name:
             continue
         candidate = root / name
+        if candidate.is_dir() and is_frame_folder(candidate):
+            return candidate
         if candidate.suffix.lower() in VIDEO_EXTENSIONS:
             if candidate.is_file():
                 return candidate
@@ -329,7 +334,9 @@ def _find_video(root: Path | None, names: Sequence[str]) -> Path | None:
 
 
 def _existing(path: Path) -> Path | None:
-    return path if path.is_file() else None
+    if path.is_file() or (path.is_dir() and is_frame_folder(path)):
+        return path
+    return None
 
 
 def _records(value: Any, path: Path, what: str) -> list[dict[str, Any]]:

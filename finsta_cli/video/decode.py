@@ -83,7 +83,8 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
-def _is_frame_folder(folder: Path) -> bool:
+def is_frame_folder(folder: Path) -> bool:
+    """True for a folder holding frame images (a frame dump counts as one video)."""
     try:
         return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
     except OSError:
@@ -125,7 +126,7 @@ def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSourc
     for raw in inputs:
         path = Path(raw).expanduser()
         if path.is_dir():
-            if _is_frame_folder(path):
+            if is_frame_folder(path):
                 sources.append(VideoSource(path.name or str(path), path, "frames"))
                 continue
             found: list[tuple[str, Path, SourceKind]] = []
@@ -133,7 +134,7 @@ def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSourc
                 dirs.sort()
                 here = Path(folder)
                 for sub in list(dirs):
-                    if _is_frame_folder(here / sub):
+                    if is_frame_folder(here / sub):
                         found.append(
                             ((here / sub).relative_to(path).as_posix(), here / sub, "frames")
                         )

@@ -415,3 +415,27 @@ def test_ambiguous_split_in_a_folder(tmp_path: Path) -> None:
         load_task_dataset(tmp_path, "test")
     data = load_task_dataset(tmp_path, "msrvtt_test_b")
     assert list(data.videos) == ["b"]
+
+
+def test_frame_folders_count_as_videos(tmp_path: Path) -> None:
+    # A frame dump (a folder of images) is a video, as in build-dsg; an empty folder is not.
+    frames = tmp_path / "videos" / "a"
+    frames.mkdir(parents=True)
+    (frames / "000000.jpg").write_bytes(b"")
+    (tmp_path / "videos" / "b").mkdir()
+    _write_jsonl(
+        tmp_path / "test.jsonl",
+        [
+            {"video_id": "a", "video": "videos/a", "caption": "a cube"},
+            {"video_id": "b", "video": "videos/b", "caption": "a ball"},
+            {"video_id": "c", "caption": "a cone"},
+        ],
+    )
+    data = load_task_dataset(tmp_path, "test")
+    assert data.videos["a"].path == frames
+    assert data.videos["b"].path is None
+    assert data.videos["c"].path is None
+    (tmp_path / "videos" / "c").mkdir()
+    (tmp_path / "videos" / "c" / "1.png").write_bytes(b"")
+    data = load_task_dataset(tmp_path, "test", video_root=tmp_path / "videos")
+    assert data.videos["c"].path == tmp_path / "videos" / "c"
