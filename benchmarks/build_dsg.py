@@ -100,6 +100,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="alternating rounds; best kept")
     parser.add_argument("--no-rss", action="store_true", help="skip the long-video memory runs")
+    parser.add_argument("--device", default="cpu", help="detector device: cpu, cuda [cpu]")
+    parser.add_argument("--decode-workers", type=int, default=0, help="0: auto")
+    parser.add_argument("--clips", type=Path, default=CLIPS, help="folder of real .mp4 clips")
     args = parser.parse_args()
 
     from finsta_cli.runtime import configure_threads
@@ -111,9 +114,13 @@ def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="finsta-bench-dsg-"))
     try:
         paths = synth_videos(root, args.videos, args.seed, args.synth)
-        real = sorted(CLIPS.glob("*.mp4")) if CLIPS.is_dir() else []
+        real = sorted(args.clips.glob("*.mp4")) if args.clips.is_dir() else []
         config = BuildDSGConfig(
-            frames=args.frames, batch=args.batch, weights=args.weights, device="cpu"
+            frames=args.frames,
+            batch=args.batch,
+            weights=args.weights,
+            device=args.device,
+            decode_workers=args.decode_workers,
         )
         items = list(video_items(discover_videos([*paths, *real])))
         options = config.decode_options()
@@ -121,7 +128,7 @@ def main() -> None:
         decoded: list[tuple[Any, Any]] = []
         decode_times, detect_times, full_times = [], [], []
         detect_cpu, full_cpu = [], []
-        detector = make_detector(config, "cpu")
+        detector = make_detector(config, args.device)
         out = root / "sgs"
         # The machine is shared: measure the three modes in alternation, keep each one's best.
         for _ in range(args.rounds):

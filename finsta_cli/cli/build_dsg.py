@@ -81,6 +81,14 @@ def build_dsg(
     batch: Annotated[
         int | None, typer.Option("--batch", min=1, help="Frames per detector batch [16].")
     ] = None,
+    decode_workers: Annotated[
+        int | None,
+        typer.Option(
+            "--decode-workers",
+            min=0,
+            help="Videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, at most 4).",
+        ),
+    ] = None,
     tracker: Annotated[
         Tracker | None,
         typer.Option("--tracker", help="How objects are followed over frames (default hungarian)."),
@@ -115,6 +123,7 @@ def build_dsg(
             "max_objects": max_objects,
             "imgsz": imgsz,
             "batch": batch,
+            "decode_workers": decode_workers,
             "tracker": tracker.value if tracker is not None else None,
             "device": device,
         },

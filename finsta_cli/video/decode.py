@@ -380,59 +380,86 @@ def lower_thread_priority(step: int = BACKGROUND_NICENESS) -> None:
         pass  # not on this platform, or not allowed: run at the normal priority
 
 
+def auto_decode_workers(cpus: int | None = None) -> int:
+    """Videos decoded at once by default: 1 on up to 4 CPU cores (the detector's torch pool
+    needs them), else a quarter of the cores, at most 4 (enough to feed a GPU detector)."""
+    cores = cpus if cpus is not None else (os.cpu_count() or 1)
+    return 1 if cores <= 4 else min(4, cores // 4)
+
+
 @dataclass
 class PrefetchingReader:
-    """Decode videos on a background thread, ``depth`` chunks ahead of the consumer.
+    """Decode videos on ``workers`` background threads, ``depth`` chunks ahead of the consumer.
 
-    Iterating yields :class:`FrameChunk` and :class:`DecodeFailure` objects in video order;
-    decord and Pillow release the GIL while decoding, and torch while it runs the detector, so
-    decoding the next chunks overlaps detection of the current ones.
+    Iterating yields :class:`FrameChunk` and :class:`DecodeFailure` objects in video order.
+    Worker k decodes videos k, k + W, k + 2W, ... into its own queue, and the consumer takes
+    each video's chunks from its worker's queue in turn, so order is kept and memory stays
+    bounded (W x ``depth`` chunks). decord and Pillow release the GIL while decoding, and
+    torch while it runs the detector, so decoding the next chunks overlaps detection of the
+    current ones, and several workers decode at once.
     """
 
     items: Sequence[StageItem[VideoSource]]
     options: DecodeOptions
     depth: int = 4
-    _queue: queue.Queue[Any] = field(init=False, repr=False)
+    workers: int = 1
     _stop: threading.Event = field(init=False, repr=False)
 
     def __iter__(self) -> Iterator[FrameChunk | DecodeFailure]:
-        self._queue = queue.Queue(maxsize=max(1, self.depth))
         self._stop = threading.Event()
-        worker = threading.Thread(target=self._work, name="finsta-decode", daemon=True)
-        worker.start()
+        count = max(1, min(self.workers, len(self.items)))
+        queues: list[queue.Queue[Any]] = [
+            queue.Queue(maxsize=max(1, self.depth)) for _ in range(count)
+        ]
+        threads = [
+            threading.Thread(
+                target=self._work,
+                args=(self.items[k::count], queues[k]),
+                name=f"finsta-decode-{k}",
+                daemon=True,
+            )
+            for k in range(count)
+        ]
+        for thread in threads:
+            thread.start()
         try:
-            while True:
-                entry = self._queue.get()
-                if entry is _END:
-                    break
-                yield entry
+            for k in range(len(self.items)):
+                source = queues[k % count]
+                while True:
+                    entry = source.get()
+                    if entry is _END:
+                        return
+                    yield entry
+                    if isinstance(entry, DecodeFailure) or entry.last:
+                        break
         finally:
             self._stop.set()
-            while worker.is_alive():  # unblock a worker waiting on a full queue
-                try:
-                    self._queue.get_nowait()
-                except queue.Empty:
-                    worker.join(timeout=0.05)
+            for thread, source in zip(threads, queues, strict=True):
+                while thread.is_alive():  # unblock a worker waiting on a full queue
+                    try:
+                        source.get_nowait()
+                    except queue.Empty:
+                        thread.join(timeout=0.05)
 
-    def _put(self, entry: Any) -> bool:
+    def _put(self, target: queue.Queue[Any], entry: Any) -> bool:
         while not self._stop.is_set():
             try:
-                self._queue.put(entry, timeout=0.1)
+                target.put(entry, timeout=0.1)
                 return True
             except queue.Full:
                 continue
         return False
 
-    def _work(self) -> None:
+    def _work(self, items: Sequence[StageItem[VideoSource]], target: queue.Queue[Any]) -> None:
         lower_thread_priority()
         try:
-            for item in self.items:
+            for item in items:
                 try:
                     for chunk in iter_chunks(item, self.options):
-                        if not self._put(chunk):
+                        if not self._put(target, chunk):
                             return
                 except Exception as exc:  # one bad video must not stop the others
-                    if not self._put(DecodeFailure(item, exc)):
+                    if not self._put(target, DecodeFailure(item, exc)):
                         return
         finally:
-            self._put(_END)
+            self._put(target, _END)

@@ -36,6 +36,7 @@ from finsta_cli.video.decode import (
     PrefetchingReader,
     VideoInfo,
     VideoSource,
+    auto_decode_workers,
     discover_videos,
     lower_thread_priority,
     video_items,
@@ -50,7 +51,9 @@ class BuildDSGConfig(StageConfig):
     """Options of ``finsta build-dsg`` (section ``build_dsg:`` of a config file)."""
 
     SECTION: ClassVar[str] = "build_dsg"
-    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"batch", "device", "threads", "prefetch"})
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"batch", "device", "threads", "prefetch", "decode_workers"}
+    )
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
     fps: float | None = Field(None, gt=0, description="sample F frames a second instead")
@@ -74,6 +77,11 @@ class BuildDSGConfig(StageConfig):
     attributes: AttributeOptions = Field(default_factory=AttributeOptions)
     batch: int = Field(16, ge=1, description="frames per detector batch")
     prefetch: int = Field(4, ge=1, description="decoded chunks kept ahead of the detector")
+    decode_workers: int = Field(
+        0,
+        ge=0,
+        description="videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, <= 4)",
+    )
     device: str = "auto"
     threads: int | None = Field(None, ge=1)
 
@@ -265,7 +273,10 @@ def _feed(
     collect: Callable[[bool], None],
 ) -> None:
     """Route decoded chunks into detector batches; finished videos go to the writer."""
-    reader = PrefetchingReader(todo, config.decode_options(), depth=config.prefetch)
+    workers = config.decode_workers or auto_decode_workers()
+    reader = PrefetchingReader(
+        todo, config.decode_options(), depth=config.prefetch, workers=workers
+    )
     waited = time.perf_counter()
     for entry in reader:
         run.timings["decode_wait"] = (

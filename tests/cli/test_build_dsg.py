@@ -84,6 +84,16 @@ def test_builds_graphs_that_score_against_gold(
     forced = runner.invoke(app, [*args, "--force"])
     assert json.loads(forced.stdout)["done"] == 4
 
+    # Decoding several videos at once changes nothing in the outputs.
+    parallel = tmp_path / "sgs-parallel"
+    args[3] = str(parallel)
+    result = runner.invoke(app, [*args, "--decode-workers", "3"])
+    assert result.exit_code == 0, result.output
+    for path in sorted(out.glob("*.json")):
+        if path.name.startswith("manifest"):
+            continue
+        assert (parallel / path.name).read_bytes() == path.read_bytes()
+
 
 def test_bad_inputs_fail_alone(tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]) -> None:
     data, detections = synth

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,7 @@ from finsta_cli.video.decode import (
     FrameChunk,
     PrefetchingReader,
     VideoSource,
+    auto_decode_workers,
     decode_size,
     discover_videos,
     iter_chunks,
@@ -153,13 +155,15 @@ def test_unreadable_file_fails_clearly(tmp_path: Path) -> None:
         path.chmod(0o644)
 
 
-def test_prefetching_reader_keeps_order_and_reports_failures(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 2, 3, 5])
+def test_prefetching_reader_keeps_order_and_reports_failures(tmp_path: Path, workers: int) -> None:
     a = make_mp4(tmp_path / "a.mp4", 6)
     bad = tmp_path / "bad.mp4"
     bad.write_bytes(b"")
     c = make_mp4(tmp_path / "c.mp4", 3)
     items = list(video_items(discover_videos([a, bad, c])))
-    entries = list(PrefetchingReader(items, DecodeOptions(frames=4, chunk=2), depth=1))
+    reader = PrefetchingReader(items, DecodeOptions(frames=4, chunk=2), depth=1, workers=workers)
+    entries = list(reader)
     kinds = [(type(e).__name__, e.item.id) for e in entries]
     assert kinds == [
         ("FrameChunk", "a"),
@@ -173,9 +177,15 @@ def test_prefetching_reader_keeps_order_and_reports_failures(tmp_path: Path) -> 
     assert isinstance(last, FrameChunk) and last.last and last.positions == [2]
 
 
-def test_prefetching_reader_stops_when_the_consumer_stops(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", [1, 3])
+def test_prefetching_reader_stops_when_the_consumer_stops(tmp_path: Path, workers: int) -> None:
     a = make_mp4(tmp_path / "a.mp4", 16)
-    items = list(video_items(discover_videos([a] * 1)))
-    reader = PrefetchingReader(items * 1, DecodeOptions(frames=16, chunk=1), depth=1)
+    items = list(video_items(discover_videos([a] * 1))) * 4
+    reader = PrefetchingReader(items, DecodeOptions(frames=16, chunk=1), depth=1, workers=workers)
     for _ in reader:
-        break  # leaving early must not hang on the worker thread
+        break  # leaving early must not hang on the worker threads
+    assert not [t for t in threading.enumerate() if t.name.startswith("finsta-decode")]
+
+
+def test_auto_decode_workers() -> None:
+    assert [auto_decode_workers(n) for n in (1, 2, 4, 8, 16, 64)] == [1, 1, 1, 2, 4, 4]
