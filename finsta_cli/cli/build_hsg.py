@@ -7,6 +7,7 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    DeviceOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
@@ -31,16 +32,46 @@ def build_hsg(
             "video's id plus a suffix, VIDEO.c0 or VIDEO#0, with that video].",
         ),
     ] = None,
+    matcher: Annotated[
+        str | None,
+        typer.Option(
+            "--matcher",
+            help="rules (lexicon), embed (a host's text encoder, open vocabulary) or hybrid "
+            "(rules, and embeddings for words the lexicon does not know) [rules].",
+        ),
+    ] = None,
+    host_checkpoint: Annotated[
+        Path | None,
+        typer.Option(
+            "--host-checkpoint",
+            help="align-train checkpoint whose host embeds the labels (embed, hybrid).",
+        ),
+    ] = None,
     top_k: Annotated[
         int | None, typer.Option("--top-k", help="Tracks a text object may link to [1].")
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Lowest linking score [0.5].")
+        float | None, typer.Option("--threshold", help="Lowest linking score of the rules [0.5].")
+    ] = None,
+    embed_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--embed-threshold",
+            help="Lowest cosine that links a text object to a track (embed, hybrid) [0.9].",
+        ),
+    ] = None,
+    embed_predicate_threshold: Annotated[
+        float | None,
+        typer.Option(
+            "--embed-predicate-threshold",
+            help="Lowest cosine that links a text predicate (embed, hybrid) [0.6].",
+        ),
     ] = None,
     lexicon: Annotated[
         Path | None,
         typer.Option("--lexicon", help="Extra lexicon YAML merged with the shipped one."),
     ] = None,
+    device: DeviceOpt = None,
     config: ConfigOpt = None,
     force: ForceOpt = False,
     shard: ShardOpt = None,
@@ -55,7 +86,18 @@ def build_hsg(
     from finsta_cli.io import parse_shard
 
     resolved = load_config(
-        BuildHSGConfig, config, {"top_k": top_k, "threshold": threshold, "lexicon": lexicon}
+        BuildHSGConfig,
+        config,
+        {
+            "matcher": matcher,
+            "host_checkpoint": host_checkpoint,
+            "top_k": top_k,
+            "threshold": threshold,
+            "embed_threshold": embed_threshold,
+            "embed_predicate_threshold": embed_predicate_threshold,
+            "lexicon": lexicon,
+            "device": device,
+        },
     )
     summary = run_build_hsg(
         tsg, dsg, out, resolved, pairs_file=pairs, force=force, shard=parse_shard(shard),

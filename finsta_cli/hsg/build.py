@@ -7,14 +7,15 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, ValidationError
 
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.hsg.lexicon import load_lexicon
-from finsta_cli.hsg.match import MatchOptions, RuleMatcher
+from finsta_cli.hsg.match import Matcher, MatchOptions, RuleMatcher
+from finsta_cli.hsg.tensors import TENSORS_VERSION, tensors_file_intact, write_hsg_tensors
 from finsta_cli.io import (
     JsonlWriter,
     Shard,
@@ -29,24 +30,44 @@ from finsta_cli.io import (
     read_records,
 )
 from finsta_cli.io.jsonl import validation_message
+from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageSummary
 from finsta_cli.schema import DSG, HSG, TSG
 
 # A caption id that starts with its video's id: "VIDEO.c0", "VIDEO#2", "VIDEO:caption3".
 _CAPTION_SUFFIX = re.compile(r"^(?P<video>.+?)[.#:/](?P<rest>[^.#:/]+)$")
+EMBEDDING_MATCHERS = ("embed", "hybrid")
+log = get_logger("build-hsg")
 
 
 class BuildHSGConfig(StageConfig):
     """Options of ``finsta build-hsg``."""
 
     SECTION = "build_hsg"
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"device"})
 
-    matcher: Literal["rules"] = "rules"
+    matcher: Literal["rules", "embed", "hybrid"] = Field(
+        default="rules",
+        description="rules (lexicon), embed (a host's text encoder) or hybrid (rules, and "
+        "embeddings for the words the lexicon does not know)",
+    )
     top_k: int = Field(default=1, ge=1, description="tracks a text object may link to")
-    threshold: float = Field(default=0.5, ge=0.0, le=1.0, description="lowest linking score")
+    threshold: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="lowest linking score of the rules"
+    )
+    embed_threshold: float = Field(
+        default=0.9, gt=0.0, le=1.0, description="lowest cosine that links an object (embed)"
+    )
+    embed_predicate_threshold: float = Field(
+        default=0.6, gt=0.0, le=1.0, description="lowest cosine that links a predicate (embed)"
+    )
     lexicon: Path | None = Field(
         default=None, description="extra lexicon merged with the shipped one"
     )
+    host_checkpoint: Path | None = Field(
+        default=None, description="finsta checkpoint whose host embeds labels (embed, hybrid)"
+    )
+    device: str = Field(default="auto", description="device of the host (embed, hybrid)")
 
 
 @dataclass
@@ -100,7 +121,7 @@ def load_dsg(path: Path) -> DSG:
         raise InputError(f"{path}: not a valid DSG record: {validation_message(exc)}") from None
 
 
-def build_hsg(tsg: TSG, dsg: DSG, matcher: RuleMatcher) -> HSG:
+def build_hsg(tsg: TSG, dsg: DSG, matcher: Matcher) -> HSG:
     """One HSG: the TSG, the DSG and the matcher's cross-modal edges."""
     return HSG(
         id=f"{dsg.video_id}--{tsg.id}",
@@ -112,17 +133,58 @@ def build_hsg(tsg: TSG, dsg: DSG, matcher: RuleMatcher) -> HSG:
     )
 
 
+def make_matcher(config: BuildHSGConfig) -> tuple[Matcher, str | None]:
+    """The configured matcher, and the content hash of its host checkpoint (None for rules).
+
+    embed and hybrid need ``host_checkpoint``: a missing file exits 4, a file that is not a
+    finsta checkpoint is an input error, both naming the file.
+    """
+    rules = RuleMatcher(
+        load_lexicon(config.lexicon), MatchOptions(top_k=config.top_k, threshold=config.threshold)
+    )
+    if config.matcher not in EMBEDDING_MATCHERS:
+        if config.host_checkpoint is not None:
+            raise UsageError(
+                f"--host-checkpoint is used by --matcher embed or hybrid, not {config.matcher}"
+            )
+        return rules, None
+    if config.host_checkpoint is None:
+        raise UsageError(
+            f"--matcher {config.matcher} needs --host-checkpoint: a checkpoint written by "
+            "finsta align-train, whose host's text encoder embeds the labels"
+        )
+    from finsta_cli.hsg.embed import EmbedMatcher, EmbedOptions, HybridMatcher, PhraseEncoder
+    from finsta_cli.runtime import configure_threads, resolve_device
+
+    configure_threads()
+    encoder = PhraseEncoder.from_checkpoint(config.host_checkpoint, resolve_device(config.device))
+    options = EmbedOptions(
+        top_k=config.top_k,
+        threshold=config.embed_threshold,
+        predicate_threshold=config.embed_predicate_threshold,
+    )
+    embed = EmbedMatcher(encoder, options)
+    matcher: Matcher = embed if config.matcher == "embed" else HybridMatcher(rules, embed)
+    return matcher, hash_file(config.host_checkpoint)
+
+
+def tensors_path(out: Path, pair_id: str) -> Path:
+    return output_path(out, pair_id, ".pt")
+
+
 def _pair_items(
-    pairs: list[Pair], tsgs: dict[str, TSG], dsg_dir: Path
+    pairs: list[Pair], tsgs: dict[str, TSG], dsg_dir: Path, matcher_hash: str | None
 ) -> Iterator[StageItem[Pair]]:
     for pair in pairs:
         tsg = tsgs.get(pair.text_id)
         path = dsg_path(dsg_dir, pair.video_id)
         text_hash = hash_json(tsg.model_dump(mode="json")) if tsg is not None else "missing"
         dsg_hash = hash_file(path) if path.is_file() else "missing"
+        # The tensors format is part of the outputs: a new one redoes the pairs.
+        inputs = [text_hash, dsg_hash, TENSORS_VERSION] + ([matcher_hash] if matcher_hash else [])
         yield StageItem(
             id=pair.pair_id,
-            input_hash=hash_json([text_hash, dsg_hash]),
+            input_hash=hash_json(inputs),
             payload=pair,
             source=f"{pair.text_id} x {path}",
         )
@@ -140,7 +202,8 @@ def run_build_hsg(
     limit: int | None = None,
     quiet: bool = False,
 ) -> StageSummary:
-    """Write ``out/<video>--<text>.json`` (HSG) per pair and the index ``out/hsg.jsonl``."""
+    """Write ``out/<video>--<text>.json`` (HSG) and ``.pt`` (its tensors, see
+    :mod:`finsta_cli.hsg.tensors`) per pair and the index ``out/hsg.jsonl``."""
     if not dsg_dir.is_dir():
         raise UsageError(f"--dsg {dsg_dir} is not a folder of build-dsg outputs")
     tsgs: dict[str, TSG] = {}
@@ -152,9 +215,10 @@ def run_build_hsg(
             f"no (video, text) pairs: give --pairs, or caption ids that start with a video id of "
             f"{dsg_dir} (VIDEO.c0, VIDEO#1)"
         )
-    lexicon = load_lexicon(config.lexicon)
-    matcher = RuleMatcher(lexicon, MatchOptions(top_k=config.top_k, threshold=config.threshold))
+    matcher, matcher_hash = make_matcher(config)
     paths = StagePaths.for_dir(out, shard)
+    if not force:
+        _drop_damaged_tensors(out, [p for p in pairs if paths.shard.contains(p.pair_id)])
     index: list[dict[str, object]] = []
 
     def process(item: StageItem[Pair]) -> list[Path]:
@@ -165,7 +229,9 @@ def run_build_hsg(
         hsg = build_hsg(tsg, load_dsg(dsg_path(dsg_dir, pair.video_id)), matcher)
         path = output_path(out, hsg.id, ".json")
         atomic_write_json(path, hsg.model_dump(mode="json"), indent=None)
-        return [path]
+        tensors = tensors_path(out, hsg.id)
+        write_hsg_tensors(tensors, hsg)
+        return [path, tensors]
 
     stage = StageRun[Pair](
         "build-hsg", paths, config, force=force, limit=limit, quiet=quiet, total=len(pairs)
@@ -173,17 +239,29 @@ def run_build_hsg(
     with stage as run:
         run.add_input(tsg_file, hash_file(tsg_file), len(tsgs))
         run.add_input(dsg_dir, None, None)
+        if config.host_checkpoint is not None:
+            run.add_input(config.host_checkpoint, matcher_hash, None)
         with run.timed("match"):
-            run.run(_pair_items(pairs, tsgs, dsg_dir), process)
+            run.run(_pair_items(pairs, tsgs, dsg_dir, matcher_hash), process)
         for pair in pairs:
             path = output_path(out, pair.pair_id, ".json")
-            if paths.shard.contains(pair.pair_id) and path.is_file():
+            tensors = tensors_path(out, pair.pair_id)
+            if paths.shard.contains(pair.pair_id) and path.is_file() and tensors.is_file():
                 index.append(
                     {"id": pair.pair_id, "video_id": pair.video_id, "text_id": pair.text_id,
-                     "path": path.name}
+                     "path": path.name, "tensors": tensors.name}
                 )  # fmt: skip
         with JsonlWriter(out / f"hsg{paths.shard.tag}.jsonl") as writer:
             for row in index:
                 writer.write(row)
     assert stage.summary is not None
     return stage.summary
+
+
+def _drop_damaged_tensors(out: Path, pairs: list[Pair]) -> None:
+    """Remove ``.pt`` files that are not whole archives, so that resume redoes their pairs."""
+    for pair in pairs:
+        path = tensors_path(out, pair.pair_id)
+        if path.is_file() and not tensors_file_intact(path):
+            log.warning("%s: damaged HSG tensors file; the pair is built again", path)
+            path.unlink()

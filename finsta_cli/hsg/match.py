@@ -16,12 +16,16 @@ negated verb of motion; other negated predicates link nothing). A predicate is l
 its agent when the video shows one of those: a motion of that track (``motion`` / ``motions``
 attributes of the DSG track) or, with a second argument, a relation between the two tracks in
 some frame. Nothing is linked when the video contradicts the caption.
+
+The pieces shared with the embedding matcher (``finsta_cli/hsg/embed.py``) live here too: the
+video view, the top-k ranking of object links and the predicates' arguments.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from finsta_cli.hsg.lexicon import Lexicon
 from finsta_cli.schema import DSG, TSG, CrossModalEdge
@@ -38,6 +42,8 @@ INVERSE_RELATIONS = {
 }  # fmt: skip
 ARGUMENT_EDGES = ("patient", "prep_arg")
 
+Links = dict[int, list[tuple[int, float]]]  # text object node -> [(track id, score)], best first
+
 
 @dataclass(frozen=True)
 class MatchOptions:
@@ -47,12 +53,36 @@ class MatchOptions:
     threshold: float = 0.5
 
 
+class Matcher(Protocol):
+    """What build-hsg needs of a matcher: the cross-modal edges of one (TSG, DSG) pair."""
+
+    def match(self, tsg: TSG, dsg: DSG) -> list[CrossModalEdge]: ...
+
+
+def rank_links(scores: dict[int, dict[int, float]], top_k: int, threshold: float) -> Links:
+    """The best ``top_k`` tracks scoring at least ``threshold`` per text node (ties: lower id)."""
+    links = {}
+    for node, per_track in scores.items():
+        ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))
+        links[node] = [(track, score) for track, score in ranked[:top_k] if score >= threshold]
+    return links
+
+
+def object_edges(links: Links) -> list[CrossModalEdge]:
+    """One ``object`` edge per link, by text node."""
+    return [
+        CrossModalEdge(type="object", text_node=node, track_id=track, score=round(score, 4))
+        for node, tracks in sorted(links.items())
+        for track, score in tracks
+    ]
+
+
 def _words(*texts: str | None) -> list[str]:
     return [w for text in texts if text for w in text.lower().replace("-", " ").split()]
 
 
 @dataclass
-class _TrackView:
+class TrackView:
     track_id: int
     label: str
     attributes: dict[str, str]
@@ -60,19 +90,22 @@ class _TrackView:
 
 
 @dataclass
-class _VideoView:
-    tracks: dict[int, _TrackView]
+class VideoView:
+    """A DSG's tracks with their motions, and every (subject, relation, object) of its frames
+    (with the inverse of each relation)."""
+
+    tracks: dict[int, TrackView]
     relations: set[tuple[int, str, int]] = field(default_factory=set)
 
     @classmethod
-    def of(cls, dsg: DSG) -> _VideoView:
+    def of(cls, dsg: DSG) -> VideoView:
         tracks = {}
         for track in dsg.tracks:
             motions = set(_words(track.attributes.get("motion")))
             motions.update(
                 m.strip() for m in track.attributes.get("motions", "").split(",") if m.strip()
             )
-            tracks[track.track_id] = _TrackView(
+            tracks[track.track_id] = TrackView(
                 track.track_id, track.label.lower(), dict(track.attributes), motions
             )
         view = cls(tracks)
@@ -85,6 +118,32 @@ class _VideoView:
         return view
 
 
+@dataclass
+class PredicateArguments:
+    """The object arguments of each text predicate: its subjects (the agents, or else the first
+    argument) and its other arguments."""
+
+    subjects: dict[int, list[int]]
+    others: dict[int, list[int]]
+
+    @classmethod
+    def of(cls, tsg: TSG) -> PredicateArguments:
+        agents: dict[int, list[int]] = defaultdict(list)
+        arguments: dict[int, list[int]] = defaultdict(list)
+        for edge in tsg.edges:
+            if edge.type == "agent":
+                agents[edge.source].append(edge.target)
+            elif edge.type in ARGUMENT_EDGES and tsg.nodes[edge.target].type == "object":
+                arguments[edge.source].append(edge.target)
+        subjects: dict[int, list[int]] = {}
+        others: dict[int, list[int]] = {}
+        for node in tsg.nodes:
+            if node.type == "predicate":
+                subjects[node.id] = agents[node.id] or arguments[node.id][:1]
+                others[node.id] = [a for a in arguments[node.id] if a not in subjects[node.id]]
+        return cls(subjects, others)
+
+
 class RuleMatcher:
     """Links the nodes of a TSG to the tracks of a DSG (see the module docstring)."""
 
@@ -95,7 +154,7 @@ class RuleMatcher:
     # -- objects --------------------------------------------------------------------------
     def object_scores(self, tsg: TSG, dsg: DSG) -> dict[int, dict[int, float]]:
         """text object node -> {track id: score} for every track with a positive score."""
-        video = _VideoView.of(dsg)
+        video = VideoView.of(dsg)
         known = {t.label for t in video.tracks.values()}
         attributes: dict[int, list[str]] = defaultdict(list)
         for edge in tsg.edges:
@@ -130,19 +189,20 @@ class RuleMatcher:
             scores[node.id] = per_track
         return scores
 
-    def link_objects(
-        self, scores: dict[int, dict[int, float]]
-    ) -> dict[int, list[tuple[int, float]]]:
+    def link_objects(self, scores: dict[int, dict[int, float]]) -> Links:
         """The top-k tracks at or above the threshold for each text object."""
-        links = {}
-        for node, per_track in scores.items():
-            ranked = sorted(per_track.items(), key=lambda kv: (-kv[1], kv[0]))
-            links[node] = [
-                (track, score)
-                for track, score in ranked[: self.options.top_k]
-                if score >= self.options.threshold
-            ]
-        return links
+        return rank_links(scores, self.options.top_k, self.options.threshold)
+
+    def knows_object(self, tsg: TSG, node_id: int, dsg: DSG) -> bool:
+        """Whether some word of a text object names a class (through the lexicon or as the
+        label of one of ``dsg``'s tracks) or is a generic object word; else the rules score
+        it 0 against every track."""
+        node = tsg.nodes[node_id]
+        classes = {track.label.lower() for track in dsg.tracks}
+        return any(
+            w in self.lexicon.object_words or w in self.lexicon.generic or w in classes
+            for w in _words(node.label, node.lemma)
+        )
 
     # -- predicates -----------------------------------------------------------------------
     def predicate_concepts(self, tsg: TSG, node_id: int) -> set[str]:
@@ -178,32 +238,46 @@ class RuleMatcher:
             return {"still"} if verb & self.lexicon.motion_verbs else set()
         return concepts
 
+    def knows_predicate(self, tsg: TSG, node_id: int) -> bool:
+        """Whether the rules read something from a text predicate: one of its words (verb,
+        particles, adverbs, argument prepositions, argument words) is in the lexicon's
+        predicate words, or it is negated (read as "still", or as nothing)."""
+        node = tsg.nodes[node_id]
+        words = _words(node.label, node.lemma)
+        for edge in tsg.edges:
+            if edge.source != node_id:
+                continue
+            if edge.type == "pred_attr":
+                words += _words(tsg.nodes[edge.target].label)
+            elif edge.type in ARGUMENT_EDGES:
+                words += _words(edge.preposition, tsg.nodes[edge.target].label)
+        return any(w in self.lexicon.predicate_words or w in ("not", "n't") for w in words)
+
     def match(self, tsg: TSG, dsg: DSG) -> list[CrossModalEdge]:
         """Every cross-modal edge between ``tsg`` and ``dsg``, objects first."""
-        video = _VideoView.of(dsg)
+        video = VideoView.of(dsg)
         links = self.link_objects(self.object_scores(tsg, dsg))
-        edges = [
-            CrossModalEdge(type="object", text_node=node, track_id=track, score=round(score, 4))
-            for node, tracks in sorted(links.items())
-            for track, score in tracks
-        ]
-        agents: dict[int, list[int]] = defaultdict(list)
-        arguments: dict[int, list[int]] = defaultdict(list)
-        for edge in tsg.edges:
-            if edge.type == "agent":
-                agents[edge.source].append(edge.target)
-            elif edge.type in ARGUMENT_EDGES and tsg.nodes[edge.target].type == "object":
-                arguments[edge.source].append(edge.target)
+        edges = object_edges(links)
+        arguments = PredicateArguments.of(tsg)
         for node in tsg.nodes:
-            if node.type != "predicate":
-                continue
-            concepts = self.predicate_concepts(tsg, node.id)
-            if not concepts:
-                continue
-            subjects = agents[node.id] or arguments[node.id][:1]
-            others = [a for a in arguments[node.id] if a not in subjects]
-            edges += self._predicate_edges(node.id, subjects, others, concepts, links, video)
+            if node.type == "predicate":
+                edges += self.predicate_edges(tsg, node.id, arguments, links, video)
         return edges
+
+    def predicate_edges(
+        self,
+        tsg: TSG,
+        node_id: int,
+        arguments: PredicateArguments,
+        links: Links,
+        video: VideoView,
+    ) -> list[CrossModalEdge]:
+        """The edges of one text predicate, given the object links."""
+        concepts = self.predicate_concepts(tsg, node_id)
+        if not concepts:
+            return []
+        subjects, others = arguments.subjects[node_id], arguments.others[node_id]
+        return self._predicate_edges(node_id, subjects, others, concepts, links, video)
 
     def _predicate_edges(
         self,
@@ -211,8 +285,8 @@ class RuleMatcher:
         subjects: list[int],
         others: list[int],
         concepts: set[str],
-        links: dict[int, list[tuple[int, float]]],
-        video: _VideoView,
+        links: Links,
+        video: VideoView,
     ) -> list[CrossModalEdge]:
         best: dict[tuple[int, str, int], float] = {}  # (track, concept, other track or -1)
         for subject in subjects:
