@@ -13,10 +13,14 @@ from finsta_cli.cli.host_task import (
     CheckpointOpt,
     DataOpt,
     DatasetFormatChoice,
+    DsgFramesOpt,
+    DsgOpt,
     FormatOpt,
     SplitOpt,
     ThreadsOpt,
+    TsgOpt,
     VideoRootOpt,
+    WithGraphsOpt,
     run_host_task,
 )
 from finsta_cli.cli.options import (
@@ -81,6 +85,10 @@ def eval_command(
     train_split: Annotated[
         str, typer.Option("--train-split", help="Split the head is trained on.")
     ] = "train",
+    with_graphs: WithGraphsOpt = False,
+    tsg: TsgOpt = None,
+    dsg: DsgOpt = None,
+    dsg_frames: DsgFramesOpt = None,
     cache: CacheOpt = None,
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
@@ -91,15 +99,22 @@ def eval_command(
 ) -> None:
     """Evaluate a task: tsg/dsg score predictions against gold (--gold, --pred); retrieval,
     videoqa and action evaluate a checkpoint's host on a dataset (--checkpoint, --data) and
-    write metrics.json and predictions.jsonl to --out."""
+    write metrics.json and predictions.jsonl to --out; with --with-graphs, a fusion-mode
+    checkpoint's host + scene-graph embeddings."""
     if task.value in HOST_TASKS:
         run_host_task(
             task.value, checkpoint=checkpoint, data=data, split=split or "test",
             dataset_format=dataset_format, video_root=video_root, finetune=finetune,
             train_split=train_split, out=out, cache=cache, threads=threads, device=device,
             seed=seed, json_out=json_out, quiet=quiet, command_name="eval",
+            with_graphs=with_graphs, tsg=tsg, dsg=dsg, dsg_frames=dsg_frames,
         )  # fmt: skip
         return
+    if with_graphs or tsg is not None or dsg is not None or dsg_frames is not None:
+        raise UsageError(
+            f"--with-graphs, --tsg, --dsg and --dsg-frames apply to retrieval, videoqa and "
+            f"action, not to eval --task {task.value}"
+        )
     runner = _RUNNERS.get(task)
     if runner is None:
         raise UsageError(

@@ -42,6 +42,31 @@ CacheOpt = Annotated[
     Path | None, typer.Option("--cache", help="Frame cache folder [none: decode each time].")
 ]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads [2].")]
+WithGraphsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--with-graphs",
+        help="Score a fusion-mode checkpoint's fused host + scene-graph embeddings; graphs come "
+        "from --tsg / --dsg, or are built on the fly (parse-text rules, build-dsg).",
+    ),
+]
+TsgOpt = Annotated[
+    Path | None,
+    typer.Option("--tsg", help="--with-graphs: parse-text TSG JSONL of the captions [parse]."),
+]
+DsgOpt = Annotated[
+    Path | None,
+    typer.Option("--dsg", help="--with-graphs: build-dsg output folder [build into OUT/graphs]."),
+]
+DsgFramesOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--dsg-frames",
+        min=1,
+        help="--with-graphs without --dsg: keyframes per video for build-dsg [the training "
+        "DSGs' count when the run records it, else build-dsg's default].",
+    ),
+]
 
 
 def run_host_task(
@@ -62,26 +87,50 @@ def run_host_task(
     json_out: bool,
     quiet: bool,
     command_name: str,
+    with_graphs: bool = False,
+    tsg: Path | None = None,
+    dsg: Path | None = None,
+    dsg_frames: int | None = None,
 ) -> None:
-    """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl``, print the summary."""
+    """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl``, print the summary.
+
+    ``with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` / ``dsg`` or
+    built on the fly in ``OUT/graphs`` (default ``OUT``: ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
+    """
     from finsta_cli.tasks.host_eval import run_host_eval, summary_line, write_host_eval
 
     if checkpoint is None or data is None:
         raise UsageError(f"{command_name} --task {task} needs --checkpoint and --data")
+    if not with_graphs:
+        options = (("--tsg", tsg), ("--dsg", dsg), ("--dsg-frames", dsg_frames))
+        given = [name for name, value in options if value is not None]
+        if given:
+            raise UsageError(f"{', '.join(given)} only apply with --with-graphs")
+    elif dsg is not None and dsg_frames is not None:
+        raise UsageError("--dsg-frames applies to DSGs built on the fly: not with --dsg")
+    suffix = "-graphs" if with_graphs else ""
+    target = (
+        out if out is not None else checkpoint.parent / f"{command_name}-{task}-{split}{suffix}"
+    )
+    graphs = None
+    if with_graphs:
+        from finsta_cli.tasks.graph_eval import GraphSources
+
+        graphs = GraphSources(target / "graphs", tsg=tsg, dsg=dsg, dsg_frames=dsg_frames)
     result = run_host_eval(
         checkpoint, data, task,  # type: ignore[arg-type]
         split=split, fmt=dataset_format.value, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=cache, device=device or "auto", threads=threads,
-        seed=seed or 0, quiet=quiet,
+        seed=seed or 0, quiet=quiet, graphs=graphs,
     )  # fmt: skip
     result.metrics["protocol"] = command_name if not finetune else "finetune"
-    target = out if out is not None else checkpoint.parent / f"{command_name}-{task}-{split}"
     write_host_eval(result, target)
     payload = {**result.metrics, "out": str(target)}
     if json_out:
         print_json(payload)
     elif not quiet:
-        typer.echo(f"{command_name} {task} on {split}: {summary_line(result.metrics)}")
+        how = " with graphs" if with_graphs else ""
+        typer.echo(f"{command_name} {task} on {split}{how}: {summary_line(result.metrics)}")
         typer.echo(f"metrics: {target / 'metrics.json'}")
     if result.failures:
         raise typer.Exit(3)

@@ -11,10 +11,14 @@ from finsta_cli.cli.host_task import (
     CheckpointOpt,
     DataOpt,
     DatasetFormatChoice,
+    DsgFramesOpt,
+    DsgOpt,
     FormatOpt,
     SplitOpt,
     ThreadsOpt,
+    TsgOpt,
     VideoRootOpt,
+    WithGraphsOpt,
     run_host_task,
 )
 from finsta_cli.cli.options import DeviceOpt, JsonOpt, QuietOpt, SeedOpt, VerboseOpt, command
@@ -45,6 +49,10 @@ def zeroshot(
         Path | None,
         typer.Option("--out", "-o", help="Folder for metrics.json [CHECKPOINT_DIR/zeroshot-T-S]."),
     ] = None,
+    with_graphs: WithGraphsOpt = False,
+    tsg: TsgOpt = None,
+    dsg: DsgOpt = None,
+    dsg_frames: DsgFramesOpt = None,
     cache: CacheOpt = None,
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
@@ -62,5 +70,6 @@ def zeroshot(
         task.value, checkpoint=checkpoint, data=data, split=split or _default_split(data),
         dataset_format=dataset_format, video_root=video_root, finetune=False,
         train_split="train", out=out, cache=cache, threads=threads, device=device, seed=seed,
-        json_out=json_out, quiet=quiet, command_name="zeroshot",
+        json_out=json_out, quiet=quiet, command_name="zeroshot", with_graphs=with_graphs,
+        tsg=tsg, dsg=dsg, dsg_frames=dsg_frames,
     )  # fmt: skip

@@ -11,6 +11,10 @@ task head fine-tuned on the train split.
 - action: prompts "a video of {label}" (zero-shot) or a linear head on the video embedding.
 
 Fine-tuning trains a head on frozen host embeddings (precomputed once), full batch, seeded.
+
+Every task scores the host's own embeddings, or an :class:`Embedder`'s: with ``graphs`` (``eval
+--with-graphs``) the fused host + scene-graph embeddings of a fusion checkpoint
+(:mod:`finsta_cli.tasks.graph_eval`).
 """
 
 from __future__ import annotations
@@ -19,7 +23,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -40,6 +44,9 @@ from finsta_cli.tasks.metrics import (
     topk_accuracy,
 )
 
+if TYPE_CHECKING:
+    from finsta_cli.tasks.graph_eval import GraphSources
+
 HostTask = Literal["retrieval", "videoqa", "action"]
 log = get_logger("eval")
 
@@ -51,9 +58,31 @@ class HostEvalResult:
     failures: dict[str, str] = field(default_factory=dict)
 
 
+class Embedder:
+    """Embeddings other than a host's own, scored by every task in its place (e.g. the fused
+    host + scene-graph embeddings of :class:`finsta_cli.tasks.graph_eval.FusionEncoder`)."""
+
+    num_frames: int
+    frame_size: int
+    embed_dim: int
+
+    def text_embeddings(self, texts: Sequence[str]) -> Tensor:
+        """(N, E) L2-normalised text embeddings."""
+        raise NotImplementedError
+
+    def video_embeddings(self, frames: FrameSet) -> Tensor:
+        """(N, E) L2-normalised video embeddings, in ``frames.ids`` order."""
+        raise NotImplementedError
+
+
+Scorer = HostVLM | Embedder
+
+
 @torch.no_grad()
-def encode_texts(host: HostVLM, texts: Sequence[str], batch: int = 256) -> Tensor:
+def encode_texts(host: Scorer, texts: Sequence[str], batch: int = 256) -> Tensor:
     """(N, E) L2-normalised text embeddings."""
+    if isinstance(host, Embedder):
+        return host.text_embeddings(texts)
     out = [
         F.normalize(host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1).cpu()
         for i in range(0, len(texts), batch)
@@ -62,8 +91,10 @@ def encode_texts(host: HostVLM, texts: Sequence[str], batch: int = 256) -> Tenso
 
 
 @torch.no_grad()
-def encode_videos(host: HostVLM, frames: FrameSet, batch: int = 32) -> Tensor:
+def encode_videos(host: Scorer, frames: FrameSet, batch: int = 32) -> Tensor:
     """(N, E) L2-normalised video embeddings, in ``frames.ids`` order."""
+    if isinstance(host, Embedder):
+        return host.video_embeddings(frames)
     out = [
         F.normalize(host.encode_video(frames.frames[i : i + batch]).embedding.float(), dim=-1).cpu()
         for i in range(0, len(frames.ids), batch)
@@ -72,7 +103,7 @@ def encode_videos(host: HostVLM, frames: FrameSet, batch: int = 32) -> Tensor:
 
 
 def _frames(
-    host: HostVLM, dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
+    host: Scorer, dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
 ) -> FrameSet:
     refs = [(vid, dataset.videos[vid].path if vid in dataset.videos else None) for vid in video_ids]
     with StageProgress(f"decoding {dataset.split}", len(refs), quiet=quiet) as bar:
@@ -89,7 +120,7 @@ def _frames(
 
 
 def evaluate_retrieval(
-    host: HostVLM, dataset: TaskDataset, cache: Path | None = None, quiet: bool = False
+    host: Scorer, dataset: TaskDataset, cache: Path | None = None, quiet: bool = False
 ) -> HostEvalResult:
     video_ids, _ = dataset.retrieval_index()
     frames = _frames(host, dataset, video_ids, cache, quiet)
@@ -167,7 +198,7 @@ def _fit(head: nn.Module, loss_fn: Any, epochs: int, seed: int, lr: float = 3e-3
 
 
 def _mc_embeddings(
-    host: HostVLM, items: Sequence[QAItem], frames: FrameSet, video_emb: Tensor
+    host: Scorer, items: Sequence[QAItem], frames: FrameSet, video_emb: Tensor
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(N, K, E) option texts, (N, E) videos, (N,) answers of multiple-choice items."""
     k = max(len(q.options or ()) for q in items)
@@ -185,7 +216,7 @@ def _mc_embeddings(
 
 
 def evaluate_videoqa(
-    host: HostVLM,
+    host: Scorer,
     dataset: TaskDataset,
     train: TaskDataset | None = None,
     *,
@@ -245,7 +276,7 @@ def evaluate_videoqa(
 
 
 def _rank_answers(
-    host: HostVLM, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
+    host: Scorer, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
 ) -> list[str]:
     guesses = []
     for q, video in zip(items, videos, strict=True):
@@ -255,14 +286,14 @@ def _rank_answers(
 
 
 def _train_split(
-    host: HostVLM, train: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
+    host: Scorer, train: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
 ) -> tuple[FrameSet, Tensor]:
     frames = _frames(host, train, video_ids, cache, quiet)
     return frames, encode_videos(host, frames)
 
 
 def _finetune_mc(
-    host: HostVLM,
+    host: Scorer,
     train: TaskDataset,
     dim: int,
     cache: Path | None,
@@ -295,7 +326,7 @@ def _finetune_mc(
 
 
 def _finetune_open(
-    host: HostVLM,
+    host: Scorer,
     train: TaskDataset,
     items: Sequence[QAItem],
     videos: Tensor,
@@ -328,7 +359,7 @@ def _finetune_open(
 
 
 def evaluate_action(
-    host: HostVLM,
+    host: Scorer,
     dataset: TaskDataset,
     train: TaskDataset | None = None,
     *,
@@ -393,14 +424,25 @@ def run_host_eval(
     seed: int = 0,
     epochs: int = 300,
     quiet: bool = False,
+    graphs: GraphSources | None = None,
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
-    ``epochs``: full-batch epochs of a fine-tuned head."""
+    ``epochs``: full-batch epochs of a fine-tuned head. With ``graphs``, evaluate a fusion
+    checkpoint's fused host + scene-graph embeddings (:mod:`finsta_cli.tasks.graph_eval`)."""
     from finsta_cli.hosts.factory import load_host
     from finsta_cli.runtime import configure_threads, resolve_device
 
     configure_threads(threads)
-    host = load_host(checkpoint, resolve_device(device))
+    resolved = resolve_device(device)
+    fusion = None
+    host: Scorer | None = None
+    if graphs is not None:
+        from finsta_cli.tasks.graph_eval import check_sources, load_fusion_model
+
+        check_sources(graphs)
+        fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
+    else:
+        host = load_host(checkpoint, resolved)
     dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
     train = None
     if finetune:
@@ -410,6 +452,17 @@ def run_host_eval(
                 hint="fine-tune the host itself with finsta align-train --objective host-only",
             )
         train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    encoder = None
+    if graphs is not None and fusion is not None:
+        from finsta_cli.tasks.graph_eval import prepare_encoder
+
+        splits = [dataset] if train is None else [dataset, train]
+        encoder, graph_info = prepare_encoder(
+            checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
+            device=resolved, threads=threads, quiet=quiet,
+        )  # fmt: skip
+        host = encoder
+    assert host is not None
     if task == "retrieval":
         result = evaluate_retrieval(host, dataset, cache, quiet)
     elif task == "videoqa":
@@ -428,7 +481,22 @@ def run_host_eval(
         **result.metrics,
         "failed_videos": len(result.failures),
     }
+    if encoder is not None:
+        from finsta_cli.tasks.graph_eval import graph_metrics
+
+        result.metrics.update(graph_metrics(encoder, graph_info))
+    else:
+        result.metrics["with_graphs"] = False
     return result
+
+
+def task_video_ids(dataset: TaskDataset, task: HostTask) -> list[str]:
+    """The videos ``task`` embeds from ``dataset`` (before decoding), in dataset order."""
+    if task == "retrieval":
+        return dataset.retrieval_index()[0]
+    if task == "videoqa":
+        return list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
+    return list(dict.fromkeys(a.video_id for a in dataset.actions))
 
 
 def write_host_eval(result: HostEvalResult, out: Path) -> None:

@@ -1,0 +1,512 @@
+"""Evaluating a fusion-mode checkpoint with scene graphs (``finsta eval --with-graphs``).
+
+A ``--mode fusion`` checkpoint scores a video and a text with fused embeddings, as align-train
+trained them (``FinstaModel``'s ``vtc_fused``)::
+
+    text  = normalize(host text embedding)  + normalize(sg_text(GTrm(TSG)))
+    video = normalize(host video embedding) + normalize(sg_video(R-GTrm(DSG)))
+
+with TSG node inputs the host's token features pooled over each node's span, and DSG node inputs
+the detector's region features (when the checkpoint was trained with them) next to the host's
+patch features pooled in the node's box, in the host frame nearest the node's frame. The score of
+a pair is the cosine of the two fused embeddings (the InfoNCE of training normalises them too).
+
+Graphs come from files (``--tsg`` parse-text output, ``--dsg`` build-dsg folder) or are built on
+the fly: texts are parsed with the rules parser (``finsta_cli.text.parser``), videos go through
+build-dsg (``finsta_cli.video.stage.run_build_dsg``) into a cache folder, which a later run
+resumes. A text without a TSG (or with an empty one), or a video without a DSG, is scored with
+the host embedding alone on that side; ``graphs_missing_text`` / ``graphs_missing_video`` count
+them. With ``--tsg``, captions are looked up by text id; texts the evaluation makes itself (hard
+negatives, "question option" statements, action prompts) are looked up by text, and parsed when
+the file does not hold them.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from finsta_cli.errors import InputError, MissingResourceError, UsageError
+from finsta_cli.hosts.frames import FrameSet
+from finsta_cli.io.progress import get_logger
+from finsta_cli.tasks.host_eval import Embedder
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Data
+
+    from finsta_cli.align.model import FinstaModel
+    from finsta_cli.graph import GraphOptions, LabelVocab
+    from finsta_cli.schema import TSG
+    from finsta_cli.tasks.datasets import TaskDataset
+
+log = get_logger("eval")
+
+
+@dataclass(frozen=True)
+class GraphSources:
+    """Where ``--with-graphs`` takes its graphs from: files, or built on the fly in ``work``.
+
+    ``tsg``: a parse-text TSG JSONL (None: parse); ``dsg``: a build-dsg folder (None: run
+    build-dsg into ``work / "dsg"``, with ``dsg_frames`` keyframes per video; None: the frame
+    count the checkpoint's training DSGs were built with, when its run records it, else
+    build-dsg's default).
+    """
+
+    work: Path
+    tsg: Path | None = None
+    dsg: Path | None = None
+    dsg_frames: int | None = None
+
+
+@dataclass
+class FusionCheckpoint:
+    model: FinstaModel
+    node_vocab: LabelVocab
+    edge_vocab: LabelVocab
+    options: GraphOptions
+
+
+def load_fusion_model(path: Path, device: str = "cpu") -> FusionCheckpoint:
+    """The host and scene-graph encoders of a fusion checkpoint, on ``device``, in eval mode.
+
+    A checkpoint without scene-graph encoders (``distill`` mode, ``host-only``) is a usage
+    error; a missing file exits 4 (``load_checkpoint``).
+    """
+    from finsta_cli.align.model import FinstaModel
+    from finsta_cli.graph import GraphOptions, LabelVocab
+    from finsta_cli.hosts.factory import host_from_payload, load_checkpoint
+
+    payload = load_checkpoint(path)
+    if "sg" not in payload:
+        kind = _checkpoint_kind(payload)
+        raise UsageError(
+            f"{path} has no scene-graph encoders ({kind}): --with-graphs evaluates "
+            "fusion-mode checkpoints",
+            hint="train with finsta align-train --objective finsta --mode fusion, or evaluate "
+            "this checkpoint without --with-graphs",
+        )
+    host = host_from_payload(payload, path)
+    try:
+        config = json.loads(str(payload["sg_config"]))
+        node_vocab = LabelVocab(list(json.loads(str(payload["node_vocab"]))))
+        edge_vocab = LabelVocab(list(json.loads(str(payload["edge_vocab"]))))
+        options = GraphOptions(**json.loads(str(payload.get("graph_options") or "{}")))
+        model = FinstaModel(
+            host,
+            num_node_labels=int(config["num_node_labels"]),
+            num_edge_labels=int(config["num_edge_labels"]),
+            region_dim=int(config["region_dim"]),
+            hidden=int(config["hidden"]),
+            layers=int(config["layers"]),
+            heads=int(config.get("heads", 4)),
+            dropout=float(config.get("dropout", 0.0)),
+            stgd=bool(config.get("stgd", True)),
+            objective="finsta",
+            mode="fusion",
+            temperature=float(config.get("temperature", 0.07)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise InputError(
+            f"{path}: the scene-graph encoder settings are damaged ({str(exc)[:160]})"
+        ) from None
+    if len(node_vocab) != model.sg_config["num_node_labels"] or (
+        len(edge_vocab) != model.sg_config["num_edge_labels"]
+    ):
+        raise InputError(f"{path}: the vocabularies do not match the scene-graph encoders")
+    try:
+        missing, unexpected = model.load_state_dict(payload["sg"], strict=False)
+    except RuntimeError as exc:
+        raise InputError(
+            f"{path}: scene-graph weights do not fit their settings ({str(exc)[:200]})"
+        ) from None
+    host_keys = {f"host.{k}" for k in host.state_dict()}
+    missing = [k for k in missing if k not in host_keys]
+    if missing or unexpected:
+        raise InputError(
+            f"{path}: scene-graph weights do not fit their settings (missing {missing[:3]}, "
+            f"unexpected {list(unexpected)[:3]})"
+        )
+    model.to(device)
+    model.eval()
+    return FusionCheckpoint(model, node_vocab, edge_vocab, options)
+
+
+def _checkpoint_kind(payload: dict[str, Any]) -> str:
+    try:
+        info = json.loads(str(payload.get("finsta") or "{}"))
+    except ValueError:
+        info = {}
+    if info.get("objective") == "host-only":
+        return "a host-only checkpoint"
+    if info.get("mode"):
+        return f"a {info['mode']}-mode checkpoint: the host alone"
+    return "the host alone"
+
+
+def recorded_dsg_frames(checkpoint: Path) -> int | None:
+    """The keyframe count of the DSGs the checkpoint was trained on, when its run records it.
+
+    align-train's ``manifest.json`` beside the checkpoint keeps the command line; its ``--dsg``
+    folder's build-dsg ``manifest.json`` keeps ``frames``. None when any of it is missing.
+    """
+    try:
+        manifest = json.loads((checkpoint.parent / "manifest.json").read_text(encoding="utf-8"))
+        command = [str(arg) for arg in manifest.get("command") or []]
+    except (OSError, ValueError, AttributeError):
+        return None
+    folder = None
+    for i, arg in enumerate(command):
+        if arg == "--dsg" and i + 1 < len(command):
+            folder = command[i + 1]
+        elif arg.startswith("--dsg="):
+            folder = arg.split("=", 1)[1]
+    if folder is None:
+        return None
+    try:
+        built = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
+        if built.get("stage") != "build-dsg" or built.get("config", {}).get("fps") is not None:
+            return None
+        frames = built["config"]["frames"]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return frames if isinstance(frames, int) and frames > 0 else None
+
+
+@dataclass
+class GraphCounts:
+    """Distinct texts and videos embedded, and those that had no usable graph."""
+
+    texts: set[str] = field(default_factory=set)
+    texts_missing: set[str] = field(default_factory=set)
+    videos: set[str] = field(default_factory=set)
+    videos_missing: set[str] = field(default_factory=set)
+
+    def to_json(self) -> dict[str, int]:
+        return {
+            "graphs_texts": len(self.texts),
+            "graphs_missing_text": len(self.texts_missing),
+            "graphs_videos": len(self.videos),
+            "graphs_missing_video": len(self.videos_missing),
+        }
+
+
+class FusionEncoder(Embedder):
+    """Fused text and video embeddings of a fusion checkpoint (see the module docstring).
+
+    ``text_graphs`` maps a text to its TSG (None: known to have none); texts it does not hold
+    are parsed on first use. ``add_videos`` gives the DSG graphs of videos (None: none).
+    """
+
+    def __init__(
+        self,
+        checkpoint: FusionCheckpoint,
+        device: str,
+        text_graphs: dict[str, TSG | None] | None = None,
+        *,
+        spacy_model: str | None = None,
+        text_batch: int = 256,
+        video_batch: int = 32,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.model = checkpoint.model
+        self.host = checkpoint.model.host
+        self.device = device
+        self.num_frames = self.host.num_frames
+        self.frame_size = self.host.frame_size
+        self.embed_dim = self.host.embed_dim
+        self.text_graphs: dict[str, TSG | None] = dict(text_graphs or {})
+        self.video_graphs: dict[str, Data | None] = {}
+        self.spacy_model = spacy_model
+        self.text_batch = text_batch
+        self.video_batch = video_batch
+        self.counts = GraphCounts()
+        self.parsed = 0
+
+    # -- graphs -----------------------------------------------------------------------------
+    def add_videos(self, graphs: dict[str, Data | None]) -> None:
+        self.video_graphs.update(graphs)
+
+    def _parse(self, texts: Sequence[str]) -> None:
+        """Parse the texts that have no entry yet (rules parser); a failure leaves None."""
+        todo = [t for t in dict.fromkeys(texts) if t not in self.text_graphs]
+        if not todo:
+            return
+        from finsta_cli.text.conventions import load_conventions
+        from finsta_cli.text.parser import bound_text, load_nlp, parse_doc
+
+        nlp = load_nlp(self.spacy_model)
+        conventions = load_conventions()
+        docs = nlp.pipe(bound_text(t, 10_000) for t in todo)
+        for n, (text, doc) in enumerate(zip(todo, docs, strict=True)):
+            try:
+                self.text_graphs[text] = parse_doc(doc, f"eval-{self.parsed + n}", conventions)
+            except Exception as exc:  # one bad text: host embedding alone for it, not a crash
+                log.warning("could not parse %r (%s): scored without its TSG", text[:60], exc)
+                self.text_graphs[text] = None
+        self.parsed += len(todo)
+
+    def _tsg_data(self, text: str) -> Data | None:
+        from finsta_cli.graph import tsg_to_data
+
+        tsg = self.text_graphs.get(text)
+        self.counts.texts.add(text)
+        if tsg is None or not tsg.nodes:
+            self.counts.texts_missing.add(text)
+            return None
+        ckpt = self.checkpoint
+        return tsg_to_data(tsg, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
+
+    def _dsg_data(self, video_id: str) -> Data | None:
+        graph = self.video_graphs.get(video_id)
+        self.counts.videos.add(video_id)
+        if graph is None or graph.num_nodes == 0:
+            self.counts.videos_missing.add(video_id)
+            return None
+        return graph
+
+    # -- embeddings -------------------------------------------------------------------------
+    @torch.no_grad()
+    def text_embeddings(self, texts: Sequence[str]) -> Tensor:
+        """(N, E) L2-normalised fused text embeddings."""
+        from torch_geometric.data import Batch
+
+        from finsta_cli.align.model import span_pool
+
+        self._parse(texts)
+        out: list[Tensor] = []
+        for start in range(0, len(texts), self.text_batch):
+            chunk = list(texts[start : start + self.text_batch])
+            features = self.host.encode_text(chunk)
+            fused = F.normalize(features.embedding.float(), dim=-1)
+            graphs = [self._tsg_data(text) for text in chunk]
+            rows = [i for i, g in enumerate(graphs) if g is not None]
+            if rows:
+                batch = Batch.from_data_list([graphs[i] for i in rows]).to(self.device)
+                index = torch.tensor(rows, device=fused.device)
+                # span_pool reads the rows of ``features`` named by each node's graph index.
+                batch.region = span_pool(features, batch.span, index[batch.batch])
+                graph = self.model.sg_text(self.model.tsg_encoder(batch).graph)
+                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+            out.append(F.normalize(fused, dim=-1).cpu())
+        return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
+
+    @torch.no_grad()
+    def video_embeddings(self, frames: FrameSet) -> Tensor:
+        """(N, E) L2-normalised fused video embeddings, in ``frames.ids`` order."""
+        from torch_geometric.data import Batch
+
+        from finsta_cli.align.model import box_pool
+
+        model = self.model
+        out: list[Tensor] = []
+        for start in range(0, len(frames.ids), self.video_batch):
+            ids = frames.ids[start : start + self.video_batch]
+            clip = frames.frames[start : start + self.video_batch].to(self.device)
+            features = self.host.encode_video(clip)
+            fused = F.normalize(features.embedding.float(), dim=-1)
+            rows, graphs = [], []
+            for i, video_id in enumerate(ids):
+                graph = self._dsg_data(video_id)
+                if graph is not None:
+                    rows.append(i)
+                    graphs.append(_with_host_frames(graph, frames.indices[start + i]))
+            if rows:
+                batch = Batch.from_data_list(graphs).to(self.device)
+                index = torch.tensor(rows, device=fused.device)
+                patch = box_pool(features, batch.box, batch.host_frame, index[batch.batch])
+                region = batch.region if model.region_dim else None
+                batch.region = patch if region is None else torch.cat([region, patch], dim=1)
+                graph = model.sg_video(model.dsg_encoder(batch).graph)
+                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+            out.append(F.normalize(fused, dim=-1).cpu())
+        return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
+
+
+def _with_host_frames(graph: Data, indices: Tensor) -> Data:
+    """A copy of a DSG graph with ``host_frame``: the host frame nearest each node's frame."""
+    copy = graph.clone()
+    numbers = graph.frame_number
+    distance = (numbers.view(-1, 1) - indices.view(1, -1)).abs()
+    copy.host_frame = distance.argmin(dim=1) if numbers.numel() else numbers.clone()
+    return copy
+
+
+# -- sources of graphs ------------------------------------------------------------------------
+def caption_graphs(datasets: Sequence[TaskDataset], tsg_file: Path) -> dict[str, TSG | None]:
+    """Caption text -> TSG from a parse-text file, by caption id (then by text); captions the
+    file lacks, or whose TSG is of another text, map to None (scored without a graph)."""
+    from finsta_cli.align.data import read_tsgs
+
+    if not tsg_file.is_file():
+        raise MissingResourceError(f"{tsg_file}: TSG file not found (--tsg)")
+    by_id = read_tsgs(tsg_file)
+    out: dict[str, TSG | None] = {tsg.text: tsg for tsg in by_id.values()}
+    mismatched = 0
+    for dataset in datasets:
+        for caption in dataset.captions:
+            tsg = by_id.get(caption.text_id)
+            if tsg is not None and tsg.text != caption.text:
+                mismatched += 1
+                tsg = None
+            if tsg is not None:
+                out[caption.text] = tsg
+            elif caption.text not in out:
+                out[caption.text] = None
+    if mismatched:
+        log.warning(
+            "%d TSG(s) in %s are of another text than the caption with their id: left out",
+            mismatched,
+            tsg_file,
+        )
+    return out
+
+
+def video_graphs(
+    video_ids: Sequence[str], dsg_dir: Path, checkpoint: FusionCheckpoint
+) -> dict[str, Data | None]:
+    """Video id -> DSG graph from a build-dsg folder (None when it has none, or lacks the
+    detector region features a checkpoint trained with them needs)."""
+    from finsta_cli.align.data import build_align_data
+
+    data = build_align_data(
+        [(video_id, []) for video_id in video_ids],
+        tsg_file=None,
+        dsg_dir=dsg_dir,
+        hsg_dir=None,
+        options=checkpoint.options,
+        hops=0,
+        vocab=(checkpoint.node_vocab, checkpoint.edge_vocab),
+    )
+    width = checkpoint.model.region_dim
+    out: dict[str, Data | None] = {}
+    no_features = 0
+    for video in data.videos:
+        graph = video.dsg
+        if graph is not None and width:
+            region = getattr(graph, "region", None)
+            if region is None:
+                no_features += 1
+                graph = None
+            elif region.shape[1] != width:
+                raise InputError(
+                    f"{dsg_dir}: {video.video_id}'s region features are {region.shape[1]}-d, "
+                    f"the checkpoint's scene-graph encoder reads {width}-d ones",
+                    hint="build the DSGs with the detector the checkpoint was trained with",
+                )
+        elif graph is not None and "region" in graph:
+            del graph.region  # trained without detector features: the host's patches only
+        out[video.video_id] = graph
+    if no_features:
+        log.warning(
+            "%d DSG(s) in %s have no region features (.pt), which this checkpoint needs: "
+            "scored without their DSG",
+            no_features,
+            dsg_dir,
+        )
+    return out
+
+
+def build_video_graphs(
+    dataset: TaskDataset,
+    video_ids: Sequence[str],
+    work: Path,
+    frames: int | None,
+    *,
+    device: str,
+    threads: int | None,
+    quiet: bool,
+) -> Path:
+    """Run build-dsg on ``video_ids`` into ``work / "dsg"`` (resumed when already there)."""
+    from finsta_cli.io import JsonlWriter
+    from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
+
+    work.mkdir(parents=True, exist_ok=True)
+    manifest = work / f"videos-{dataset.split}.jsonl"
+    with JsonlWriter(manifest) as writer:
+        for video_id in video_ids:
+            ref = dataset.videos.get(video_id)
+            if ref is not None and ref.path is not None:
+                writer.write({"id": video_id, "path": str(Path(ref.path).resolve())})
+    out = work / "dsg"
+    options: dict[str, Any] = {"device": device, "threads": threads}
+    if frames is not None:
+        options["frames"] = frames
+    config = BuildDSGConfig(**options)
+    summary = run_build_dsg([manifest], out, config, quiet=quiet)
+    if summary.failed:
+        log.warning(
+            "build-dsg failed on %d video(s) (see %s): scored without their DSG",
+            summary.failed,
+            out / "failures.jsonl",
+        )
+    return out
+
+
+def check_sources(sources: GraphSources) -> None:
+    """Missing ``--tsg`` / ``--dsg`` inputs exit 4 before anything is loaded."""
+    if sources.tsg is not None and not sources.tsg.is_file():
+        raise MissingResourceError(f"{sources.tsg}: TSG file not found (--tsg)")
+    if sources.dsg is not None and not sources.dsg.is_dir():
+        raise MissingResourceError(f"{sources.dsg}: DSG folder not found (--dsg)")
+
+
+def prepare_encoder(
+    checkpoint: Path,
+    fusion: FusionCheckpoint,
+    sources: GraphSources,
+    datasets: Sequence[TaskDataset],
+    video_ids: Sequence[Sequence[str]],
+    *,
+    device: str,
+    threads: int | None,
+    quiet: bool,
+) -> tuple[FusionEncoder, dict[str, Any]]:
+    """The fused encoder of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
+    ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; and what
+    metrics.json records about the graphs."""
+    check_sources(sources)
+    texts = caption_graphs(datasets, sources.tsg) if sources.tsg is not None else None
+    encoder = FusionEncoder(fusion, device, texts)
+    info: dict[str, Any] = {"graphs_tsg": str(sources.tsg) if sources.tsg else "parsed"}
+    frames = sources.dsg_frames
+    if sources.dsg is None and frames is None:
+        frames = recorded_dsg_frames(checkpoint)
+    for dataset, ids in zip(datasets, video_ids, strict=True):
+        if sources.dsg is not None:
+            folder = sources.dsg
+        else:
+            folder = build_video_graphs(
+                dataset, ids, sources.work, frames, device=device, threads=threads, quiet=quiet
+            )
+        encoder.add_videos(video_graphs(ids, folder, fusion))
+        info["graphs_dsg"] = str(folder)
+    if sources.dsg is None:
+        from finsta_cli.video.stage import BuildDSGConfig
+
+        info["graphs_dsg_frames"] = frames or BuildDSGConfig().frames
+    return encoder, info
+
+
+def graph_metrics(encoder: FusionEncoder, info: dict[str, Any]) -> dict[str, Any]:
+    """What metrics.json says about the graphs, with a warning for the missing ones."""
+    counts = encoder.counts.to_json()
+    if counts["graphs_missing_text"]:
+        log.warning(
+            "%d of %d text(s) have no TSG: scored with the host text embedding alone",
+            counts["graphs_missing_text"],
+            counts["graphs_texts"],
+        )
+    if counts["graphs_missing_video"]:
+        log.warning(
+            "%d of %d video(s) have no DSG: scored with the host video embedding alone",
+            counts["graphs_missing_video"],
+            counts["graphs_videos"],
+        )
+    return {"with_graphs": True, **counts, **info}

@@ -1,0 +1,168 @@
+"""Evaluating a fusion checkpoint with scene graphs: the fused embeddings are the ones align-train
+trains (checked against FinstaModel's own fusion code), batching does not change them, a text or
+video without a graph falls back to the host embedding alone, and the refusals."""
+
+# ruff: noqa: F811  (align_set and fusion_checkpoint are session fixtures imported below)
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from finsta_cli.errors import UsageError
+from finsta_cli.hosts.frames import FrameSet, load_host_frames
+from finsta_cli.tasks.datasets import TaskDataset, load_task_dataset
+from finsta_cli.tasks.graph_eval import (
+    FusionEncoder,
+    GraphSources,
+    caption_graphs,
+    load_fusion_model,
+    recorded_dsg_frames,
+    video_graphs,
+)
+from finsta_cli.tasks.host_eval import encode_texts, encode_videos, run_host_eval
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
+
+
+def _split(align_set: AlignSet, split: str) -> tuple[TaskDataset, FrameSet]:
+    dataset = load_task_dataset(align_set.data, split=split)
+    ids = dataset.retrieval_index()[0]
+    refs = [(vid, dataset.videos[vid].path) for vid in ids]
+    return dataset, load_host_frames(refs, 4, 32, align_set.cache)
+
+
+def _encoder(
+    checkpoint: Path, align_set: AlignSet, dataset: TaskDataset, dsg: Path, **options: Any
+) -> FusionEncoder:
+    fusion = load_fusion_model(checkpoint)
+    encoder = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), **options)
+    encoder.add_videos(video_graphs(list(dataset.videos), dsg, fusion))
+    return encoder
+
+
+def test_fused_embeddings_are_the_ones_align_train_trains(
+    align_set: AlignSet, fusion_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finsta_cli.align import model as model_module
+    from finsta_cli.align.batch import attach_host_frames, collate
+    from finsta_cli.align.data import build_align_data
+    from finsta_cli.align.distributed import Collective
+
+    dataset, frames = _split(align_set, "train")
+    encoder = _encoder(fusion_checkpoint, align_set, dataset, align_set.dsg)
+    fusion = encoder.checkpoint
+    model = fusion.model
+    # The training batch of every train video with its first caption, built by align-train's
+    # own data code (its TSGs come from the HSGs, its DSGs from the same folder).
+    entries = [(vid, [(c.text_id, c.text) for c in dataset.captions if c.video_id == vid][:1])
+               for vid in frames.ids]  # fmt: skip
+    data = build_align_data(
+        entries, tsg_file=align_set.tsg, dsg_dir=align_set.dsg, hsg_dir=align_set.hsg,
+        options=fusion.options, vocab=(fusion.node_vocab, fusion.edge_vocab),
+    )  # fmt: skip
+    attach_host_frames(data, frames)
+    batch = collate([(v, v.captions[0]) for v in data.videos], frames, data, graphs=True, hops=2)
+    # FinstaModel computes fused_t and fused_v inside and hands them to the loss: catch them.
+    seen: list[tuple[torch.Tensor, torch.Tensor]] = []
+    original = model_module.symmetric_info_nce
+
+    def spy(text: torch.Tensor, video: torch.Tensor, scale: Any) -> torch.Tensor:
+        seen.append((text, video))
+        return original(text, video, scale)
+
+    monkeypatch.setattr(model_module, "symmetric_info_nce", spy)
+    with torch.no_grad():
+        video = model.host.encode_video(batch.frames)
+        text = model.host.encode_text(batch.texts)
+        scale = model.host.logit_scale.exp()
+        model._graph_losses(batch, video, text, scale, Collective())
+    fused_t, fused_v = seen[-1]  # the last contrast is vtc_fused
+    assert bool(batch.has_tsg.all()) and bool(batch.has_dsg.all())
+    ours_t = encoder.text_embeddings(batch.texts)
+    ours_v = encoder.video_embeddings(frames)
+    assert torch.allclose(ours_t, F.normalize(fused_t, dim=-1), atol=1e-5)
+    assert torch.allclose(ours_v, F.normalize(fused_v, dim=-1), atol=1e-5)
+    # ... and they are not the host's embeddings alone.
+    host_t = encode_texts(model.host, batch.texts)
+    assert (ours_t - host_t).abs().max() > 1e-3
+    assert encoder.counts.to_json() == {"graphs_texts": 9, "graphs_missing_text": 0,
+                                        "graphs_videos": 9, "graphs_missing_video": 0}  # fmt: skip
+
+
+def test_missing_graphs_fall_back_to_the_host_alone(
+    align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    dataset, frames = _split(align_set, "train")
+    gone = frames.ids[4]
+    partial = tmp_path / "dsg"
+    shutil.copytree(align_set.dsg, partial)
+    (partial / f"{gone}.json").unlink()
+    full = _encoder(fusion_checkpoint, align_set, dataset, align_set.dsg)
+    # batches of 3: the video without a DSG sits inside a batch with others
+    some = _encoder(fusion_checkpoint, align_set, dataset, partial, video_batch=3, text_batch=5)
+    expected, got = full.video_embeddings(frames), some.video_embeddings(frames)
+    host = encode_videos(full.host, frames)
+    assert torch.allclose(got[4], host[4], atol=1e-6)
+    assert not torch.allclose(expected[4], host[4], atol=1e-3)
+    keep = [i for i in range(len(frames.ids)) if i != 4]
+    assert torch.allclose(got[keep], expected[keep], atol=1e-5)  # batching changes nothing
+    assert some.counts.videos_missing == {gone}
+    # a text without a TSG (here: an empty caption graph) is the host text embedding too
+    texts = [c.text for c in dataset.captions[:7]]
+    some.text_graphs[texts[2]] = None
+    got_t, want_t = some.text_embeddings(texts), full.text_embeddings(texts)
+    assert torch.allclose(got_t[2], encode_texts(full.host, texts[2:3])[0], atol=1e-6)
+    assert torch.allclose(got_t[[0, 1, 3, 4, 5, 6]], want_t[[0, 1, 3, 4, 5, 6]], atol=1e-5)
+    assert some.counts.texts_missing == {texts[2]}
+
+
+def test_videoqa_and_action_zero_shot_with_graphs(
+    align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    sources = GraphSources(tmp_path / "graphs", tsg=align_set.tsg, dsg=align_set.dsg)
+    qa = run_host_eval(fusion_checkpoint, align_set.data, "videoqa", split="val",
+                       cache=align_set.cache, device="cpu", threads=1, quiet=True,
+                       graphs=sources)  # fmt: skip
+    metrics = qa.metrics
+    assert metrics["with_graphs"] is True and metrics["mc_count"] > 0
+    assert metrics["graphs_videos"] == 1 and metrics["graphs_missing_video"] == 0
+    # every option statement and candidate answer was parsed on the fly: none is missing
+    assert metrics["graphs_texts"] >= metrics["mc_count"] and metrics["graphs_missing_text"] == 0
+    mc = [p for p in qa.predictions if p["kind"] == "mc"]
+    assert metrics["mc_accuracy"] == pytest.approx(100 * sum(p["correct"] for p in mc) / len(mc))
+    action = run_host_eval(fusion_checkpoint, align_set.data, "action", split="test",
+                           cache=align_set.cache, device="cpu", threads=1, quiet=True,
+                           graphs=sources)  # fmt: skip
+    assert action.metrics["with_graphs"] is True and action.metrics["classes"] == 12
+    assert action.metrics["graphs_texts"] == 12  # one prompt per label
+
+
+def test_checkpoints_without_graph_encoders_are_refused(align_set: AlignSet) -> None:
+    with pytest.raises(UsageError, match="has no scene-graph encoders") as caught:
+        load_fusion_model(align_set.checkpoint)
+    assert str(align_set.checkpoint) in caught.value.message
+    assert "--mode fusion" in (caught.value.hint or "")
+
+
+def test_recorded_dsg_frames(tmp_path: Path) -> None:
+    run, dsg = tmp_path / "run", tmp_path / "dsg"
+    run.mkdir()
+    dsg.mkdir()
+    checkpoint = run / "checkpoint.pt"
+    assert recorded_dsg_frames(checkpoint) is None  # no manifest
+    command = ["finsta", "align-train", "--dsg", str(dsg), "--mode", "fusion"]
+    (run / "manifest.json").write_text(json.dumps({"stage": "align-train", "command": command}))
+    assert recorded_dsg_frames(checkpoint) is None  # the DSG folder has no manifest
+    built = {"stage": "build-dsg", "config": {"frames": 6, "fps": None}}
+    (dsg / "manifest.json").write_text(json.dumps(built))
+    assert recorded_dsg_frames(checkpoint) == 6
+    built["config"] = {"frames": 6, "fps": 2.0}  # sampled by rate: no frame count to match
+    (dsg / "manifest.json").write_text(json.dumps(built))
+    assert recorded_dsg_frames(checkpoint) is None
