@@ -5,7 +5,10 @@ shipped detector, at the host's frame count) -> build-hsg (each caption with its
 each ``tiny`` host variant (meanP, seqTransf): a host trained with its own loss (the shared
 initialisation), then post-trained for the same steps on the same data twice, with its own loss
 only (host) and with Finsta (host+Finsta) -> eval on ``test`` (retrieval with hard negatives per
-type, video QA, action) and zeroshot on ``test_unseen`` -> a table and a PNG chart.
+type, video QA, action) and zeroshot on ``test_unseen`` -> a table and a PNG chart. For the
+variants in ``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph
+encoders, the same init, data and steps) and its retrieval is evaluated with graphs (the TSGs
+and DSGs of the pipeline, so the graphs at test time come from the parser and the detector).
 
 Every stage writes its usual outputs under ``--out``; a second run resumes the preprocessing
 stages (finished items are skipped) and reuses finished training runs.
@@ -26,11 +29,12 @@ from finsta_cli.io.stage import StageSummary
 
 TEMPORALS = ("meanP", "seqTransf")
 ARMS = ("host", "finsta")
+FUSION = "fusion"  # the third arm: fusion mode, evaluated with graphs
 
 
 @dataclass(frozen=True)
 class DemoPlan:
-    """How big the demo is. ``quick`` is the CI smoke test (about 3 minutes)."""
+    """How big the demo is. ``quick`` is the CI smoke test (under a minute on a quiet machine)."""
 
     videos: int = 400
     init_steps: int = 150
@@ -38,6 +42,7 @@ class DemoPlan:
     batch_size: int = 32
     temporals: tuple[str, ...] = TEMPORALS
     finetune_epochs: int = 300
+    fusion_temporals: tuple[str, ...] = ("seqTransf",)
 
     @classmethod
     def quick(cls) -> DemoPlan:
@@ -130,6 +135,15 @@ ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("zero-shot unseen: text->video R@1", "zeroshot", ("t2v_r1",)),
     ("zero-shot unseen: hard negatives", "zeroshot", ("hard_negatives", "accuracy")),
 )  # fmt: skip
+# The evaluations of each arm: (task, split, fine-tune). The fusion arm runs the graph-free rows.
+EVALUATIONS: dict[str, tuple[str, str, bool]] = {
+    "retrieval": ("retrieval", "test", False),
+    "videoqa": ("videoqa", "test", False),
+    "videoqa-ft": ("videoqa", "test", True),
+    "action-ft": ("action", "test", True),
+    "zeroshot": ("retrieval", "test_unseen", False),
+}
+FUSION_EVALUATIONS = ("retrieval", "zeroshot")
 
 
 def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> float | None:
@@ -157,24 +171,33 @@ def _train(
 
 
 def _evaluate(
-    checkpoint: Path, data: Path, cache: Path, plan: DemoPlan, seed: int, quiet: bool
+    checkpoint: Path,
+    data: Path,
+    cache: Path,
+    plan: DemoPlan,
+    seed: int,
+    quiet: bool,
+    graphs: tuple[Path, Path] | None = None,
 ) -> dict[str, dict[str, Any]]:
+    """The arm's evaluations; with ``graphs`` (TSG file, DSG folder) the fusion arm's, scored
+    with its host + scene-graph embeddings."""
+    from finsta_cli.tasks.graph_eval import GraphSources
     from finsta_cli.tasks.host_eval import run_host_eval, write_host_eval
 
-    runs = {
-        "retrieval": ("retrieval", "test", False),
-        "videoqa": ("videoqa", "test", False),
-        "videoqa-ft": ("videoqa", "test", True),
-        "action-ft": ("action", "test", True),
-        "zeroshot": ("retrieval", "test_unseen", False),
-    }
+    names = FUSION_EVALUATIONS if graphs is not None else tuple(EVALUATIONS)
+    sources = (
+        GraphSources(work=checkpoint.parent / "graphs", tsg=graphs[0], dsg=graphs[1])
+        if graphs is not None
+        else None
+    )
     out: dict[str, dict[str, Any]] = {}
-    for name, (task, split, finetune) in runs.items():
+    for name in names:
+        task, split, finetune = EVALUATIONS[name]
         try:
             result = run_host_eval(
                 checkpoint, data, task,  # type: ignore[arg-type]
                 split=split, finetune=finetune, cache=cache, seed=seed,
-                epochs=plan.finetune_epochs, quiet=quiet,
+                epochs=plan.finetune_epochs, quiet=quiet, graphs=sources,
             )  # fmt: skip
         except FinstaError as exc:  # e.g. a split too small to hold a video: say so, go on
             out[name] = {"error": exc.message}
@@ -260,11 +283,32 @@ def run_demo(
             result.stages.append(
                 StageResult(f"{temporal}: eval {arm}", None, time.perf_counter() - start)
             )
+        if temporal in plan.fusion_temporals:
+            run = runs / f"{temporal}-{FUSION}"
+            config = AlignTrainConfig(
+                objective="finsta",
+                mode="fusion",
+                steps=plan.steps,
+                init=init / "checkpoint.pt",
+                **common,
+            )
+            _timed(result, f"{temporal}: align-train {FUSION}",
+                   lambda c=config, o=run: _train(data, o, c, graphs=(tsg, dsg, hsg), quiet=quiet))  # type: ignore[misc]  # fmt: skip
+            start = time.perf_counter()
+            evaluations[f"{temporal}-{FUSION}"] = _evaluate(
+                run / "checkpoint.pt", data, cache, plan, seed, quiet, graphs=(tsg, dsg)
+            )
+            result.stages.append(
+                StageResult(
+                    f"{temporal}: eval {FUSION} (with graphs)", None, time.perf_counter() - start
+                )
+            )
     for temporal in plan.temporals:
+        arms = (*ARMS, FUSION) if temporal in plan.fusion_temporals else ARMS
         table: dict[str, dict[str, float | None]] = {}
         for label, task, path in ROWS:
             table[label] = {
-                arm: _lookup(evaluations[f"{temporal}-{arm}"].get(task, {}), path) for arm in ARMS
+                arm: _lookup(evaluations[f"{temporal}-{arm}"].get(task, {}), path) for arm in arms
             }
         result.comparison[temporal] = table
     result.metrics["evaluations"] = evaluations
@@ -292,10 +336,14 @@ def write_chart(result: DemoResult, path: Path) -> Path | None:
     for ax, temporal in zip(axes[0], temporals, strict=True):
         table = result.comparison[temporal]
         ys = range(len(labels))
-        for offset, arm, colour in ((-0.2, "host", "#9e9e9e"), (0.2, "finsta", "#1f77b4")):
-            values = [table[label][arm] or 0.0 for label in labels]
-            ax.barh([y + offset for y in ys], values, height=0.4, color=colour,
-                    label="host" if arm == "host" else "host + Finsta")  # fmt: skip
+        bars = [("host", "#9e9e9e", "host"), ("finsta", "#1f77b4", "host + Finsta")]
+        if any(FUSION in row for row in table.values()):
+            bars.append((FUSION, "#ff7f0e", "fusion, with graphs"))
+        height = 0.8 / len(bars)
+        for k, (arm, colour, name) in enumerate(bars):
+            offset = (k - (len(bars) - 1) / 2) * height
+            values = [table[label].get(arm) or 0.0 for label in labels]
+            ax.barh([y + offset for y in ys], values, height=height, color=colour, label=name)
         ax.set_yticks(list(ys))
         ax.set_yticklabels(labels, fontsize=8)
         ax.invert_yaxis()

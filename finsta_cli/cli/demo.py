@@ -19,7 +19,7 @@ def demo(
     ),
     quick: Annotated[
         bool,
-        typer.Option("--quick", help="A small smoke run (40 videos, seqTransf only, ~3 min)."),
+        typer.Option("--quick", help="A small smoke run (40 videos, seqTransf only, ~1 min)."),
     ] = False,
     videos: Annotated[
         int | None, typer.Option("--videos", min=8, help="Synth videos to render [400].")
@@ -79,13 +79,24 @@ def _print(result: Any) -> None:
     console.print(scores)
     for temporal, table in result.comparison.items():
         view = Table(title=f"tiny host ({temporal}): host vs host+Finsta, synth (percent)")
-        for column in ("measure", "host", "host+Finsta", "change"):
+        fusion = any("fusion" in arms for arms in table.values())
+        columns = ["measure", "host", "host+Finsta", "change"]
+        columns += ["fusion + graphs", "change"] if fusion else []
+        for column in columns:
             view.add_column(column, justify="left" if column == "measure" else "right")
         for label, arms in table.items():
-            host, finsta = arms.get("host"), arms.get("finsta")
-            change = None if host is None or finsta is None else finsta - host
-            view.add_row(label, _fmt(host), _fmt(finsta),
-                         "-" if change is None else f"{change:+.1f}")  # fmt: skip
+            host = arms.get("host")
+            row = [label, _fmt(host)]
+            for arm in ("finsta", "fusion") if fusion else ("finsta",):
+                value = arms.get(arm)
+                change = None if host is None or value is None else value - host
+                row += [_fmt(value), "-" if change is None else f"{change:+.1f}"]
+            view.add_row(*row)
         console.print(view)
+        if fusion:
+            console.print(
+                "fusion + graphs: Finsta in fusion mode, scored with host + scene-graph "
+                "embeddings (graphs from parse-text and build-dsg at test time); retrieval only"
+            )
     if result.chart is not None:
         console.print(f"chart: {result.chart}")

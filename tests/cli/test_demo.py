@@ -23,8 +23,8 @@ def test_demo_end_to_end_and_resume(runner: CliRunner, tmp_path: Path) -> None:
     summary = json.loads(result.stdout)
     stages = {s["stage"]: s for s in summary["stages"]}
     assert list(stages)[:4] == ["synth", "parse-text", "build-dsg", "build-hsg"]
-    assert {"seqTransf: host init", "seqTransf: align-train host",
-            "seqTransf: align-train finsta"} <= set(stages)  # fmt: skip
+    arms = ("host init", "align-train host", "align-train finsta", "align-train fusion")
+    assert {f"seqTransf: {arm}" for arm in arms} <= set(stages)
     assert stages["synth"]["done"] == 20 and stages["build-dsg"]["done"] == 20
     captions = len((out / "captions.jsonl").read_text().splitlines())
     assert stages["parse-text"]["done"] == captions == stages["build-hsg"]["done"] >= 40
@@ -34,7 +34,12 @@ def test_demo_end_to_end_and_resume(runner: CliRunner, tmp_path: Path) -> None:
     table = summary["comparison"]["seqTransf"]
     assert table["text->video R@1"]["host"] is not None
     assert table["text->video R@1"]["finsta"] is not None
-    for arm in ("host", "finsta"):
+    # The fusion arm is scored with graphs, on retrieval only.
+    assert table["text->video R@1"]["fusion"] is not None
+    assert table["QA multiple choice (zero-shot)"]["fusion"] is None
+    fused = out / "runs" / "seed0" / "seqTransf-fusion" / "eval-retrieval-test" / "metrics.json"
+    assert json.loads(fused.read_text())["with_graphs"] is True
+    for arm in ("host", "finsta", "fusion"):
         run = out / "runs" / "seed0" / f"seqTransf-{arm}"
         assert (run / "checkpoint.pt").is_file()
         assert json.loads((run / "eval-retrieval-test" / "metrics.json").read_text())["task"] == (
