@@ -7,7 +7,8 @@ initialisation), then post-trained for the same steps on the same data twice, wi
 only (host) and with Finsta (host+Finsta) -> eval on ``test`` (retrieval with hard negatives per
 type, video QA, action) and zeroshot on ``test_unseen`` -> a table and a PNG chart. For the
 variants in ``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph
-encoders, the same init, data and steps) and its retrieval is evaluated with graphs (the TSGs
+encoders, the same init, data and steps) and its zero-shot tasks (retrieval, zero-shot retrieval
+on test_unseen, multiple-choice QA) are evaluated with graphs (the TSGs
 and DSGs of the pipeline, so the graphs at test time come from the parser and the detector).
 
 Every stage writes its usual outputs under ``--out``; a second run resumes the preprocessing
@@ -135,7 +136,8 @@ ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("zero-shot unseen: text->video R@1", "zeroshot", ("t2v_r1",)),
     ("zero-shot unseen: hard negatives", "zeroshot", ("hard_negatives", "accuracy")),
 )  # fmt: skip
-# The evaluations of each arm: (task, split, fine-tune). The fusion arm runs the graph-free rows.
+# The evaluations of each arm: (task, split, fine-tune). The fusion arm, scored with graphs, runs
+# the zero-shot ones (no task head is trained on fused embeddings here).
 EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "retrieval": ("retrieval", "test", False),
     "videoqa": ("videoqa", "test", False),
@@ -143,7 +145,7 @@ EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "action-ft": ("action", "test", True),
     "zeroshot": ("retrieval", "test_unseen", False),
 }
-FUSION_EVALUATIONS = ("retrieval", "zeroshot")
+FUSION_EVALUATIONS = ("retrieval", "videoqa", "zeroshot")
 
 
 def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> float | None:

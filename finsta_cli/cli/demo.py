@@ -96,7 +96,7 @@ def _print(result: Any) -> None:
         if fusion:
             console.print(
                 "fusion + graphs: Finsta in fusion mode, scored with host + scene-graph "
-                "embeddings (graphs from parse-text and build-dsg at test time); retrieval only"
+                "embeddings (graphs from parse-text and build-dsg at test time); no task heads"
             )
     if result.chart is not None:
         console.print(f"chart: {result.chart}")
