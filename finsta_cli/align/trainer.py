@@ -232,16 +232,40 @@ def save_train_state(
         torch.save(payload, handle)
 
 
-def save_result(path: Path, model: FinstaModel, config: AlignTrainConfig, data: AlignData) -> None:
-    """checkpoint.pt: the host; in fusion mode also the scene-graph encoders."""
+def built_dsg_frames(dsg: Path | None) -> int | None:
+    """The keyframe count a build-dsg folder was built with (its manifest), else None."""
+    if dsg is None:
+        return None
+    try:
+        manifest = json.loads((dsg / "manifest.json").read_text(encoding="utf-8"))
+        built = manifest["config"] if manifest.get("stage") == "build-dsg" else {}
+        frames = built.get("frames") if built.get("fps") is None else None
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+    return frames if isinstance(frames, int) and frames > 0 else None
+
+
+def save_result(
+    path: Path,
+    model: FinstaModel,
+    config: AlignTrainConfig,
+    data: AlignData,
+    dsg_frames: int | None = None,
+) -> None:
+    """checkpoint.pt: the host; in fusion mode also the scene-graph encoders (and the keyframe
+    count of the training DSGs, so ``eval --with-graphs`` builds test DSGs alike)."""
     from finsta_cli.hosts.factory import save_host
 
-    extra: dict[str, Any] = {
-        "finsta": json.dumps(
-            {"objective": config.objective, "mode": config.mode, "steps": config.steps,
-             "seed": config.seed, "version": __version__}
-        ),
-    }  # fmt: skip
+    info: dict[str, Any] = {
+        "objective": config.objective,
+        "mode": config.mode,
+        "steps": config.steps,
+        "seed": config.seed,
+        "version": __version__,
+    }
+    if config.mode == "fusion" and dsg_frames is not None:
+        info["dsg_frames"] = dsg_frames
+    extra: dict[str, Any] = {"finsta": json.dumps(info)}
     if config.mode == "fusion" and model.graphs:
         host_keys = {f"host.{k}" for k in model.host.state_dict()}
         extra["sg"] = {
@@ -447,7 +471,7 @@ def run_align_train(
                 bar.advance(1, status=f"loss {last['loss']:.3f}")
         seconds = time.perf_counter() - begin
         if comm.is_main:
-            save_result(out / "checkpoint.pt", model, config, data)
+            save_result(out / "checkpoint.pt", model, config, data, built_dsg_frames(dsg))
         result = TrainResult(
             out=out,
             steps=config.steps,

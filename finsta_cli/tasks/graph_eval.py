@@ -71,6 +71,7 @@ class FusionCheckpoint:
     node_vocab: LabelVocab
     edge_vocab: LabelVocab
     options: GraphOptions
+    dsg_frames: int | None = None  # keyframes of the training DSGs, when the checkpoint says
 
 
 def load_fusion_model(path: Path, device: str = "cpu") -> FusionCheckpoint:
@@ -135,7 +136,12 @@ def load_fusion_model(path: Path, device: str = "cpu") -> FusionCheckpoint:
         )
     model.to(device)
     model.eval()
-    return FusionCheckpoint(model, node_vocab, edge_vocab, options)
+    try:
+        frames = json.loads(str(payload.get("finsta") or "{}")).get("dsg_frames")
+    except (ValueError, AttributeError):
+        frames = None
+    recorded = frames if isinstance(frames, int) and frames > 0 else None
+    return FusionCheckpoint(model, node_vocab, edge_vocab, options, recorded)
 
 
 def _checkpoint_kind(payload: dict[str, Any]) -> str:
@@ -169,14 +175,9 @@ def recorded_dsg_frames(checkpoint: Path) -> int | None:
             folder = arg.split("=", 1)[1]
     if folder is None:
         return None
-    try:
-        built = json.loads((Path(folder) / "manifest.json").read_text(encoding="utf-8"))
-        if built.get("stage") != "build-dsg" or built.get("config", {}).get("fps") is not None:
-            return None
-        frames = built["config"]["frames"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return frames if isinstance(frames, int) and frames > 0 else None
+    from finsta_cli.align.trainer import built_dsg_frames
+
+    return built_dsg_frames(Path(folder))
 
 
 @dataclass
@@ -477,7 +478,7 @@ def prepare_encoder(
     info: dict[str, Any] = {"graphs_tsg": str(sources.tsg) if sources.tsg else "parsed"}
     frames = sources.dsg_frames
     if sources.dsg is None and frames is None:
-        frames = recorded_dsg_frames(checkpoint)
+        frames = fusion.dsg_frames or recorded_dsg_frames(checkpoint)
     for dataset, ids in zip(datasets, video_ids, strict=True):
         if sources.dsg is not None:
             folder = sources.dsg

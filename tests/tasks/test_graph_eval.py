@@ -166,3 +166,25 @@ def test_recorded_dsg_frames(tmp_path: Path) -> None:
     built["config"] = {"frames": 6, "fps": 2.0}  # sampled by rate: no frame count to match
     (dsg / "manifest.json").write_text(json.dumps(built))
     assert recorded_dsg_frames(checkpoint) is None
+
+
+def test_fusion_checkpoint_records_the_dsg_frame_count(
+    fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    from finsta_cli.align.trainer import built_dsg_frames
+
+    # The fixture trains on DSGs written without a build-dsg manifest: nothing recorded.
+    assert load_fusion_model(fusion_checkpoint).dsg_frames is None
+    payload = torch.load(fusion_checkpoint, weights_only=True)
+    info = json.loads(payload["finsta"])
+    payload["finsta"] = json.dumps({**info, "dsg_frames": 6})
+    torch.save(payload, tmp_path / "checkpoint.pt")
+    assert load_fusion_model(tmp_path / "checkpoint.pt").dsg_frames == 6
+    # align-train reads the count from its --dsg folder's build-dsg manifest.
+    dsg = tmp_path / "dsg"
+    dsg.mkdir()
+    assert built_dsg_frames(dsg) is None
+    (dsg / "manifest.json").write_text(
+        json.dumps({"stage": "build-dsg", "config": {"frames": 8, "fps": None}})
+    )
+    assert built_dsg_frames(dsg) == 8
