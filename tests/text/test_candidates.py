@@ -12,7 +12,8 @@ from finsta_cli.text.candidates import (
     spelling_fix,
 )
 from finsta_cli.text.conventions import load_conventions
-from finsta_cli.text.factual import fact_set, parse_facts, tsg_to_facts
+from finsta_cli.text.factual import fact_set, parse_facts
+from finsta_cli.text.learned import record_facts
 from finsta_cli.text.parser import load_nlp, tsg_record
 
 CAPTIONS = [
@@ -28,15 +29,7 @@ CAPTIONS = [
 
 
 def facts(record: dict[str, object]) -> frozenset[tuple[str, ...]]:
-    conventions = load_conventions()
-    tsg = TSG.model_validate(record)
-    return fact_set(
-        tsg_to_facts(
-            tsg,
-            object_names=conventions.object_names,
-            predicate_names=conventions.predicate_names,
-        )
-    )
+    return record_facts(record, load_conventions())
 
 
 def proposals() -> list[Proposal]:

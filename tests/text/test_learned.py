@@ -30,6 +30,7 @@ from finsta_cli.text.learned import (
 )
 from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
 from finsta_cli.text.parser import load_nlp, tsg_record
+from tests.text.test_parser_property import VOCABULARY
 
 PEOPLE = ["man", "woman", "boy", "girl", "person", "child", "lady", "player"]
 VERBS = ["skiing", "walking", "smiling", "running", "sitting", "standing", "waiting"]
@@ -219,45 +220,7 @@ def test_shipped_model_loads_and_beats_the_rules_on_dev(shared_benchmarks: Path)
 
 
 WORDS = st.sampled_from(
-    [
-        "a",
-        "the",
-        "man",
-        "men",
-        "two",
-        "red",
-        "cup",
-        "on",
-        "table",
-        "in",
-        "front",
-        "of",
-        "is",
-        "was",
-        "by",
-        "and",
-        "then",
-        "it",
-        "they",
-        "who",
-        "holding",
-        "sits",
-        "quickly",
-        "next",
-        "to",
-        "'s",
-        ",",
-        ".",
-        "bunch",
-        "lady",
-        "baby",
-        "walking",
-        "with",
-        "hat",
-        "wet",
-        "suit",
-        "palte",
-    ]
+    [*VOCABULARY, "lady", "baby", "walking", "with", "hat", "wet", "suit", "palte"]
 )
 
 
