@@ -103,6 +103,10 @@ def main() -> None:
     parser.add_argument("--device", default="cpu", help="detector device: cpu, cuda [cpu]")
     parser.add_argument("--decode-workers", type=int, default=0, help="0: auto")
     parser.add_argument("--clips", type=Path, default=CLIPS, help="folder of real .mp4 clips")
+    parser.add_argument(
+        "--assemble", default="auto", choices=("auto", "thread", "process"), help="[auto]"
+    )
+    parser.add_argument("--threads", type=int, help="torch threads [all cores]")
     args = parser.parse_args()
 
     from finsta_cli.runtime import configure_threads
@@ -110,7 +114,7 @@ def main() -> None:
     from finsta_cli.video.detect import FrameKey, make_detector
     from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
 
-    configure_threads()
+    configure_threads(args.threads)
     root = Path(tempfile.mkdtemp(prefix="finsta-bench-dsg-"))
     try:
         paths = synth_videos(root, args.videos, args.seed, args.synth)
@@ -121,6 +125,8 @@ def main() -> None:
             weights=args.weights,
             device=args.device,
             decode_workers=args.decode_workers,
+            assemble=args.assemble,
+            threads=args.threads,
         )
         items = list(video_items(discover_videos([*paths, *real])))
         options = config.decode_options()

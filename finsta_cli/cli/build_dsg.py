@@ -31,6 +31,12 @@ class Tracker(str, enum.Enum):
     bytetrack = "bytetrack"
 
 
+class Assembly(str, enum.Enum):
+    auto = "auto"
+    thread = "thread"
+    process = "process"
+
+
 @command
 def build_dsg(
     videos: Annotated[
@@ -89,6 +95,14 @@ def build_dsg(
             help="Videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, at most 4).",
         ),
     ] = None,
+    assemble: Annotated[
+        Assembly | None,
+        typer.Option(
+            "--assemble",
+            help="Where tracking, assembly and writing run beside detection; auto: a worker "
+            "process when the detector is on a GPU, else a thread.",
+        ),
+    ] = None,
     tracker: Annotated[
         Tracker | None,
         typer.Option("--tracker", help="How objects are followed over frames (default hungarian)."),
@@ -124,6 +138,7 @@ def build_dsg(
             "imgsz": imgsz,
             "batch": batch,
             "decode_workers": decode_workers,
+            "assemble": assemble.value if assemble is not None else None,
             "tracker": tracker.value if tracker is not None else None,
             "device": device,
         },

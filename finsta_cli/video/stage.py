@@ -1,20 +1,22 @@
 """The build-dsg stage: videos -> ``<video_id>.json`` (DSG record) + ``<video_id>.pt`` (tensors).
 
-Decoding runs on a background thread (:class:`~finsta_cli.video.decode.PrefetchingReader`);
+Decoding runs on background threads (:class:`~finsta_cli.video.decode.PrefetchingReader`);
 the main thread gathers decoded frames, from one video or several, into detector batches of
 ``batch`` frames, so short videos share a batch. When all frames of a video are detected, its
-graph is assembled and written (``.pt`` first, then ``.json``, each atomically) and the run's
+graph is assembled and written (``.pt`` first, then ``.json``, each atomically) beside
+detection, on a writer thread or in a worker process (``--assemble``), and the run's
 ledger records it, so a run that is killed resumes with the videos it had not finished. A video
 that cannot be decoded, or fails later, is recorded in failures.jsonl; the others go on.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -27,7 +29,7 @@ from finsta_cli.io.hashing import hash_file, hash_json
 from finsta_cli.io.paths import output_path
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.shard import Shard
-from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
+from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary, describe_error
 from finsta_cli.video.attributes import AttributeOptions
 from finsta_cli.video.decode import (
     DecodeFailure,
@@ -52,7 +54,7 @@ class BuildDSGConfig(StageConfig):
 
     SECTION: ClassVar[str] = "build_dsg"
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"batch", "device", "threads", "prefetch", "decode_workers"}
+        {"batch", "device", "threads", "prefetch", "decode_workers", "assemble"}
     )
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
@@ -82,6 +84,11 @@ class BuildDSGConfig(StageConfig):
         ge=0,
         description="videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, <= 4)",
     )
+    assemble: Literal["auto", "thread", "process"] = Field(
+        "auto",
+        description="where tracking, assembly and writing run beside detection; "
+        "auto: a worker process when the detector is on a GPU, else a thread",
+    )
     device: str = "auto"
     threads: int | None = Field(None, ge=1)
 
@@ -101,6 +108,15 @@ class BuildDSGConfig(StageConfig):
             chunk=self.batch,
             folder_fps=self.folder_fps,
         )
+
+
+def assembly_mode(assemble: str, device: str) -> Literal["thread", "process"]:
+    """``--assemble auto``: a worker process beside a GPU detector, whose batches are mostly
+    Python work that a writer thread would hold up (the GIL); a thread beside a CPU detector,
+    which keeps every core busy anyway and would only pay the process's start-up."""
+    if assemble == "process" or (assemble == "auto" and not device.startswith("cpu")):
+        return "process"
+    return "thread"
 
 
 @dataclass
@@ -182,8 +198,14 @@ def _process(
     from finsta_cli.video.dsg import FrameResult
     from finsta_cli.video.track import make_tracker
 
-    with run.timed("load_detector"):
-        detector = make_detector(config, device)
+    # A worker process starts (and imports) while the detector loads.
+    writer = _make_writer(assembly_mode(config.assemble, device))
+    try:
+        with run.timed("load_detector"):
+            detector = make_detector(config, device)
+    except BaseException:
+        writer.shutdown(wait=False, cancel_futures=True)
+        raise
     tracker = make_tracker(config.tracker, config.tracking)
     states: dict[str, _VideoState] = {}
     batch: list[tuple[_VideoState, int, int, float, np.ndarray]] = []
@@ -233,26 +255,34 @@ def _process(
             if state.expected is None or len(state.results) < state.expected:
                 continue
             del states[video_id]
-            # Tracking, assembly and writing run on the writer thread, beside detection.
+            # Tracking, assembly and writing run on the writer, beside detection.
+            job = _AssemblyJob(
+                state.item, state.info, [state.results[p] for p in sorted(state.results)]
+            )
             writing.append(
-                (state.item, writer.submit(_write_video, state, out_dir, config, detector, tracker))
+                (
+                    state.item,
+                    writer.submit(_write_video, job, out_dir, config, names, feature_dim, tracker),
+                )
             )
 
     def collect(wait: bool) -> None:
         while writing and (wait or writing[0][1].done()):
             item, future = writing.popleft()
             try:
-                outputs, seconds = future.result()
-            except Exception as exc:
+                outcome = future.result()
+            except Exception as exc:  # the worker process died (BrokenProcessPool)
                 run.fail(item, exc)
+                continue
+            if isinstance(outcome, str):
+                run.fail(item, outcome)
             else:
+                outputs, seconds = outcome
                 run.timings["assemble"] = run.timings.get("assemble", 0.0) + seconds
                 run.done(item, outputs)
 
-    writer = ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="finsta-write", initializer=lower_thread_priority
-    )
-    writing: deque[tuple[StageItem[VideoSource], Future[tuple[list[Path], float]]]] = deque()
+    names, feature_dim = dict(detector.names), int(detector.feature_dim)
+    writing: deque[tuple[StageItem[VideoSource], Future[_Outcome]]] = deque()
     try:
         _feed(todo, config, run, states, batch, flush, finish_ready, collect)
         flush()
@@ -303,44 +333,86 @@ def _feed(
         waited = time.perf_counter()
 
 
+@dataclass
+class _AssemblyJob:
+    """What the writer needs of one detected video (sent to a worker process as it is)."""
+
+    item: StageItem[VideoSource]
+    info: VideoInfo | None
+    frames: list[Any]  # FrameResult, in frame order
+
+
+# The writer's answer: the two files and the seconds it took, or why it failed.
+_Outcome = tuple[list[Path], float] | str
+
+
+def _start_assembly_worker() -> None:
+    """Set up the worker process: one torch thread, and the imports done before the first job."""
+    import torch
+
+    import finsta_cli.video.dsg  # noqa: F401
+
+    torch.set_num_threads(1)
+
+
+def _make_writer(mode: Literal["thread", "process"]) -> Executor:
+    if mode == "process":
+        # spawn: the parent holds torch's thread pools, which do not survive a fork.
+        pool = ProcessPoolExecutor(
+            max_workers=1,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_assembly_worker,
+        )
+        pool.submit(int)  # start the process now rather than at the first video
+        return pool
+    return ThreadPoolExecutor(
+        max_workers=1, thread_name_prefix="finsta-write", initializer=lower_thread_priority
+    )
+
+
 def _write_video(
-    state: _VideoState,
+    job: _AssemblyJob,
     out_dir: Path,
     config: BuildDSGConfig,
-    detector: Any,
+    names: dict[int, str],
+    feature_dim: int,
     tracker: Any,
-) -> tuple[list[Path], float]:
-    """Assemble and write one video's graph; returns its two files and the seconds it took."""
+) -> _Outcome:
+    """Assemble and write one video's graph: its two files and the seconds it took, or the
+    reason it failed (a string, which crosses a process boundary whatever the error was)."""
     import torch
 
     from finsta_cli.io.atomic import atomic_open, atomic_write_text
     from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
 
     start = time.perf_counter()
-    info = state.info
+    info = job.info
     assert info is not None
-    item = state.item
-    frames = [state.results[p] for p in sorted(state.results)]
-    meta = VideoMeta(
-        video_id=item.id,
-        source=str(item.payload.path),
-        fps=info.fps if info.fps > 0 else None,
-        num_frames=info.num_frames,
-        width=info.width,
-        height=info.height,
-    )
-    record, tensors = build_dynamic_scene_graph(
-        meta,
-        frames,
-        detector.names,
-        tracker,
-        config.relations,
-        config.attributes,
-        detector.feature_dim,
-    )
-    pt_path = output_path(out_dir, item.id, ".pt")
-    json_path = output_path(out_dir, item.id, ".json")
-    with atomic_open(pt_path, "wb") as handle:
-        torch.save(tensors, handle)
-    atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
+    item = job.item
+    try:
+        meta = VideoMeta(
+            video_id=item.id,
+            source=str(item.payload.path),
+            fps=info.fps if info.fps > 0 else None,
+            num_frames=info.num_frames,
+            width=info.width,
+            height=info.height,
+        )
+        record, tensors = build_dynamic_scene_graph(
+            meta,
+            job.frames,
+            names,
+            tracker,
+            config.relations,
+            config.attributes,
+            feature_dim,
+        )
+        pt_path = output_path(out_dir, item.id, ".pt")
+        json_path = output_path(out_dir, item.id, ".json")
+        with atomic_open(pt_path, "wb") as handle:
+            torch.save(tensors, handle)
+        atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
+    except Exception as exc:
+        log.debug("assembling %s failed", item.id, exc_info=True)
+        return describe_error(exc)
     return [json_path, pt_path], time.perf_counter() - start

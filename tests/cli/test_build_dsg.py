@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+import torch
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
@@ -93,6 +94,21 @@ def test_builds_graphs_that_score_against_gold(
         if path.name.startswith("manifest"):
             continue
         assert (parallel / path.name).read_bytes() == path.read_bytes()
+
+    # Nor does assembling in a worker process.
+    apart = tmp_path / "sgs-process"
+    args[3] = str(apart)
+    result = runner.invoke(app, [*args, "--assemble", "process"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["done"] == 4
+    for path in sorted(out.glob("*.json")):
+        if path.name.startswith("manifest"):
+            continue
+        assert (apart / path.name).read_bytes() == path.read_bytes()
+        ours = torch.load(apart / path.with_suffix(".pt").name, weights_only=True)
+        theirs = torch.load(path.with_suffix(".pt"), weights_only=True)
+        assert ours.keys() == theirs.keys()
+        assert all(torch.equal(ours[key], theirs[key]) for key in ours)
 
 
 def test_bad_inputs_fail_alone(tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]) -> None:

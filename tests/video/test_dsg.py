@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 
+from finsta_cli.io.stage import StageItem
 from finsta_cli.schema.dsg import DSG
 from finsta_cli.video.attributes import AttributeOptions
+from finsta_cli.video.decode import VideoInfo, VideoSource
 from finsta_cli.video.detect import FrameDetections
 from finsta_cli.video.dsg import FrameResult, VideoMeta, build_dynamic_scene_graph
 from finsta_cli.video.relations import RelationOptions
+from finsta_cli.video.stage import BuildDSGConfig, _AssemblyJob, _write_video, assembly_mode
 from finsta_cli.video.track import HungarianTracker
 
 META = VideoMeta("clip", "clip.mp4", 8.0, 40, 200, 100)
@@ -74,3 +79,29 @@ def test_video_with_no_detections_gives_empty_frames() -> None:
     assert len(record.frames) == 3 and all(not f.objects for f in record.frames)
     assert record.tracks == [] and record.coreference == []
     assert tensors["features"].shape == (0, 448) and tensors["boxes"].shape == (0, 4)
+
+
+def test_assembly_mode_follows_the_detector_device() -> None:
+    assert assembly_mode("auto", "cpu") == "thread"
+    assert assembly_mode("auto", "cuda:0") == "process"
+    assert assembly_mode("process", "cpu") == "process"
+    assert assembly_mode("thread", "cuda") == "thread"
+
+
+def test_writer_reports_a_failure_as_its_reason(tmp_path: Path) -> None:
+    """The writer answers a string (it may come back from a worker process), not a raise."""
+    blocked = tmp_path / "not-a-folder"
+    blocked.write_text("a file where the output folder should be\n")
+    item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
+    info = VideoInfo(num_frames=40, fps=8.0, width=200, height=100)
+    frames = [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)]
+    job = _AssemblyJob(item, info, frames)
+    config = BuildDSGConfig()
+    names = {0: "cube", 1: "ball"}
+    outcome = _write_video(job, blocked, config, names, 3, HungarianTracker())
+    assert isinstance(outcome, str) and outcome
+    written = _write_video(job, tmp_path / "sgs", config, names, 3, HungarianTracker())
+    assert not isinstance(written, str)
+    paths, _ = written
+    assert sorted(p.name for p in paths) == ["clip.json", "clip.pt"]
+    assert DSG.model_validate_json(paths[0].read_text()).video_id == "clip"
