@@ -224,6 +224,7 @@ class FusionEncoder(Embedder):
         self.embed_dim = self.host.embed_dim
         self.text_graphs: dict[str, TSG | None] = dict(text_graphs or {})
         self.video_graphs: dict[str, Data | None] = {}
+        self.text_data: dict[str, Data] = {}  # converted TSGs, by text
         self.spacy_model = spacy_model
         self.text_batch = text_batch
         self.video_batch = video_batch
@@ -261,8 +262,11 @@ class FusionEncoder(Embedder):
         if tsg is None or not tsg.nodes:
             self.counts.texts_missing.add(text)
             return None
-        ckpt = self.checkpoint
-        return tsg_to_data(tsg, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
+        # Open-ended QA scores every candidate statement of every question: texts repeat.
+        if text not in self.text_data:
+            ckpt = self.checkpoint
+            self.text_data[text] = tsg_to_data(tsg, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
+        return self.text_data[text]
 
     def _dsg_data(self, video_id: str) -> Data | None:
         graph = self.video_graphs.get(video_id)

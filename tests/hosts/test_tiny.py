@@ -192,3 +192,14 @@ def test_defaults_are_documented() -> None:
     assert {p.data_ptr() for p in host.trainable_parameters()} == {
         p.data_ptr() for p in host.parameters()
     }
+
+
+def test_short_rows_are_padded_and_an_empty_batch_has_no_rows() -> None:
+    tokenizer = _host().tokenizer
+    ids, mask, offsets = tokenizer(["cube", "the red cube moves"])
+    pad = tokenizer.index["[PAD]"]
+    assert ids.shape == mask.shape == (2, 5) and offsets.shape == (2, 5, 2)
+    assert ids[0, 2:].tolist() == [pad] * 3 and mask[0].tolist() == [True, True] + [False] * 3
+    assert offsets[0, 1].tolist() == [0, 4] and (offsets[0, 2:] == -1).all()
+    empty = tokenizer([])
+    assert [t.shape[0] for t in empty] == [0, 0, 0]
