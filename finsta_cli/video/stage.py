@@ -17,6 +17,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -199,7 +200,7 @@ def _process(
     from finsta_cli.video.track import make_tracker
 
     # A worker process starts (and imports) while the detector loads.
-    writer = _make_writer(assembly_mode(config.assemble, device))
+    writer = _Writer(assembly_mode(config.assemble, device))
     try:
         with run.timed("load_detector"):
             detector = make_detector(config, device)
@@ -259,30 +260,26 @@ def _process(
             job = _AssemblyJob(
                 state.item, state.info, [state.results[p] for p in sorted(state.results)]
             )
-            writing.append(
-                (
-                    state.item,
-                    writer.submit(_write_video, job, out_dir, config, names, feature_dim, tracker),
-                )
-            )
+            writing.append((job, writer.submit(job, out_dir, config, names, feature_dim, tracker)))
 
     def collect(wait: bool) -> None:
         while writing and (wait or writing[0][1].done()):
-            item, future = writing.popleft()
+            job, future = writing.popleft()
             try:
                 outcome = future.result()
-            except Exception as exc:  # the worker process died (BrokenProcessPool)
-                run.fail(item, exc)
-                continue
+            except BrokenProcessPool:  # the worker process died: this video again, on a thread
+                writer.fall_back()
+                retry = writer.submit(job, out_dir, config, names, feature_dim, tracker)
+                outcome = retry.result()
             if isinstance(outcome, str):
-                run.fail(item, outcome)
+                run.fail(job.item, outcome)
             else:
                 outputs, seconds = outcome
                 run.timings["assemble"] = run.timings.get("assemble", 0.0) + seconds
-                run.done(item, outputs)
+                run.done(job.item, outputs)
 
     names, feature_dim = dict(detector.names), int(detector.feature_dim)
-    writing: deque[tuple[StageItem[VideoSource], Future[_Outcome]]] = deque()
+    writing: deque[tuple[_AssemblyJob, Future[_Outcome]]] = deque()
     try:
         _feed(todo, config, run, states, batch, flush, finish_ready, collect)
         flush()
@@ -355,19 +352,45 @@ def _start_assembly_worker() -> None:
     torch.set_num_threads(1)
 
 
-def _make_writer(mode: Literal["thread", "process"]) -> Executor:
-    if mode == "process":
-        # spawn: the parent holds torch's thread pools, which do not survive a fork.
-        pool = ProcessPoolExecutor(
-            max_workers=1,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_assembly_worker,
+class _Writer:
+    """Runs :func:`_write_video` on a thread or in a worker process; when the process dies
+    (killed, out of memory), the rest of the run goes on with a thread."""
+
+    def __init__(self, mode: Literal["thread", "process"]) -> None:
+        self.mode = mode
+        self.pool = self._open(mode)
+
+    @staticmethod
+    def _open(mode: Literal["thread", "process"]) -> Executor:
+        if mode == "process":
+            # spawn: the parent holds torch's thread pools, which do not survive a fork.
+            pool = ProcessPoolExecutor(
+                max_workers=1,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=_start_assembly_worker,
+            )
+            pool.submit(int)  # start the process now rather than at the first video
+            return pool
+        return ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="finsta-write", initializer=lower_thread_priority
         )
-        pool.submit(int)  # start the process now rather than at the first video
-        return pool
-    return ThreadPoolExecutor(
-        max_workers=1, thread_name_prefix="finsta-write", initializer=lower_thread_priority
-    )
+
+    def submit(self, job: _AssemblyJob, *args: Any) -> Future[_Outcome]:
+        try:
+            return self.pool.submit(_write_video, job, *args)
+        except BrokenProcessPool:
+            self.fall_back()
+            return self.pool.submit(_write_video, job, *args)
+
+    def fall_back(self) -> None:
+        if self.mode == "thread":
+            return
+        log.warning("the assembly process stopped: assembling on a thread from here on")
+        self.pool.shutdown(wait=False, cancel_futures=True)
+        self.mode, self.pool = "thread", self._open("thread")
+
+    def shutdown(self, *, wait: bool = True, cancel_futures: bool = False) -> None:
+        self.pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
 
 def _write_video(

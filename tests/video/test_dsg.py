@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import signal
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +16,13 @@ from finsta_cli.video.decode import VideoInfo, VideoSource
 from finsta_cli.video.detect import FrameDetections
 from finsta_cli.video.dsg import FrameResult, VideoMeta, build_dynamic_scene_graph
 from finsta_cli.video.relations import RelationOptions
-from finsta_cli.video.stage import BuildDSGConfig, _AssemblyJob, _write_video, assembly_mode
+from finsta_cli.video.stage import (
+    BuildDSGConfig,
+    _AssemblyJob,
+    _write_video,
+    _Writer,
+    assembly_mode,
+)
 from finsta_cli.video.track import HungarianTracker
 
 META = VideoMeta("clip", "clip.mp4", 8.0, 40, 200, 100)
@@ -105,3 +114,29 @@ def test_writer_reports_a_failure_as_its_reason(tmp_path: Path) -> None:
     paths, _ = written
     assert sorted(p.name for p in paths) == ["clip.json", "clip.pt"]
     assert DSG.model_validate_json(paths[0].read_text()).video_id == "clip"
+
+
+def test_a_dead_assembly_process_falls_back_to_a_thread(tmp_path: Path) -> None:
+    item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
+    job = _AssemblyJob(
+        item, VideoInfo(40, 8.0, 200, 100), [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)]
+    )
+    args = (tmp_path / "sgs", BuildDSGConfig(), {0: "cube"}, 3, HungarianTracker())
+    writer = _Writer("process")
+    try:
+        done = writer.submit(job, *args).result(timeout=120)  # the process works
+        assert not isinstance(done, str)
+        for process in list(writer.pool._processes.values()):  # type: ignore[attr-defined]
+            os.kill(process.pid, signal.SIGKILL)
+            process.join(timeout=30)
+        # The pool knows it is broken at the next submit (then the writer falls back at once),
+        # or the job's future says so (then build-dsg falls back and submits it again).
+        try:
+            again = writer.submit(job, *args).result(timeout=120)
+        except BrokenProcessPool:
+            writer.fall_back()
+            again = writer.submit(job, *args).result(timeout=120)
+        assert writer.mode == "thread"
+        assert not isinstance(again, str) and again[0][0].is_file()
+    finally:
+        writer.shutdown()
