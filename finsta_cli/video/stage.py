@@ -256,6 +256,7 @@ def _process(
             if state.expected is None or len(state.results) < state.expected:
                 continue
             del states[video_id]
+            assert state.info is not None  # set with the video's first chunk
             # Tracking, assembly and writing run on the writer, beside detection.
             job = _AssemblyJob(
                 state.item, state.info, [state.results[p] for p in sorted(state.results)]
@@ -265,12 +266,7 @@ def _process(
     def collect(wait: bool) -> None:
         while writing and (wait or writing[0][1].done()):
             job, future = writing.popleft()
-            try:
-                outcome = future.result()
-            except BrokenProcessPool:  # the worker process died: this video again, on a thread
-                writer.fall_back()
-                retry = writer.submit(job, out_dir, config, names, feature_dim, tracker)
-                outcome = retry.result()
+            outcome = writer.outcome(future, job, out_dir, config, names, feature_dim, tracker)
             if isinstance(outcome, str):
                 run.fail(job.item, outcome)
             else:
@@ -335,7 +331,7 @@ class _AssemblyJob:
     """What the writer needs of one detected video (sent to a worker process as it is)."""
 
     item: StageItem[VideoSource]
-    info: VideoInfo | None
+    info: VideoInfo
     frames: list[Any]  # FrameResult, in frame order
 
 
@@ -382,6 +378,14 @@ class _Writer:
             self.fall_back()
             return self.pool.submit(_write_video, job, *args)
 
+    def outcome(self, future: Future[_Outcome], job: _AssemblyJob, *args: Any) -> _Outcome:
+        """The job's outcome; if the worker process died first, the job again on a thread."""
+        try:
+            return future.result()
+        except BrokenProcessPool:
+            self.fall_back()
+            return self.submit(job, *args).result()
+
     def fall_back(self) -> None:
         if self.mode == "thread":
             return
@@ -409,9 +413,7 @@ def _write_video(
     from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
 
     start = time.perf_counter()
-    info = job.info
-    assert info is not None
-    item = job.item
+    info, item = job.info, job.item
     try:
         meta = VideoMeta(
             video_id=item.id,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import numpy as np
@@ -97,14 +96,18 @@ def test_assembly_mode_follows_the_detector_device() -> None:
     assert assembly_mode("thread", "cuda") == "thread"
 
 
+def _job(tmp_path: Path) -> _AssemblyJob:
+    """One detected three-frame video, ready for the writer."""
+    item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
+    info = VideoInfo(num_frames=40, fps=8.0, width=200, height=100)
+    return _AssemblyJob(item, info, [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)])
+
+
 def test_writer_reports_a_failure_as_its_reason(tmp_path: Path) -> None:
     """The writer answers a string (it may come back from a worker process), not a raise."""
     blocked = tmp_path / "not-a-folder"
     blocked.write_text("a file where the output folder should be\n")
-    item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
-    info = VideoInfo(num_frames=40, fps=8.0, width=200, height=100)
-    frames = [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)]
-    job = _AssemblyJob(item, info, frames)
+    job = _job(tmp_path)
     config = BuildDSGConfig()
     names = {0: "cube", 1: "ball"}
     outcome = _write_video(job, blocked, config, names, 3, HungarianTracker())
@@ -117,10 +120,7 @@ def test_writer_reports_a_failure_as_its_reason(tmp_path: Path) -> None:
 
 
 def test_a_dead_assembly_process_falls_back_to_a_thread(tmp_path: Path) -> None:
-    item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
-    job = _AssemblyJob(
-        item, VideoInfo(40, 8.0, 200, 100), [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)]
-    )
+    job = _job(tmp_path)
     args = (tmp_path / "sgs", BuildDSGConfig(), {0: "cube"}, 3, HungarianTracker())
     writer = _Writer("process")
     try:
@@ -130,12 +130,8 @@ def test_a_dead_assembly_process_falls_back_to_a_thread(tmp_path: Path) -> None:
             os.kill(process.pid, signal.SIGKILL)
             process.join(timeout=30)
         # The pool knows it is broken at the next submit (then the writer falls back at once),
-        # or the job's future says so (then build-dsg falls back and submits it again).
-        try:
-            again = writer.submit(job, *args).result(timeout=120)
-        except BrokenProcessPool:
-            writer.fall_back()
-            again = writer.submit(job, *args).result(timeout=120)
+        # or the job's future says so (then the writer falls back and runs it again).
+        again = writer.outcome(writer.submit(job, *args), job, *args)
         assert writer.mode == "thread"
         assert not isinstance(again, str) and again[0][0].is_file()
     finally:
