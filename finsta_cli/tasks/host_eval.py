@@ -41,6 +41,7 @@ from finsta_cli.tasks.metrics import (
     normalize_answer,
     retrieval_metrics,
     strip_ranks,
+    target_ranks,
     topk_accuracy,
 )
 
@@ -247,42 +248,54 @@ def evaluate_videoqa(
                               for q in mc])  # fmt: skip
         scores = scores.masked_fill(~valid, float("-inf"))
         picked = scores.argmax(dim=1)
-        metrics["mc_accuracy"] = accuracy(picked, answers)
+        # Ties count against, as in retrieval: an answer is right only when it scores above
+        # every other option. (Options the host cannot tell apart, e.g. number words outside
+        # the tiny host's vocabulary, score the same; argmax would credit the first option.)
+        correct = (target_ranks(scores, answers) == 1).tolist()
+        tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
+        metrics["mc_accuracy"] = accuracy(correct, [True] * len(mc))
         metrics["mc_count"] = len(mc)
-        metrics["mc_by_type"] = accuracy_by_group(
-            picked.tolist(), answers.tolist(), [q.qtype for q in mc]
-        )
-        for q, p in zip(mc, picked.tolist(), strict=True):
+        metrics["mc_tied"] = int(tied.sum())
+        metrics["mc_by_type"] = accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc])
+        for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True):
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
-                                "predicted": p, "answer": q.answer_index,
-                                "correct": p == q.answer_index})  # fmt: skip
+                                "predicted": p, "answer": q.answer_index, "tied": tie,
+                                "correct": right})  # fmt: skip
     opened = [q for q in dataset.qa_open if q.video_id in kept]
     if opened:
         videos = video_emb[torch.tensor([frames.position(q.video_id) for q in opened])]
+        open_tied = [False] * len(opened)
         if train is None:
             candidates = sorted({normalize_answer(q.answer) for q in opened})
-            guesses = _rank_answers(host, opened, videos, candidates)
+            guesses, open_tied = _rank_answers(host, opened, videos, candidates)
         else:
             guesses = _finetune_open(host, train, opened, videos, cache, quiet, seed, epochs)
         gold = [normalize_answer(q.answer) for q in opened]
-        metrics["open_accuracy"] = accuracy(guesses, gold)
+        # A tie at the top counts against, as for multiple choice.
+        right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
+        metrics["open_accuracy"] = accuracy(right, [True] * len(opened))
         metrics["open_count"] = len(opened)
-        metrics["open_by_type"] = accuracy_by_group(guesses, gold, [q.qtype for q in opened])
-        for q, g in zip(opened, guesses, strict=True):
+        metrics["open_tied"] = sum(open_tied)
+        metrics["open_by_type"] = accuracy_by_group(
+            right, [True] * len(opened), [q.qtype for q in opened]
+        )
+        for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True):
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
-                                "predicted": g, "answer": q.answer,
-                                "correct": g == normalize_answer(q.answer)})  # fmt: skip
+                                "predicted": g, "answer": q.answer, "tied": tie,
+                                "correct": ok})  # fmt: skip
     return HostEvalResult(metrics, predictions, frames.failures)
 
 
 def _rank_answers(
     host: Scorer, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
-) -> list[str]:
-    guesses = []
+) -> tuple[list[str], list[bool]]:
+    """The best-scoring candidate answer of each question, and whether others tie with it."""
+    guesses, tied = [], []
     for q, video in zip(items, videos, strict=True):
-        texts = encode_texts(host, [_statement(q.question, a) for a in candidates])
-        guesses.append(candidates[int((texts @ video).argmax())])
-    return guesses
+        scores = encode_texts(host, [_statement(q.question, a) for a in candidates]) @ video
+        guesses.append(candidates[int(scores.argmax())])
+        tied.append(int((scores == scores.max()).sum()) > 1)
+    return guesses, tied
 
 
 def _train_split(

@@ -62,6 +62,13 @@ def test_videoqa_zero_shot(align_set: AlignSet) -> None:
     assert metrics["mc_accuracy"] == pytest.approx(_share(mc))
     assert metrics["open_accuracy"] == pytest.approx(_share(opened))
     assert sum(g["count"] for g in metrics["mc_by_type"].values()) == len(mc)
+    # Ties count against: "How many objects ...? two" and "... three" are the same text to a
+    # host whose vocabulary has no number words, so every count question ties (and is wrong
+    # whatever the position of its answer).
+    assert metrics["mc_tied"] == sum(p["tied"] for p in mc) > 0
+    assert metrics["open_tied"] == sum(p["tied"] for p in opened)
+    assert not any(p["correct"] for p in [*mc, *opened] if p["tied"])
+    assert metrics["mc_by_type"]["count"]["accuracy"] == 0.0
 
 
 def test_videoqa_finetuned_head_fits_its_training_split(align_set: AlignSet) -> None:
