@@ -52,6 +52,9 @@ class AlignBatch:
     has_hsg: Tensor | None = None
     osc: Anchors = field(default_factory=Anchors.empty)
     ptc: Anchors = field(default_factory=Anchors.empty)
+    # Hard-negative captions and the batch row (video and caption) each one is a negative of.
+    negative_texts: list[str] = field(default_factory=list)
+    negative_owner: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
 
     @property
     def size(self) -> int:
@@ -62,7 +65,7 @@ class AlignBatch:
             return x.to(device) if hasattr(x, "to") else x
 
         for name in ("frames", "tsg", "dsg", "hsg", "space_time", "hsg_source", "has_tsg",
-                     "has_dsg", "has_hsg"):  # fmt: skip
+                     "has_dsg", "has_hsg", "negative_owner"):  # fmt: skip
             setattr(self, name, move(getattr(self, name)))
         for anchors in (self.osc, self.ptc):
             for name in ("anchor", "positive", "cand_index", "cand_node", "cand_weight"):
@@ -118,6 +121,9 @@ def collate(
     """One batch of (video, caption) items."""
     clip = torch.stack([frames.frames[frames.position(v.video_id)] for v, _ in items])
     batch = AlignBatch(frames=clip, texts=[c.text for _, c in items])
+    owners = [row for row, (_, caption) in enumerate(items) for _ in caption.negatives]
+    batch.negative_texts = [text for _, caption in items for text in caption.negatives]
+    batch.negative_owner = torch.tensor(owners, dtype=torch.long)
     if not graphs:
         return batch
     tsgs: list[Data] = []

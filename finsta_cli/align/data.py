@@ -26,6 +26,7 @@ from pydantic import ValidationError
 from torch import Tensor
 from torch_geometric.data import Data
 
+from finsta_cli.align.negatives import structural_negatives
 from finsta_cli.errors import InputError
 from finsta_cli.graph import (
     GraphOptions,
@@ -67,6 +68,7 @@ class CaptionGraphs:
     hsg: Data | None = None
     osc: list[tuple[int, int]] = field(default_factory=list)  # (TSG row, track id)
     ptc: list[PredicateAnchor] = field(default_factory=list)
+    negatives: list[str] = field(default_factory=list)  # hard-negative captions (its TSG's)
 
 
 @dataclass
@@ -99,6 +101,7 @@ class AlignData:
             "videos_with_dsg": sum(v.dsg is not None for v in self.videos),
             "osc_anchors": sum(len(c.osc) for c in captions),
             "ptc_anchors": sum(len(c.ptc) for c in captions),
+            "text_negatives": sum(len(c.negatives) for c in captions),
         }
 
 
@@ -264,8 +267,11 @@ def build_align_data(
     hops: int = 2,
     ptc_negatives: int = 3,
     vocab: tuple[LabelVocab, LabelVocab] | None = None,
+    text_negatives: int = 0,
 ) -> AlignData:
-    """Graphs and anchors for ``videos`` ((video id, [(text id, text)]) pairs).
+    """Graphs and anchors for ``videos`` ((video id, [(text id, text)]) pairs), and up to
+    ``text_negatives`` hard-negative captions per caption made from its TSG
+    (:mod:`finsta_cli.align.negatives`).
 
     Without graphs (host-only training) pass ``None`` for the three sources. A caption with no
     TSG or HSG, or a video with no DSG, still trains the host loss; a warning counts them.
@@ -340,6 +346,10 @@ def build_align_data(
                 stale_hsg += 1
             elif hsg_dir is not None and dsg_data is not None:
                 missing_hsg += 1
+            record = hsg.tsg if entry.hsg is not None and hsg is not None else caption_tsg
+            if text_negatives and record is not None and record.text == text:
+                negatives = structural_negatives(record, text_negatives)
+                entry.negatives = [n.text for n in negatives]
             graphs.append(entry)
         out.append(VideoGraphs(video_id, dsg_data, graphs, track_hops))
     data = AlignData(out, node_vocab, edge_vocab, region_dim)

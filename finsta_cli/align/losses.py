@@ -1,5 +1,5 @@
 """Losses of align-train: symmetric InfoNCE (the host's video-text contrast), anchor-vs-candidate
-InfoNCE (OSC and PTC), and cosine distillation.
+InfoNCE (OSC and PTC), hard-negative captions, and cosine distillation.
 
 Shapes: embeddings (B, E); anchors (A, H) with candidates (C, H) and the positive's index (A,).
 """
@@ -18,6 +18,20 @@ def symmetric_info_nce(text: Tensor, video: Tensor, scale: Tensor | float) -> Te
     logits = F.normalize(text, dim=-1) @ F.normalize(video, dim=-1).t() * scale
     target = torch.arange(text.shape[0], device=text.device)
     return (F.cross_entropy(logits, target) + F.cross_entropy(logits.t(), target)) / 2
+
+
+def hard_negative_loss(
+    text: Tensor, video: Tensor, negative: Tensor, owner: Tensor, scale: Tensor | float
+) -> Tensor:
+    """Each video against its own caption and one hard-negative caption: the cross-entropy of
+    picking the caption, softplus(s_neg - s_pos) with s = cos * scale. ``negative`` (K, E) are
+    negatives of the batch rows ``owner`` (K,)."""
+    if negative.shape[0] == 0:
+        return negative.sum() * 0.0
+    v = F.normalize(video[owner], dim=-1)
+    positive = (F.normalize(text[owner], dim=-1) * v).sum(-1) * scale
+    wrong = (F.normalize(negative, dim=-1) * v).sum(-1) * scale
+    return F.softplus(wrong - positive).mean()
 
 
 def anchor_info_nce(

@@ -17,6 +17,9 @@ Losses (each weighted by the config; off = weight 0):
   (hard negatives: other intervals of the same video; other anchors' regions);
 - ``sg``: graph-level InfoNCE between TSG and DSG embeddings (trains the graph embeddings that
   distillation targets);
+- ``neg``: each video against its caption and each hard-negative caption made from the
+  caption's TSG (events in the other order, directions and relation arguments swapped:
+  finsta_cli/align/negatives.py), so the host must read order and direction;
 - ``kd``: 1 - cos between projected host features and the graph encoders' features, on token
   spans (TSG nodes), boxes (DSG nodes), and pooled embeddings (text / TSG, video / DSG,
   video+text / HSG).
@@ -34,7 +37,12 @@ from torch_geometric.utils import scatter
 
 from finsta_cli.align.batch import AlignBatch, Anchors
 from finsta_cli.align.distributed import Collective
-from finsta_cli.align.losses import anchor_info_nce, cosine_distance_sum, symmetric_info_nce
+from finsta_cli.align.losses import (
+    anchor_info_nce,
+    cosine_distance_sum,
+    hard_negative_loss,
+    symmetric_info_nce,
+)
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
 from finsta_cli.nn.gtrm import GraphEncoderOutput, GTrm
 from finsta_cli.nn.rgtrm import RGTrm
@@ -50,6 +58,7 @@ class LossWeights:
     ptc: float = 1.0
     sg: float = 0.5
     kd: float = 1.0
+    neg: float = 1.0
 
 
 def span_pool(text: TextFeatures, span: Tensor, graph: Tensor) -> Tensor:
@@ -174,11 +183,17 @@ class FinstaModel(nn.Module):
         scale = self.host.logit_scale.exp().clamp(max=100.0)
         all_text, all_video = comm.gather(text.embedding), comm.gather(video.embedding)
         losses: dict[str, Tensor] = {"vtc": symmetric_info_nce(all_text, all_video, scale)}
+        if batch.negative_texts and self.weights.neg:
+            negative = self.host.encode_text(batch.negative_texts).embedding
+            losses["neg"] = hard_negative_loss(
+                text.embedding, video.embedding, negative, batch.negative_owner, scale
+            )
         if self.graphs and batch.tsg is not None:
             losses.update(self._graph_losses(batch, video, text, scale, comm))
         w = self.weights
         total = w.vtc * losses["vtc"]
-        for name, weight in (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd)):
+        parts = (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd), ("neg", w.neg))
+        for name, weight in parts:
             if name in losses and weight:
                 total = total + weight * losses[name]
         if "vtc_fused" in losses:

@@ -73,6 +73,10 @@ class AlignTrainConfig(StageConfig):
     ptc_weight: float = Field(default=1.0, ge=0)
     sg_weight: float = Field(default=0.5, ge=0)
     kd_weight: float = Field(default=1.0, ge=0)
+    neg_weight: float = Field(default=1.0, ge=0)
+    text_negatives: int = Field(
+        default=0, ge=0, description="hard-negative captions per caption from its TSG; 0: off"
+    )
     osc: bool = True
     ptc: bool = True
     stgd: bool = True
@@ -367,14 +371,17 @@ def run_align_train(
             log.warning("%d video(s) could not be decoded: see %s", len(frames.failures),
                         out / "failures.jsonl")  # fmt: skip
         kept = [(vid, captions) for vid, _, captions in entries if vid in frames.ids]
+        # host-only with --tsg: the control arm with the same hard-negative captions.
+        negatives_only = not finsta and tsg is not None and config.text_negatives > 0
         data = build_align_data(
             kept,
-            tsg_file=tsg if finsta else None,
+            tsg_file=tsg if finsta or negatives_only else None,
             dsg_dir=dsg if finsta else None,
             hsg_dir=hsg if finsta else None,
             options=_graph_options(config),
             hops=config.hops,
             ptc_negatives=config.ptc_negatives,
+            text_negatives=config.text_negatives,
         )
         for warning in data.warnings:
             log.warning("%s", warning)
@@ -397,6 +404,7 @@ def run_align_train(
             ptc=config.ptc_weight if config.ptc else 0.0,
             sg=config.sg_weight,
             kd=config.kd_weight,
+            neg=config.neg_weight,
         )
         model = FinstaModel(
             host,

@@ -110,6 +110,15 @@ def align_train(
     no_cross: Annotated[
         bool, typer.Option("--no-cross-edges", help="Ablation: no HSG cross-modal edges.")
     ] = False,
+    text_negatives: Annotated[
+        int | None,
+        typer.Option(
+            "--text-negatives",
+            min=0,
+            help="Hard-negative captions per caption made from its TSG (events in the other "
+            "order, directions swapped); needs --tsg, also with host-only [0: off].",
+        ),
+    ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last state.")
     ] = False,
@@ -152,6 +161,7 @@ def align_train(
             "coref_edges": _off(no_coref),
             "adverb_nodes": _off(no_adverbs),
             "cross_edges": _off(no_cross),
+            "text_negatives": text_negatives,
             "cache": cache,
             "threads": threads,
             "device": device,

@@ -113,6 +113,25 @@ def test_ablation_flags_reach_the_config(
     assert "osc" not in default  # the flags, not the session config, turned them off
 
 
+def test_text_negatives_with_the_host_only_objective(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    # The control arm with the same hard-negative captions: only --tsg is needed.
+    run = tmp_path / "negatives"
+    command = ["--objective", "host-only", "--tsg", str(align_set.tsg), "--text-negatives", "2",
+               "--steps", "2"]  # fmt: skip
+    payload = _train(runner, align_set, run, *command)
+    assert payload["counts"]["text_negatives"] > 0
+    assert yaml.safe_load((run / "config.yaml").read_text())["text_negatives"] == 2
+    rows = _metrics(run)
+    assert all("osc" not in row for row in rows)
+    assert any(row["neg"] > 0 for row in rows)
+    for row in rows:
+        assert row["loss"] == pytest.approx(row["vtc"] + row["neg"], abs=1e-4)
+    # Off by default: no negatives, no "neg" loss.
+    assert "neg" not in _metrics(align_set.host_run)[-1]
+
+
 def test_fusion_checkpoint_and_init(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
     run = tmp_path / "fusion"
     # The host barely moves (host learning rate 1e-30, no decay): it must be the --init host.
