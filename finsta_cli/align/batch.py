@@ -55,6 +55,7 @@ class AlignBatch:
     # Hard-negative captions and the batch row (video and caption) each one is a negative of.
     negative_texts: list[str] = field(default_factory=list)
     negative_owner: Tensor = field(default_factory=lambda: torch.zeros(0, dtype=torch.long))
+    negative_tsg: Batch | None = None  # their TSGs, in fusion mode
 
     @property
     def size(self) -> int:
@@ -65,7 +66,7 @@ class AlignBatch:
             return x.to(device) if hasattr(x, "to") else x
 
         for name in ("frames", "tsg", "dsg", "hsg", "space_time", "hsg_source", "has_tsg",
-                     "has_dsg", "has_hsg", "negative_owner"):  # fmt: skip
+                     "has_dsg", "has_hsg", "negative_owner", "negative_tsg"):  # fmt: skip
             setattr(self, name, move(getattr(self, name)))
         for anchors in (self.osc, self.ptc):
             for name in ("anchor", "positive", "cand_index", "cand_node", "cand_weight"):
@@ -124,6 +125,9 @@ def collate(
     owners = [row for row, (_, caption) in enumerate(items) for _ in caption.negatives]
     batch.negative_texts = [text for _, caption in items for text in caption.negatives]
     batch.negative_owner = torch.tensor(owners, dtype=torch.long)
+    negative_tsgs = [g for _, caption in items for g in caption.negative_tsgs]
+    if graphs and negative_tsgs and len(negative_tsgs) == len(owners):
+        batch.negative_tsg = Batch.from_data_list(negative_tsgs)
     if not graphs:
         return batch
     tsgs: list[Data] = []

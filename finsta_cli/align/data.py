@@ -69,6 +69,7 @@ class CaptionGraphs:
     osc: list[tuple[int, int]] = field(default_factory=list)  # (TSG row, track id)
     ptc: list[PredicateAnchor] = field(default_factory=list)
     negatives: list[str] = field(default_factory=list)  # hard-negative captions (its TSG's)
+    negative_tsgs: list[Data] = field(default_factory=list)  # their TSGs (fusion mode)
 
 
 @dataclass
@@ -268,10 +269,12 @@ def build_align_data(
     ptc_negatives: int = 3,
     vocab: tuple[LabelVocab, LabelVocab] | None = None,
     text_negatives: int = 0,
+    negative_graphs: bool = False,
 ) -> AlignData:
     """Graphs and anchors for ``videos`` ((video id, [(text id, text)]) pairs), and up to
     ``text_negatives`` hard-negative captions per caption made from its TSG
-    (:mod:`finsta_cli.align.negatives`).
+    (:mod:`finsta_cli.align.negatives`); with ``negative_graphs`` also their TSGs (the rules
+    parser's), for the fused embeddings of fusion mode.
 
     Without graphs (host-only training) pass ``None`` for the three sources. A caption with no
     TSG or HSG, or a video with no DSG, still trains the host loss; a warning counts them.
@@ -352,6 +355,8 @@ def build_align_data(
                 entry.negatives = [n.text for n in negatives]
             graphs.append(entry)
         out.append(VideoGraphs(video_id, dsg_data, graphs, track_hops))
+    if negative_graphs:
+        _parse_negatives([c for v in out for c in v.captions], node_vocab, edge_vocab, options)
     data = AlignData(out, node_vocab, edge_vocab, region_dim)
     if missing_dsg:
         data.warnings.append(f"{missing_dsg} video(s) have no DSG in {dsg_dir}")
@@ -363,3 +368,28 @@ def build_align_data(
             "left out (run build-hsg again)"
         )
     return data
+
+
+def _parse_negatives(
+    captions: list[CaptionGraphs],
+    node_vocab: LabelVocab,
+    edge_vocab: LabelVocab,
+    options: GraphOptions,
+) -> None:
+    """Give each caption's negatives their TSG graphs, parsed in one pass (empty graph when a
+    text does not parse: its fused embedding is then the host's alone)."""
+    from finsta_cli.graph.convert import _Builder
+    from finsta_cli.text.parser import load_nlp, parse_doc
+
+    texts = list(dict.fromkeys(t for c in captions for t in c.negatives))
+    if not texts:
+        return
+    graphs: dict[str, Data] = {}
+    for number, (text, doc) in enumerate(zip(texts, load_nlp().pipe(texts), strict=True)):
+        try:
+            graphs[text] = tsg_to_data(parse_doc(doc, f"neg-{number}"), node_vocab, edge_vocab,
+                                       options)  # fmt: skip
+        except Exception:  # a text the parser cannot take: no graph, not a failed run
+            graphs[text] = _Builder.new(LabelVocab(), LabelVocab()).to_data()
+    for caption in captions:
+        caption.negative_tsgs = [graphs[t] for t in caption.negatives]

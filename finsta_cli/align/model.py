@@ -183,13 +183,14 @@ class FinstaModel(nn.Module):
         scale = self.host.logit_scale.exp().clamp(max=100.0)
         all_text, all_video = comm.gather(text.embedding), comm.gather(video.embedding)
         losses: dict[str, Tensor] = {"vtc": symmetric_info_nce(all_text, all_video, scale)}
+        negative: TextFeatures | None = None
         if batch.negative_texts and self.weights.neg:
-            negative = self.host.encode_text(batch.negative_texts).embedding
+            negative = self.host.encode_text(batch.negative_texts)
             losses["neg"] = hard_negative_loss(
-                text.embedding, video.embedding, negative, batch.negative_owner, scale
+                text.embedding, video.embedding, negative.embedding, batch.negative_owner, scale
             )
         if self.graphs and batch.tsg is not None:
-            losses.update(self._graph_losses(batch, video, text, scale, comm))
+            losses.update(self._graph_losses(batch, video, text, scale, comm, negative))
         w = self.weights
         total = w.vtc * losses["vtc"]
         parts = (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd), ("neg", w.neg))
@@ -198,6 +199,8 @@ class FinstaModel(nn.Module):
                 total = total + weight * losses[name]
         if "vtc_fused" in losses:
             total = total + w.vtc * losses["vtc_fused"]
+        if "neg_fused" in losses:
+            total = total + w.neg * losses["neg_fused"]
         losses["loss"] = total
         return losses
 
@@ -208,6 +211,7 @@ class FinstaModel(nn.Module):
         text: TextFeatures,
         scale: Tensor,
         comm: Collective,
+        negative: TextFeatures | None = None,
     ) -> dict[str, Tensor]:
         assert batch.tsg is not None and batch.dsg is not None and batch.hsg is not None
         assert batch.hsg_source is not None
@@ -270,4 +274,13 @@ class FinstaModel(nn.Module):
             fused_t = F.normalize(text.embedding, dim=-1) + F.normalize(sg_text, dim=-1)
             fused_v = F.normalize(video.embedding, dim=-1) + F.normalize(sg_video, dim=-1)
             out["vtc_fused"] = symmetric_info_nce(comm.gather(fused_t), comm.gather(fused_v), scale)
+            neg_tsg = batch.negative_tsg
+            if negative is not None and neg_tsg is not None:
+                # The negatives' fused embeddings: host text + their own TSGs' embeddings.
+                neg_tsg.region = span_pool(negative, neg_tsg.span, neg_tsg.batch)
+                neg_graph = self.sg_text(self.tsg_encoder(neg_tsg).graph)
+                fused_n = F.normalize(negative.embedding, dim=-1) + F.normalize(neg_graph, dim=-1)
+                out["neg_fused"] = hard_negative_loss(
+                    fused_t, fused_v, fused_n, batch.negative_owner, scale
+                )
         return out

@@ -382,6 +382,7 @@ def run_align_train(
             hops=config.hops,
             ptc_negatives=config.ptc_negatives,
             text_negatives=config.text_negatives,
+            negative_graphs=finsta and config.mode == "fusion" and config.text_negatives > 0,
         )
         for warning in data.warnings:
             log.warning("%s", warning)

@@ -132,6 +132,21 @@ def test_text_negatives_with_the_host_only_objective(
     assert "neg" not in _metrics(align_set.host_run)[-1]
 
 
+def test_text_negatives_in_fusion_mode(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    # Fusion mode scores the negatives' fused embeddings too (host + their parsed TSGs).
+    run = tmp_path / "fusion-negatives"
+    flags = ["--mode", "fusion", "--text-negatives", "2", "--steps", "2"]
+    _train(runner, align_set, run, *_graphs(align_set), *flags)
+    rows = _metrics(run)
+    assert any(row["neg_fused"] > 0 for row in rows)
+    for row in rows:
+        parts = row["vtc"] + row["osc"] + row["ptc"] + 0.5 * row["sg"] + row["kd"]
+        parts += row["vtc_fused"] + row["neg"] + row["neg_fused"]
+        assert row["loss"] == pytest.approx(parts, abs=1e-4)
+
+
 def test_fusion_checkpoint_and_init(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
     run = tmp_path / "fusion"
     # The host barely moves (host learning rate 1e-30, no decay): it must be the --init host.
