@@ -119,17 +119,6 @@ def test_meanp_is_blind_to_frame_order_and_seqtransf_is_not() -> None:
     assert torch.allclose(c.embedding, seq.encode_video(frames).embedding)
 
 
-def test_text_embedding_sees_word_order_from_the_start() -> None:
-    # Word embeddings at the scale of the positions: swapped clauses are not the same text.
-    # With PyTorch's default N(0, 1) word embeddings the cosine was 0.99999 for every seed.
-    swapped = "The blue ball rolls up, then the red cube moves left."
-    cosines = []
-    for seed in range(4):
-        text = _host(seed=seed).encode_text([CAPTIONS[0], swapped]).embedding
-        cosines.append(float(torch.nn.functional.cosine_similarity(text[0], text[1], dim=0)))
-    assert sum(cosines) / len(cosines) < 0.99
-
-
 def test_seqtransf_has_a_temporal_encoder_and_meanp_none() -> None:
     assert _host("seqTransf").temporal_encoder is not None
     assert _host("meanP").temporal_encoder is None
