@@ -30,10 +30,35 @@ class StageConfig(BaseModel):
 
     SECTION: ClassVar[str] = ""
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset()
+    # Fields added after outputs were first written: at their defaults they change nothing, so
+    # outputs written before they existed still match (resume, reuse).
+    LATER_FIELDS: ClassVar[frozenset[str]] = frozenset()
 
     def output_hash(self) -> str:
         """Hash of the fields that decide the outputs (all but ``RUNTIME_FIELDS``)."""
         return hash_json(self.model_dump(mode="json", exclude=set(self.RUNTIME_FIELDS)))
+
+    def matching_output_hashes(self) -> set[str]:
+        """:meth:`output_hash`, and the hash without ``LATER_FIELDS`` when all of them are at
+        their defaults (what a version before them wrote for the same settings)."""
+        hashes = {self.output_hash()}
+        if self._later_fields_at_default():
+            exclude = set(self.RUNTIME_FIELDS) | set(self.LATER_FIELDS)
+            hashes.add(hash_json(self.model_dump(mode="json", exclude=exclude)))
+        return hashes
+
+    def matches_dump(self, dump: Mapping[str, Any]) -> bool:
+        """Whether a written config (``model_dump(mode="json")``, e.g. a manifest's) has these
+        settings, counting a missing later field as its default."""
+        mine = self.model_dump(mode="json")
+        if self._later_fields_at_default():
+            missing = {name: mine[name] for name in self.LATER_FIELDS if name not in dump}
+            dump = {**dump, **missing}
+        return dict(dump) == mine
+
+    def _later_fields_at_default(self) -> bool:
+        fields = type(self).model_fields
+        return all(getattr(self, name) == fields[name].get_default() for name in self.LATER_FIELDS)
 
     def to_yaml(self) -> str:
         """The resolved config as YAML, loadable again with ``--config``."""

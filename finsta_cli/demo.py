@@ -164,9 +164,9 @@ def _train(
 
     if (out / "checkpoint.pt").is_file() and (out / "manifest.json").is_file():
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
-        if manifest.get("status") == "completed" and manifest.get("config") == config.model_dump(
-            mode="json"
-        ):
+        written = manifest.get("config")
+        completed = manifest.get("status") == "completed" and isinstance(written, dict)
+        if completed and config.matches_dump(written):
             return
     tsg, dsg, hsg = graphs if graphs is not None else (None, None, None)
     run_align_train(data, out, config, tsg=tsg, dsg=dsg, hsg=hsg, quiet=quiet, resume=True)

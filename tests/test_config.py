@@ -86,3 +86,21 @@ def test_output_hash_ignores_runtime_fields_and_yaml_round_trips(tmp_path: Path)
     assert base.output_hash() != DemoConfig(frames=8).output_hash()
     custom = DemoConfig(frames=4, matcher=Matcher(top_k=1))
     assert load_config(DemoConfig, write(tmp_path, custom.to_yaml())) == custom
+
+
+class Before(StageConfig):
+    frames: int = 16
+
+
+class After(Before):
+    LATER_FIELDS = frozenset({"negatives"})
+    negatives: int = 0
+
+
+def test_later_fields_at_their_defaults_match_what_was_written_before_them() -> None:
+    old_hash, old_dump = Before(frames=8).output_hash(), Before(frames=8).model_dump(mode="json")
+    same, other = After(frames=8), After(frames=8, negatives=2)
+    assert old_hash in same.matching_output_hashes() and same.matches_dump(old_dump)
+    assert same.output_hash() in same.matching_output_hashes()
+    assert old_hash not in other.matching_output_hashes() and not other.matches_dump(old_dump)
+    assert not After(frames=4).matches_dump(old_dump)

@@ -49,6 +49,7 @@ class AlignTrainConfig(StageConfig):
 
     SECTION = "align_train"
     RUNTIME_FIELDS = frozenset({"device", "threads", "checkpoint_every", "log_every", "cache"})
+    LATER_FIELDS = frozenset({"text_negatives", "neg_weight"})
 
     host: Literal["tiny", "clip4clip"] = "tiny"
     temporal: Literal["meanP", "seqTransf"] = "meanP"
@@ -518,7 +519,7 @@ def _restore(
     state = load_checkpoint(path)
     if state.get("kind") != "finsta-train-state":
         raise InputError(f"{path}: not an align-train state file")
-    if state.get("config_hash") != config.output_hash():
+    if state.get("config_hash") not in config.matching_output_hashes():
         raise UsageError(
             f"{path} was written with other settings: --resume needs the same options",
             hint="start over without --resume, or use another --out",

@@ -235,6 +235,29 @@ def test_resume_of_a_finished_run_changes_nothing(
     assert all(torch.equal(a["host"][k], b["host"][k]) for k in b["host"])
 
 
+def test_resume_of_a_run_from_before_the_text_negatives(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    # A train state written before text_negatives / neg_weight existed: its hash lacks them.
+    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.io.hashing import hash_json
+
+    run = tmp_path / "run"
+    shutil.copytree(align_set.host_run, run)
+    state = load_checkpoint(run / "train_state.pt")
+    config = AlignTrainConfig(**yaml.safe_load((run / "config.yaml").read_text()))
+    runtime = set(config.RUNTIME_FIELDS) | set(config.LATER_FIELDS)
+    state["config_hash"] = hash_json(config.model_dump(mode="json", exclude=runtime))
+    torch.save(state, run / "train_state.pt")
+    payload = _train(runner, align_set, run, "--objective", "host-only", "--resume")
+    assert payload["resumed_from"] == 4
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), "--objective", "host-only", "--tsg", str(align_set.tsg),
+               "--text-negatives", "1", "--resume"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2 and "written with other settings" in result.output
+
+
 def test_too_few_videos(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
     command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
                "--config", str(align_set.config), "--objective", "host-only",
