@@ -125,8 +125,9 @@ def collate(
     owners = [row for row, (_, caption) in enumerate(items) for _ in caption.negatives]
     batch.negative_texts = [text for _, caption in items for text in caption.negatives]
     batch.negative_owner = torch.tensor(owners, dtype=torch.long)
+    # Fusion mode: every negative has its TSG (build_align_data parses them all).
     negative_tsgs = [g for _, caption in items for g in caption.negative_tsgs]
-    if graphs and negative_tsgs and len(negative_tsgs) == len(owners):
+    if graphs and negative_tsgs:
         batch.negative_tsg = Batch.from_data_list(negative_tsgs)
     if not graphs:
         return batch

@@ -378,7 +378,7 @@ def _parse_negatives(
 ) -> None:
     """Give each caption's negatives their TSG graphs, parsed in one pass (empty graph when a
     text does not parse: its fused embedding is then the host's alone)."""
-    from finsta_cli.graph.convert import _Builder
+    from finsta_cli.align.batch import _empty_text_graph
     from finsta_cli.text.parser import load_nlp, parse_doc
 
     texts = list(dict.fromkeys(t for c in captions for t in c.negatives))
@@ -390,6 +390,6 @@ def _parse_negatives(
             graphs[text] = tsg_to_data(parse_doc(doc, f"neg-{number}"), node_vocab, edge_vocab,
                                        options)  # fmt: skip
         except Exception:  # a text the parser cannot take: no graph, not a failed run
-            graphs[text] = _Builder.new(LabelVocab(), LabelVocab()).to_data()
+            graphs[text] = _empty_text_graph(False)
     for caption in captions:
         caption.negative_tsgs = [graphs[t] for t in caption.negatives]
