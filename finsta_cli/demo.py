@@ -260,9 +260,11 @@ def run_demo(
     result.metrics["hsg"] = score_hsg_folder(hsg, records).to_json()
     runs = out / "runs" / f"seed{seed}"
     evaluations: dict[str, dict[str, dict[str, Any]]] = {}
+    # Named in full so that runs of a host without motion channels are not reused.
+    host_options = {"num_frames": host_frames, "motion": True}
     for temporal in plan.temporals:
         common = {"temporal": temporal, "batch_size": plan.batch_size, "seed": seed,
-                  "cache": cache, "host_options": {"num_frames": host_frames}}  # fmt: skip
+                  "cache": cache, "host_options": host_options}  # fmt: skip
         init = runs / f"{temporal}-init"
         init_config = AlignTrainConfig(objective="host-only", steps=plan.init_steps, **common)
         _timed(result, f"{temporal}: host init", lambda c=init_config, o=init: _train(  # type: ignore[misc]

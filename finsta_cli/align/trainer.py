@@ -297,6 +297,19 @@ def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tup
     return out
 
 
+def _vocabulary_texts(dataset: Any) -> list[str]:
+    """The training split's texts a new host's vocabulary is built from: its captions, and the
+    questions, options and answers of its QA items and its action prompts, so that words only
+    the tasks use (number words, say) are not [UNK] at evaluation."""
+    from finsta_cli.tasks.datasets import ACTION_PROMPT
+
+    texts = [caption.text for caption in dataset.captions]
+    for item in [*dataset.qa_mc, *dataset.qa_open]:
+        texts += [item.question, item.answer, *(item.options or ())]
+    texts += [ACTION_PROMPT.format(label=label) for label in dataset.labels]
+    return texts
+
+
 def run_align_train(
     data_dir: Path,
     out: Path,
@@ -352,8 +365,7 @@ def run_align_train(
         if config.init is not None:
             host = host_from_payload(load_checkpoint(config.init), config.init)
         else:
-            texts = [text for _, _, captions in entries for _, text in captions]
-            host = build_host(config.host, _host_config(config), texts=texts)
+            host = build_host(config.host, _host_config(config), texts=_vocabulary_texts(dataset))
         cache = config.cache or out.parent / ".frame-cache"
         with StageProgress("decoding frames", len(entries), quiet=quiet or not comm.is_main) as bar:
             frames = load_host_frames(

@@ -3,7 +3,9 @@ on two CPU cores in minutes, with CLIP4Clip's two temporal variants (``meanP``, 
 
 Architecture (defaults: S = 96 px frames, D = E = 128):
 
-- frames: four 3x3 stride-2 convolutions (16, 32, 64, D channels; GroupNorm, GELU) give an
+- frames: each frame's RGB and, with ``motion`` (on for new hosts), its difference from the
+  previous sampled frame (six input channels, so a frame feature can show what moved and which
+  way); four 3x3 stride-2 convolutions (16, 32, 64, D channels; GroupNorm, GELU) give an
   (S/16)^2 grid of patch features (6 x 6 = 36 patches at 96 px) plus a learned patch-position
   embedding; a frame's feature is attention pooling of its patches with a learned query, so where
   things are survives;
@@ -11,8 +13,10 @@ Architecture (defaults: S = 96 px frames, D = E = 128):
   ``seqTransf``: frame features plus time-position embeddings go through a Transformer encoder,
   added back to the frame features (CLIP4Clip's residual), then averaged and projected;
 - texts: a word-level tokenizer (lowercase words, numbers and punctuation, character offsets
-  kept) over a vocabulary built from the training captions, a [CLS] token, token and position
-  embeddings, a pre-norm Transformer encoder; the text embedding is the projected [CLS] output.
+  kept) over a vocabulary built from the training split's texts (captions, and the QA and
+  action-prompt words), a [CLS] token, token and position embeddings (word embeddings N(0,
+  ``word_std``)), a pre-norm Transformer encoder; the text embedding is the projected [CLS]
+  output.
 
 The vocabulary is part of the config, so a checkpoint rebuilds the same tokenizer.
 """
@@ -46,7 +50,12 @@ DEFAULTS: dict[str, Any] = {
     "max_tokens": 40,
     "dropout": 0.1,
     "max_vocab": 8000,
+    "motion": False,
+    "word_std": 1.0,
 }
+# A new host's options where they differ from DEFAULTS. DEFAULTS say what a checkpoint written
+# before an option existed meant (no motion channels); a host built from scratch gets these.
+NEW_HOST: dict[str, Any] = {"motion": True}
 
 
 def word_spans(text: str) -> list[tuple[str, int, int]]:
@@ -153,7 +162,11 @@ class TinyHost(nn.Module):
         self.grid = (grid, grid)
         # Frames.
         # Narrow early layers: they run at the highest resolution and dominate the cost.
-        self.cnn = nn.Sequential(_conv(3, 16), _conv(16, 32), _conv(32, 64), _conv(64, d))
+        # ``motion``: each frame also gets its difference from the previous sampled frame as three
+        # more input channels, so a frame feature can show what moved and which way.
+        self.motion = bool(cfg["motion"])
+        channels = 6 if self.motion else 3
+        self.cnn = nn.Sequential(_conv(channels, 16), _conv(16, 32), _conv(32, 64), _conv(64, d))
         self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))
         self.patch_norm = nn.LayerNorm(d)
         self.frame_pool = AttentionPool(d, heads)
@@ -178,6 +191,10 @@ class TinyHost(nn.Module):
         nn.init.normal_(self.patch_position, std=0.02)
         nn.init.normal_(self.time_position, std=0.02)
         nn.init.normal_(self.text_position, std=0.02)
+        if float(cfg["word_std"]) != 1.0:
+            nn.init.normal_(self.token_embedding.weight, std=float(cfg["word_std"]))
+            with torch.no_grad():
+                self.token_embedding.weight[0].zero_()
 
     @classmethod
     def from_config(cls, config: dict[str, Any], texts: Sequence[str] | None = None) -> TinyHost:
@@ -190,6 +207,7 @@ class TinyHost(nn.Module):
                     "the tiny host needs a vocabulary: give training captions to build one"
                 )
             vocab = build_vocab(texts, int(options.get("max_vocab", DEFAULTS["max_vocab"])))
+            options = {**NEW_HOST, **options}
         return cls(list(vocab), **options)
 
     def host_config(self) -> dict[str, Any]:
@@ -208,6 +226,10 @@ class TinyHost(nn.Module):
             x = nn.functional.interpolate(
                 x, size=(self.frame_size, self.frame_size), mode="bilinear", align_corners=False
             )
+        if self.motion:
+            clip = x.view(b, t, *x.shape[1:])
+            change = torch.cat([torch.zeros_like(clip[:, :1]), clip[:, 1:] - clip[:, :-1]], dim=1)
+            x = torch.cat([clip, change], dim=2).flatten(0, 1)
         grid = self.cnn(x)  # (B*T, D, g, g)
         patches = self.patch_norm(grid.flatten(2).transpose(1, 2) + self.patch_position)
         frame = self.frame_pool(patches).view(b, t, -1)

@@ -77,6 +77,10 @@ class VideoRef:
     path: Path | None
 
 
+# Zero-shot action recognition scores one text per label, made from this template.
+ACTION_PROMPT = "a video of {label}"
+
+
 @dataclass(frozen=True)
 class Caption:
     """A true caption of ``video_id``; ids are ``VIDEO.cK`` (K = its index among the video's)."""

@@ -33,7 +33,7 @@ from finsta_cli.errors import InputError, UsageError
 from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
-from finsta_cli.tasks.datasets import QAItem, TaskDataset, load_task_dataset
+from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.tasks.metrics import (
     accuracy,
     accuracy_by_group,
@@ -380,7 +380,7 @@ def evaluate_action(
     quiet: bool = False,
     seed: int = 0,
     epochs: int = 300,
-    prompt: str = "a video of {label}",
+    prompt: str = ACTION_PROMPT,
 ) -> HostEvalResult:
     if not dataset.actions:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no action labels")

@@ -18,6 +18,8 @@ from typer.testing import CliRunner
 from finsta_cli.cli.app import app
 from finsta_cli.hosts import load_host
 from finsta_cli.hosts.factory import load_checkpoint
+from finsta_cli.hosts.tiny import word_spans
+from finsta_cli.tasks.datasets import ACTION_PROMPT, load_task_dataset
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 RUN_FILES = ("checkpoint.pt", "train_state.pt", "metrics.jsonl", "config.yaml", "manifest.json")
@@ -58,6 +60,22 @@ def test_host_only_run_folder(align_set: AlignSet) -> None:
     host = load_host(run / "checkpoint.pt")
     assert host.frame_size == 32 and host.num_frames == 4
     assert "sg" not in load_checkpoint(run / "checkpoint.pt")  # distill: the host alone
+
+
+def test_a_new_tiny_host_sees_motion_and_knows_the_task_words(align_set: AlignSet) -> None:
+    host = load_host(align_set.checkpoint)
+    assert host.motion  # type: ignore[attr-defined]
+    vocab = set(host.tokenizer.vocab)  # type: ignore[attr-defined]
+    train = [r for r in align_set.records() if r["split"] == "train"]
+    caption_words = {w for r in train for c in r["captions"] for w, _, _ in word_spans(c["text"])}
+    options = {
+        w for r in train for q in r["qa_mc"] for o in q["options"] for w, _, _ in word_spans(o)
+    }
+    assert {"one", "two", "three", "four", "five"} <= options - caption_words  # count answers
+    assert options <= vocab and caption_words <= vocab
+    labels = load_task_dataset(align_set.data, split="train").labels
+    prompts = {w for label in labels for w, _, _ in word_spans(ACTION_PROMPT.format(label=label))}
+    assert labels and prompts <= vocab
 
 
 def test_finsta_objective_run(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:

@@ -3,6 +3,7 @@ the vocabulary round trip through a checkpoint, and refused options."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -108,15 +109,57 @@ def test_unknown_words_map_to_unk() -> None:
 def test_meanp_is_blind_to_frame_order_and_seqtransf_is_not() -> None:
     frames = _frames(batch=2, count=4)
     reversed_frames = frames.flip(1)
-    mean = _host("meanP")
+    mean = _host("meanP", motion=False)
     a, b = mean.encode_video(frames), mean.encode_video(reversed_frames)
     assert torch.allclose(a.embedding, b.embedding, atol=1e-5)
     assert torch.allclose(a.frame, b.frame.flip(1), atol=1e-5)
-    seq = _host("seqTransf")
+    seq = _host("seqTransf", motion=False)
     c, d = seq.encode_video(frames), seq.encode_video(reversed_frames)
     assert not torch.allclose(c.embedding, d.embedding, atol=1e-4)
     # The same frames twice give the same answer: the difference is the order, not noise.
     assert torch.allclose(c.embedding, seq.encode_video(frames).embedding)
+
+
+@torch.no_grad()
+def test_motion_channels_show_each_frame_what_changed_since_the_previous_one() -> None:
+    host = _host("meanP")  # a new host has them
+    assert host.motion and host.cnn[0][0].in_channels == 6
+    frames = _frames(batch=1, count=4)
+    moved = frames.clone()
+    moved[0, 1] = moved[0, 1].roll(5, dims=0)  # frame 1 changes: frames 1 and 2 see it
+    a, b = host.encode_video(frames).frame[0], host.encode_video(moved).frame[0]
+    changed = [not torch.allclose(a[t], b[t], atol=1e-5) for t in range(4)]
+    assert changed == [False, True, True, False]
+    # Played backwards, each frame's change is reversed: even meanP tells the two apart.
+    backwards = host.encode_video(frames.flip(1)).embedding
+    assert not torch.allclose(host.encode_video(frames).embedding, backwards, atol=1e-4)
+    # A still video has no change to show: its frames equal a single frame's.
+    still = frames[:, :1].expand(-1, 4, -1, -1, -1)
+    single = host.encode_video(frames[:, :1]).frame[0, 0]
+    assert torch.allclose(host.encode_video(still).frame[0], single.expand(4, -1), atol=1e-5)
+
+
+def test_a_checkpoint_from_before_motion_channels_loads_without_them(tmp_path: Path) -> None:
+    host = _host("seqTransf", seed=2, motion=False)
+    path = tmp_path / "host.pt"
+    save_host(path, host)
+    payload = torch.load(path, weights_only=True)
+    config = json.loads(payload["host_config"])
+    del config["motion"], config["word_std"]  # what a checkpoint written before them held
+    payload["host_config"] = json.dumps(config)
+    torch.save(payload, path)
+    loaded = load_host(path)
+    assert isinstance(loaded, TinyHost) and not loaded.motion
+    frames = _frames()
+    assert torch.equal(loaded.encode_video(frames).embedding, host.encode_video(frames).embedding)
+
+
+def test_word_std_sets_the_word_embedding_scale() -> None:
+    host = _host(word_std=0.02)
+    weight = host.token_embedding.weight.detach()
+    assert float(weight[1:].std()) == pytest.approx(0.02, rel=0.3)
+    assert torch.count_nonzero(weight[0]) == 0  # [PAD] stays zero
+    assert float(_host().token_embedding.weight.detach()[1:].std()) == pytest.approx(1.0, rel=0.3)
 
 
 def test_seqtransf_has_a_temporal_encoder_and_meanp_none() -> None:
