@@ -249,8 +249,8 @@ def evaluate_videoqa(
         scores = scores.masked_fill(~valid, float("-inf"))
         picked = scores.argmax(dim=1)
         # Ties count against, as in retrieval: an answer is right only when it scores above
-        # every other option. (Options the host cannot tell apart, e.g. number words outside
-        # the tiny host's vocabulary, score the same; argmax would credit the first option.)
+        # every other option. (Options the host cannot tell apart, e.g. words outside a tiny
+        # host's vocabulary, score the same; argmax would credit the first option.)
         correct = (target_ranks(scores, answers) == 1).tolist()
         tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
         metrics["mc_accuracy"] = accuracy(correct, [True] * len(mc))
@@ -259,8 +259,8 @@ def evaluate_videoqa(
         metrics["mc_by_type"] = accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc])
         for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True):
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
-                                "predicted": p, "answer": q.answer_index, "tied": tie,
-                                "correct": right})  # fmt: skip
+                                "qtype": q.qtype, "predicted": p, "answer": q.answer_index,
+                                "tied": tie, "correct": right})  # fmt: skip
     opened = [q for q in dataset.qa_open if q.video_id in kept]
     if opened:
         videos = video_emb[torch.tensor([frames.position(q.video_id) for q in opened])]
@@ -281,8 +281,8 @@ def evaluate_videoqa(
         )
         for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True):
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
-                                "predicted": g, "answer": q.answer, "tied": tie,
-                                "correct": ok})  # fmt: skip
+                                "qtype": q.qtype, "predicted": g, "answer": q.answer,
+                                "tied": tie, "correct": ok})  # fmt: skip
     return HostEvalResult(metrics, predictions, frames.failures)
 
 
