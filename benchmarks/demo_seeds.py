@@ -19,16 +19,11 @@ from pathlib import Path
 ARM_NAMES = {"host": "host", "finsta": "host+Finsta", "fusion": "fusion + graphs"}
 
 
-def _spread(values: list[float]) -> str:
+def _summary(values: list[float], signed: bool = False) -> str:
+    """``mean ± sample standard deviation`` (0 for one value); ``signed``: with its sign."""
     mean = statistics.fmean(values)
     std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:.1f} ± {std:.1f}"
-
-
-def _change(values: list[float]) -> str:
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{mean:+.1f} ± {std:.1f}"
+    return f"{mean:{'+' if signed else ''}.1f} ± {std:.1f}"
 
 
 def tables(comparisons: dict[int, dict[str, dict[str, dict[str, float | None]]]]) -> str:
@@ -46,17 +41,19 @@ def tables(comparisons: dict[int, dict[str, dict[str, dict[str, float | None]]]]
         out.append("|" + "---|" * len(header))
         for measure in rows:
             cells = [measure]
-            host = [comparisons[s][variant][measure].get("host") for s in seeds]
+            host: list[float] | None = None
             for arm in arms:
                 values = [comparisons[s][variant][measure].get(arm) for s in seeds]
-                known = [float(v) for v in values if v is not None]
-                if len(known) < len(seeds):
+                if any(v is None for v in values):
                     cells += ["-"] if arm == "host" else ["-", "-"]
                     continue
-                cells.append(_spread(known))
-                if arm != "host":
-                    base = [float(h) for h in host if h is not None]
-                    cells.append(_change([v - h for v, h in zip(known, base, strict=True)]))
+                known = [float(v) for v in values if v is not None]
+                cells.append(_summary(known))
+                if arm == "host":
+                    host = known
+                else:
+                    change = [v - h for v, h in zip(known, host, strict=True)] if host else None
+                    cells.append(_summary(change, signed=True) if change else "-")
             out.append("| " + " | ".join(cells) + " |")
         out.append("")
     return "\n".join(out)

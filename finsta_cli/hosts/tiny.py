@@ -162,9 +162,7 @@ class TinyHost(nn.Module):
         self.grid = (grid, grid)
         # Frames.
         # Narrow early layers: they run at the highest resolution and dominate the cost.
-        # ``motion``: each frame also gets its difference from the previous sampled frame as three
-        # more input channels, so a frame feature can show what moved and which way.
-        self.motion = bool(cfg["motion"])
+        self.motion = bool(cfg["motion"])  # RGB + the change since the previous frame
         channels = 6 if self.motion else 3
         self.cnn = nn.Sequential(_conv(channels, 16), _conv(16, 32), _conv(32, 64), _conv(64, d))
         self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))
@@ -191,6 +189,8 @@ class TinyHost(nn.Module):
         nn.init.normal_(self.patch_position, std=0.02)
         nn.init.normal_(self.time_position, std=0.02)
         nn.init.normal_(self.text_position, std=0.02)
+        # 1.0 is the embedding's own N(0, 1): drawn again only for another scale, so that the
+        # random stream, and with it every host built before the option, stays as it was.
         if float(cfg["word_std"]) != 1.0:
             nn.init.normal_(self.token_embedding.weight, std=float(cfg["word_std"]))
             with torch.no_grad():
