@@ -150,6 +150,11 @@ class TinyHost(nn.Module):
             )
         if int(cfg["frame_size"]) % 16 or int(cfg["frame_size"]) < 32:
             raise UsageError("tiny host: frame_size must be a multiple of 16, at least 32")
+        if not isinstance(cfg["motion"], bool):
+            raise UsageError(f"tiny host: motion must be true or false, not {cfg['motion']!r}")
+        word_std = cfg["word_std"]
+        if isinstance(word_std, bool) or not isinstance(word_std, int | float) or word_std <= 0:
+            raise UsageError(f"tiny host: word_std must be a number above 0, not {word_std!r}")
         self.options = cfg
         self.temporal: str = cfg["temporal"]
         self.num_frames = int(cfg["num_frames"])
@@ -162,7 +167,7 @@ class TinyHost(nn.Module):
         self.grid = (grid, grid)
         # Frames.
         # Narrow early layers: they run at the highest resolution and dominate the cost.
-        self.motion = bool(cfg["motion"])  # RGB + the change since the previous frame
+        self.motion: bool = cfg["motion"]  # RGB + the change since the previous frame
         channels = 6 if self.motion else 3
         self.cnn = nn.Sequential(_conv(channels, 16), _conv(16, 32), _conv(32, 64), _conv(64, d))
         self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))

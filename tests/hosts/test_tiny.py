@@ -211,6 +211,9 @@ def test_unknown_option_is_refused() -> None:
         ({"temporal": "seqLSTM"}, "temporal must be meanP or seqTransf"),
         ({"frame_size": 40}, "multiple of 16"),
         ({"frame_size": 16}, "at least 32"),
+        ({"motion": "no"}, "motion must be true or false, not 'no'"),
+        ({"word_std": 0}, "word_std must be a number above 0"),
+        ({"word_std": "abc"}, "word_std must be a number above 0, not 'abc'"),
     ],
 )
 def test_bad_options_are_refused(options: dict[str, object], message: str) -> None:
