@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 from enum import IntEnum
 
 
@@ -51,3 +52,26 @@ class MissingResourceError(FinstaError):
     """A model, weights file, package or device that is needed but absent: exit code 4."""
 
     exit_code = ExitCode.MISSING_RESOURCE
+
+
+class StorageFullError(FinstaError):
+    """The disk or quota is full: every later write would fail too, so the run stops."""
+
+
+_QUOTA = getattr(errno, "EDQUOT", None)  # not defined on every platform
+
+
+def storage_full_error(error: BaseException, where: str | None = None) -> StorageFullError | None:
+    """A :class:`StorageFullError` naming the file for a "no space left" / quota error, else None.
+
+    ``where`` is the output being written when the error does not carry a file name.
+    """
+    if not isinstance(error, OSError) or error.errno not in (errno.ENOSPC, _QUOTA):
+        return None
+    path = error.filename or where
+    reason = "disk quota exceeded" if error.errno == _QUOTA else "no space left on device"
+    return StorageFullError(
+        f"{path}: {reason}" if path else reason,
+        hint="free some space (or write --out elsewhere) and run the same command again: "
+        "finished items are kept and skipped",
+    )

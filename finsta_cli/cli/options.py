@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 
-from finsta_cli.errors import ExitCode, FinstaError
+from finsta_cli.errors import ExitCode, FinstaError, storage_full_error
 from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
 from finsta_cli.io.shard import Shard, parse_shard
 
@@ -103,6 +103,9 @@ def command(func: F) -> F:
             stderr_console().print("interrupted", highlight=False)
             raise typer.Exit(130) from None
         except Exception as exc:
+            if (full := storage_full_error(exc)) is not None:
+                report_error(full)
+                raise typer.Exit(int(full.exit_code)) from None
             if kwargs.get("verbose"):
                 get_logger().exception("internal error")
             message = f"internal error: {type(exc).__name__}: {exc}"

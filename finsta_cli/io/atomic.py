@@ -10,6 +10,8 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Any
 
+from finsta_cli.errors import storage_full_error
+
 
 def _current_umask() -> int:
     # os.umask can only be read by setting it; restore at once.
@@ -54,9 +56,11 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with suppress(FileNotFoundError):
             tmp.unlink()
+        if isinstance(exc, OSError) and exc.filename is None and storage_full_error(exc):
+            exc.filename = str(target)  # a failed write() names no file: say which one
         raise
     _fsync_dir(target.parent)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
@@ -17,6 +18,7 @@ from finsta_cli.errors import InputError
 from finsta_cli.io.atomic import atomic_open
 
 STDIO = "-"
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Source = str | os.PathLike[str] | IO[str]
 
@@ -51,6 +53,44 @@ def open_text_input(source: Source) -> Iterator[IO[str]]:
         yield handle
 
 
+def lone_surrogate(value: Any) -> str | None:
+    """Where a decoded JSON value holds a lone surrogate (``"\\ud800"`` is valid JSON but not
+    Unicode text: no UTF-8 writer can write it), as ``U+D800 at character 4 of 'text'``; else None.
+    """
+    if isinstance(value, str):
+        if value.isascii():
+            return None
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"U+{ord(value[exc.start]):04X} at character {exc.start}"
+        return None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            where = lone_surrogate(key) or lone_surrogate(item)
+            if where is not None:
+                return f"{where} of {key!r}" if isinstance(item, str) else where
+        return None
+    if isinstance(value, list):
+        for item in value:
+            where = lone_surrogate(item)
+            if where is not None:
+                return where
+    return None
+
+
+def surrogate_reason(line: str, value: Any) -> str | None:
+    """The reason a JSON line's value is refused for lone surrogates, or None.
+
+    Only ``\\uD800``-``\\uDFFF`` escapes can make one (the file itself is strict UTF-8), so
+    lines without such an escape are not searched.
+    """
+    if _SURROGATE_ESCAPE.search(line) is None:
+        return None
+    where = lone_surrogate(value)
+    return None if where is None else f"not valid Unicode text: a lone surrogate, {where}"
+
+
 def iter_jsonl(
     source: Source,
     *,
@@ -76,6 +116,8 @@ def iter_jsonl(
                 else:
                     if not isinstance(value, dict):
                         reason = f"expected a JSON object, found {type(value).__name__}"
+                    else:
+                        reason = surrogate_reason(line, value)
                 if reason is not None:
                     if on_error is None:
                         raise InputError(f"{name}:{line_number}: {reason}")

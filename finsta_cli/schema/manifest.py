@@ -55,6 +55,10 @@ class RunManifest(VersionedRecord):
     timings: dict[str, float] = Field(default_factory=dict, description="seconds per phase")
     device: str = "cpu"
     threads: int | None = None
+    pid: int | None = Field(
+        default=None, description="process that ran it (a dead run stays 'running')"
+    )
+    host: str | None = Field(default=None, description="machine that ran it")
     shard: str | None = None
     limit: int | None = None
     force: bool = False

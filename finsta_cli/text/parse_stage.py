@@ -38,7 +38,7 @@ from finsta_cli.config import StageConfig
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.atomic import atomic_open
 from finsta_cli.io.hashing import hash_file, hash_text
-from finsta_cli.io.jsonl import STDIO
+from finsta_cli.io.jsonl import STDIO, surrogate_reason
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.shard import Shard
 from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
@@ -173,6 +173,9 @@ def _jsonl_item(
         return StageItem(fallback_id, hash_text(text), CaptionInput("", reason), where)
     raw_id = value.get(config.id_field)
     item_id = str(raw_id) if raw_id not in (None, "") else fallback_id
+    not_unicode = surrogate_reason(text, value)
+    if not_unicode is not None:
+        return StageItem(item_id, hash_text(where), CaptionInput("", not_unicode), where)
     caption = value.get(config.text_field)
     if not isinstance(caption, str):
         reason = (
@@ -193,7 +196,9 @@ def _csv_items(
 ) -> Iterator[StageItem[CaptionInput]]:
     # surrogateescape keeps undecodable bytes visible per row instead of failing the file.
     text_stream = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
-    reader = csv.reader(text_stream)
+    # strict: a quote left open fails at the end of the file instead of swallowing every row
+    # after it into one caption; a stray quote after a quoted field fails that row alone.
+    reader = csv.reader(text_stream, strict=True)
     try:
         header = next(reader, None)
     except csv.Error as exc:
@@ -210,6 +215,7 @@ def _csv_items(
     id_column = header.index(config.id_field) if config.id_field in header else None
     row_number = 0
     while True:
+        first_line = reader.line_num + 1
         try:
             row = next(reader)
         except StopIteration:
@@ -217,7 +223,13 @@ def _csv_items(
         except csv.Error as exc:
             row_number += 1
             where = f"{name}:row {row_number}"
-            yield StageItem(str(row_number), hash_text(where), CaptionInput("", str(exc)), where)
+            reason = str(exc)
+            if reason == "unexpected end of data":
+                reason = (
+                    f"a quoted field opened on line {first_line} is never closed: lines "
+                    f"{first_line}-{reader.line_num} (the end of the file) were read into it"
+                )
+            yield StageItem(str(row_number), hash_text(where), CaptionInput("", reason), where)
             continue
         row_number += 1
         where = f"{name}:row {row_number}"
@@ -344,7 +356,7 @@ def run_parse_text(
     )
     # Without the earlier output there is nothing to resume from: every item is parsed.
     force = force or to_stdout or not Path(out).is_file()
-    previous = {} if force else _previous_records(out, config.format)
+    previous: dict[str, str] = {}
 
     def render(doc: Doc, item_id: str, text: str) -> str:
         if learned is not None:
@@ -373,8 +385,16 @@ def run_parse_text(
     run: StageRun[CaptionInput]
     try:
         with StageRun[CaptionInput](
-            "parse-text", paths, config, force=force, limit=limit, quiet=quiet
+            "parse-text",
+            paths,
+            config,
+            force=force,
+            limit=limit,
+            quiet=quiet,
+            output_file=None if to_stdout else out,
         ) as run:
+            if not force:  # read under the run's lock, as the file its ledger describes
+                previous = _previous_records(out, config.format)
             if source != STDIO and Path(source).is_file():
                 run.add_input(source, hash_file(source), None)
             else:
@@ -480,10 +500,9 @@ def run_parse_text(
                         run.fail(item, line)
                         continue
                     writer.write_line(line)
-                    # Outputs are not listed per item: all go to one file, whose absence
-                    # already turns resume off (above); this keeps the ledger cheap. The file
-                    # appears only when the run ends, so ledger lines need no flush per item.
-                    run.done(item, [], flush=False)
+                    # Outputs are not listed per item: all go to one file, which the ledger's
+                    # snapshot describes as a whole (StageRun's output_file).
+                    run.done(item, [])
                 flush_until(writer, None)
     finally:
         if scratch is not None:
