@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 from enum import IntEnum
+from typing import Any
 
 
 class ExitCode(IntEnum):
@@ -28,6 +29,14 @@ class FinstaError(Exception):
 
     def __str__(self) -> str:
         return self.message if not self.hint else f"{self.message}\n  hint: {self.hint}"
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keeps the hint when the error crosses a process boundary (a worker's result).
+        return (_rebuild_error, (type(self), self.message, self.hint))
+
+
+def _rebuild_error(kind: type[FinstaError], message: str, hint: str | None) -> FinstaError:
+    return kind(message, hint=hint)
 
 
 class UsageError(FinstaError):

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from finsta_cli.errors import storage_full_error
+from finsta_cli.io.faults import failpoint
 
 
 def _current_umask() -> int:
@@ -55,6 +56,7 @@ def atomic_open(path: str | os.PathLike[str], mode: str = "w") -> Iterator[IO[An
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        failpoint("atomic.replace")
         os.replace(tmp, target)
     except BaseException as exc:
         with suppress(FileNotFoundError):

@@ -52,6 +52,7 @@ from typing import IO, TYPE_CHECKING, Any, Generic, TypeVar
 
 from finsta_cli.errors import ExitCode, FinstaError, storage_full_error
 from finsta_cli.io.atomic import atomic_open, atomic_write_json, atomic_write_text
+from finsta_cli.io.faults import failpoint
 from finsta_cli.io.hashing import hash_json, hash_text
 from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
 from finsta_cli.io.progress import StageProgress, get_logger
@@ -262,9 +263,10 @@ class StageRun(Generic[PayloadT]):
         return self
 
     def _start(self) -> None:
-        names = (
-            None if self._output_file is None else [self._output_file.name, self.paths.ledger.name]
-        )
+        names = None  # a folder of outputs is the stage's own; beside one file, only its files
+        if self._output_file is not None:
+            names = [self._output_file.name, self.paths.ledger.name]
+            names += [self.paths.config.name, self.paths.manifest.name]
         remove_stale_temporaries(self.paths.root, held=self.paths.lock, names=names)
         self._note_dead_run()
         if not self.force:
@@ -361,6 +363,7 @@ class StageRun(Generic[PayloadT]):
             stamp = file_stamp(self._output_file) if success else None
             if stamp is None:
                 return  # interrupted or failed: the earlier output and ledger stay as they were
+            failpoint("stage.snapshot")
             header = {"output": self._output_file.name, "stamp": stamp}
             with atomic_open(self.paths.ledger, "w") as target:
                 target.write(json_line(header))
@@ -511,6 +514,7 @@ class StageRun(Generic[PayloadT]):
         """
         paths = [Path(path) for path in outputs]
         stamps = [file_stamp(path) for path in paths]  # None: absent, so resume redoes it
+        failpoint("stage.done")
         self._write_entry(item, [self._relative(path) for path in paths], stamps)
         self.counts.done += 1
         self._progress.advance()

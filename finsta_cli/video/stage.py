@@ -26,6 +26,7 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from finsta_cli.config import StageConfig
+from finsta_cli.errors import storage_full_error
 from finsta_cli.io.hashing import hash_file, hash_json
 from finsta_cli.io.paths import output_path
 from finsta_cli.io.progress import get_logger
@@ -438,6 +439,8 @@ def _write_video(
             torch.save(tensors, handle)
         atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
     except Exception as exc:
+        if (full := storage_full_error(exc)) is not None:
+            raise full from None  # stops the run: every later video would fail alike
         log.debug("assembling %s failed", item.id, exc_info=True)
         return describe_error(exc)
     return [json_path, pt_path], time.perf_counter() - start
