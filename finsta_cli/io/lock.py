@@ -95,9 +95,14 @@ def output_lock(path: str | os.PathLike[str], *, what: str) -> Iterator[None]:
         handle.truncate()
         handle.write(json.dumps(holder_info(), ensure_ascii=True) + "\n")
         handle.flush()
-        yield
+        try:
+            yield
+        finally:
+            with suppress(OSError):  # an idle lock is empty, so finished runs' folders are alike
+                handle.seek(0)
+                handle.truncate()
     finally:
-        handle.close()  # releases the lock; the file stays (removing it would race a waiter)
+        handle.close()  # releases the lock; the file stays (removing it would race another run)
 
 
 def folder_is_idle(folder: Path, held: Path | None = None) -> bool:
