@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -19,6 +21,48 @@ from finsta_cli.io.atomic import atomic_open
 STDIO = "-"
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Source = str | os.PathLike[str] | IO[str]
+# A JSON escape of a UTF-16 surrogate: json.loads joins a valid pair into one character and
+# leaves a lone one in the string, where it breaks every UTF-8 write downstream.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """An input line or file that cannot be used: a stage records it in failures.jsonl as
+    ``{id, source, reason}`` and goes on with the other items."""
+
+    id: str
+    source: str
+    reason: str
+
+
+def find_lone_surrogate(value: Any, where: str = "") -> str | None:
+    """Where a string in a JSON value holds a lone UTF-16 surrogate (valid JSON, ``"\\ud800"``,
+    but not Unicode text, so it cannot be written as UTF-8), or None.
+
+    The answer reads ``lone surrogate \\ud800 at nodes.2.label, character 4``: the surrogate is
+    written as its escape, so the answer can go into any message or UTF-8 file.
+    """
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found is None:
+            return None
+        code = ascii(found.group())[1:-1]
+        return f"lone surrogate {code} at {where or 'the value'}, character {found.start()}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return f"lone surrogate in a key of {where or 'the record'}: {key!a}"
+            found_in = find_lone_surrogate(item, f"{where}.{key}" if where else key)
+            if found_in is not None:
+                return found_in
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found_in = find_lone_surrogate(item, f"{where}.{index}" if where else str(index))
+            if found_in is not None:
+                return found_in
+    return None
 
 
 def source_name(source: Source) -> str:
@@ -58,9 +102,10 @@ def iter_jsonl(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL file, lazily.
 
-    A line that is not a JSON object raises :class:`InputError` naming the file and line, unless
-    ``on_error(line_number, reason)`` is given: then the line is reported there and skipped, so
-    the other items go on.
+    A line that is not a JSON object, or whose strings hold a lone surrogate (``"\\ud800"``:
+    valid JSON, but no Unicode text can hold it), raises :class:`InputError` naming the file and
+    line, unless ``on_error(line_number, reason)`` is given: then the line is reported there and
+    skipped, so the other items go on.
     """
     name = source_name(source)
     with open_text_input(source) as handle:
@@ -76,6 +121,10 @@ def iter_jsonl(
                 else:
                     if not isinstance(value, dict):
                         reason = f"expected a JSON object, found {type(value).__name__}"
+                    elif "\\u" in line and _SURROGATE_ESCAPE.search(line):
+                        surrogate = find_lone_surrogate(value)
+                        if surrogate is not None:
+                            reason = f"not valid Unicode: {surrogate}"
                 if reason is not None:
                     if on_error is None:
                         raise InputError(f"{name}:{line_number}: {reason}")
@@ -95,6 +144,17 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def validate_record(value: Any, model: type[ModelT]) -> ModelT:
+    """``value`` as a ``model`` record; any reason it is not one is an :class:`InputError`
+    (a :class:`~finsta_cli.errors.SchemaVersionError` for another major version)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InputError(
+            f"not a valid {model.__name__} record: {validation_message(exc)}"
+        ) from None
+
+
 def read_records(source: Source, model: type[ModelT]) -> Iterator[ModelT]:
     """Yield the JSONL records of ``source`` validated as ``model``; errors name file and line.
 
@@ -103,14 +163,9 @@ def read_records(source: Source, model: type[ModelT]) -> Iterator[ModelT]:
     name = source_name(source)
     for line_number, value in iter_jsonl(source):
         try:
-            yield model.model_validate(value)
+            yield validate_record(value, model)
         except InputError as exc:
             raise type(exc)(f"{name}:{line_number}: {exc.message}", hint=exc.hint) from None
-        except ValidationError as exc:
-            raise InputError(
-                f"{name}:{line_number}: not a valid {model.__name__} record: "
-                f"{validation_message(exc)}"
-            ) from None
 
 
 def to_jsonable(record: BaseModel | Mapping[str, Any]) -> Any:
