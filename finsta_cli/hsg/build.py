@@ -79,14 +79,6 @@ class Pair:
         return f"{self.video_id}--{self.text_id}"
 
 
-def _line_failure(path: Path, line: int, reason: str, item_id: object = None) -> BadInput:
-    """A bad input line as a failure record: its id when it has a usable one, else FILE:LINE."""
-    where = f"{path}:{line}"
-    if isinstance(item_id, str) and item_id and find_lone_surrogate(item_id) is None:
-        return BadInput(item_id, where, f"{where}: {reason}")
-    return BadInput(where, where, f"{where}: {reason}")
-
-
 def read_pairs(path: Path, bad: list[BadInput]) -> list[Pair]:
     """Pairs from a JSONL file with ``video_id`` and ``text_id`` fields.
 
@@ -98,7 +90,7 @@ def read_pairs(path: Path, bad: list[BadInput]) -> list[Pair]:
     repeated = 0
 
     def on_error(line: int, reason: str) -> None:
-        bad.append(_line_failure(path, line, reason))
+        bad.append(BadInput.at_line(path, line, reason))
 
     for line, row in iter_jsonl(path, on_error=on_error):
         video, text = row.get("video_id"), row.get("text_id")
@@ -137,7 +129,7 @@ def read_tsgs(path: Path, bad: list[BadInput]) -> TextGraphs:
     repeated = 0
 
     def failed(line: int, reason: str, item_id: object = None) -> None:
-        failure = _line_failure(path, line, reason, item_id)
+        failure = BadInput.at_line(path, line, reason, item_id)
         bad.append(failure)
         if isinstance(item_id, str) and item_id == failure.id:
             graphs.unusable.setdefault(item_id, failure.reason)
@@ -159,7 +151,7 @@ def read_tsgs(path: Path, bad: list[BadInput]) -> TextGraphs:
                 f"TSG id {record.id!r} again, with other content than at line "
                 f"{graphs.lines[record.id]} (which is used)"
             )
-            bad.append(_line_failure(path, line, reason, record.id))
+            bad.append(BadInput.at_line(path, line, reason, record.id))
     if repeated:
         log.warning("%s: %d line(s) repeat an earlier TSG exactly, left out", path, repeated)
     return graphs

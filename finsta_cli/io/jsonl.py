@@ -36,6 +36,17 @@ class BadInput:
     source: str
     reason: str
 
+    @classmethod
+    def at_line(
+        cls, path: str | os.PathLike[str], line: int, reason: str, item_id: object = None
+    ) -> BadInput:
+        """Line ``line`` of ``path``: its ``source`` is ``FILE:LINE``, its reason starts with it,
+        and its ``id`` is ``item_id`` when that is a usable string (else ``FILE:LINE`` too)."""
+        where = f"{os.fspath(path)}:{line}"
+        if isinstance(item_id, str) and item_id and find_lone_surrogate(item_id) is None:
+            return cls(item_id, where, f"{where}: {reason}")
+        return cls(where, where, f"{where}: {reason}")
+
 
 def find_lone_surrogate(value: Any, where: str = "") -> str | None:
     """Where a string in a JSON value holds a lone UTF-16 surrogate (valid JSON, ``"\\ud800"``,
@@ -115,7 +126,7 @@ def iter_jsonl(
                     continue
                 reason: str | None = None
                 try:
-                    value = json.loads(line)
+                    value = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as exc:
                     reason = f"invalid JSON ({exc.msg} at column {exc.colno})"
                 else:
