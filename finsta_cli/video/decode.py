@@ -21,7 +21,7 @@ import numpy as np
 
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.hashing import hash_file, hash_json
-from finsta_cli.io.jsonl import BadInput, iter_jsonl
+from finsta_cli.io.jsonl import BadInput, find_lone_surrogate, iter_jsonl
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageItem
 
@@ -148,7 +148,8 @@ def discover_videos(
     for video files and frame folders. A path that does not exist is kept, so that it fails as
     an item with its reason. Ids are file stems (folder names for frame folders); when two
     videos share a stem, their paths relative to the input folder tell them apart. A manifest
-    line that names no video raises :class:`InputError`, or is passed to ``on_error``.
+    line that names no video, or a file name that is not UTF-8, raises :class:`InputError`, or
+    is passed to ``on_error``.
     """
     if not inputs:
         raise UsageError("no videos given", hint="finsta build-dsg VIDEO_OR_FOLDER... --out DIR")
@@ -183,7 +184,25 @@ def discover_videos(
             sources.extend(_read_manifest(path, on_error))
         else:
             sources.append(VideoSource(path.stem or path.name, path, "video"))
-    return sources
+    return [source for source in sources if _valid_name(source, on_error)]
+
+
+def _valid_name(source: VideoSource, on_error: OnBadInput | None) -> bool:
+    """Whether the id and path are Unicode text. A file name with bytes that are not UTF-8
+    reaches Python with lone surrogates, which no output file (JSON, ledger) can hold."""
+    name = str(source.path)
+    if find_lone_surrogate(name) is None and find_lone_surrogate(source.id) is None:
+        return True
+    printable = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    failure = BadInput(
+        source.id.encode("utf-8", "backslashreplace").decode("utf-8"),
+        printable,
+        f"{printable}: the file name is not UTF-8 text; rename it",
+    )
+    if on_error is None:
+        raise InputError(failure.reason)
+    on_error(failure)
+    return False
 
 
 def source_hash(source: VideoSource) -> str:

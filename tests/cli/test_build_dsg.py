@@ -197,6 +197,34 @@ def test_bad_manifest_lines_and_repeated_ids_fail_alone(
     assert DSG.model_validate_json((out / "a.json").read_text()).source == str(a)
 
 
+def test_a_file_name_that_is_not_utf8_fails_alone(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    a, b = sorted((data / "videos").glob("*.mp4"))[:2]
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "good.mp4").write_bytes(a.read_bytes())
+    # Python reads the byte 0xE9 (latin-1 e-acute) of a name as the lone surrogate \udce9.
+    with open(os.fsencode(videos) + b"/caf\xe9.mp4", "wb") as handle:
+        handle.write(b.read_bytes())
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app,
+        [
+            *("build-dsg", str(videos), "--out", str(out), "--detector", "file"),
+            *("--detections", str(detections), "--json", "-q"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    [failure] = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert failure["id"] == "caf\\udce9"
+    assert (
+        failure["reason"] == f"{videos}/caf\\udce9.mp4: the file name is not UTF-8 text; rename it"
+    )
+    assert _check_outputs(out) == ["good"]
+
+
 def test_usage_and_missing_weights(
     tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
