@@ -325,3 +325,21 @@ def test_pairs_of_a_bad_tsg_line_and_repeated_pairs(
     assert line_failure["id"] == second["id"] and line_failure["source"] == f"{tsg}:2"
     assert pair_failure["reason"].startswith(f"the TSG of {second['id']!r} cannot be used: {tsg}:2")
     assert [row["text_id"] for row in _index(out)] == [first["id"]]
+
+
+def test_each_bad_line_is_reported_by_one_shard(
+    runner: CliRunner, inputs: dict[str, Path], tmp_path: Path
+) -> None:
+    lines = inputs["tsg"].read_text(encoding="utf-8").splitlines()
+    bad = list(_bad_tsg_lines(json.loads(lines[1])).values())
+    tsg = tmp_path / "tsg.jsonl"
+    tsg.write_text("\n".join([*lines, *bad]) + "\n", encoding="utf-8")
+    out = tmp_path / "hsg"
+    sources = []
+    for shard in ("0/2", "1/2"):
+        result = _build(runner, tsg, inputs["dsg"], out, "--shard", shard)
+        assert result.exit_code in (0, 3), result.output
+        failures = out / f"failures.shard-{shard[0]}-of-2.jsonl"
+        if failures.is_file():
+            sources += [json.loads(row)["source"] for row in failures.read_text().splitlines()]
+    assert sorted(sources) == sorted(f"{tsg}:{len(lines) + k}" for k in range(1, len(bad) + 1))
