@@ -27,9 +27,8 @@ from finsta_cli.io import (
     hash_json,
     iter_jsonl,
     output_path,
-    read_records,
 )
-from finsta_cli.io.jsonl import validation_message
+from finsta_cli.io.jsonl import BadInput, find_lone_surrogate, validate_record, validation_message
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageSummary
 from finsta_cli.schema import DSG, HSG, TSG
@@ -80,15 +79,82 @@ class Pair:
         return f"{self.video_id}--{self.text_id}"
 
 
-def read_pairs(path: Path) -> list[Pair]:
-    """Pairs from a JSONL file with ``video_id`` and ``text_id`` fields."""
-    pairs = []
-    for line, row in iter_jsonl(path):
+def read_pairs(path: Path, bad: list[BadInput]) -> list[Pair]:
+    """Pairs from a JSONL file with ``video_id`` and ``text_id`` fields.
+
+    A line that is not such a pair is appended to ``bad`` and left out; a pair given again is
+    left out with a warning (it would be the same item twice).
+    """
+    pairs: list[Pair] = []
+    seen: set[tuple[str, str]] = set()
+    repeated = 0
+
+    def on_error(line: int, reason: str) -> None:
+        bad.append(BadInput.at_line(path, line, reason))
+
+    for line, row in iter_jsonl(path, on_error=on_error):
         video, text = row.get("video_id"), row.get("text_id")
         if not isinstance(video, str) or not isinstance(text, str) or not video or not text:
-            raise InputError(f"{path}:{line}: a pair needs string fields video_id and text_id")
+            on_error(line, "a pair needs string fields video_id and text_id")
+            continue
+        if (video, text) in seen:
+            repeated += 1
+            continue
+        seen.add((video, text))
         pairs.append(Pair(video, text))
+    if repeated:
+        log.warning("%s: %d pair(s) given again were left out", path, repeated)
     return pairs
+
+
+@dataclass
+class TextGraphs:
+    """The usable TSGs of a file by id, the line of each, and the reason each unusable id
+    (one whose line failed) could not be used."""
+
+    records: dict[str, TSG]
+    lines: dict[str, int]
+    unusable: dict[str, str]
+
+
+def read_tsgs(path: Path, bad: list[BadInput]) -> TextGraphs:
+    """The TSGs of a parse-text JSONL file; each line that fails alone is appended to ``bad``.
+
+    A line fails when it is not JSON, holds a lone surrogate, is not a valid TSG (an edge to a
+    missing node, a span outside the text, another schema major version) or repeats an earlier
+    id with other content: the first record of an id is used. A line that repeats an earlier
+    record exactly is left out with a warning.
+    """
+    graphs = TextGraphs({}, {}, {})
+    repeated = 0
+
+    def failed(line: int, reason: str, item_id: object = None) -> None:
+        failure = BadInput.at_line(path, line, reason, item_id)
+        bad.append(failure)
+        if isinstance(item_id, str) and item_id == failure.id:
+            graphs.unusable.setdefault(item_id, failure.reason)
+
+    for line, value in iter_jsonl(path, on_error=failed):
+        try:
+            record = validate_record(value, TSG)
+        except InputError as exc:
+            failed(line, exc.message, value.get("id"))
+            continue
+        first = graphs.records.get(record.id)
+        if first is None:
+            graphs.records[record.id] = record
+            graphs.lines[record.id] = line
+        elif first == record:
+            repeated += 1
+        else:
+            reason = (
+                f"TSG id {record.id!r} again, with other content than at line "
+                f"{graphs.lines[record.id]} (which is used)"
+            )
+            bad.append(BadInput.at_line(path, line, reason, record.id))
+    if repeated:
+        log.warning("%s: %d line(s) repeat an earlier TSG exactly, left out", path, repeated)
+    return graphs
 
 
 def dsg_path(dsg_dir: Path, video_id: str) -> Path:
@@ -106,19 +172,32 @@ def default_pairs(tsg_ids: Sequence[str], dsg_dir: Path) -> list[Pair]:
     return pairs
 
 
-def load_dsg(path: Path) -> DSG:
+def load_dsg(path: Path, video_id: str | None = None) -> DSG:
+    """The DSG record in ``path``; with ``video_id``, it must be that video's (a file renamed
+    or copied under another video's name would otherwise pair captions with the wrong video)."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputError(f"{path}: no DSG for this video") from None
     except (OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable DSG JSON file ({exc})") from None
+    surrogate = find_lone_surrogate(data)
+    if surrogate is not None:
+        raise InputError(f"{path}: not valid Unicode: {surrogate}")
     try:
-        return DSG.model_validate(data)
+        dsg = DSG.model_validate(data)
     except InputError as exc:
         raise type(exc)(f"{path}: {exc.message}", hint=exc.hint) from None
     except ValidationError as exc:
         raise InputError(f"{path}: not a valid DSG record: {validation_message(exc)}") from None
+    if video_id is not None and dsg.video_id != video_id:
+        raise InputError(
+            f"{path}: holds the DSG of video {dsg.video_id!r}, not of {video_id!r} (a file "
+            "renamed or copied?)",
+            hint=f"build the DSG of {video_id!r} again with build-dsg, or pair its captions "
+            f"with {dsg.video_id!r}",
+        )
+    return dsg
 
 
 def build_hsg(tsg: TSG, dsg: DSG, matcher: Matcher) -> HSG:
@@ -172,6 +251,14 @@ def tensors_path(out: Path, pair_id: str) -> Path:
     return output_path(out, pair_id, ".pt")
 
 
+def _dsg_hash(path: Path) -> str:
+    """The DSG file's content hash; a missing or unreadable one fails when the pair runs."""
+    try:
+        return hash_file(path) if path.is_file() else "missing"
+    except OSError as exc:
+        return hash_json(["unreadable", exc.strerror or str(exc)])
+
+
 def _pair_items(
     pairs: list[Pair], tsgs: dict[str, TSG], dsg_dir: Path, matcher_hash: str | None
 ) -> Iterator[StageItem[Pair]]:
@@ -179,7 +266,7 @@ def _pair_items(
         tsg = tsgs.get(pair.text_id)
         path = dsg_path(dsg_dir, pair.video_id)
         text_hash = hash_json(tsg.model_dump(mode="json")) if tsg is not None else "missing"
-        dsg_hash = hash_file(path) if path.is_file() else "missing"
+        dsg_hash = _dsg_hash(path)
         # The tensors format is part of the outputs: a new one redoes the pairs.
         inputs = [text_hash, dsg_hash, TENSORS_VERSION] + ([matcher_hash] if matcher_hash else [])
         yield StageItem(
@@ -206,11 +293,12 @@ def run_build_hsg(
     :mod:`finsta_cli.hsg.tensors`) per pair and the index ``out/hsg.jsonl``."""
     if not dsg_dir.is_dir():
         raise UsageError(f"--dsg {dsg_dir} is not a folder of build-dsg outputs")
-    tsgs: dict[str, TSG] = {}
-    for record in read_records(tsg_file, TSG):
-        tsgs[record.id] = record
-    pairs = read_pairs(pairs_file) if pairs_file else default_pairs(list(tsgs), dsg_dir)
-    if not pairs:
+    # Bad lines of the inputs fail alone (failures.jsonl, exit 3); the other pairs go on.
+    bad: list[BadInput] = []
+    graphs = read_tsgs(tsg_file, bad)
+    tsgs = graphs.records
+    pairs = read_pairs(pairs_file, bad) if pairs_file else default_pairs(list(tsgs), dsg_dir)
+    if not pairs and not bad:
         raise UsageError(
             f"no (video, text) pairs: give --pairs, or caption ids that start with a video id of "
             f"{dsg_dir} (VIDEO.c0, VIDEO#1)"
@@ -225,8 +313,12 @@ def run_build_hsg(
         pair = item.payload
         tsg = tsgs.get(pair.text_id)
         if tsg is None:
+            unusable = graphs.unusable.get(pair.text_id)
+            if unusable is not None:
+                raise InputError(f"the TSG of {pair.text_id!r} cannot be used: {unusable}")
             raise InputError(f"{tsg_file}: no TSG with id {pair.text_id!r}")
-        hsg = build_hsg(tsg, load_dsg(dsg_path(dsg_dir, pair.video_id)), matcher)
+        dsg = load_dsg(dsg_path(dsg_dir, pair.video_id), pair.video_id)
+        hsg = build_hsg(tsg, dsg, matcher)
         path = output_path(out, hsg.id, ".json")
         atomic_write_json(path, hsg.model_dump(mode="json"), indent=None)
         tensors = tensors_path(out, hsg.id)
@@ -241,6 +333,9 @@ def run_build_hsg(
         run.add_input(dsg_dir, None, None)
         if config.host_checkpoint is not None:
             run.add_input(config.host_checkpoint, matcher_hash, None)
+        for failure in bad:
+            if paths.shard.contains(failure.id):
+                run.fail(failure.id, failure.reason, source=failure.source)
         with run.timed("match"):
             run.run(_pair_items(pairs, tsgs, dsg_dir, matcher_hash), process)
         for pair in pairs:

@@ -8,6 +8,7 @@ import re
 import sys
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import AbstractContextManager, ExitStack, contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, TypeVar
@@ -18,9 +19,61 @@ from finsta_cli.errors import InputError
 from finsta_cli.io.atomic import atomic_open
 
 STDIO = "-"
-_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
 ModelT = TypeVar("ModelT", bound=BaseModel)
 Source = str | os.PathLike[str] | IO[str]
+# A JSON escape of a UTF-16 surrogate: json.loads joins a valid pair into one character and
+# leaves a lone one in the string, where it breaks every UTF-8 write downstream.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """An input line or file that cannot be used: a stage records it in failures.jsonl as
+    ``{id, source, reason}`` and goes on with the other items."""
+
+    id: str
+    source: str
+    reason: str
+
+    @classmethod
+    def at_line(
+        cls, path: str | os.PathLike[str], line: int, reason: str, item_id: object = None
+    ) -> BadInput:
+        """Line ``line`` of ``path``: its ``source`` is ``FILE:LINE``, its reason starts with it,
+        and its ``id`` is ``item_id`` when that is a usable string (else ``FILE:LINE`` too)."""
+        where = f"{os.fspath(path)}:{line}"
+        if isinstance(item_id, str) and item_id and find_lone_surrogate(item_id) is None:
+            return cls(item_id, where, f"{where}: {reason}")
+        return cls(where, where, f"{where}: {reason}")
+
+
+def find_lone_surrogate(value: Any, where: str = "") -> str | None:
+    """Where a string in a JSON value holds a lone UTF-16 surrogate (valid JSON, ``"\\ud800"``,
+    but not Unicode text, so it cannot be written as UTF-8), or None.
+
+    The answer reads ``lone surrogate \\ud800 at nodes.2.label, character 4``: the surrogate is
+    written as its escape, so the answer can go into any message or UTF-8 file.
+    """
+    if isinstance(value, str):
+        found = _SURROGATE.search(value)
+        if found is None:
+            return None
+        code = ascii(found.group())[1:-1]
+        return f"lone surrogate {code} at {where or 'the value'}, character {found.start()}"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if _SURROGATE.search(key):
+                return f"lone surrogate in a key of {where or 'the record'}: {key!a}"
+            found_in = find_lone_surrogate(item, f"{where}.{key}" if where else key)
+            if found_in is not None:
+                return found_in
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found_in = find_lone_surrogate(item, f"{where}.{index}" if where else str(index))
+            if found_in is not None:
+                return found_in
+    return None
 
 
 def source_name(source: Source) -> str:
@@ -53,42 +106,16 @@ def open_text_input(source: Source) -> Iterator[IO[str]]:
         yield handle
 
 
-def lone_surrogate(value: Any) -> str | None:
-    """Where a decoded JSON value holds a lone surrogate (``"\\ud800"`` is valid JSON but not
-    Unicode text: no UTF-8 writer can write it), as ``U+D800 at character 4 of 'text'``; else None.
-    """
-    if isinstance(value, str):
-        if value.isascii():
-            return None
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return f"U+{ord(value[exc.start]):04X} at character {exc.start}"
-        return None
-    if isinstance(value, dict):
-        for key, item in value.items():
-            where = lone_surrogate(key) or lone_surrogate(item)
-            if where is not None:
-                return f"{where} of {key!r}" if isinstance(item, str) else where
-        return None
-    if isinstance(value, list):
-        for item in value:
-            where = lone_surrogate(item)
-            if where is not None:
-                return where
-    return None
-
-
 def surrogate_reason(line: str, value: Any) -> str | None:
-    """The reason a JSON line's value is refused for lone surrogates, or None.
+    """Why a JSON line's decoded ``value`` is refused for a lone surrogate, or None.
 
-    Only ``\\uD800``-``\\uDFFF`` escapes can make one (the file itself is strict UTF-8), so
-    lines without such an escape are not searched.
+    Only ``\\uD800``-``\\uDFFF`` escapes can make one (the file itself is strict UTF-8), so a
+    line without such an escape is not searched.
     """
-    if _SURROGATE_ESCAPE.search(line) is None:
+    if "\\u" not in line or _SURROGATE_ESCAPE.search(line) is None:
         return None
-    where = lone_surrogate(value)
-    return None if where is None else f"not valid Unicode text: a lone surrogate, {where}"
+    surrogate = find_lone_surrogate(value)
+    return None if surrogate is None else f"not valid Unicode: {surrogate}"
 
 
 def iter_jsonl(
@@ -98,9 +125,10 @@ def iter_jsonl(
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """Yield ``(line_number, object)`` for each non-blank line of a JSONL file, lazily.
 
-    A line that is not a JSON object raises :class:`InputError` naming the file and line, unless
-    ``on_error(line_number, reason)`` is given: then the line is reported there and skipped, so
-    the other items go on.
+    A line that is not a JSON object, or whose strings hold a lone surrogate (``"\\ud800"``:
+    valid JSON, but no Unicode text can hold it), raises :class:`InputError` naming the file and
+    line, unless ``on_error(line_number, reason)`` is given: then the line is reported there and
+    skipped, so the other items go on.
     """
     name = source_name(source)
     with open_text_input(source) as handle:
@@ -110,7 +138,7 @@ def iter_jsonl(
                     continue
                 reason: str | None = None
                 try:
-                    value = json.loads(line)
+                    value = json.loads(line.rstrip("\r\n"))
                 except json.JSONDecodeError as exc:
                     reason = f"invalid JSON ({exc.msg} at column {exc.colno})"
                 else:
@@ -137,6 +165,17 @@ def validation_message(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
+def validate_record(value: Any, model: type[ModelT]) -> ModelT:
+    """``value`` as a ``model`` record; any reason it is not one is an :class:`InputError`
+    (a :class:`~finsta_cli.errors.SchemaVersionError` for another major version)."""
+    try:
+        return model.model_validate(value)
+    except ValidationError as exc:
+        raise InputError(
+            f"not a valid {model.__name__} record: {validation_message(exc)}"
+        ) from None
+
+
 def read_records(source: Source, model: type[ModelT]) -> Iterator[ModelT]:
     """Yield the JSONL records of ``source`` validated as ``model``; errors name file and line.
 
@@ -145,14 +184,9 @@ def read_records(source: Source, model: type[ModelT]) -> Iterator[ModelT]:
     name = source_name(source)
     for line_number, value in iter_jsonl(source):
         try:
-            yield model.model_validate(value)
+            yield validate_record(value, model)
         except InputError as exc:
             raise type(exc)(f"{name}:{line_number}: {exc.message}", hint=exc.hint) from None
-        except ValidationError as exc:
-            raise InputError(
-                f"{name}:{line_number}: not a valid {model.__name__} record: "
-                f"{validation_message(exc)}"
-            ) from None
 
 
 def to_jsonable(record: BaseModel | Mapping[str, Any]) -> Any:

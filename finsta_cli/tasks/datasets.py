@@ -11,7 +11,6 @@ or item) and the reason; an unknown split raises :class:`UsageError` listing the
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
@@ -22,6 +21,7 @@ from typing import Any, ClassVar, Literal, get_args
 from pydantic import BaseModel, Field, ValidationError
 
 from finsta_cli.errors import InputError, UsageError
+from finsta_cli.io.csvfile import iter_csv_rows
 from finsta_cli.io.jsonl import iter_jsonl, validation_message
 from finsta_cli.schema.base import VersionedRecord
 from finsta_cli.video.decode import is_frame_folder
@@ -260,19 +260,20 @@ def _load_json(path: Path) -> Any:
 def _read_csv(
     path: Path, required: Sequence[str]
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
-    """The header of a CSV file and an iterator of ``(line, row)``; missing columns raise."""
+    """The header of a CSV file and an iterator of ``(line, row)``; missing columns raise, and so
+    does a quote that is never closed (:func:`~finsta_cli.io.csvfile.iter_csv_rows`)."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(csv.reader(handle))
+            rows = list(iter_csv_rows(handle, str(path)))
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except csv.Error as exc:
-        raise InputError(f"{path}: not valid CSV ({exc})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
     if not rows:
         raise InputError(f"{path}: empty file, expected a CSV header")
-    header = [name.strip() for name in rows[0]]
+    header = [name.strip() for name in rows[0][1]]
     missing = [name for name in required if name not in header]
     if missing:
         raise InputError(
@@ -280,7 +281,7 @@ def _read_csv(
         )
 
     def iterate() -> Iterator[tuple[int, dict[str, str]]]:
-        for line, row in enumerate(rows[1:], start=2):
+        for line, row in rows[1:]:
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):

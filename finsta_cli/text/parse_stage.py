@@ -198,6 +198,8 @@ def _csv_items(
     text_stream = io.TextIOWrapper(handle, encoding="utf-8", errors="surrogateescape", newline="")
     # strict: a quote left open fails at the end of the file instead of swallowing every row
     # after it into one caption; a stray quote after a quoted field fails that row alone.
+    # (io.csvfile.iter_csv_rows, which the dataset readers use, refuses the whole file instead:
+    # here each row is an item that fails alone.)
     reader = csv.reader(text_stream, strict=True)
     try:
         header = next(reader, None)

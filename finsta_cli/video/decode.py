@@ -12,7 +12,7 @@ import math
 import os
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +21,8 @@ import numpy as np
 
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.hashing import hash_file, hash_json
+from finsta_cli.io.jsonl import BadInput, find_lone_surrogate, iter_jsonl
+from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageItem
 
 VIDEO_EXTENSIONS = frozenset(
@@ -30,6 +32,9 @@ IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".bmp", ".webp"})
 MANIFEST_EXTENSIONS = frozenset({".jsonl"})
 
 SourceKind = Literal["video", "frames"]
+# Where a stage sends an input it cannot use (a bad manifest line, a repeated id) to fail alone.
+OnBadInput = Callable[[BadInput], None]
+log = get_logger("build-dsg")
 
 
 @dataclass(frozen=True)
@@ -91,25 +96,49 @@ def is_frame_folder(folder: Path) -> bool:
         return False
 
 
-def _read_manifest(path: Path) -> list[VideoSource]:
-    from finsta_cli.io.jsonl import iter_jsonl
+def _read_manifest(path: Path, on_error: OnBadInput | None = None) -> list[VideoSource]:
+    """The videos of a JSONL manifest. A line that names no video (not JSON, no ``path``, a
+    lone surrogate) raises :class:`InputError` naming the file and line, or with ``on_error``
+    is reported there and left out, as is a manifest that cannot be read."""
+
+    def bad(line: int, reason: str, item_id: object = None) -> None:
+        failure = BadInput.at_line(path, line, reason, item_id)
+        if on_error is None:
+            raise InputError(failure.reason)
+        on_error(failure)
 
     sources: list[VideoSource] = []
-    for line_no, record in iter_jsonl(path):
-        # {id, path}, or a `finsta synth` split file's {video_id, video}
-        where = record.get("path", record.get("video"))
-        if where is None:
-            raise InputError(f"{path}:{line_no}: a manifest line needs 'path' (and 'id')")
-        target = Path(str(where)).expanduser()
-        if not target.is_absolute():
-            target = path.parent / target
-        video_id = str(record.get("id") or record.get("video_id") or target.stem)
-        kind: SourceKind = "frames" if target.is_dir() else "video"
-        sources.append(VideoSource(video_id, target, kind))
+    try:
+        for line_no, record in iter_jsonl(path, on_error=bad):
+            # {id, path}, or a `finsta synth` split file's {video_id, video}
+            where = record.get("path", record.get("video"))
+            raw_id = record.get("id") or record.get("video_id")
+            if where is None:
+                bad(line_no, "a manifest line needs 'path' (and 'id')", raw_id)
+                continue
+            if not isinstance(where, str) or not where.strip():
+                bad(line_no, f"'path' must be a file or folder name, found {where!r}", raw_id)
+                continue
+            if isinstance(raw_id, bool) or not isinstance(raw_id, str | int | None):
+                bad(line_no, f"'id' must be a string, found {type(raw_id).__name__}")
+                continue
+            target = Path(where).expanduser()
+            if not target.is_absolute():
+                target = path.parent / target
+            video_id = str(raw_id) if raw_id is not None else target.stem
+            kind: SourceKind = "frames" if target.is_dir() else "video"
+            sources.append(VideoSource(video_id, target, kind))
+    except InputError as exc:
+        if on_error is None:
+            raise
+        # The manifest as a whole (unreadable, not UTF-8): one failure; the other inputs go on.
+        on_error(BadInput(str(path), str(path), exc.message))
     return sources
 
 
-def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSource]:
+def discover_videos(
+    inputs: Sequence[str | os.PathLike[str]], on_error: OnBadInput | None = None
+) -> list[VideoSource]:
     """Expand command-line inputs into videos, in a stable order.
 
     A file is a video (even with an odd suffix: decoding then reports what it is), except a
@@ -118,7 +147,9 @@ def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSourc
     folder holding images is one video (a frame dump); any other folder is searched recursively
     for video files and frame folders. A path that does not exist is kept, so that it fails as
     an item with its reason. Ids are file stems (folder names for frame folders); when two
-    videos share a stem, their paths relative to the input folder tell them apart.
+    videos share a stem, their paths relative to the input folder tell them apart. A manifest
+    line that names no video, or a file name that is not UTF-8, raises :class:`InputError`, or
+    is passed to ``on_error``.
     """
     if not inputs:
         raise UsageError("no videos given", hint="finsta build-dsg VIDEO_OR_FOLDER... --out DIR")
@@ -150,10 +181,28 @@ def discover_videos(inputs: Sequence[str | os.PathLike[str]]) -> list[VideoSourc
                 stem = Path(rel_id).name
                 sources.append(VideoSource(stem if stems[stem] == 1 else rel_id, target, kind))
         elif path.suffix.lower() in MANIFEST_EXTENSIONS and path.is_file():
-            sources.extend(_read_manifest(path))
+            sources.extend(_read_manifest(path, on_error))
         else:
             sources.append(VideoSource(path.stem or path.name, path, "video"))
-    return sources
+    return [source for source in sources if _valid_name(source, on_error)]
+
+
+def _valid_name(source: VideoSource, on_error: OnBadInput | None) -> bool:
+    """Whether the id and path are Unicode text. A file name with bytes that are not UTF-8
+    reaches Python with lone surrogates, which no output file (JSON, ledger) can hold."""
+    name = str(source.path)
+    if find_lone_surrogate(name) is None and find_lone_surrogate(source.id) is None:
+        return True
+    printable = name.encode("utf-8", "backslashreplace").decode("utf-8")
+    failure = BadInput(
+        source.id.encode("utf-8", "backslashreplace").decode("utf-8"),
+        printable,
+        f"{printable}: the file name is not UTF-8 text; rename it",
+    )
+    if on_error is None:
+        raise InputError(failure.reason)
+    on_error(failure)
+    return False
 
 
 def source_hash(source: VideoSource) -> str:
@@ -170,17 +219,40 @@ def source_hash(source: VideoSource) -> str:
         return hash_json(["unreadable", str(source.path), exc.strerror or str(exc)])
 
 
-def video_items(sources: Iterable[VideoSource]) -> Iterator[StageItem[VideoSource]]:
-    """Stage items for videos; a repeated id is an error (outputs would overwrite each other)."""
-    seen: dict[str, Path] = {}
+def video_items(
+    sources: Iterable[VideoSource], on_error: OnBadInput | None = None
+) -> Iterator[StageItem[VideoSource]]:
+    """Stage items for videos; a repeated id is an error (outputs would overwrite each other).
+
+    With ``on_error``, the first video of an id is kept: a later one of another file is passed
+    to ``on_error`` (a failure of its own), and one of the same file is left out with a warning
+    that counts them.
+    """
+    seen: dict[str, VideoSource] = {}
+    repeated = 0
     for source in sources:
-        if source.id in seen:
-            raise UsageError(
-                f"two videos have the id {source.id!r}: {seen[source.id]} and {source.path}",
-                hint="give them distinct ids in a JSONL manifest of {id, path}",
-            )
-        seen[source.id] = source.path
+        first = seen.get(source.id)
+        if first is not None:
+            if on_error is None:
+                raise UsageError(
+                    f"two videos have the id {source.id!r}: {first.path} and {source.path}",
+                    hint="give them distinct ids in a JSONL manifest of {id, path}",
+                )
+            if first.path.resolve() == source.path.resolve():
+                repeated += 1
+            else:
+                reason = (
+                    f"two videos have the id {source.id!r}: {first.path} (built) and "
+                    f"{source.path} (left out); give them distinct ids in a JSONL manifest"
+                )
+                on_error(BadInput(source.id, str(source.path), reason))
+            continue
+        seen[source.id] = source
         yield StageItem(source.id, source_hash(source), source, str(source.path))
+    if repeated:
+        log.warning(
+            "%d input(s) repeat a video already given (same id and file): built once", repeated
+        )
 
 
 def sample_indices(

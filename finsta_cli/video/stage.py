@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import storage_full_error
 from finsta_cli.io.hashing import hash_file, hash_json
+from finsta_cli.io.jsonl import BadInput
 from finsta_cli.io.paths import output_path
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.shard import Shard
@@ -159,12 +160,16 @@ def run_build_dsg(
 
     device = resolve_device(config.device)
     whole = shard or Shard()
+    # A manifest line that names no video, or a second video of one id, fails alone.
+    bad: list[BadInput] = []
     # Hashing reads every video: only this shard's are hashed (select() checks again).
-    sources = [source for source in discover_videos(inputs) if whole.contains(source.id)]
+    sources = [
+        source for source in discover_videos(inputs, bad.append) if whole.contains(source.id)
+    ]
     detector_key = _detector_hash(config)
     items = [
         StageItem(item.id, hash_json([item.input_hash, detector_key]), item.payload, item.source)
-        for item in video_items(sources)
+        for item in video_items(sources, bad.append)
     ]
     out_dir = Path(out)
     run: StageRun[VideoSource]
@@ -181,6 +186,9 @@ def run_build_dsg(
     ) as run:
         for source in inputs:
             run.add_input(source, None, None)
+        for failure in bad:
+            if whole.contains(failure.id):
+                run.fail(failure.id, failure.reason, source=failure.source)
         todo = list(run.select(items))
         if todo:
             _process(todo, out_dir, config, device, run)

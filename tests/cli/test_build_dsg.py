@@ -150,6 +150,81 @@ def test_bad_inputs_fail_alone(tmp_path: Path, runner: CliRunner, synth: tuple[P
     assert short.exists()
 
 
+def test_bad_manifest_lines_and_repeated_ids_fail_alone(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    a, b, c = sorted((data / "videos").glob("*.mp4"))[:3]
+    manifest = tmp_path / "videos.jsonl"
+    lines = [
+        json.dumps({"id": "a", "path": str(a)}),
+        '{"id": "broken", "path": ',  # 2: invalid JSON
+        json.dumps({"id": "nopath"}),  # 3: no path
+        json.dumps({"id": {"x": 1}, "path": str(b)}),  # 4: an id that is no string
+        json.dumps({"id": "x\ud800", "path": str(b)}),  # 5: a lone surrogate (escaped by dumps)
+        json.dumps({"id": "b", "path": str(b)}),
+        json.dumps({"id": "a", "path": str(c)}),  # 7: id a again, another file: fails
+        json.dumps({"id": "b", "path": str(b)}),  # 8: the same video again: built once
+    ]
+    manifest.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app,
+        [
+            *("build-dsg", str(manifest), "--out", str(out), "--detector", "file"),
+            *("--detections", str(detections), "--json"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    assert "1 input(s) repeat a video already given (same id and file)" in result.output
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 2 and summary["failed"] == 5
+    failures = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    where = {f"{manifest}:{n}" for n in (2, 3, 4, 5)}
+    by_source = {f["source"]: f for f in failures}
+    assert set(by_source) == where | {str(c)}
+    assert "invalid JSON" in by_source[f"{manifest}:2"]["reason"]
+    assert by_source[f"{manifest}:3"]["id"] == "nopath"
+    assert by_source[f"{manifest}:3"]["reason"] == (
+        f"{manifest}:3: a manifest line needs 'path' (and 'id')"
+    )
+    assert "'id' must be a string, found dict" in by_source[f"{manifest}:4"]["reason"]
+    assert "not valid Unicode: lone surrogate \\ud800 at id" in by_source[f"{manifest}:5"]["reason"]
+    assert by_source[f"{manifest}:5"]["id"] == f"{manifest}:5"
+    repeated = by_source[str(c)]
+    assert repeated["id"] == "a" and f"{a} (built) and {c} (left out)" in repeated["reason"]
+    assert sorted(_check_outputs(out)) == ["a", "b"]
+    assert DSG.model_validate_json((out / "a.json").read_text()).source == str(a)
+
+
+def test_a_file_name_that_is_not_utf8_fails_alone(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    data, detections = synth
+    a, b = sorted((data / "videos").glob("*.mp4"))[:2]
+    videos = tmp_path / "videos"
+    videos.mkdir()
+    (videos / "good.mp4").write_bytes(a.read_bytes())
+    # Python reads the byte 0xE9 (latin-1 e-acute) of a name as the lone surrogate \udce9.
+    with open(os.fsencode(videos) + b"/caf\xe9.mp4", "wb") as handle:
+        handle.write(b.read_bytes())
+    out = tmp_path / "sgs"
+    result = runner.invoke(
+        app,
+        [
+            *("build-dsg", str(videos), "--out", str(out), "--detector", "file"),
+            *("--detections", str(detections), "--json", "-q"),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    [failure] = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert failure["id"] == "caf\\udce9"
+    assert (
+        failure["reason"] == f"{videos}/caf\\udce9.mp4: the file name is not UTF-8 text; rename it"
+    )
+    assert _check_outputs(out) == ["good"]
+
+
 def test_usage_and_missing_weights(
     tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -44,7 +44,8 @@ def test_bad_lines_name_file_and_line(tmp_path: Path) -> None:
     errors: list[tuple[int, str]] = []
     good = list(iter_jsonl(path, on_error=lambda n, why: errors.append((n, why))))
     assert good == [(1, {"a": 1})]
-    assert [n for n, _ in errors] == [3, 4] and "invalid JSON" in errors[1][1]
+    assert errors[1] == (4, "invalid JSON (Expecting value at column 7)")
+    assert [n for n, _ in errors] == [3, 4]
 
 
 def test_missing_file_and_non_utf8(tmp_path: Path) -> None:
@@ -84,3 +85,26 @@ def test_stdin_to_stdout_pipeline() -> None:
         check=True,
     )
     assert result.stdout == '{"n": 1, "x": "a"}\n{"n": 2, "x": "b"}\n'
+
+
+def test_a_lone_surrogate_is_a_bad_line(tmp_path: Path) -> None:
+    path = tmp_path / "s.jsonl"
+    # A pair (an emoji written as two escapes) is one character; a lone half is no text at all.
+    path.write_text(
+        '{"id": "a", "text": "ok \\ud83d\\ude00"}\n'
+        '{"id": "b", "nodes": [{"label": "x\\ud800"}]}\n'
+        '{"id": "c", "k\\udfff": 1}\n'
+        '{"id": "d", "text": "a \\\\ud800 written out"}\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError, match=r"s.jsonl:2: not valid Unicode: lone surrogate"):
+        list(iter_jsonl(path))
+    errors: list[tuple[int, str]] = []
+    good = list(iter_jsonl(path, on_error=lambda n, why: errors.append((n, why))))
+    assert [(n, row["id"]) for n, row in good] == [(1, "a"), (4, "d")]
+    assert good[0][1]["text"] == "ok \U0001f600" and good[1][1]["text"] == "a \\ud800 written out"
+    assert errors == [
+        (2, "not valid Unicode: lone surrogate \\ud800 at nodes.0.label, character 1"),
+        (3, "not valid Unicode: lone surrogate in a key of the record: 'k\\udfff'"),
+    ]
+    assert all(why.isascii() for _, why in errors)

@@ -369,6 +369,19 @@ def test_csv_errors_name_the_file_and_reason(tmp_path: Path) -> None:
         load_task_dataset(path)
 
 
+def test_csv_quote_never_closed_names_the_file_and_line(tmp_path: Path) -> None:
+    # The csv module alone reads the rows after the quote as the rest of that one caption.
+    path = tmp_path / "test.csv"
+    path.write_text(
+        'video_id,sentence\nvideo1,a cat\nvideo2,"a dog runs\nvideo3,a bird\nvideo4,a cow\n'
+    )
+    with pytest.raises(InputError, match=r"test.csv:3: a quote opened on this line is never"):
+        load_task_dataset(path, "test", fmt="msrvtt")
+    path.write_text('video,question,answer,qid\n1,"what is it,car,1\n2,who,man,2\n')
+    with pytest.raises(InputError, match=r"test.csv:2: a quote opened on this line is never"):
+        load_task_dataset(path, "test")
+
+
 def test_json_errors(tmp_path: Path) -> None:
     path = tmp_path / "test_qa.json"
     path.write_text('[{"answer": "x",\n "question": }]')

@@ -71,3 +71,8 @@ def test_read_factual_csv_names_bad_files(tmp_path: Path) -> None:
     bad.write_bytes(b"caption,scene_graph\n\xff,x\n")
     with pytest.raises(InputError, match="not UTF-8"):
         read_factual_csv(bad)
+    bad.write_text('caption,scene_graph\n"a dog,( dog )\na cat,( cat )\n')
+    with pytest.raises(InputError, match=r"bad.csv:2: a quote opened on this line is never"):
+        read_factual_csv(bad)
+    bad.write_text('image_id,caption,scene_graph\n1,"a dog\nruns","( dog , run )"\n2,a cat\n')
+    assert read_factual_csv(bad) == [("a dog\nruns", "( dog , run )"), ("a cat", "")]

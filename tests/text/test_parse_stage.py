@@ -126,8 +126,8 @@ def test_lone_surrogates_and_duplicate_ids_fail_alone(tmp_path: Path) -> None:
     assert [(f["id"], f["source"]) for f in failures] == [
         ("b", f"{source}:2"), ("c\udc00", f"{source}:3"), ("a", f"{source}:5"),
     ]  # fmt: skip
-    assert "lone surrogate, U+D800 at character 4 of 'text'" in failures[0]["reason"]
-    assert "U+DC00 at character 1 of 'id'" in failures[1]["reason"]
+    assert failures[0]["reason"] == "not valid Unicode: lone surrogate \\ud800 at text, character 4"
+    assert failures[1]["reason"] == "not valid Unicode: lone surrogate \\udc00 at id, character 1"
     assert f"duplicate id: {source}:1 has it too" in failures[2]["reason"]
 
 

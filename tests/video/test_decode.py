@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from finsta_cli.errors import InputError, UsageError
+from finsta_cli.io.jsonl import BadInput
 from finsta_cli.video.decode import (
     DecodeFailure,
     DecodeOptions,
@@ -87,6 +88,30 @@ def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     sources = [VideoSource("clip", tmp_path / "clip.mp4", "video")] * 2
     with pytest.raises(UsageError, match="two videos have the id"):
         list(video_items(sources))
+
+
+def test_repeated_ids_and_bad_manifest_lines_can_fail_alone(tmp_path: Path) -> None:
+    clip = make_mp4(tmp_path / "clip.mp4", 2)
+    other = tmp_path / "other.mp4"
+    bad: list[BadInput] = []
+    sources = [VideoSource("clip", clip, "video")] * 2 + [VideoSource("clip", other, "video")]
+    assert [item.payload.path for item in video_items(sources, bad.append)] == [clip]
+    [repeated] = bad
+    assert repeated.id == "clip" and repeated.source == str(other)
+    assert f"{clip} (built) and {other} (left out)" in repeated.reason
+
+    manifest = tmp_path / "videos.jsonl"
+    manifest.write_text('{"id": "v", "path": "clip.mp4"}\n{"id": "w"}\n[1]\n')
+    with pytest.raises(InputError, match=r"videos.jsonl:2: a manifest line needs 'path'"):
+        discover_videos([manifest])
+    bad.clear()
+    assert discover_videos([manifest], bad.append) == [VideoSource("v", clip, "video")]
+    assert [(b.id, b.source) for b in bad] == [("w", f"{manifest}:2"), (f"{manifest}:3",) * 2]
+    # A manifest that cannot be read is one failure; the other inputs go on.
+    manifest.write_bytes(b'{"id": "v", "path": "clip.mp4"}\n{"id": "\xff"}\n')
+    bad.clear()
+    assert discover_videos([manifest, clip], bad.append) == [VideoSource("clip", clip, "video")]
+    assert [b.id for b in bad] == [str(manifest)] and "not UTF-8" in bad[0].reason
 
 
 def test_decode_in_chunks_with_resize(tmp_path: Path) -> None:
