@@ -163,7 +163,9 @@ def check_detector_file(path: Path) -> list[Any]:
     import torch
 
     from finsta_cli.io.torchfile import load_torch_file
+    from finsta_cli.offline import import_ultralytics
 
+    import_ultralytics()  # its offline settings come first; the allow-list names its classes
     if not path.is_file():
         raise MissingResourceError(
             f"{path}: detector weights not found",
