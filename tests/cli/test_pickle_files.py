@@ -58,14 +58,10 @@ def detector_checkpoint(tmp_path_factory: pytest.TempPathFactory) -> dict[str, o
 
 @pytest.mark.parametrize("hidden", [False, True], ids=["alone", "inside-a-valid-checkpoint"])
 def test_build_dsg_weights(
-    runner: CliRunner,
-    tmp_path: Path,
-    marker: Path,
-    detector_checkpoint: dict[str, object],
-    hidden: bool,
+    runner: CliRunner, tmp_path: Path, marker: Path, request: pytest.FixtureRequest, hidden: bool
 ) -> None:
     video = make_mp4(tmp_path / "a.mp4", 4)
-    valid = detector_checkpoint if hidden else {}
+    valid = request.getfixturevalue("detector_checkpoint") if hidden else {}
     weights = _evil(tmp_path / "evil.pt", marker, **valid)
     out = tmp_path / "sgs"
     result = runner.invoke(
