@@ -179,7 +179,9 @@ def check_detector_file(path: Path) -> list[Any]:
         refusal=REFUSAL,
         refusal_hint=REFUSAL_HINT,
     )
-    model = (payload.get("ema") or payload.get("model")) if isinstance(payload, dict) else None
+    model = None
+    if isinstance(payload, dict):  # ultralytics builds from "ema" when a file has one
+        model = payload.get("ema") if payload.get("ema") is not None else payload.get("model")
     model_class = allowed_global(DETECTION_MODEL)
     if not isinstance(model, torch.nn.Module) or model_class is None:
         raise InputError(f"{path}: not an ultralytics checkpoint (no model in it)")
