@@ -68,7 +68,8 @@ def provision_fonts(config_dir: Path) -> bool:
 
 
 def ensure_offline_env() -> dict[str, str]:
-    """Set the offline variables that the user has not set; return the values in force."""
+    """Set the offline variables that the user has not set (and ULTRALYTICS_SAFE_LOAD=1 always);
+    return the offline values in force."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
     os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"  # not the user's choice: no code from model files

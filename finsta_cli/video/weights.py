@@ -15,11 +15,14 @@ on. finsta never hands it a file that way. :func:`load_yolo`, the one way finsta
    holds a ``DetectionModel``;
 3. builds the YOLO with ultralytics' restricted loader forced on (``ULTRALYTICS_SAFE_LOAD``,
    which also keeps a model YAML's ``activation`` from going through ``eval``), with torch's
-   allow-list held to the same globals, so ultralytics' own, wider allow-list never applies.
+   allow-list held to the same globals: ultralytics adds its own (wider) entries only for names
+   not already allowed, so for the file finsta checked it adds none.
 
-What a weights_only load can still do with an allowed class: call its constructor (REDUCE or
-NEWOBJ) with arguments from the file and set its attributes (BUILD, through ``__setstate__``);
-for the allowed layers that is library code building a layer (tensors), never the file's code.
+What a weights_only load can still do with an allowed class: call it (REDUCE: its constructor,
+with arguments from the file), create it (NEWOBJ: ``__new__``) and set its attributes (BUILD:
+``__setstate__``, or the instance ``__dict__``). For the allowed layers that is library code
+building a layer, never code the file chose; a callable the file stores (a hook, an attribute)
+can only be one of the allowed classes or an instance of one.
 """
 
 from __future__ import annotations
