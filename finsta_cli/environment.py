@@ -122,6 +122,20 @@ def collect_environment(
                 "assets/detector/`, or pass --weights PATH",
             )
         )
+    elif weights.suffix == ".pt" and not any(m.what in ("torch", "ultralytics") for m in missing):
+        from finsta_cli.video.weights import check_detector_file
+
+        try:
+            check_detector_file(weights)  # read as build-dsg reads it: nothing in it runs
+        except FinstaError as exc:
+            missing.append(
+                Missing(
+                    what="detector weights",
+                    reason=exc.message,
+                    hint="pass --weights an ultralytics detection checkpoint, e.g. one "
+                    "`finsta train-detector` wrote",
+                )
+            )
 
     device_report = DeviceReport(requested=device)
     if not any(m.what == "torch" for m in missing):

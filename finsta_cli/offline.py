@@ -4,7 +4,9 @@ ultralytics checks for updates, downloads a font for its plots and may pip-insta
 packages at run time. :func:`ensure_offline_env` runs before ultralytics is ever imported (the CLI
 calls it first thing, and :func:`import_ultralytics` is the one way finsta imports it): it sets
 ``YOLO_OFFLINE=1`` and ``YOLO_AUTOINSTALL=0`` and points ``YOLO_CONFIG_DIR`` at a folder that
-already holds the font, each only where the user has not set it.
+already holds the font, each only where the user has not set it. It also sets
+``ULTRALYTICS_SAFE_LOAD=1`` whatever the user set: ultralytics then never unpickles a model file
+with ``weights_only=False`` (see :mod:`finsta_cli.video.weights`).
 """
 
 from __future__ import annotations
@@ -66,9 +68,11 @@ def provision_fonts(config_dir: Path) -> bool:
 
 
 def ensure_offline_env() -> dict[str, str]:
-    """Set the offline variables that the user has not set; return the values in force."""
+    """Set the offline variables that the user has not set (and ULTRALYTICS_SAFE_LOAD=1 always);
+    return the offline values in force."""
     os.environ.setdefault("YOLO_OFFLINE", "1")
     os.environ.setdefault("YOLO_AUTOINSTALL", "0")
+    os.environ["ULTRALYTICS_SAFE_LOAD"] = "1"  # not the user's choice: no code from model files
     if "YOLO_CONFIG_DIR" not in os.environ:
         config_dir = cache_dir() / "ultralytics"
         provision_fonts(config_dir)

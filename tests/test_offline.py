@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -122,6 +123,12 @@ def test_user_settings_are_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
         "YOLO_AUTOINSTALL": "0",
         "YOLO_CONFIG_DIR": str(tmp_path / "mine"),
     }
+
+
+def test_ultralytics_safe_load_is_forced_on(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ULTRALYTICS_SAFE_LOAD", "0")  # not the user's to turn off
+    offline.ensure_offline_env()
+    assert os.environ["ULTRALYTICS_SAFE_LOAD"] == "1"
 
 
 def test_fonts_are_provisioned_from_matplotlib(tmp_path: Path) -> None:

@@ -38,6 +38,7 @@ from finsta_cli.graph import (
 )
 from finsta_cli.io import output_path, read_records
 from finsta_cli.io.jsonl import validation_message
+from finsta_cli.io.torchfile import load_torch_file
 from finsta_cli.schema import DSG, HSG, TSG
 
 MOTION_CONCEPTS = frozenset({"left", "right", "up", "down"})
@@ -125,8 +126,8 @@ def _detector_features(pt_path: Path, dsg: DSG) -> Tensor | None:
     """(N, R) region features in DSG node order from build-dsg's .pt, or None without one."""
     if not pt_path.is_file():
         return None
+    tensors = load_torch_file(pt_path, unreadable="not a build-dsg tensor file")
     try:
-        tensors = torch.load(pt_path, map_location="cpu", weights_only=True)
         rows = {
             (int(f), int(t)): i
             for i, (f, t) in enumerate(zip(tensors["frame"], tensors["track_ids"], strict=True))

@@ -59,6 +59,8 @@ def _print_table(report: EnvReport) -> None:
         f"{spacy.name} {spacy.version or ''} ({spacy.path})" if spacy.name else "[red]none[/]",
     )
     weights_state = "present" if report.detector.exists else "[red]missing[/]"
+    if report.detector.exists and any(m.what == "detector weights" for m in report.missing):
+        weights_state = "[red]refused[/]"
     table.add_row("detector weights", f"{report.detector.weights} ({weights_state})")
     table.add_row(
         "device",

@@ -154,16 +154,15 @@ def evaluate_detector(
     exported: bool = False,
 ) -> dict[str, float]:
     """mAP50 and mAP50-95 of ``weights`` on frames of a synth split."""
-    from finsta_cli.offline import import_ultralytics
+    from finsta_cli.video.weights import load_yolo
 
-    ultralytics = import_ultralytics()
+    model = load_yolo(weights)
     classes = _classes(data)
     info = None
     if not exported:
         info = export_split(data, work, split, frames_per_video)
     yaml_path = write_data_yaml(work, classes, split, split, None)
     with contextlib.redirect_stdout(sys.stderr):
-        model = ultralytics.YOLO(str(weights))
         metrics = model.val(
             data=str(yaml_path),
             split="val",
@@ -188,12 +187,13 @@ def train_detector(
 ) -> dict[str, Any]:
     """Export frames, train, copy the weights to ``out/<name>``, evaluate; return the card."""
     from finsta_cli import __version__
-    from finsta_cli.offline import import_ultralytics
+    from finsta_cli.io.torchfile import only_allowed_globals
     from finsta_cli.runtime import configure_threads, package_versions, resolve_device
+    from finsta_cli.video.weights import load_yolo
 
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
-    ultralytics = import_ultralytics()
+    model = load_yolo(config.model)  # a YAML (random weights), or a checked checkpoint
     classes = _classes(data)
     work = work or out / "work"
     work.mkdir(parents=True, exist_ok=True)
@@ -212,8 +212,9 @@ def train_detector(
     yaml_path = write_data_yaml(work, classes, config.train_split, config.val_split, None)
     run_dir = work / "runs"
     train_start = time.perf_counter()
-    with contextlib.redirect_stdout(sys.stderr):
-        model = ultralytics.YOLO(config.model)
+    # ultralytics' restricted loader (its final validation reloads best.pt) widens torch's
+    # allow-list for the whole process; the block puts it back when training ends.
+    with contextlib.redirect_stdout(sys.stderr), only_allowed_globals():
         model.train(
             data=str(yaml_path),
             epochs=config.epochs,
@@ -328,12 +329,10 @@ def detector_recall(
 ) -> dict[str, float]:
     """Share of labelled objects of every frame that a detection of the same class finds
     at IoU >= ``iou`` (greedy one-to-one matching), over the videos of ``records``."""
-    from finsta_cli.offline import import_ultralytics
     from finsta_cli.video.track import box_iou
+    from finsta_cli.video.weights import load_yolo
 
-    ultralytics = import_ultralytics()
-    with contextlib.redirect_stdout(sys.stderr):
-        model = ultralytics.YOLO(str(weights))
+    model = load_yolo(weights)
     found = total = detections = 0
     for record in records:
         # ultralytics reads numpy frames as BGR (OpenCV's order); PyAV decodes RGB.

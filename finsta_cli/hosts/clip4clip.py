@@ -47,7 +47,6 @@ shapes fit; otherwise they stay random, with a warning).
 from __future__ import annotations
 
 import difflib
-import pickle
 import zipfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -61,6 +60,7 @@ from torch import Tensor, nn
 from finsta_cli.errors import ConfigError, InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.base import TextFeatures, VideoFeatures, normalised_frames
 from finsta_cli.io.progress import get_logger
+from finsta_cli.io.torchfile import load_torch_file
 
 HOST_NAME = "clip4clip"
 INSTALL_HINT = "pip install 'finsta[clip]'  (or: pip install 'open_clip_torch>=3.0,<4')"
@@ -415,21 +415,7 @@ def read_weights_file(path: Path) -> dict[str, Tensor]:
             f"torch.save(torch.jit.load('{path}', map_location='cpu').state_dict(), "
             f"'{path.with_suffix('.state.pt')}')\"",
         )
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as exc:
-        first = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else "unpickling"
-        if head[:2] != b"PK":  # not a torch.save archive: garbage or the pre-1.6 format
-            raise InputError(
-                f"{path}: not a readable weights file (neither a torch.save archive nor "
-                f"safetensors: {first})"
-            ) from None
-        raise InputError(
-            f"{path}: refused: the file carries pickled objects, not plain tensors ({first})",
-            hint="re-save the tensors alone, e.g. torch.save(model.state_dict(), path)",
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable weights file ({str(exc)[:200]})") from None
+    payload = load_torch_file(path, unreadable="not a readable weights file")
     return _unwrap_state_dict(payload, path)
 
 

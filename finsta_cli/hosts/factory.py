@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import pickle
-import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -38,27 +36,17 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
 
     ``weights_only=True``: a file that needs arbitrary unpickling is refused, never executed.
     """
-    import torch
+    from finsta_cli.io.torchfile import load_torch_file
 
     if not path.is_file():
         raise MissingResourceError(f"{path}: checkpoint not found")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except pickle.UnpicklingError as exc:
-        # torch names the refused class; other unpickling failures mean a damaged/foreign file.
-        found = re.search(r"\bGLOBAL ([\w.]+)", str(exc))
-        if found is None:
-            raise InputError(
-                f"{path}: not a readable checkpoint (damaged, or not a torch file)"
-            ) from None
-        raise InputError(
-            f"{path}: refused: the file carries pickled objects, not plain tensors "
-            f"({found.group(1)})",
-            hint="finsta checkpoints are dicts of tensors; re-save the weights with "
-            "torch.save(model.state_dict(), path)",
-        ) from None
-    except (RuntimeError, EOFError, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable checkpoint ({str(exc)[:200]})") from None
+    payload = load_torch_file(
+        path,
+        unreadable="not a readable checkpoint",
+        map_location=map_location,
+        refusal_hint="finsta checkpoints are dicts of tensors; re-save the weights with "
+        "torch.save(model.state_dict(), path)",
+    )
     if not isinstance(payload, dict):
         raise InputError(f"{path}: not a finsta checkpoint (a {type(payload).__name__})")
     return payload

@@ -15,9 +15,10 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from finsta_cli.errors import InputError
+from finsta_cli.errors import FinstaError, InputError
 from finsta_cli.io.atomic import atomic_open
 from finsta_cli.io.hashing import hash_json
+from finsta_cli.io.torchfile import load_torch_file
 from finsta_cli.video.decode import DecodeOptions, VideoSource, open_video, sample_indices
 
 
@@ -84,8 +85,8 @@ def load_host_frames(
                 target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"
                 if target.is_file():
                     try:
-                        cached = torch.load(target, weights_only=True)
-                    except Exception:  # a damaged cache entry is decoded again
+                        cached = load_torch_file(target, unreadable="not a frame cache entry")
+                    except FinstaError:  # a damaged cache entry is decoded again
                         cached = None
             if cached is None:
                 clip, index, length = decode_host_frames(path, num_frames, size)

@@ -200,16 +200,12 @@ def tensors_file_intact(path: Path) -> bool:
 
 def load_hsg_tensors(path: Path) -> dict[str, Any]:
     """Read an ``hsg/<pair_id>.pt`` file (``weights_only=True``), checking its format."""
-    import torch
-
     from finsta_cli.errors import InputError
+    from finsta_cli.io.torchfile import load_torch_file
 
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except FileNotFoundError:
-        raise InputError(f"{path}: no HSG tensors file") from None
-    except Exception as exc:  # damaged archive, foreign pickle: all mean "not readable"
-        raise InputError(f"{path}: not a readable HSG tensors file ({str(exc)[:200]})") from None
+    if not path.is_file():
+        raise InputError(f"{path}: no HSG tensors file")
+    payload = load_torch_file(path, unreadable="not a readable HSG tensors file")
     if not isinstance(payload, dict) or payload.get("format") != TENSORS_FORMAT:
         raise InputError(f"{path}: not an HSG tensors file (no format {TENSORS_FORMAT!r})")
     version = payload.get("version")

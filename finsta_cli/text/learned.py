@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 from finsta_cli.assets import assets_dir
 from finsta_cli.errors import InputError, MissingResourceError
 from finsta_cli.io.hashing import hash_file, hash_text
+from finsta_cli.io.torchfile import load_torch_file
 from finsta_cli.text.candidates import (
     Lexicon,
     Proposal,
@@ -426,7 +427,10 @@ def _load_files(
             f"{config_path}: not a learned parser config ({exc})", hint=hint
         ) from None
     try:
-        weights = torch.load(weights_path, map_location="cpu", weights_only=True)
+        weights = load_torch_file(weights_path, unreadable="not a learned parser weights file")
+    except InputError as exc:  # exit 4 like a missing model: the parser cannot run without it
+        raise MissingResourceError(exc.message, hint=hint) from None
+    try:
         if not isinstance(weights, dict) or set(weights) != set(WEIGHT_NAMES):
             raise ValueError(f"expected tensors {', '.join(WEIGHT_NAMES)}")
         expected = shape.weight_shapes()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import os
 import queue
+import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -351,12 +352,31 @@ class _VideoFile:
         return np.ascontiguousarray(batch)
 
 
+def _pillow_open() -> Any:
+    """Pillow's own ``Image.open``. Importing ultralytics replaces ``PIL.Image.open`` with a
+    wrapper that meets a file Pillow cannot identify by installing pi-heif (pip, where
+    YOLO_AUTOINSTALL is on) and otherwise fails with "No module named 'pi_heif'"."""
+    from PIL import Image
+
+    patches = sys.modules.get("ultralytics.utils.patches")
+    original = getattr(patches, "_image_open", None)
+    return original if callable(original) else Image.open
+
+
+def _image_error(path: Path, exc: Exception) -> InputError:
+    from PIL import UnidentifiedImageError
+
+    if isinstance(exc, (UnidentifiedImageError, ImportError)):  # ImportError: see _pillow_open
+        reason = "unknown or damaged image format"
+    else:
+        reason = _first_line(exc)
+    return InputError(f"{path}: not a readable image ({reason})")
+
+
 class _FrameFolder:
     """A folder of frame images (sorted by name), read with Pillow and resized."""
 
     def __init__(self, path: Path, longest: int, fps: float) -> None:
-        from PIL import Image, UnidentifiedImageError
-
         self.path = path
         try:
             self.files = _image_files(path)
@@ -365,27 +385,28 @@ class _FrameFolder:
         if not self.files:
             raise InputError(f"{path}: no frame images")
         try:
-            with Image.open(self.files[0]) as first:
+            with _pillow_open()(self.files[0]) as first:
                 self.width, self.height = first.size
-        except (OSError, UnidentifiedImageError) as exc:
-            raise InputError(f"{self.files[0]}: not an image ({exc})") from None
+        except Exception as exc:  # Pillow's plugins raise many kinds on a damaged file
+            raise _image_error(self.files[0], exc) from None
         self.num_frames = len(self.files)
         self.fps = fps
         self.size = decode_size(self.width, self.height, longest)
 
     def read(self, indices: Sequence[int]) -> np.ndarray:
-        from PIL import Image, UnidentifiedImageError
+        from PIL import Image
 
         frames = []
+        open_image = _pillow_open()
         for index in indices:
             try:
-                with Image.open(self.files[index]) as image:
+                with open_image(self.files[index]) as image:
                     rgb = image.convert("RGB")
                     if rgb.size != self.size:
                         rgb = rgb.resize(self.size, Image.Resampling.BILINEAR)
                     frames.append(np.asarray(rgb))
-            except (OSError, UnidentifiedImageError) as exc:
-                raise InputError(f"{self.files[index]}: not a readable image ({exc})") from None
+            except Exception as exc:  # Pillow's plugins raise many kinds on a damaged file
+                raise _image_error(self.files[index], exc) from None
         return np.stack(frames)
 
 

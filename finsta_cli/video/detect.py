@@ -103,20 +103,13 @@ class YoloDetector:
         region_features: bool = True,
         warmup_batch: int = 1,
     ) -> None:
-        from finsta_cli.offline import import_ultralytics
         from finsta_cli.runtime import configure_threads
+        from finsta_cli.video.weights import load_yolo
 
-        ultralytics = import_ultralytics()
         self.conf, self.iou, self.max_objects, self.imgsz = conf, iou, max_objects, imgsz
         self.device = device
         self.threads = threads
-        try:
-            with contextlib.redirect_stdout(sys.stderr):
-                self.model = ultralytics.YOLO(weights)
-        except (FileNotFoundError, OSError) as exc:
-            raise MissingResourceError(f"cannot load detector weights {weights} ({exc})") from None
-        except Exception as exc:
-            raise InputError(f"{weights}: not an ultralytics detection model ({exc})") from None
+        self.model = load_yolo(weights)  # never runs code from the file
         if getattr(self.model, "task", "detect") != "detect":
             raise UsageError(f"{weights}: a {self.model.task} model, not a detector")
         self.names = {int(k): str(v) for k, v in dict(self.model.names).items()}

@@ -201,3 +201,19 @@ def test_mismatched_region_file_is_an_input_error(align_set: AlignSet, tmp_path:
     output_path(dsg, "synth-s0-00000", ".pt").write_bytes(b"damaged")
     with pytest.raises(InputError, match="not a build-dsg tensor file"):
         _build(align_set, dsg_dir=dsg)
+
+
+def test_a_region_file_that_runs_code_is_refused(align_set: AlignSet, tmp_path: Path) -> None:
+    from tests.pickles import Touch
+
+    dsg = tmp_path / "dsg"
+    shutil.copytree(align_set.dsg, dsg)
+    marker = tmp_path / "MARKER"
+    path = output_path(dsg, "synth-s0-00000", ".pt")
+    torch.save({"features": torch.zeros(1, 4), "payload": Touch(marker)}, path)
+    with pytest.raises(InputError) as info:
+        _build(align_set, dsg_dir=dsg)
+    assert info.value.message == (
+        f"{path}: refused: the file carries pickled objects, not plain tensors (posix.system)"
+    )
+    assert not marker.exists()

@@ -225,6 +225,32 @@ def test_a_file_name_that_is_not_utf8_fails_alone(
     assert _check_outputs(out) == ["good"]
 
 
+def test_a_corrupt_image_fails_its_frame_folder_alone(tmp_path: Path, runner: CliRunner) -> None:
+    from PIL import Image
+
+    frames = tmp_path / "frames"
+    for name in ("good", "broken", "other"):
+        (frames / name).mkdir(parents=True)
+        for i in range(4):
+            Image.new("RGB", (48, 32), (60 * i, 90, 30)).save(frames / name / f"{i:06d}.jpg")
+    bad = frames / "broken" / "000003.jpg"
+    bad.write_bytes(b"not an image at all")
+    out = tmp_path / "sgs"
+    # A random YOLO (the detector imports ultralytics, which patches PIL's Image.open).
+    result = runner.invoke(
+        app,
+        ["build-dsg", str(frames), "--out", str(out), "--weights", "yolov8n.yaml",
+         "--imgsz", "64", "--frames", "4", "--device", "cpu", "--json", "-q"],
+    )  # fmt: skip
+    assert result.exit_code == 3, result.output
+    summary = json.loads(result.stdout)
+    assert summary["done"] == 2 and summary["failed"] == 1
+    [failure] = [json.loads(line) for line in (out / "failures.jsonl").read_text().splitlines()]
+    assert failure["id"] == "broken"
+    assert failure["reason"] == f"{bad}: not a readable image (unknown or damaged image format)"
+    assert sorted(_check_outputs(out)) == ["good", "other"]
+
+
 def test_usage_and_missing_weights(
     tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:

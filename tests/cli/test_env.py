@@ -16,11 +16,24 @@ FIELDS = {
 }  # fmt: skip
 
 
-@pytest.fixture
-def weights(tmp_path: Path) -> Path:
-    path = tmp_path / "det.pt"
-    path.write_bytes(b"weights")
+@pytest.fixture(scope="module")
+def weights(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A detector checkpoint env accepts: a random YOLOv8n saved by ultralytics."""
+    from finsta_cli.video.weights import load_yolo
+
+    path = tmp_path_factory.mktemp("env") / "det.pt"
+    load_yolo("yolov8n.yaml").save(str(path))
     return path
+
+
+def test_env_checks_what_the_weights_file_holds(runner: CliRunner, tmp_path: Path) -> None:
+    fake = tmp_path / "det.pt"
+    fake.write_bytes(b"weights")
+    result = runner.invoke(app, ["env", "--json", "--weights", str(fake), "--device", "cpu"])
+    assert result.exit_code == 4
+    [missing] = json.loads(result.stdout)["missing"]
+    assert missing["what"] == "detector weights"
+    assert missing["reason"].startswith(f"{fake}: not an ultralytics .pt checkpoint")
 
 
 def test_env_json_ready(runner: CliRunner, weights: Path) -> None:

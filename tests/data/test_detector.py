@@ -79,3 +79,8 @@ def test_train_detector_end_to_end_for_one_epoch(tmp_path: Path) -> None:
     assert 0.0 <= card["evaluation"]["val"]["map50"] <= 1.0
     assert len(card["epochs"]) == 1
     assert json.loads(weights.with_suffix(".json").read_text())["weights"] == config.name
+    # What train-detector writes passes the detector-file checks and loads (build-dsg's loader).
+    from finsta_cli.video.weights import check_detector_file, load_yolo
+
+    assert check_detector_file(weights)
+    assert load_yolo(weights).task == "detect"

@@ -435,6 +435,26 @@ def test_pickled_and_torchscript_files_are_refused(tmp_path: Path) -> None:
         read_weights_file(no_tensors)
 
 
+def test_weights_that_run_code_are_refused_in_one_clean_line(tmp_path: Path) -> None:
+    from tests.pickles import Touch
+
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "evil.pt"
+    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": Touch(marker)}, path)
+    with pytest.raises(InputError) as info:
+        read_weights_file(path)
+    assert info.value.message == (
+        f"{path}: refused: the file carries pickled objects, not plain tensors (posix.system)"
+    )
+    assert not marker.exists()
+    namespace = tmp_path / "namespace.pt"
+    torch.save({"w": torch.zeros(2), "args": argparse.Namespace(lr=1)}, namespace)
+    with pytest.raises(InputError) as info:
+        read_weights_file(namespace)
+    assert info.value.message.endswith("(argparse.Namespace)")
+    assert "\x1b" not in info.value.message and "weights_only" not in info.value.message
+
+
 def test_missing_weights_file_is_exit_4(tmp_path: Path) -> None:
     path = tmp_path / "nowhere" / "ViT-B-32.pt"
     with pytest.raises(MissingResourceError, match="weights file not found") as info:

@@ -134,6 +134,20 @@ def test_written_file_loads_weights_only_and_damage_is_detected(tmp_path: Path) 
         load_hsg_tensors(other)
 
 
+def test_a_tensors_file_that_runs_code_is_refused(tmp_path: Path) -> None:
+    from tests.pickles import Touch
+
+    marker = tmp_path / "MARKER"
+    path = tmp_path / "v--c.pt"
+    torch.save({**hsg_tensors(example()), "payload": Touch(marker)}, path)
+    with pytest.raises(InputError) as info:
+        load_hsg_tensors(path)
+    assert info.value.message == (
+        f"{path}: refused: the file carries pickled objects, not plain tensors (posix.system)"
+    )
+    assert not marker.exists()
+
+
 def test_empty_graph() -> None:
     hsg = HSG.model_validate(
         {

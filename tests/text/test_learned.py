@@ -181,6 +181,18 @@ def test_missing_or_corrupt_model_files_are_missing_resources(
     (broken / WEIGHTS_FILE).write_bytes(b"not a torch file")
     with pytest.raises(MissingResourceError, match="not a learned parser weights file"):
         load_learned_parser(broken)
+    from tests.pickles import Touch
+
+    marker = tmp_path / "MARKER"
+    weights = torch.load(tiny_model / WEIGHTS_FILE, weights_only=True)
+    torch.save({**weights, "payload": Touch(marker)}, broken / WEIGHTS_FILE)
+    with pytest.raises(MissingResourceError) as info:
+        load_learned_parser(broken)
+    assert info.value.message == (
+        f"{broken / WEIGHTS_FILE}: refused: the file carries pickled objects, not plain "
+        "tensors (posix.system)"
+    )
+    assert not marker.exists()
     (broken / WEIGHTS_FILE).write_bytes((tiny_model / WEIGHTS_FILE).read_bytes())
     (broken / CONFIG_FILE).write_text('{"format": "something else"}')
     with pytest.raises(MissingResourceError, match="not a learned parser config"):

@@ -141,6 +141,34 @@ def test_frame_folder_decodes_in_name_order(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
+    ("position", "content", "reason"),
+    [
+        (0, b"not an image at all", "unknown or damaged image format"),
+        (2, b"not an image at all", "unknown or damaged image format"),
+        (2, b"", "unknown or damaged image format"),
+        (2, b"\xff\xd8\xff\xe0 a JPEG header, then nothing", "not a readable image ("),
+    ],
+    ids=["first-garbage", "garbage", "empty", "cut-jpeg"],
+)
+def test_a_corrupt_frame_image_is_named_with_ultralytics_imported(
+    tmp_path: Path, position: int, content: bytes, reason: str
+) -> None:
+    from finsta_cli.offline import import_ultralytics
+
+    # Importing ultralytics replaces PIL's Image.open with a wrapper that answers an unknown
+    # image by trying to install pi-heif ("No module named 'pi_heif'"); build-dsg imports it.
+    import_ultralytics()
+    for i in range(4):
+        Image.new("RGB", (40, 20), (50 * i, 0, 0)).save(tmp_path / f"{i:06d}.jpg")
+    bad = tmp_path / f"{position:06d}.jpg"
+    bad.write_bytes(content)
+    with pytest.raises(InputError) as info:
+        list(iter_chunks(_item(tmp_path, "frames"), DecodeOptions(frames=4)))  # type: ignore[arg-type]
+    assert info.value.message.startswith(f"{bad}: not a readable image (")
+    assert reason in info.value.message and "pi_heif" not in info.value.message
+
+
+@pytest.mark.parametrize(
     ("name", "content", "reason"),
     [
         ("zero.mp4", b"", "empty file"),
