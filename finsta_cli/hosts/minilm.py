@@ -192,6 +192,7 @@ class MiniLMTokenizer:
         tokenizer.no_padding()
         tokenizer.enable_truncation(max_length=max_tokens)
         self.tokenizer = tokenizer
+        self.path = path
         self.max_tokens = max_tokens
         self.pad_id = tokenizer.token_to_id("[PAD]") or 0
 
