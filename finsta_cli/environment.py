@@ -31,6 +31,8 @@ REQUIRED_MODULES: tuple[tuple[str, str, str], ...] = (
     ("ultralytics", "ultralytics", 'pip install "ultralytics-opencv-headless>=8.3"'),
     ("decord", "decord", "pip install decord"),
     ("av", "av", "pip install av"),
+    ("tokenizers", "tokenizers", 'pip install "tokenizers>=0.19"'),
+    ("safetensors", "safetensors", 'pip install "safetensors>=0.4"'),
 )
 
 
@@ -52,6 +54,15 @@ class DetectorReport(BaseModel):
     exists: bool
 
 
+class TowerReport(BaseModel):
+    """A pretrained tower of the ``lite`` host: its files, found in an installed package."""
+
+    name: str
+    found: bool
+    path: str | None = None
+    size_bytes: int | None = None
+
+
 class DeviceReport(BaseModel):
     requested: str
     resolved: str | None = None
@@ -70,6 +81,7 @@ class EnvReport(BaseModel):
     packages: dict[str, str | None]
     spacy_model: SpacyReport
     detector: DetectorReport
+    towers: list[TowerReport]
     device: DeviceReport
     offline: dict[str, str | None]
     fonts_present: bool
@@ -137,6 +149,19 @@ def collect_environment(
                 )
             )
 
+    from finsta_cli.hosts.pretrained import tower_reports
+
+    towers = []
+    for tower in tower_reports():
+        towers.append(
+            TowerReport(
+                name=tower.name, found=tower.found, path=tower.path, size_bytes=tower.size_bytes
+            )
+        )
+        if not tower.found:
+            what = f"{tower.name} weights (lite host)"
+            missing.append(Missing(what=what, reason=tower.reason or "", hint=tower.hint or ""))
+
     device_report = DeviceReport(requested=device)
     if not any(m.what == "torch" for m in missing):
         import torch
@@ -157,6 +182,7 @@ def collect_environment(
         packages=package_versions(),
         spacy_model=spacy_report,
         detector=detector,
+        towers=towers,
         device=device_report,
         offline={name: os.environ.get(name) for name in OFFLINE_VARIABLES},
         fonts_present=fonts_present(),

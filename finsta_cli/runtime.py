@@ -18,6 +18,8 @@ PACKAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ultralytics", ("ultralytics-opencv-headless", "ultralytics")),
     ("decord", ("decord", "eva-decord")),
     ("av", ("av",)),
+    ("tokenizers", ("tokenizers",)),
+    ("safetensors", ("safetensors",)),
     ("pydantic", ("pydantic",)),
     ("typer", ("typer",)),
     ("rich", ("rich",)),

@@ -51,7 +51,7 @@ class AlignTrainConfig(StageConfig):
     RUNTIME_FIELDS = frozenset({"device", "threads", "checkpoint_every", "log_every", "cache"})
     LATER_FIELDS = frozenset({"text_negatives", "neg_weight"})
 
-    host: Literal["tiny", "clip4clip"] = "tiny"
+    host: Literal["tiny", "clip4clip", "lite"] = "tiny"
     temporal: Literal["meanP", "seqTransf"] = "meanP"
     host_options: dict[str, Any] = Field(
         default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"

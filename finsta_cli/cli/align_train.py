@@ -22,6 +22,7 @@ from finsta_cli.cli.options import (
 class HostChoice(str, enum.Enum):
     tiny = "tiny"
     clip4clip = "clip4clip"
+    lite = "lite"
 
 
 class TemporalChoice(str, enum.Enum):

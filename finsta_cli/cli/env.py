@@ -62,6 +62,12 @@ def _print_table(report: EnvReport) -> None:
     if report.detector.exists and any(m.what == "detector weights" for m in report.missing):
         weights_state = "[red]refused[/]"
     table.add_row("detector weights", f"{report.detector.weights} ({weights_state})")
+    for tower in report.towers:
+        if tower.found:
+            size = f"{(tower.size_bytes or 0) / 2**20:.1f} MiB"
+            table.add_row(f"{tower.name} (lite host)", f"{tower.path} ({size})")
+        else:
+            table.add_row(f"{tower.name} (lite host)", "[red]missing[/]")
     table.add_row(
         "device",
         f"{report.device.resolved or '?'} (asked {report.device.requested}; "

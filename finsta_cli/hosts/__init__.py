@@ -1,4 +1,5 @@
-"""Host video-language models: the HostVLM protocol, the embedded ``tiny`` host, CLIP4Clip."""
+"""Host video-language models: the HostVLM protocol, the embedded ``tiny`` host, CLIP4Clip, and
+``lite`` (pretrained EfficientNet-Lite0 and MiniLM towers)."""
 
 from finsta_cli.hosts.base import (
     HOST_NAMES,

@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
 if TYPE_CHECKING:
     from torch import Tensor, nn
 
-HostName = Literal["tiny", "clip4clip"]
-HOST_NAMES: tuple[str, ...] = ("tiny", "clip4clip")
+HostName = Literal["tiny", "clip4clip", "lite"]
+HOST_NAMES: tuple[str, ...] = ("tiny", "clip4clip", "lite")
 TemporalMode = Literal["meanP", "seqTransf"]
 
 

