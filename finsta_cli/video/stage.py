@@ -410,6 +410,7 @@ def _write_video(
     import torch
 
     from finsta_cli.io.atomic import atomic_open, atomic_write_text
+    from finsta_cli.io.finite import require_finite
     from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
 
     start = time.perf_counter()
@@ -434,6 +435,9 @@ def _write_video(
         )
         pt_path = output_path(out_dir, item.id, ".pt")
         json_path = output_path(out_dir, item.id, ".json")
+        # NaN region features (a broken detector, weights or frame) would poison every run
+        # that reads them: the video fails here instead, and neither file is written.
+        require_finite(tensors, str(pt_path), what="not written: tensor")
         with atomic_open(pt_path, "wb") as handle:
             torch.save(tensors, handle)
         atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
