@@ -358,10 +358,10 @@ def run_align_train(
         )
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
-    restore_determinism = _deterministic_on_cpu(device)
     comm = init_collective(device)
     started = utc_now()
     manifest_started = False  # this run's "running" manifest is written: end it, whatever ends
+    restore_determinism = _deterministic_on_cpu(device)
     try:
         out.mkdir(parents=True, exist_ok=True)
         if not resume and state_path.exists() and comm.is_main:
