@@ -21,12 +21,13 @@ ConfigT = TypeVar("ConfigT", bound="StageConfig")
 class StageConfig(BaseModel):
     """Base of every stage's config model.
 
-    Unknown keys are errors (with the nearest valid name). ``SECTION`` is the stage's key in a
+    Unknown keys are errors (with the nearest valid name), and so are NaN or infinite numbers
+    (``--lr inf`` would train NaN weights). ``SECTION`` is the stage's key in a
     config file shared by several stages; ``RUNTIME_FIELDS`` names the fields that change how a
     stage runs but not what it writes (batch size, workers, device), which resume ignores.
     """
 
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+    model_config = ConfigDict(extra="forbid", validate_assignment=True, allow_inf_nan=False)
 
     SECTION: ClassVar[str] = ""
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset()

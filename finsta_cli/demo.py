@@ -169,7 +169,8 @@ def _train(
         if completed and config.matches_dump(written):
             return
     tsg, dsg, hsg = graphs if graphs is not None else (None, None, None)
-    run_align_train(data, out, config, tsg=tsg, dsg=dsg, hsg=hsg, quiet=quiet, resume=True)
+    resume = (out / "train_state.pt").is_file()  # a run the demo had begun: continue it
+    run_align_train(data, out, config, tsg=tsg, dsg=dsg, hsg=hsg, quiet=quiet, resume=resume)
 
 
 def _evaluate(

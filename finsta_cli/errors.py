@@ -57,6 +57,11 @@ class SchemaVersionError(InputError):
     """An artifact written by a newer finsta with an incompatible (major) schema version."""
 
 
+class NonFiniteError(InputError):
+    """A NaN or infinite number where finite ones are needed: in a tensor file read or about to
+    be written, a training loss, an embedding or a metric bound for JSON (exit code 1)."""
+
+
 class MissingResourceError(FinstaError):
     """A model, weights file, package or device that is needed but absent: exit code 4."""
 

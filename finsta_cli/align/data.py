@@ -37,6 +37,7 @@ from finsta_cli.graph import (
     tsg_to_data,
 )
 from finsta_cli.io import output_path, read_records
+from finsta_cli.io.finite import require_finite
 from finsta_cli.io.jsonl import validation_message
 from finsta_cli.io.torchfile import load_torch_file
 from finsta_cli.schema import DSG, HSG, TSG
@@ -90,6 +91,9 @@ class AlignData:
     edge_vocab: LabelVocab
     region_dim: int
     warnings: list[str] = field(default_factory=list)
+    # video id -> why its DSG files were refused (damaged, another video's, not finite): the
+    # video has no DSG here; align-train leaves it out, eval scores it without its graph.
+    refused: dict[str, str] = field(default_factory=dict)
 
     @property
     def num_captions(self) -> int:
@@ -135,6 +139,8 @@ def _detector_features(pt_path: Path, dsg: DSG) -> Tensor | None:
         features = tensors["features"].float()
     except Exception as exc:  # any damage to the file: a clear message, not a traceback
         raise InputError(f"{pt_path}: not a build-dsg tensor file ({str(exc)[:160]})") from None
+    # NaN features would turn every loss and embedding they reach into NaN.
+    require_finite(tensors, str(pt_path))
     order = [
         rows.get((position, obj.track_id), -1)
         for position, frame in enumerate(dsg.frames)
@@ -279,15 +285,21 @@ def build_align_data(
 
     Without graphs (host-only training) pass ``None`` for the three sources. A caption with no
     TSG or HSG, or a video with no DSG, still trains the host loss; a warning counts them.
+    A video whose DSG files cannot be used (damaged, another video's, NaN or infinite values)
+    gets no DSG and its reason in ``refused``; the caller decides what to do with the video.
     """
     tsgs = read_tsgs(tsg_file) if tsg_file is not None else {}
     entries = list(videos)
     dsgs: dict[str, DSG] = {}
+    refused: dict[str, str] = {}
     if dsg_dir is not None:
         for video_id, _ in entries:
             path = output_path(dsg_dir, video_id, ".json")
             if path.is_file():
-                dsgs[video_id] = _read_json_model(path, DSG)  # type: ignore[assignment]
+                try:
+                    dsgs[video_id] = _read_json_model(path, DSG)  # type: ignore[assignment]
+                except InputError as exc:
+                    refused[video_id] = exc.message
     hsgs: dict[tuple[str, str], HSG] = {}
     if hsg_dir is not None:
         for video_id, captions in entries:
@@ -317,8 +329,14 @@ def build_align_data(
         video_dsg = dsgs.get(video_id)
         dsg_data = None
         track_hops: dict[int, Tensor] = {}
+        region = None
         if video_dsg is not None and dsg_dir is not None:
-            region = _detector_features(output_path(dsg_dir, video_id, ".pt"), video_dsg)
+            try:
+                region = _detector_features(output_path(dsg_dir, video_id, ".pt"), video_dsg)
+            except InputError as exc:
+                refused[video_id] = exc.message
+                video_dsg = None
+        if video_dsg is not None and dsg_dir is not None:
             dsg_data = dsg_to_data(video_dsg, node_vocab, edge_vocab, options, region=region)
             dsg_data.frame_number = torch.tensor(
                 [f.index for f in video_dsg.frames for _ in f.objects], dtype=torch.long
@@ -330,7 +348,7 @@ def build_align_data(
                 adjacency[a].append(b)
             for track, occurrences in _track_rows(video_dsg).items():
                 track_hops[track] = _hops_from(occurrences, adjacency, hops)
-        elif dsg_dir is not None:
+        elif dsg_dir is not None and video_id not in refused:
             missing_dsg += 1
         graphs: list[CaptionGraphs] = []
         for text_id, text in captions:
@@ -358,7 +376,13 @@ def build_align_data(
         out.append(VideoGraphs(video_id, dsg_data, graphs, track_hops))
     if negative_graphs:
         _parse_negatives([c for v in out for c in v.captions], node_vocab, edge_vocab, options)
-    data = AlignData(out, node_vocab, edge_vocab, region_dim)
+    data = AlignData(out, node_vocab, edge_vocab, region_dim, refused=refused)
+    if refused:
+        data.warnings.append(
+            f"{len(refused)} video(s) have DSG files in {dsg_dir} that cannot be used: "
+            + "; ".join(list(refused.values())[:3])
+            + ("; ..." if len(refused) > 3 else "")
+        )
     if missing_dsg:
         data.warnings.append(f"{missing_dsg} video(s) have no DSG in {dsg_dir}")
     if missing_hsg:

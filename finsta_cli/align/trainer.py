@@ -8,7 +8,11 @@ Outputs in ``--out RUN``:
 - ``train_state.pt``: everything ``--resume`` needs (model, optimizer, schedule, step, random
   state), rewritten atomically every ``checkpoint_every`` steps;
 - ``metrics.jsonl``: one line per logged step (losses, learning rate, samples/s);
-- ``config.yaml``, ``manifest.json``, ``failures.jsonl`` (videos that could not be decoded).
+- ``config.yaml``, ``manifest.json``, ``failures.jsonl`` (videos left out: they could not be
+  decoded, or their DSG files were refused: damaged, another video's, NaN or infinite values).
+
+A non-finite loss or gradient stops the run before the update (exit 1, manifest "failed"), and
+weights that are not finite are never saved (see :func:`check_losses`).
 
 The batch order is a pure function of (seed, step): epoch e shuffles the videos with a generator
 seeded by (seed, e) and picks one caption per video, so a resumed run sees the same batches, and
@@ -22,6 +26,8 @@ import math
 import platform
 import sys
 import time
+from collections.abc import Callable
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -30,8 +36,9 @@ from pydantic import Field
 
 from finsta_cli import __version__
 from finsta_cli.config import StageConfig
-from finsta_cli.errors import InputError, UsageError
+from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.io.atomic import atomic_open, atomic_write_json, atomic_write_text
+from finsta_cli.io.finite import dumps_json, find_non_finite
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
 
@@ -331,6 +338,7 @@ def run_align_train(
     from finsta_cli.align.model import FinstaModel, LossWeights
     from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
+    from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import configure_threads, resolve_device
     from finsta_cli.tasks.datasets import load_task_dataset
@@ -344,19 +352,31 @@ def run_align_train(
         )
     if out.exists() and not out.is_dir():
         raise UsageError(f"--out {out} exists and is not a folder")
+    state_path = out / "train_state.pt"
+    if resume and not state_path.is_file():
+        raise UsageError(
+            f"--resume: {out} has no train state ({state_path} not found); run without "
+            "--resume to start a new run there, or give the --out of the run to continue",
+        )
     device = resolve_device(config.device)
     threads = configure_threads(config.threads)
     comm = init_collective(device)
     started = utc_now()
+    manifest_started = False  # this run's "running" manifest is written: end it, whatever ends
+    restore_determinism = _deterministic_on_cpu(device)
+    held = ExitStack()
     try:
         out.mkdir(parents=True, exist_ok=True)
-        state_path = out / "train_state.pt"
+        if comm.is_main:  # one run at a time writes the folder; then its dead runs' leftovers go
+            lock = out / LOCK_STEM
+            held.enter_context(output_lock(lock, what=f"{out} (align-train)"))
+            remove_stale_temporaries(out, held=lock)
         if not resume and state_path.exists() and comm.is_main:
             log.warning("%s exists: starting over (use --resume to continue it)", state_path)
-        resuming = resume and state_path.is_file()
-        if comm.is_main and not resuming:  # a resumed run writes them once its state agrees
+        if comm.is_main and not resume:  # a resumed run writes them once its state agrees
             atomic_write_text(out / "config.yaml", config.to_yaml())
             _write_manifest(out, config, "running", started, {"device": device})
+            manifest_started = True
         dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
         entries = _videos_with_captions(dataset)
         if not entries:
@@ -375,14 +395,6 @@ def run_align_train(
                 cache,
                 progress=bar.advance,
             )
-        if frames.failures and comm.is_main:
-            from finsta_cli.io import JsonlWriter
-
-            with JsonlWriter(out / "failures.jsonl") as writer:
-                for video_id, reason in frames.failures.items():
-                    writer.write({"id": video_id, "error": reason})
-            log.warning("%d video(s) could not be decoded: see %s", len(frames.failures),
-                        out / "failures.jsonl")  # fmt: skip
         kept = [(vid, captions) for vid, _, captions in entries if vid in frames.ids]
         # host-only with --tsg: the control arm with the same hard-negative captions.
         negatives_only = not finsta and tsg is not None and config.text_negatives > 0
@@ -399,6 +411,20 @@ def run_align_train(
         )
         for warning in data.warnings:
             log.warning("%s", warning)
+        # A video whose DSG files were refused (damaged, NaN features) is left out, as one
+        # that cannot be decoded: training it without its graph would hide the fault.
+        data.videos = [v for v in data.videos if v.video_id not in data.refused]
+        failures = {**frames.failures, **data.refused}
+        if failures and comm.is_main:
+            from finsta_cli.io import JsonlWriter
+
+            with JsonlWriter(out / "failures.jsonl") as writer:
+                for video_id, reason in failures.items():
+                    writer.write({"id": video_id, "error": reason})
+            log.warning("%d video(s) left out (not decodable, or DSG files refused): see %s",
+                        len(failures), out / "failures.jsonl")  # fmt: skip
+        elif comm.is_main:
+            (out / "failures.jsonl").unlink(missing_ok=True)  # an earlier run's
         attach_host_frames(data, frames)
         if device.startswith("cuda"):
             # Page-locked host memory: batches copy to the GPU without a staging copy.
@@ -437,11 +463,13 @@ def run_align_train(
         optimizer = _optimizer(model, config)
         base_lrs = [g["lr"] for g in optimizer.param_groups]
         start = 0
-        if resuming:
-            start = _restore(state_path, model, optimizer, config)
+        saved: int | None = None  # the step of this run's last train state
+        if resume:
+            start = saved = _restore(state_path, model, optimizer, config)
             if comm.is_main:
                 atomic_write_text(out / "config.yaml", config.to_yaml())
                 _write_manifest(out, config, "running", started, {"device": device})
+                manifest_started = True
             log.info("resuming %s at step %d", out, start)
         plan = BatchPlan([len(v.captions) for v in data.videos], batch_size, config.seed)
         local = batch_size // comm.world
@@ -466,29 +494,46 @@ def run_align_train(
                     "cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
                 ):
                     losses = model(batch, comm)
-                optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                comm.average_gradients(trainable)
-                torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-                optimizer.step()
-                samples += batch_size
+                done = step + 1
                 # Means over ranks: kd (and so the total) is each rank's share of the global
-                # mean; the other losses are the same on every rank.
+                # mean; the other losses are the same on every rank. Taken before the update,
+                # so that every rank sees a non-finite loss and stops before it reaches the
+                # weights.
                 here = losses["loss"].device
                 values = torch.stack([v.detach().float().to(here) for v in losses.values()])
                 values = comm.sum(values) / comm.world
                 last = dict(zip(losses, values.tolist(), strict=True))
-                done = step + 1
+                batch_ids = [data.videos[v].video_id for v, _ in picks]
+                last_good = _last_good(state_path, saved)
+                check_losses(done, last, batch_ids, last_good)
+                optimizer.zero_grad(set_to_none=True)
+                losses["loss"].backward()
+                comm.average_gradients(trainable)
+                norm = torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+                check_gradients(done, float(norm), model, last_good)
+                try:
+                    optimizer.step()
+                except RuntimeError as exc:  # a learning rate too large for float32 steps
+                    if "overflow" not in str(exc):
+                        raise
+                    raise NonFiniteError(
+                        f"step {done}: the update overflows float32 (learning rate "
+                        f"{base_lrs[0] * factor:g}): {exc}",
+                        hint=f"this step was not saved; {last_good}. Lower --lr",
+                    ) from None
+                samples += batch_size
                 if comm.is_main and (done % config.log_every == 0 or done == config.steps):
                     elapsed = time.perf_counter() - begin
                     row = {"step": done, "lr": round(base_lrs[0] * factor, 8),
                            **{k: round(v, 6) for k, v in last.items()},
                            "samples_per_s": round(samples / max(elapsed, 1e-9), 3)}  # fmt: skip
                     with metrics_path.open("a", encoding="utf-8") as handle:
-                        handle.write(json.dumps(row) + "\n")
+                        handle.write(dumps_json(row, where=str(metrics_path)) + "\n")
                 if done % config.checkpoint_every == 0 or done == config.steps:
+                    check_weights(done, model, last_good)  # every rank: they hold the same
                     if comm.is_main:
                         save_train_state(state_path, model, optimizer, done, config, data)
+                    saved = done
                     comm.barrier()
                 bar.advance(1, status=f"loss {last['loss']:.3f}")
         seconds = time.perf_counter() - begin
@@ -506,19 +551,102 @@ def run_align_train(
                 "captions": data.num_captions,
                 **data.anchor_counts(),
             },
-            failures=frames.failures,
+            failures=failures,
             warnings=data.warnings,
         )
         if comm.is_main:
-            status = "partial" if frames.failures else "completed"
+            status = "partial" if failures else "completed"
             _write_manifest(
                 out, config, status, started,
                 {"device": device, "threads": threads, "seconds": round(seconds, 3),
                  "result": result.to_json()},
             )  # fmt: skip
         return result
+    except BaseException as exc:
+        if manifest_started:
+            from finsta_cli.io.stage import describe_error
+
+            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+            extra = {"device": device, "threads": threads, "error": describe_error(exc)}
+            _write_manifest(out, config, status, started, extra)
+        raise
     finally:
+        held.close()
         close_collective(comm)
+        restore_determinism()
+
+
+def _deterministic_on_cpu(device: str) -> Callable[[], None]:
+    """On the CPU, make torch pick deterministic kernels for the run; return the undo.
+
+    With more than one thread, the backward of advanced indexing (``x[index]``, as the graph
+    encoders gather node features) accumulates in an order that depends on thread timing, so
+    two runs, or a killed-and-resumed one and an uninterrupted one, differed in the last bits
+    (measured: 2.8e-7 after 8 steps with 2 threads). The deterministic kernel sorts the index
+    first. ``warn_only``: an op without a deterministic kernel warns instead of failing the
+    run. CUDA is left as it is (its deterministic mode needs cuBLAS settings and is slower).
+    """
+    import torch
+
+    if not device.startswith("cpu"):
+        return lambda: None
+    enabled = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    return lambda: torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
+
+
+def check_losses(step: int, losses: dict[str, float], videos: list[str], last_good: str) -> None:
+    """Stop the run at a non-finite loss, naming the terms that are not finite.
+
+    One bad step is not skipped (as AMP's loss scaler skips fp16 overflows): training here runs
+    in fp32, or bf16 with fp32's range, so a NaN or infinite loss means bad inputs or diverged
+    weights, which the next steps would not repair, and a skipped step would break the exact
+    resume (docs/align-train.md).
+    """
+    total = losses.get("loss", math.nan)
+    if math.isfinite(total) and all(math.isfinite(v) for v in losses.values()):
+        return
+    terms = [f"{name} {value}" for name, value in losses.items()
+             if name != "loss" and not math.isfinite(value)]  # fmt: skip
+    what = (f"component{'s' if len(terms) > 1 else ''}: {', '.join(terms)}" if terms
+            else "every component is finite: their weighted sum overflowed")  # fmt: skip
+    shown = ", ".join(videos[:8]) + (", ..." if len(videos) > 8 else "")
+    raise NonFiniteError(
+        f"step {step}: loss is {total} ({what}); batch videos: {shown}",
+        hint=f"nothing of this step was applied; {last_good}. Lower --lr, or check the inputs "
+        "of these videos",
+    )
+
+
+def check_gradients(step: int, norm: float, model: torch.nn.Module, last_good: str) -> None:
+    """Stop the run when the gradients are not finite (before the optimizer applies them)."""
+    if math.isfinite(norm):
+        return
+    bad = [name for name, p in model.named_parameters()
+           if p.grad is not None and not bool(p.grad.isfinite().all())]  # fmt: skip
+    shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
+    raise NonFiniteError(
+        f"step {step}: gradient norm is {norm} (not finite in {shown or 'the gradients'})",
+        hint=f"nothing of this step was applied; {last_good}. Lower --lr",
+    )
+
+
+def check_weights(step: int, model: torch.nn.Module, last_good: str) -> None:
+    """Refuse to save weights that an update made non-finite (the loss was still finite)."""
+    found = find_non_finite(model.state_dict())
+    if found is not None:
+        raise NonFiniteError(
+            f"step {step}: the weights are not finite after the update: {found.describe()}; "
+            "not saved",
+            hint=f"{last_good}. Lower --lr",
+        )
+
+
+def _last_good(state: Path, step: int | None) -> str:
+    if step is None:
+        return "this run saved no train state yet"
+    return f"the last good train state (step {step}) is kept in {state}"
 
 
 def _restore(

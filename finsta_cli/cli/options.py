@@ -2,7 +2,6 @@
 
 # Typer reads these annotations at run time: no ``from __future__ import annotations`` here.
 import functools
-import json
 import logging
 import sys
 from collections.abc import Callable
@@ -69,7 +68,9 @@ def shard_option(text: str | None) -> Shard:
 
 def print_json(payload: Any) -> None:
     """The one place that writes machine-readable results to stdout."""
-    sys.stdout.write(json.dumps(payload, ensure_ascii=False, indent=2) + "\n")
+    from finsta_cli.io.finite import dumps_json
+
+    sys.stdout.write(dumps_json(payload, where="--json output", indent=2) + "\n")
     sys.stdout.flush()
 
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import json
+import math
 import shutil
 import sys
 import time
@@ -293,11 +294,18 @@ def train_detector(
     return card
 
 
-def _read_results(path: Path) -> list[dict[str, float]]:
-    """Per-epoch metrics from ultralytics' results.csv (epoch, mAP50, mAP50-95, losses)."""
+def _finite_or_none(value: float, digits: int) -> float | None:
+    """A rounded number for the card, or None (JSON null) for NaN and infinities: a column
+    absent from an older ultralytics' results.csv, or a loss it logged as nan."""
+    return round(value, digits) if math.isfinite(value) else None
+
+
+def _read_results(path: Path) -> list[dict[str, float | None]]:
+    """Per-epoch metrics from ultralytics' results.csv (epoch, mAP50, mAP50-95, losses); a value
+    that is missing or not finite is None."""
     if not path.is_file():
         return []
-    rows: list[dict[str, float]] = []
+    rows: list[dict[str, float | None]] = []
     with path.open(encoding="utf-8") as handle:
         for row in csv.DictReader(handle):
             clean = {key.strip(): value.strip() for key, value in row.items() if key}
@@ -305,11 +313,11 @@ def _read_results(path: Path) -> list[dict[str, float]]:
                 rows.append(
                     {
                         "epoch": int(float(clean["epoch"])),
-                        "map50": round(float(clean["metrics/mAP50(B)"]), 4),
-                        "map50_95": round(float(clean["metrics/mAP50-95(B)"]), 4),
-                        "box_loss": round(float(clean["train/box_loss"]), 4),
-                        "cls_loss": round(float(clean["train/cls_loss"]), 4),
-                        "seconds": round(float(clean.get("time", "nan")), 1),
+                        "map50": _finite_or_none(float(clean["metrics/mAP50(B)"]), 4),
+                        "map50_95": _finite_or_none(float(clean["metrics/mAP50-95(B)"]), 4),
+                        "box_loss": _finite_or_none(float(clean["train/box_loss"]), 4),
+                        "cls_loss": _finite_or_none(float(clean["train/cls_loss"]), 4),
+                        "seconds": _finite_or_none(float(clean.get("time", "nan")), 1),
                     }
                 )
             except (KeyError, ValueError):

@@ -59,6 +59,7 @@ from torch import Tensor, nn
 
 from finsta_cli.errors import ConfigError, InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.base import TextFeatures, VideoFeatures, normalised_frames
+from finsta_cli.io.finite import require_finite
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.torchfile import load_torch_file
 
@@ -395,8 +396,15 @@ def read_weights_file(path: Path) -> dict[str, Tensor]:
 
     Never executes code from the file: ``torch.load(weights_only=True)``; a file that needs
     arbitrary unpickling (a pickled model object, argparse.Namespace, ...) or a TorchScript
-    archive is refused with an InputError that says how to re-save plain tensors.
+    archive is refused with an InputError that says how to re-save plain tensors. Weights
+    with a NaN or infinite value are refused too, naming the tensor.
     """
+    state = _read_weights(path)
+    require_finite(state, str(path), what="refused: the weights are not finite: tensor")
+    return state
+
+
+def _read_weights(path: Path) -> dict[str, Tensor]:
     if not path.is_file():
         raise MissingResourceError(
             f"{path}: clip4clip weights file not found",

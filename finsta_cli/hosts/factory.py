@@ -9,6 +9,7 @@ from typing import Any
 
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.base import HOST_NAMES, HostVLM
+from finsta_cli.io.finite import require_finite
 
 CHECKPOINT_KIND = "finsta-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -40,6 +41,8 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     """Read a finsta checkpoint (a plain dict of tensors, numbers and strings) safely.
 
     ``weights_only=True``: a file that needs arbitrary unpickling is refused, never executed.
+    A file with a NaN or infinite value in any tensor (a run that diverged) is refused too,
+    naming the tensor: its figures would be meaningless.
     """
     from finsta_cli.io.torchfile import load_torch_file
 
@@ -54,6 +57,11 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
     )
     if not isinstance(payload, dict):
         raise InputError(f"{path}: not a finsta checkpoint (a {type(payload).__name__})")
+    require_finite(
+        payload, str(path), what="refused: the weights are not finite: tensor",
+        hint="the run that wrote it diverged or read non-finite inputs; use an earlier "
+        "checkpoint, or train again",
+    )  # fmt: skip
     return payload
 
 

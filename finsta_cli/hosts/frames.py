@@ -4,6 +4,8 @@ Training and evaluation read the same frames many times, so each video's sampled
 decoded once (decord, resized on decode, then stretched to a square S x S) and kept in a cache
 file keyed by the video file's path, size and modification time and by (T, S). A video shorter
 than T frames repeats its last frame. A video that cannot be decoded is reported, not fatal.
+A cache entry that is not what this module writes ((T, S, S, 3) uint8 frames, (T,) int64
+indices: integers, so never NaN) is decoded again, as a damaged one is.
 """
 
 from __future__ import annotations
@@ -62,6 +64,26 @@ def decode_host_frames(path: Path, num_frames: int, size: int) -> tuple[Tensor, 
     return frames, torch.tensor(indices, dtype=torch.long), int(video.num_frames)
 
 
+def _read_cached(path: Path, num_frames: int, size: int) -> tuple[Tensor, Tensor, int] | None:
+    """A cache entry's frames, indices and length; None when it is damaged or not of the
+    expected shapes and types (float frames, which could hold NaN, included)."""
+    try:
+        cached = load_torch_file(path, unreadable="not a frame cache entry")
+        clip, index, length = cached["frames"], cached["indices"], int(cached["length"])
+    except (FinstaError, KeyError, TypeError, ValueError):  # damaged, cut short, foreign
+        return None
+    fits = (
+        isinstance(clip, Tensor)
+        and isinstance(index, Tensor)
+        and clip.dtype == torch.uint8
+        and tuple(clip.shape) == (num_frames, size, size, 3)
+        and index.dtype == torch.long
+        and tuple(index.shape) == (num_frames,)
+        and length > 0
+    )
+    return (clip, index, length) if fits else None
+
+
 def load_host_frames(
     videos: Sequence[tuple[str, Path | None]],
     num_frames: int,
@@ -84,10 +106,7 @@ def load_host_frames(
             if cache_dir is not None and path.is_file():
                 target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"
                 if target.is_file():
-                    try:
-                        cached = load_torch_file(target, unreadable="not a frame cache entry")
-                    except FinstaError:  # a damaged cache entry is decoded again
-                        cached = None
+                    cached = _read_cached(target, num_frames, size)
             if cached is None:
                 clip, index, length = decode_host_frames(path, num_frames, size)
                 if target is not None:
@@ -95,7 +114,7 @@ def load_host_frames(
                     with atomic_open(target, "wb") as handle:
                         torch.save({"frames": clip, "indices": index, "length": length}, handle)
             else:
-                clip, index, length = cached["frames"], cached["indices"], int(cached["length"])
+                clip, index, length = cached
         except InputError as exc:
             failures[video_id] = exc.message
         else:

@@ -199,8 +199,10 @@ def tensors_file_intact(path: Path) -> bool:
 
 
 def load_hsg_tensors(path: Path) -> dict[str, Any]:
-    """Read an ``hsg/<pair_id>.pt`` file (``weights_only=True``), checking its format."""
+    """Read an ``hsg/<pair_id>.pt`` file (``weights_only=True``), checking its format and that
+    its tensors are finite (a NaN or infinite value is an InputError naming the tensor)."""
     from finsta_cli.errors import InputError
+    from finsta_cli.io.finite import require_finite
     from finsta_cli.io.torchfile import load_torch_file
 
     if not path.is_file():
@@ -218,4 +220,5 @@ def load_hsg_tensors(path: Path) -> dict[str, Any]:
     missing = [key for key in TENSOR_KEYS if key not in payload]
     if missing:
         raise InputError(f"{path}: HSG tensors file lacks {', '.join(missing)}")
+    require_finite(payload, str(path))
     return payload

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from typing import IO, Any
 
 from finsta_cli.errors import storage_full_error
 from finsta_cli.io.faults import failpoint
+from finsta_cli.io.finite import dumps_json
 
 
 def _current_umask() -> int:
@@ -80,5 +80,6 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
 
 
 def atomic_write_json(path: str | os.PathLike[str], obj: Any, *, indent: int | None = 2) -> None:
-    """Write ``obj`` as JSON (UTF-8, trailing newline) to ``path`` atomically."""
-    atomic_write_text(path, json.dumps(obj, ensure_ascii=False, indent=indent) + "\n")
+    """Write ``obj`` as JSON (UTF-8, trailing newline) to ``path`` atomically; a NaN or infinite
+    number in it is refused (:func:`finsta_cli.io.finite.dumps_json`) and nothing is written."""
+    atomic_write_text(path, dumps_json(obj, where=os.fspath(path), indent=indent) + "\n")

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ValidationError
 
 from finsta_cli.errors import InputError
 from finsta_cli.io.atomic import atomic_open
+from finsta_cli.io.finite import dumps_json
 
 STDIO = "-"
 ModelT = TypeVar("ModelT", bound=BaseModel)
@@ -223,7 +224,8 @@ class JsonlWriter(AbstractContextManager["JsonlWriter"]):
     def write(self, record: BaseModel | Mapping[str, Any]) -> None:
         if self._handle is None:
             raise RuntimeError("JsonlWriter.write called outside its with-block")
-        self._handle.write(json.dumps(to_jsonable(record), ensure_ascii=False) + "\n")
+        where = "standard output" if self.is_stdout else self.target
+        self._handle.write(dumps_json(to_jsonable(record), where=where) + "\n")
         if self.is_stdout:
             self._handle.flush()
         self.count += 1

@@ -376,8 +376,10 @@ def caption_graphs(datasets: Sequence[TaskDataset], tsg_file: Path) -> dict[str,
 def video_graphs(
     video_ids: Sequence[str], dsg_dir: Path, checkpoint: FusionCheckpoint
 ) -> dict[str, Data | None]:
-    """Video id -> DSG graph from a build-dsg folder (None when it has none, or lacks the
-    detector region features a checkpoint trained with them needs)."""
+    """Video id -> DSG graph from a build-dsg folder (None when it has none, lacks the detector
+    region features a checkpoint trained with them needs, or its files are refused: damaged,
+    another video's, NaN or infinite values; each refusal is logged with its file and reason).
+    """
     from finsta_cli.align.data import build_align_data
 
     data = build_align_data(
@@ -389,6 +391,8 @@ def video_graphs(
         hops=0,
         vocab=(checkpoint.node_vocab, checkpoint.edge_vocab),
     )
+    for reason in data.refused.values():
+        log.warning("%s: scored without its DSG", reason)
     width = checkpoint.model.region_dim
     out: dict[str, Data | None] = {}
     no_features = 0

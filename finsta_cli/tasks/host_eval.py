@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from finsta_cli.errors import InputError, UsageError
+from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
@@ -79,28 +79,47 @@ class Embedder:
 Scorer = HostVLM | Embedder
 
 
+def require_finite_embeddings(embeddings: Tensor, kind: str, names: Sequence[str]) -> Tensor:
+    """``embeddings`` (N, E) when every row is finite; else :class:`NonFiniteError` naming how
+    many of the ``names`` (texts, video ids) have NaN or infinite embeddings. Scores of NaN
+    embeddings rank as ties, so the metrics would look plausible while meaning nothing."""
+    bad = ~torch.isfinite(embeddings).all(dim=1)
+    if embeddings.numel() and bool(bad.any()):
+        rows = bad.nonzero().flatten().tolist()
+        shown = ", ".join(repr(str(names[i])[:60]) for i in rows[:3])
+        raise NonFiniteError(
+            f"the model gives NaN or infinite {kind} embeddings for {len(rows)} of "
+            f"{len(names)} {kind}s (e.g. {shown}): no metrics are computed from them",
+            hint="the checkpoint's weights or the inputs are broken; check the run that wrote it",
+        )
+    return embeddings
+
+
 @torch.no_grad()
 def encode_texts(host: Scorer, texts: Sequence[str], batch: int = 256) -> Tensor:
-    """(N, E) L2-normalised text embeddings."""
+    """(N, E) L2-normalised text embeddings (refused when not finite)."""
     if isinstance(host, Embedder):
-        return host.text_embeddings(texts)
+        return require_finite_embeddings(host.text_embeddings(texts), "text", texts)
     out = [
         F.normalize(host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1).cpu()
         for i in range(0, len(texts), batch)
     ]
-    return torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    return require_finite_embeddings(embeddings, "text", texts)
 
 
 @torch.no_grad()
 def encode_videos(host: Scorer, frames: FrameSet, batch: int = 32) -> Tensor:
-    """(N, E) L2-normalised video embeddings, in ``frames.ids`` order."""
+    """(N, E) L2-normalised video embeddings, in ``frames.ids`` order (refused when not
+    finite)."""
     if isinstance(host, Embedder):
-        return host.video_embeddings(frames)
+        return require_finite_embeddings(host.video_embeddings(frames), "video", frames.ids)
     out = [
         F.normalize(host.encode_video(frames.frames[i : i + batch]).embedding.float(), dim=-1).cpu()
         for i in range(0, len(frames.ids), batch)
     ]
-    return torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    return require_finite_embeddings(embeddings, "video", frames.ids)
 
 
 def _frames(
@@ -476,16 +495,19 @@ def run_host_eval(
         )  # fmt: skip
         host = encoder
     assert host is not None
-    if task == "retrieval":
-        result = evaluate_retrieval(host, dataset, cache, quiet)
-    elif task == "videoqa":
-        result = evaluate_videoqa(
-            host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
-        )
-    else:
-        result = evaluate_action(
-            host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
-        )
+    try:
+        if task == "retrieval":
+            result = evaluate_retrieval(host, dataset, cache, quiet)
+        elif task == "videoqa":
+            result = evaluate_videoqa(
+                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
+            )
+        else:
+            result = evaluate_action(
+                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
+            )
+    except NonFiniteError as exc:  # NaN embeddings: name the checkpoint that gave them
+        raise NonFiniteError(f"{checkpoint}: {exc.message}", hint=exc.hint) from None
     result.metrics = {
         "task": task,
         "checkpoint": str(checkpoint),

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any
 
 from finsta_cli.assets import assets_dir
 from finsta_cli.errors import InputError, MissingResourceError
+from finsta_cli.io.finite import find_non_finite
 from finsta_cli.io.hashing import hash_file, hash_text
 from finsta_cli.io.torchfile import load_torch_file
 from finsta_cli.text.candidates import (
@@ -438,6 +439,9 @@ def _load_files(
             tensor = weights[name]
             if not isinstance(tensor, torch.Tensor) or tuple(tensor.shape) != size:
                 raise ValueError(f"{name} is not a tensor of shape {size}")
+        found = find_non_finite(weights)
+        if found is not None:
+            raise ValueError(f"the weights are not finite: {found.describe()}")
     except Exception as exc:  # torch raises many kinds on a corrupt or foreign file
         reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise MissingResourceError(

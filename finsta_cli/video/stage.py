@@ -419,6 +419,7 @@ def _write_video(
     import torch
 
     from finsta_cli.io.atomic import atomic_open, atomic_write_text
+    from finsta_cli.io.finite import require_finite
     from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
 
     start = time.perf_counter()
@@ -432,6 +433,17 @@ def _write_video(
             width=info.width,
             height=info.height,
         )
+        pt_path = output_path(out_dir, item.id, ".pt")
+        json_path = output_path(out_dir, item.id, ".json")
+        # NaN detections (a broken detector, weights, frame or detections file) would break
+        # tracking with a bare scipy error, or poison every run that reads the features: the
+        # video fails here, naming the frame, and neither file is written.
+        detected = {
+            f"{name} of frame {frame.index}": torch.as_tensor(getattr(frame.detections, name))
+            for frame in job.frames
+            for name in ("boxes", "scores", "features")
+        }
+        require_finite(detected, str(pt_path), what="not written: detector output")
         record, tensors = build_dynamic_scene_graph(
             meta,
             job.frames,
@@ -441,8 +453,7 @@ def _write_video(
             config.attributes,
             feature_dim,
         )
-        pt_path = output_path(out_dir, item.id, ".pt")
-        json_path = output_path(out_dir, item.id, ".json")
+        require_finite(tensors, str(pt_path), what="not written: tensor")
         with atomic_open(pt_path, "wb") as handle:
             torch.save(tensors, handle)
         atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")

@@ -90,6 +90,34 @@ def write_truth_dsgs(records: list[dict[str, Any]], out: Path) -> None:
         output_path(out, dsg.video_id, ".json").write_text(dsg.model_dump_json(), "utf-8")
 
 
+def write_regions(
+    dsg_dir: Path, video_id: str, dim: int, *, drop_last: bool = False, nan_at: int | None = None
+) -> Any:
+    """A build-dsg ``.pt`` of region features (``arange`` values) for a DSG of ``dsg_dir``, its
+    rows stored in another order than the DSG's, as build-dsg may (rows are matched by (frame,
+    track)). ``drop_last``: one row missing; ``nan_at``: that feature row is NaN. Returns the
+    features in DSG node order."""
+    import torch
+
+    from finsta_cli.io import output_path
+    from finsta_cli.schema import DSG
+
+    dsg = DSG.model_validate_json(output_path(dsg_dir, video_id, ".json").read_bytes())
+    pairs = [(p, o.track_id) for p, frame in enumerate(dsg.frames) for o in frame.objects]
+    pairs = pairs[::-1]
+    features = torch.arange(len(pairs) * dim, dtype=torch.float32).view(len(pairs), dim)
+    if nan_at is not None:
+        features[nan_at] = float("nan")
+    if drop_last:
+        pairs, features = pairs[:-1], features[:-1]
+    torch.save(
+        {"frame": torch.tensor([p for p, _ in pairs]),
+         "track_ids": torch.tensor([t for _, t in pairs]), "features": features},
+        output_path(dsg_dir, video_id, ".pt"),
+    )  # fmt: skip
+    return features.flip(0)
+
+
 def build_align_set(root: Path) -> AlignSet:
     from typer.testing import CliRunner
 

@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 import torch
-from torch import Tensor
 
 from finsta_cli.align.data import (
     AlignData,
@@ -17,13 +16,12 @@ from finsta_cli.align.data import (
     predicate_interval,
 )
 from finsta_cli.align.trainer import _videos_with_captions
-from finsta_cli.errors import InputError
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
 from finsta_cli.io import output_path
 from finsta_cli.schema import DSG
 from finsta_cli.tasks.datasets import load_task_dataset
-from tests.align.fixtures import AlignSet
+from tests.align.fixtures import AlignSet, write_regions
 
 
 def _obj(track: int, label: str, motion: str, x: float = 0.1) -> dict[str, object]:
@@ -166,41 +164,45 @@ def test_host_only_data_has_no_graphs(align_set: AlignSet) -> None:
     assert all(v.dsg is None and all(c.tsg is None for c in v.captions) for v in data.videos)
 
 
-def _write_regions(dsg_dir: Path, video_id: str, dim: int, drop_last: bool = False) -> Tensor:
-    dsg = DSG.model_validate_json(output_path(dsg_dir, video_id, ".json").read_bytes())
-    pairs = [(p, o.track_id) for p, frame in enumerate(dsg.frames) for o in frame.objects]
-    # Stored in another order than the DSG's, as build-dsg may: rows are matched by (frame, track).
-    pairs = pairs[::-1]
-    features = torch.arange(len(pairs) * dim, dtype=torch.float32).view(len(pairs), dim)
-    if drop_last:
-        pairs, features = pairs[:-1], features[:-1]
-    torch.save(
-        {"frame": torch.tensor([p for p, _ in pairs]),
-         "track_ids": torch.tensor([t for _, t in pairs]), "features": features},
-        output_path(dsg_dir, video_id, ".pt"),
-    )  # fmt: skip
-    return features.flip(0)
-
-
 def test_detector_region_features_in_node_order(align_set: AlignSet, tmp_path: Path) -> None:
     dsg = tmp_path / "dsg"
     shutil.copytree(align_set.dsg, dsg)
-    expected = _write_regions(dsg, "synth-s0-00000", 6)
+    expected = write_regions(dsg, "synth-s0-00000", 6)
     data = _build(align_set, dsg_dir=dsg)
     assert data.region_dim == 6
     video = next(v for v in data.videos if v.video_id == "synth-s0-00000")
     assert video.dsg is not None and torch.equal(video.dsg.region, expected)
 
 
-def test_mismatched_region_file_is_an_input_error(align_set: AlignSet, tmp_path: Path) -> None:
+def test_unusable_dsg_files_are_refused_per_video(align_set: AlignSet, tmp_path: Path) -> None:
+    """A DSG whose files cannot be used (another video's rows, damage, NaN features, a damaged
+    JSON) is refused for its video alone, with the file and the reason; the others are used."""
     dsg = tmp_path / "dsg"
     shutil.copytree(align_set.dsg, dsg)
-    _write_regions(dsg, "synth-s0-00000", 4, drop_last=True)
-    with pytest.raises(InputError, match=r"synth-s0-00000\.pt: does not match"):
-        _build(align_set, dsg_dir=dsg)
-    output_path(dsg, "synth-s0-00000", ".pt").write_bytes(b"damaged")
-    with pytest.raises(InputError, match="not a build-dsg tensor file"):
-        _build(align_set, dsg_dir=dsg)
+    videos = [vid for vid, _ in _videos(align_set)]
+    mismatched, damaged, nan, bad_json = videos[:4]
+    write_regions(dsg, mismatched, 4, drop_last=True)
+    output_path(dsg, damaged, ".pt").write_bytes(b"damaged")
+    write_regions(dsg, nan, 4, nan_at=1)
+    output_path(dsg, bad_json, ".json").write_text('{"video_id": 3}', encoding="utf-8")
+    data = _build(align_set, dsg_dir=dsg)
+    assert sorted(data.refused) == sorted([mismatched, damaged, nan, bad_json])
+    reasons = data.refused
+    assert reasons[mismatched].startswith(f"{output_path(dsg, mismatched, '.pt')}: does not match")
+    assert "not a build-dsg tensor file" in reasons[damaged]
+    assert reasons[nan] == (
+        f"{output_path(dsg, nan, '.pt')}: tensor 'features' holds 4 NaN of "
+        f"{torch.load(output_path(dsg, nan, '.pt'))['features'].numel()} values"
+    )
+    assert reasons[bad_json].startswith(f"{output_path(dsg, bad_json, '.json')}: not a valid DSG")
+    by_id = {v.video_id: v for v in data.videos}
+    for video_id in data.refused:
+        assert by_id[video_id].dsg is None and by_id[video_id].track_hops == {}
+        assert all(c.hsg is None and not c.osc for c in by_id[video_id].captions)
+    assert all(by_id[v].dsg is not None for v in videos[4:])
+    assert any("4 video(s) have DSG files" in w and "cannot be used" in w for w in data.warnings)
+    assert not any("have no DSG" in w for w in data.warnings)  # refused is not missing
+    assert data.region_dim == 0  # the NaN file's features were not taken
 
 
 def test_a_region_file_that_runs_code_is_refused(align_set: AlignSet, tmp_path: Path) -> None:
@@ -211,9 +213,8 @@ def test_a_region_file_that_runs_code_is_refused(align_set: AlignSet, tmp_path: 
     marker = tmp_path / "MARKER"
     path = output_path(dsg, "synth-s0-00000", ".pt")
     torch.save({"features": torch.zeros(1, 4), "payload": Touch(marker)}, path)
-    with pytest.raises(InputError) as info:
-        _build(align_set, dsg_dir=dsg)
-    assert info.value.message == (
+    data = _build(align_set, dsg_dir=dsg)  # refused for its video alone, nothing run
+    assert data.refused["synth-s0-00000"] == (
         f"{path}: refused: the file carries pickled objects, not plain tensors (posix.system)"
     )
     assert not marker.exists()

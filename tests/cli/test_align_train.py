@@ -283,3 +283,152 @@ def test_too_few_videos(runner: CliRunner, align_set: AlignSet, tmp_path: Path) 
     result = runner.invoke(app, command)
     assert result.exit_code == 1, result.output
     assert "at least 2 videos are needed to train, found 1" in result.output
+
+
+def _strict_json(text: str) -> object:
+    """json.loads that refuses the bare NaN / Infinity Python's json module writes and reads."""
+
+    def refuse(constant: str) -> object:
+        raise AssertionError(f"not JSON: {constant}")
+
+    return json.loads(text, parse_constant=refuse)
+
+
+def test_resume_without_a_train_state_is_refused(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    run = tmp_path / "never-started"
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), "--objective", "host-only", "--resume"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2, result.output
+    assert f"--resume: {run} has no train state ({run / 'train_state.pt'} not found)" in (
+        " ".join(result.output.split())
+    )
+    assert not run.exists()  # nothing was started
+    run.mkdir()
+    (run / "metrics.jsonl").write_text('{"step": 1}\n', encoding="utf-8")  # a run killed early
+    result = runner.invoke(app, command)
+    assert result.exit_code == 2 and "has no train state" in result.output
+    assert sorted(p.name for p in run.iterdir()) == ["metrics.jsonl"]
+
+
+def test_a_non_finite_loss_stops_the_run_and_keeps_the_last_good_state(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finsta_cli.align.model import FinstaModel
+
+    forward = FinstaModel.forward
+    calls = []
+
+    def poisoned(self: FinstaModel, batch: object, collective: object = None) -> dict:  # type: ignore[type-arg]
+        losses = forward(self, batch, collective)  # type: ignore[arg-type]
+        calls.append(1)
+        if len(calls) == 3:  # step 3: the OSC term goes NaN
+            losses["osc"] = losses["osc"] * float("nan")
+            losses["loss"] = losses["loss"] + losses["osc"]
+        return losses
+
+    monkeypatch.setattr(FinstaModel, "forward", poisoned)
+    run = tmp_path / "run"
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), *_graphs(align_set), "--json", "-q"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert "error: step 3: loss is nan (component: osc nan); batch videos: synth-" in result.output
+    assert "the last good train state (step 2) is kept in" in " ".join(result.output.split())
+    assert result.stdout.strip() == "" or "{" not in result.stdout  # no --json summary
+    manifest = _strict_json((run / "manifest.json").read_text())
+    assert isinstance(manifest, dict) and manifest["status"] == "failed"
+    assert manifest["error"].startswith("step 3: loss is nan (component: osc nan)")
+    assert not (run / "checkpoint.pt").exists()  # no result from a diverged run
+    state = load_checkpoint(run / "train_state.pt")  # finite, loads (refused otherwise)
+    assert state["step"] == 2
+    rows = [_strict_json(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == [1, 2]  # type: ignore[index]
+
+
+def test_a_learning_rate_that_diverges_is_an_error_not_a_nan_checkpoint(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    run = tmp_path / "run"
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), *_graphs(align_set), "--lr", "1e30", "--json"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    assert "error: step 2: loss is nan (components: vtc nan" in result.output
+    assert "internal error" not in result.output
+    assert _strict_json((run / "manifest.json").read_text())["status"] == "failed"  # type: ignore[index]
+    assert not (run / "checkpoint.pt").exists()
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        _strict_json(line)
+    result = runner.invoke(app, [*command[:-3], "--lr", "inf"])
+    assert result.exit_code == 2 and "lr: Input should be a finite number" in result.output
+
+
+def test_a_dsg_with_nan_features_is_left_out_and_reported(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    from tests.align.fixtures import write_regions
+
+    dsg = tmp_path / "dsg"
+    shutil.copytree(align_set.dsg, dsg)
+    bad = load_task_dataset(align_set.data, split="train").captions[0].video_id
+    write_regions(dsg, bad, 8, nan_at=0)
+    run = tmp_path / "run"
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), "--tsg", str(align_set.tsg), "--dsg", str(dsg),
+               "--hsg", str(align_set.hsg), "--json", "-q"]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 3, result.output  # some items failed
+    payload = _strict_json(result.stdout)
+    assert isinstance(payload, dict)
+    assert payload["failed_videos"] == 1 and payload["counts"]["videos"] == 8
+    failures = [_strict_json(line) for line in (run / "failures.jsonl").read_text().splitlines()]
+    pt = dsg / f"{bad}.pt"
+    assert failures == [{"id": bad, "error": f"{pt}: tensor 'features' holds 8 NaN of "
+                         f"{torch.load(pt)['features'].numel()} values"}]  # fmt: skip
+    manifest = _strict_json((run / "manifest.json").read_text())
+    assert isinstance(manifest, dict) and manifest["status"] == "partial"
+    checkpoint = load_checkpoint(run / "checkpoint.pt")  # refused if it held NaN
+    assert all(bool(v.isfinite().all()) for v in checkpoint["host"].values())
+    for line in (run / "metrics.jsonl").read_text().splitlines():
+        _strict_json(line)
+
+
+def test_init_from_a_nan_checkpoint_is_refused(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    payload = load_checkpoint(align_set.checkpoint)
+    name = sorted(payload["host"])[-1]
+    payload["host"][name] = payload["host"][name].clone().fill_(float("inf"))
+    bad = tmp_path / "diverged.pt"
+    torch.save(payload, bad)
+    command = ["align-train", "--data", str(align_set.data), "--out", str(tmp_path / "r"),
+               "--config", str(align_set.config), "--objective", "host-only",
+               "--init", str(bad)]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert f"{bad}: refused: the weights are not finite: tensor 'host.{name}' holds" in text
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()
+
+
+def test_a_second_run_on_the_same_folder_is_refused(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    from finsta_cli.io.lock import LOCK_STEM, output_lock
+
+    run = tmp_path / "busy"
+    command = ["align-train", "--data", str(align_set.data), "--out", str(run), "--config",
+               str(align_set.config), "--objective", "host-only"]  # fmt: skip
+    stray = run / ".checkpoint.pt.ab12cd34.tmp"  # left by a killed run
+    with output_lock(run / LOCK_STEM, what="the other run"):  # as a live run holds it
+        result = runner.invoke(app, command)
+        stray.write_bytes(b"x" * 64)
+    assert result.exit_code == 1, result.output
+    assert "is being written by another finsta run (pid" in " ".join(result.output.split())
+    assert sorted(p.name for p in run.iterdir()) == sorted([LOCK_STEM, stray.name])  # no output
+    result = runner.invoke(app, command)
+    assert result.exit_code == 0, result.output
+    assert not stray.exists()

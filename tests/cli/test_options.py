@@ -8,7 +8,14 @@ import pytest
 import typer
 from typer.testing import CliRunner
 
-from finsta_cli.cli.options import JsonOpt, QuietOpt, VerboseOpt, command, finish_stage
+from finsta_cli.cli.options import (
+    JsonOpt,
+    QuietOpt,
+    VerboseOpt,
+    command,
+    finish_stage,
+    print_json,
+)
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.io.stage import StageSummary
 
@@ -74,3 +81,19 @@ def test_finish_stage_summary_and_exit_code() -> None:
     assert quiet.exit_code == 0 and quiet.output == ""
     quiet_failed = CliRunner().invoke(make_app(), ["stage", "--failed", "2", "-q"])
     assert quiet_failed.exit_code == 3 and "2 failed" in quiet_failed.output
+
+
+def test_json_output_never_carries_nan() -> None:
+    app = typer.Typer()
+
+    @app.command()
+    @command
+    def report(value: float) -> None:
+        print_json({"task": "retrieval", "metrics": {"t2v_r1": value}})
+
+    fine = CliRunner().invoke(app, ["12.5"])
+    assert fine.exit_code == 0 and json.loads(fine.stdout)["metrics"]["t2v_r1"] == 12.5
+    result = CliRunner().invoke(app, ["nan"])
+    assert result.exit_code == 1
+    assert "error: --json output: metrics.t2v_r1 is nan" in result.output
+    assert "{" not in result.stdout and "internal error" not in result.output

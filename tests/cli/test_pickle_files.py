@@ -143,7 +143,13 @@ def test_align_train_dsg_tensors(
          "--out", str(tmp_path / "r"), "--tsg", str(align_set.tsg), "--dsg", str(dsg),
          "--hsg", str(align_set.hsg), "-q"],
     )  # fmt: skip
-    _assert_refused(result, tensors, marker)
+    assert result.exit_code == 3, result.output  # that video alone is left out
+    failures = (tmp_path / "r" / "failures.jsonl").read_text(encoding="utf-8").splitlines()
+    reasons = [json.loads(line)["error"] for line in failures]
+    assert reasons == [
+        f"{tensors}: refused: the file carries pickled objects, not plain tensors (posix.system)"
+    ]
+    assert not marker.exists(), "the file's code ran"
 
 
 def test_eval_and_zeroshot_checkpoint(

@@ -156,3 +156,39 @@ def test_checkpoint_refusals(runner: CliRunner, align_set: AlignSet, tmp_path: P
     result = runner.invoke(app, ["eval", "--task", "videoqa", "--data", str(align_set.data)])
     assert result.exit_code == 2, result.output
     assert "needs --checkpoint and --data" in result.output
+
+
+def test_eval_refuses_a_nan_checkpoint_and_nan_embeddings(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    """A diverged checkpoint never gives figures: NaN weights are refused when loaded, weights
+    whose embeddings overflow to NaN when embedded (ties would rank every caption first)."""
+    payload = torch.load(align_set.checkpoint, weights_only=True)
+    nan = tmp_path / "nan.pt"
+    host = dict(payload["host"])
+    host["video_projection.weight"] = host["video_projection.weight"].clone().fill_(float("nan"))
+    torch.save({**payload, "host": host}, nan)
+    out = tmp_path / "nan-eval"
+    options = _args(align_set, "--split", "val", "--out", str(out), "--json", checkpoint=nan)
+    command = ["eval", "--task", "retrieval", *options]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert f"{nan}: refused: the weights are not finite: tensor 'host.video_projection.weight'" in (
+        text
+    )
+    assert not out.exists() and "{" not in result.stdout
+    huge = tmp_path / "huge.pt"  # finite weights, but the embeddings overflow to inf/NaN
+    host["video_projection.weight"] = host["video_projection.weight"].clone().fill_(3e38)
+    torch.save({**payload, "host": host}, huge)
+    out = tmp_path / "huge-eval"
+    options = _args(align_set, "--split", "val", "--out", str(out), checkpoint=huge)
+    command = ["eval", "--task", "retrieval", *options]
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    text = " ".join(result.output.split())
+    assert f"{huge}: the model gives NaN or infinite video embeddings for 1 of 1 videos" in text
+    assert "no metrics are computed from them" in text
+    assert not (out / "metrics.json").exists()

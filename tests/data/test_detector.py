@@ -84,3 +84,20 @@ def test_train_detector_end_to_end_for_one_epoch(tmp_path: Path) -> None:
 
     assert check_detector_file(weights)
     assert load_yolo(weights).task == "detect"
+
+
+def test_results_without_time_or_with_nan_losses_give_null_not_nan(tmp_path: Path) -> None:
+    """The card is strict JSON: a column an older ultralytics does not write, or a loss it
+    logged as nan, is null (a bare NaN would make the whole card unreadable JSON)."""
+    from finsta_cli.data.detector import _read_results
+
+    results = tmp_path / "results.csv"
+    results.write_text(
+        "epoch,train/box_loss,train/cls_loss,metrics/mAP50(B),metrics/mAP50-95(B)\n"
+        "1,1.5,nan,0.25,0.125\n",
+        encoding="utf-8",
+    )
+    (row,) = _read_results(results)
+    assert row == {"epoch": 1, "map50": 0.25, "map50_95": 0.125, "box_loss": 1.5,
+                   "cls_loss": None, "seconds": None}  # fmt: skip
+    json.loads(json.dumps(row, allow_nan=False))

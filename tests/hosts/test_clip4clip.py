@@ -18,7 +18,13 @@ pytest.importorskip(
     "open_clip", reason="open_clip_torch is not installed (pip install 'finsta[clip]')"
 )
 
-from finsta_cli.errors import ConfigError, ExitCode, InputError, MissingResourceError  # noqa: E402
+from finsta_cli.errors import (  # noqa: E402
+    ConfigError,
+    ExitCode,
+    InputError,
+    MissingResourceError,
+    NonFiniteError,
+)
 from finsta_cli.hosts import HostVLM  # noqa: E402
 from finsta_cli.hosts.clip4clip import (  # noqa: E402
     Clip4ClipHost,
@@ -453,6 +459,18 @@ def test_weights_that_run_code_are_refused_in_one_clean_line(tmp_path: Path) -> 
         read_weights_file(namespace)
     assert info.value.message.endswith("(argparse.Namespace)")
     assert "\x1b" not in info.value.message and "weights_only" not in info.value.message
+
+
+def test_weights_with_nan_are_refused_naming_the_tensor(tmp_path: Path) -> None:
+    proj = torch.arange(6.0).reshape(2, 3)
+    proj[1, 2] = float("nan")
+    path = tmp_path / "nan.pt"
+    torch.save({"visual.proj": proj, "logit_scale": torch.tensor(2.0)}, path)
+    with pytest.raises(NonFiniteError) as info:
+        read_weights_file(path)
+    assert info.value.message == (
+        f"{path}: refused: the weights are not finite: tensor 'visual.proj' holds 1 NaN of 6 values"
+    )
 
 
 def test_missing_weights_file_is_exit_4(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from finsta_cli.errors import ExitCode, InputError, MissingResourceError
+from finsta_cli.errors import ExitCode, InputError, MissingResourceError, NonFiniteError
 from finsta_cli.hosts import build_host, load_host, save_host
 from finsta_cli.hosts.factory import CHECKPOINT_KIND, host_from_payload, load_checkpoint
 
@@ -137,3 +137,25 @@ def test_weights_of_other_shapes_are_refused(tmp_path: Path) -> None:
 def test_load_host_is_in_eval_mode(tmp_path: Path) -> None:
     host = load_host(_saved(tmp_path))
     assert not host.training  # type: ignore[attr-defined]
+
+
+def test_checkpoint_with_non_finite_weights_is_refused_naming_the_tensor(tmp_path: Path) -> None:
+    """A diverged run's weights would evaluate to meaningless, plausible-looking figures."""
+    payload = load_checkpoint(_saved(tmp_path))
+    name = sorted(payload["host"])[0]
+    weights = dict(payload["host"])
+    weights[name] = weights[name].clone().fill_(float("nan"))
+    bad = tmp_path / "diverged.pt"
+    torch.save({**payload, "host": weights}, bad)
+    with pytest.raises(NonFiniteError) as info:
+        load_checkpoint(bad)
+    message = info.value.message
+    assert message.startswith(f"{bad}: refused: the weights are not finite: tensor 'host.{name}'")
+    assert f"{weights[name].numel()} NaN" in message
+    assert info.value.exit_code == ExitCode.FATAL
+    with pytest.raises(NonFiniteError, match=r"diverged\.pt: refused"):
+        load_host(bad)
+    inf = tmp_path / "inf.pt"
+    torch.save({**payload, "extra": {"scale": torch.tensor([1.0, float("inf")])}}, inf)
+    with pytest.raises(NonFiniteError, match=r"tensor 'extra\.scale' holds 1 infinite of 2"):
+        load_checkpoint(inf)

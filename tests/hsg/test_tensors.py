@@ -162,3 +162,12 @@ def test_empty_graph() -> None:
     assert payload["node_type"].shape == (0,) and payload["box"].shape == (0, 4)
     assert payload["edge_index"].shape == (2, 0) and payload["coref_index"].shape == (2, 0)
     assert payload["cross_score"].shape == (0,)
+
+
+def test_tensors_with_nan_are_refused_naming_the_tensor(tmp_path: Path) -> None:
+    path = tmp_path / "v--c.pt"
+    payload = hsg_tensors(example())
+    payload["box"][-1, 0] = float("nan")
+    torch.save(payload, path)
+    with pytest.raises(InputError, match=r"v--c\.pt: tensor 'box' holds 1 NaN of \d+ values"):
+        load_hsg_tensors(path)

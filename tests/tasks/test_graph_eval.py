@@ -7,6 +7,7 @@ video without a graph falls back to the host embedding alone, and the refusals."
 from __future__ import annotations
 
 import json
+import logging
 import shutil
 from pathlib import Path
 from typing import Any
@@ -188,3 +189,30 @@ def test_fusion_checkpoint_records_the_dsg_frame_count(
         json.dumps({"stage": "build-dsg", "config": {"frames": 8, "fps": None}})
     )
     assert built_dsg_frames(dsg) == 8
+
+
+def test_a_dsg_with_nan_features_is_scored_without_it_and_named(
+    align_set: AlignSet,
+    fusion_checkpoint: Path,
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from tests.align.fixtures import write_regions
+
+    dataset, frames = _split(align_set, "train")
+    bad = frames.ids[2]
+    dsg = tmp_path / "dsg"
+    shutil.copytree(align_set.dsg, dsg)
+    write_regions(dsg, bad, 4, nan_at=0)  # the fixture checkpoint reads no region features
+    fusion = load_fusion_model(fusion_checkpoint)
+    caplog.set_level("WARNING", logger="finsta")
+    logger = logging.getLogger("finsta")
+    logger.addHandler(caplog.handler)
+    try:
+        graphs = video_graphs(list(dataset.videos), dsg, fusion)
+    finally:
+        logger.removeHandler(caplog.handler)
+    assert graphs[bad] is None  # scored with the host embedding alone
+    assert all(graphs[v] is not None for v in dataset.videos if v != bad)
+    assert f"{dsg / (bad + '.pt')}: tensor 'features' holds 4 NaN of" in caplog.text
+    assert "scored without its DSG" in caplog.text

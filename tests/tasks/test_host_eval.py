@@ -12,10 +12,11 @@ from typing import Any
 import pytest
 import torch
 
-from finsta_cli.errors import InputError, UsageError
+from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.factory import load_checkpoint
 from finsta_cli.tasks.host_eval import (
     HostEvalResult,
+    require_finite_embeddings,
     run_host_eval,
     summary_line,
     write_host_eval,
@@ -142,3 +143,17 @@ def test_write_host_eval(align_set: AlignSet, tmp_path: Path) -> None:
     failures = (tmp_path / "out" / "failures.jsonl").read_text().splitlines()
     assert json.loads(failures[0]) == {"id": "gone", "error": "video file not found"}
     assert summary_line(result.metrics).startswith("top1 ")
+
+
+def test_non_finite_embeddings_are_refused_naming_the_items() -> None:
+    embeddings = torch.zeros(4, 3)
+    assert require_finite_embeddings(embeddings, "video", list("abcd")) is embeddings
+    embeddings[1, 2] = float("nan")
+    embeddings[3, 0] = float("-inf")
+    with pytest.raises(NonFiniteError) as info:
+        require_finite_embeddings(embeddings, "video", ["v0", "v1", "v2", "v3"])
+    assert info.value.message == (
+        "the model gives NaN or infinite video embeddings for 2 of 4 videos (e.g. 'v1', 'v3'): "
+        "no metrics are computed from them"
+    )
+    require_finite_embeddings(torch.zeros(0, 3), "text", [])  # nothing to embed: fine

@@ -136,3 +136,22 @@ def test_a_dead_assembly_process_falls_back_to_a_thread(tmp_path: Path) -> None:
         assert not isinstance(again, str) and again[0][0].is_file()
     finally:
         writer.shutdown()
+
+
+def test_writer_refuses_non_finite_region_features(tmp_path: Path) -> None:
+    """NaN detector features fail their video, with the tensor named; nothing is written."""
+    job = _job(tmp_path)
+    job.frames[1].detections.features[0, 1] = np.nan
+    out = tmp_path / "sgs"
+    outcome = _write_video(job, out, BuildDSGConfig(), {0: "cube"}, 3, HungarianTracker())
+    assert isinstance(outcome, str)
+    assert outcome == (
+        f"{out / 'clip.pt'}: not written: detector output 'features of frame 1' holds 1 NaN of "
+        "3 values"
+    )
+    assert not (out / "clip.pt").exists() and not (out / "clip.json").exists()
+    job = _job(tmp_path)
+    job.frames[2].detections.scores[0] = np.inf  # a detections file can carry one too
+    outcome = _write_video(job, out, BuildDSGConfig(), {0: "cube"}, 3, HungarianTracker())
+    assert isinstance(outcome, str) and "'scores of frame 2' holds 1 infinite" in outcome
+    assert not out.exists() or not any(out.iterdir())
