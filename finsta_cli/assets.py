@@ -1,4 +1,5 @@
-"""Where finsta's shipped files (lexicons, configs, default detector weights) are found."""
+"""Where finsta's shipped files (lexicons, configs, default detector weights, the lite host's
+starting point) are found."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import os
 from pathlib import Path
 
 DEFAULT_DETECTOR_NAME = "finsta-synth-yolov8n.pt"
+LITE_CHECKPOINT_NAME = "lite-synth-{temporal}.pt"
 
 
 def assets_dir() -> Path:
@@ -25,3 +27,9 @@ def default_detector_weights() -> Path:
     if override:
         return Path(override)
     return assets_dir() / "detector" / DEFAULT_DETECTOR_NAME
+
+
+def default_lite_checkpoint(temporal: str = "seqTransf") -> Path:
+    """The lite host's shipped starting point with ``temporal``: its own layers aligned with its
+    own loss on synth videos the demo never sees (the card is the ``.json`` beside it)."""
+    return assets_dir() / "hosts" / LITE_CHECKPOINT_NAME.format(temporal=temporal)

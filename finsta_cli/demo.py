@@ -2,14 +2,22 @@
 
 synth (a rendered benchmark) -> parse-text (its captions) -> build-dsg (its videos, with the
 shipped detector, at the host's frame count) -> build-hsg (each caption with its video) -> for
-each ``tiny`` host variant (meanP, seqTransf): a host trained with its own loss (the shared
-initialisation), then post-trained for the same steps on the same data twice, with its own loss
-only (host) and with Finsta (host+Finsta) -> eval on ``test`` (retrieval with hard negatives per
-type, video QA, action) and zeroshot on ``test_unseen`` -> a table and a PNG chart. For the
-variants in ``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph
-encoders, the same init, data and steps) and its zero-shot tasks (retrieval, zero-shot retrieval
-on test_unseen, multiple-choice QA) are evaluated with graphs (the TSGs
-and DSGs of the pipeline, so the graphs at test time come from the parser and the detector).
+each host variant: a starting point, then post-training for the same steps on the same data and
+batches twice, with the host's own loss only (host) and with Finsta (host+Finsta, graph-free
+afterwards) -> eval on ``test`` (retrieval with hard negatives per type, video QA, action) and
+zeroshot on ``test_unseen`` -> a table and a PNG chart. For the variants in
+``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph encoders, the
+same start, data and steps) and its zero-shot tasks (retrieval, zero-shot retrieval on
+test_unseen, multiple-choice QA) are evaluated with graphs (the TSGs and DSGs of the pipeline,
+so the graphs at test time come from the parser and the detector).
+
+The starting point depends on the host (``DemoPlan.host``):
+
+- ``lite`` (the default): the shipped checkpoint ``assets/hosts/`` (the lite host's own layers,
+  aligned with its own loss on 5,040 synth videos of another seed, which the demo never sees;
+  its card beside it). No training from scratch inside the demo;
+- ``tiny``: trained from scratch with its own loss for ``init_steps`` (the shared
+  initialisation of both arms).
 
 Every stage writes its usual outputs under ``--out``; a second run resumes the preprocessing
 stages (finished items are skipped) and reuses finished training runs.
@@ -24,31 +32,68 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from finsta_cli.errors import FinstaError
+from finsta_cli.errors import FinstaError, MissingResourceError, UsageError
 from finsta_cli.io import JsonlWriter, atomic_write_json
 from finsta_cli.io.stage import StageSummary
 
 TEMPORALS = ("meanP", "seqTransf")
 ARMS = ("host", "finsta")
 FUSION = "fusion"  # the third arm: fusion mode, evaluated with graphs
+HOSTS = ("lite", "tiny")
+# The lite demo's splits (relative sizes): 200 test videos, so one video is 0.5 R@1 points.
+LITE_SPLITS = (("train", 7.0), ("val", 2.0), ("test", 5.0), ("test_unseen", 2.0))
 
 
 @dataclass(frozen=True)
 class DemoPlan:
-    """How big the demo is. ``quick`` is the CI smoke test (under a minute on a quiet machine)."""
+    """How big the demo is and which host it runs (:meth:`for_host` gives each host's defaults;
+    ``quick`` there is the CI smoke test).
 
+    ``init_steps``: the tiny host's shared initialisation, trained from scratch; 0 for ``lite``,
+    whose arms start from ``init`` (None: the shipped checkpoint). ``finsta`` holds the
+    align-train options of the Finsta arms (host+Finsta and fusion) beyond the objective."""
+
+    host: str = "tiny"
     videos: int = 400
+    splits: tuple[tuple[str, float], ...] | None = None  # None: synth's default split
     init_steps: int = 150
+    init: Path | None = None
     steps: int = 150
     batch_size: int = 32
     temporals: tuple[str, ...] = TEMPORALS
     finetune_epochs: int = 300
     fusion_temporals: tuple[str, ...] = ("seqTransf",)
+    finsta: tuple[tuple[str, Any], ...] = ()
+
+    @classmethod
+    def for_host(cls, host: str = "lite", quick: bool = False) -> DemoPlan:
+        if host == "tiny":
+            return cls.quick() if quick else cls()
+        if host != "lite":
+            raise UsageError(f"demo: unknown host {host!r}", hint="choose lite or tiny")
+        if quick:
+            return cls(host="lite", videos=40, splits=LITE_SPLITS, init_steps=0, steps=15,
+                       batch_size=16, temporals=("seqTransf",), finetune_epochs=100,
+                       finsta=LITE_FINSTA)  # fmt: skip
+        return cls(host="lite", videos=640, splits=LITE_SPLITS, init_steps=0, steps=300,
+                   temporals=("seqTransf",), finsta=LITE_FINSTA)  # fmt: skip
 
     @classmethod
     def quick(cls) -> DemoPlan:
+        """The tiny host's smoke run."""
         return cls(videos=40, init_steps=15, steps=15, batch_size=16, temporals=("seqTransf",),
                    finetune_epochs=100)  # fmt: skip
+
+    def to_json(self) -> dict[str, Any]:
+        out = dict(self.__dict__)
+        out["init"] = str(self.init) if self.init is not None else None
+        out["splits"] = dict(self.splits) if self.splits is not None else None
+        out["finsta"] = dict(self.finsta)
+        return out
+
+
+# The Finsta arms' options on the lite host (chosen on `val`: docs/benchmarks.md).
+LITE_FINSTA: tuple[tuple[str, Any], ...] = ()
 
 
 @dataclass
@@ -76,7 +121,7 @@ class DemoResult:
         return {
             "out": str(self.out),
             "seed": self.seed,
-            "plan": self.plan.__dict__,
+            "plan": self.plan.to_json(),
             "stages": [
                 {
                     **(stage.summary.to_json() if stage.summary is not None else {}),
@@ -210,6 +255,20 @@ def _evaluate(
     return out
 
 
+def lite_checkpoint(temporal: str) -> Path:
+    """The shipped starting point of the lite host with ``temporal`` (see assets/hosts/)."""
+    from finsta_cli.assets import default_lite_checkpoint
+
+    path = default_lite_checkpoint(temporal)
+    if not path.is_file():
+        raise MissingResourceError(
+            f"the lite host's shipped checkpoint {path} is missing",
+            hint="reinstall finsta from its repository (assets/hosts/), set $FINSTA_ASSETS, "
+            "or pass the demo --init CHECKPOINT",
+        )
+    return path
+
+
 def run_demo(
     out: Path,
     *,
@@ -227,17 +286,19 @@ def run_demo(
     from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
     from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
 
-    plan = plan or DemoPlan()
+    plan = plan or DemoPlan.for_host("lite")
+    starts: dict[str, Path] = {}
+    if plan.host == "lite" and not plan.init_steps:  # checked before anything runs
+        starts = {t: plan.init or lite_checkpoint(t) for t in plan.temporals}
     out.mkdir(parents=True, exist_ok=True)
     result = DemoResult(out=out, plan=plan, seed=seed)
     data, tsg, dsg, hsg = out / "synth", out / "tsg.jsonl", out / "dsg", out / "hsg"
     cache = out / "runs" / ".frame-cache"
     # The data stay the same across seeds (seed 0); the seed changes the training runs.
-    _timed(
-        result,
-        "synth",
-        lambda: generate_dataset(SynthConfig(videos=plan.videos, seed=0), data, quiet=quiet),
-    )
+    synth = SynthConfig(videos=plan.videos, seed=0)
+    if plan.splits is not None:
+        synth = SynthConfig(videos=plan.videos, seed=0, splits=dict(plan.splits))
+    _timed(result, "synth", lambda: generate_dataset(synth, data, quiet=quiet))
     records = _synth_records(data)
     write_captions(records, out / "captions.jsonl")
     _timed(
@@ -247,7 +308,7 @@ def run_demo(
             str(out / "captions.jsonl"), str(tsg), ParseTextConfig(), quiet=quiet
         ),
     )
-    host_frames = 8  # the tiny host's frame count: one DSG frame per host frame
+    host_frames = 8  # the hosts' frame count: one DSG frame per host frame
     _timed(
         result,
         "build-dsg",
@@ -259,53 +320,65 @@ def run_demo(
     dsg_metrics, _ = evaluate_dsg(data, dsg)
     result.metrics["dsg"] = dsg_metrics.to_json()
     result.metrics["hsg"] = score_hsg_folder(hsg, records).to_json()
+    result.metrics["splits"] = {
+        split: sum(1 for r in records if r.get("split") == split)
+        for split in ("train", "val", "test", "test_unseen")
+    }
+    prefix = "" if plan.host == "tiny" else f"{plan.host}-"  # the tiny demo's folders as before
     runs = out / "runs" / f"seed{seed}"
     evaluations: dict[str, dict[str, dict[str, Any]]] = {}
     # Named in full so that runs of a host without motion channels are not reused.
     host_options = {"num_frames": host_frames, "motion": True}
+    finsta_options = dict(plan.finsta)
     for temporal in plan.temporals:
-        common = {"temporal": temporal, "batch_size": plan.batch_size, "seed": seed,
-                  "cache": cache, "host_options": host_options}  # fmt: skip
-        init = runs / f"{temporal}-init"
-        init_config = AlignTrainConfig(objective="host-only", steps=plan.init_steps, **common)
-        _timed(result, f"{temporal}: host init", lambda c=init_config, o=init: _train(  # type: ignore[misc]
-            data, o, c, graphs=None, quiet=quiet))  # fmt: skip
+        common = {"host": plan.host, "temporal": temporal, "batch_size": plan.batch_size,
+                  "seed": seed, "cache": cache, "host_options": host_options}  # fmt: skip
+        if temporal in starts:
+            start = starts[temporal]
+        else:
+            init = runs / f"{prefix}{temporal}-init"
+            init_config = AlignTrainConfig(objective="host-only", steps=plan.init_steps, **common)
+            _timed(result, f"{temporal}: host init", lambda c=init_config, o=init: _train(  # type: ignore[misc]
+                data, o, c, graphs=None, quiet=quiet))  # fmt: skip
+            start = init / "checkpoint.pt"
         for arm in ARMS:
-            run = runs / f"{temporal}-{arm}"
+            run = runs / f"{prefix}{temporal}-{arm}"
             config = AlignTrainConfig(
                 objective="finsta" if arm == "finsta" else "host-only",
                 steps=plan.steps,
-                init=init / "checkpoint.pt",
+                init=start,
                 **common,
+                **(finsta_options if arm == "finsta" else {}),
             )
             graphs = (tsg, dsg, hsg) if arm == "finsta" else None
             _timed(result, f"{temporal}: align-train {arm}",
                    lambda c=config, o=run, g=graphs: _train(data, o, c, graphs=g, quiet=quiet))  # type: ignore[misc]  # fmt: skip
-            start = time.perf_counter()
+            begin = time.perf_counter()
             evaluations[f"{temporal}-{arm}"] = _evaluate(
                 run / "checkpoint.pt", data, cache, plan, seed, quiet
             )
             result.stages.append(
-                StageResult(f"{temporal}: eval {arm}", None, time.perf_counter() - start)
+                StageResult(f"{temporal}: eval {arm}", None, time.perf_counter() - begin)
             )
         if temporal in plan.fusion_temporals:
-            run = runs / f"{temporal}-{FUSION}"
+            run = runs / f"{prefix}{temporal}-{FUSION}"
             config = AlignTrainConfig(
                 objective="finsta",
                 mode="fusion",
                 steps=plan.steps,
-                init=init / "checkpoint.pt",
+                init=start,
                 **common,
+                **finsta_options,
             )
             _timed(result, f"{temporal}: align-train {FUSION}",
                    lambda c=config, o=run: _train(data, o, c, graphs=(tsg, dsg, hsg), quiet=quiet))  # type: ignore[misc]  # fmt: skip
-            start = time.perf_counter()
+            begin = time.perf_counter()
             evaluations[f"{temporal}-{FUSION}"] = _evaluate(
                 run / "checkpoint.pt", data, cache, plan, seed, quiet, graphs=(tsg, dsg)
             )
             result.stages.append(
                 StageResult(
-                    f"{temporal}: eval {FUSION} (with graphs)", None, time.perf_counter() - start
+                    f"{temporal}: eval {FUSION} (with graphs)", None, time.perf_counter() - begin
                 )
             )
     for temporal in plan.temporals:
@@ -354,7 +427,7 @@ def write_chart(result: DemoResult, path: Path) -> Path | None:
         ax.invert_yaxis()
         ax.set_xlim(0, 100)
         ax.set_xlabel("percent")
-        ax.set_title(f"tiny host, {temporal}")
+        ax.set_title(f"{result.plan.host} host, {temporal}")
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"finsta demo (synth test / test_unseen, seed {result.seed})")
     fig.tight_layout()

@@ -2,7 +2,7 @@
 
 import dataclasses
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 from rich.console import Console
@@ -21,16 +21,40 @@ def demo(
         bool,
         typer.Option("--quick", help="A small smoke run (40 videos, seqTransf only, ~1 min)."),
     ] = False,
+    host: Annotated[
+        Literal["lite", "tiny"],
+        typer.Option(
+            "--host",
+            help="lite: pretrained towers, post-training the shipped checkpoint; tiny: trained "
+            "from scratch.",
+        ),
+    ] = "lite",
     videos: Annotated[
-        int | None, typer.Option("--videos", min=8, help="Synth videos to render [400].")
+        int | None,
+        typer.Option("--videos", min=8, help="Synth videos to render [lite 640, tiny 400]."),
     ] = None,
     steps: Annotated[
         int | None,
-        typer.Option("--steps", min=1, help="Post-training steps of each arm [150]."),
+        typer.Option(
+            "--steps", min=1, help="Post-training steps of each arm [lite 300, tiny 150]."
+        ),
     ] = None,
     init_steps: Annotated[
         int | None,
-        typer.Option("--init-steps", min=1, help="Steps of the shared host initialisation [150]."),
+        typer.Option(
+            "--init-steps",
+            min=1,
+            help="tiny: steps of the shared initialisation from scratch [150].",
+        ),
+    ] = None,
+    init: Annotated[
+        Path | None,
+        typer.Option(
+            "--init",
+            exists=True,
+            dir_okay=False,
+            help="lite: start the arms from this checkpoint [the shipped one, assets/hosts/].",
+        ),
     ] = None,
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Do not write the PNG.")] = False,
     seed: SeedOpt = None,
@@ -38,12 +62,21 @@ def demo(
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
-    """Render a synth set, build its graphs, post-train the tiny host with and without Finsta
-    (same initialisation, data and steps), evaluate both, and compare them."""
+    """Render a synth set, build its graphs, post-train a host with and without Finsta (same
+    start, data, batches and steps), evaluate both, and compare them."""
     from finsta_cli.demo import DemoPlan, run_demo
+    from finsta_cli.errors import UsageError
 
-    plan = DemoPlan.quick() if quick else DemoPlan()
-    changes: dict[str, Any] = {"videos": videos, "steps": steps, "init_steps": init_steps}
+    if host == "lite" and init_steps is not None:
+        raise UsageError(
+            "--init-steps applies to --host tiny: the lite host starts from its shipped "
+            "checkpoint (or --init)"
+        )
+    if host == "tiny" and init is not None:
+        raise UsageError("--init applies to --host lite: the tiny host is trained from scratch")
+    plan = DemoPlan.for_host(host, quick=quick)
+    changes: dict[str, Any] = {"videos": videos, "steps": steps, "init_steps": init_steps,
+                               "init": init}  # fmt: skip
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
     result = run_demo(out, plan=plan, seed=seed or 0, quiet=quiet, chart=not no_chart)
     if json_out:
@@ -78,7 +111,9 @@ def _print(result: Any) -> None:
             scores.add_row(f"build-hsg {kind.replace('_', ' ')} {key}", f"{hsg[kind][key]:.3f}")
     console.print(scores)
     for temporal, table in result.comparison.items():
-        view = Table(title=f"tiny host ({temporal}): host vs host+Finsta, synth (percent)")
+        view = Table(
+            title=f"{result.plan.host} host ({temporal}): host vs host+Finsta, synth (percent)"
+        )
         fusion = any("fusion" in arms for arms in table.values())
         columns = ["measure", "host", "host+Finsta", "change"]
         columns += ["fusion + graphs", "change"] if fusion else []
@@ -98,5 +133,11 @@ def _print(result: Any) -> None:
                 "fusion + graphs: Finsta in fusion mode, scored with host + scene-graph "
                 "embeddings (graphs from parse-text and build-dsg at test time); no task heads"
             )
+    test = result.metrics.get("splits", {}).get("test")
+    if test:
+        console.print(
+            f"test: {test} videos (one video = {100 / test:.1f} R@1 points); zero-shot unseen: "
+            f"{result.metrics['splits'].get('test_unseen', 0)} videos"
+        )
     if result.chart is not None:
         console.print(f"chart: {result.chart}")
