@@ -48,7 +48,7 @@ VideoChunkOpt = Annotated[
         "--video-chunk",
         min=1,
         help="Videos decoded and embedded at a time; memory grows with it, not with the "
-        "split [256].",
+        "split [32].",
     ),
 ]
 WithGraphsOpt = Annotated[

@@ -38,6 +38,7 @@ from finsta_cli.errors import InputError, UsageError
 from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, iter_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.runtime import release_freed_memory
 from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.tasks.metrics import (
     accuracy,
@@ -55,10 +56,11 @@ if TYPE_CHECKING:
 
 HostTask = Literal["retrieval", "videoqa", "action"]
 log = get_logger("eval")
-# Videos decoded at a time: their frames (T x S x S x 3 bytes each, 221 KB for the tiny host's
-# 8 x 96 px) are the only per-video data held beyond an embedding row. A multiple of the
-# encoder batch keeps the batches, and so the embeddings, those of one pass over all videos.
-VIDEO_CHUNK = 256
+# Videos decoded at a time. Their frames (T x S x S x 3 bytes each: 221 KB for the tiny host's
+# 8 x 96 px, 1.8 MB for CLIP4Clip's 12 x 224 px) are the only per-video data held beyond an
+# embedding row, twice over while a chunk is stacked. A multiple of the encoder batch keeps the
+# batches, and so the embeddings, those of one pass over all videos.
+VIDEO_CHUNK = 32
 VIDEO_BATCH = 32
 
 
@@ -161,6 +163,7 @@ def embed_videos(
                 ids += frames.ids
                 parts.append(encode_videos(host, frames, batch))
             del frames  # before the next chunk is decoded
+            release_freed_memory()  # else the freed frames and activations stay resident
     if failures:
         log.warning("%d video(s) could not be decoded (left out)", len(failures))
     if not ids:

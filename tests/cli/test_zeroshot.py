@@ -156,3 +156,21 @@ def test_checkpoint_refusals(runner: CliRunner, align_set: AlignSet, tmp_path: P
     result = runner.invoke(app, ["eval", "--task", "videoqa", "--data", str(align_set.data)])
     assert result.exit_code == 2, result.output
     assert "needs --checkpoint and --data" in result.output
+
+
+def test_video_chunk_option(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    # 9 train videos, 4 at a time: the same metrics as all at once
+    written = {}
+    for chunk in ("4", "32"):
+        out = tmp_path / chunk
+        extra = ("--split", "train", "--video-chunk", chunk, "--out", str(out))
+        result = runner.invoke(app, ["eval", "--task", "retrieval", *_args(align_set, *extra)])
+        assert result.exit_code == 0, result.output
+        written[chunk] = json.loads((out / "metrics.json").read_text())
+    assert written["4"] == written["32"] and written["4"]["num_videos"] == 9
+    zero = runner.invoke(
+        app, ["zeroshot", "--task", "action", *_args(align_set, "--video-chunk", "0")]
+    )
+    assert zero.exit_code == 2 and "--video-chunk" in zero.output
+    tsg = runner.invoke(app, ["eval", "--task", "tsg", "--video-chunk", "4"])
+    assert tsg.exit_code == 2 and "--video-chunk apply to retrieval" in tsg.output
