@@ -155,6 +155,33 @@ def test_fused_evaluation_holds_one_chunk_of_frames(
     assert torch.allclose(torch.cat(chunked), whole, atol=1e-6)
 
 
+def test_dsgs_are_read_as_their_videos_are_embedded(
+    align_set: AlignSet, fusion_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finsta_cli.tasks import graph_eval
+
+    dataset, frames = _split(align_set, "train")
+    expected = _encoder(fusion_checkpoint, align_set, dataset, align_set.dsg).video_embeddings(
+        frames
+    )
+    fusion = load_fusion_model(fusion_checkpoint)
+    lazy = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
+    lazy.add_video_folder(frames.ids, align_set.dsg)
+    reads: list[list[str]] = []
+    read = graph_eval.video_graphs
+
+    def recording(ids: list[str], *args: Any) -> Any:
+        reads.append(list(ids))
+        return read(ids, *args)
+
+    monkeypatch.setattr(graph_eval, "video_graphs", recording)
+    got = lazy.video_embeddings(frames)
+    # one read per batch of 3 videos, and no graph kept once its video is embedded
+    assert reads == [frames.ids[i : i + 3] for i in (0, 3, 6)] and lazy.video_graphs == {}
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert lazy.counts.videos == set(frames.ids) and not lazy.counts.videos_missing
+
+
 def _keeping(embed: Any, kept: list[torch.Tensor]) -> Any:
     def wrapped(frames: FrameSet) -> torch.Tensor:
         kept.append(embed(frames))
