@@ -95,12 +95,18 @@ Scorer = HostVLM | Embedder
 def encode_texts(host: Scorer, texts: Sequence[str], batch: int = 256) -> Tensor:
     """(N, E) L2-normalised text embeddings."""
     if isinstance(host, Embedder):
-        return host.text_embeddings(texts)
-    out = [
-        F.normalize(host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1).cpu()
-        for i in range(0, len(texts), batch)
-    ]
-    return torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+        embeddings = host.text_embeddings(texts)
+    else:
+        out = [
+            F.normalize(
+                host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1
+            ).cpu()
+            for i in range(0, len(texts), batch)
+        ]
+        embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    if len(texts) > batch:
+        release_freed_memory()  # the activations of the batches (see embed_videos)
+    return embeddings
 
 
 @torch.no_grad()
@@ -163,7 +169,9 @@ def embed_videos(
                 ids += frames.ids
                 parts.append(encode_videos(host, frames, batch))
             del frames  # before the next chunk is decoded
-            release_freed_memory()  # else the freed frames and activations stay resident
+            # else the C library keeps the freed frames and activations resident, and the
+            # peak creeps up with the number of chunks
+            release_freed_memory()
     if failures:
         log.warning("%d video(s) could not be decoded (left out)", len(failures))
     if not ids:
