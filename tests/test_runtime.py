@@ -22,6 +22,7 @@ def resident():
     with open("/proc/self/statm") as handle:
         return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
+base = resident()
 large, small = [], []
 for k in range(1500):
     large.append(bytes([k % 251]) * 100_000)
@@ -29,7 +30,7 @@ for k in range(1500):
 del large
 kept = resident()
 release_freed_memory()
-print(kept, resident(), len(small))
+print(base, kept, resident(), len(small))
 """
 
 
@@ -42,5 +43,8 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
         [sys.executable, "-c", SCRIPT], env=repo_env(), capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    kept, after, small = result.stdout.split()
-    assert float(after) < float(kept) - 100 and small == "1500"
+    base, kept, after, small = (float(value) for value in result.stdout.split())
+    held = kept - base  # what the C library kept of the freed 150 MB (how much varies by run)
+    if held < 50:
+        pytest.skip(f"the C library kept only {held:.0f} MB of the freed heap: nothing to return")
+    assert after - base < held / 2 and small == 1500, (base, kept, after)
