@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import importlib.metadata
 import os
 import re
+from collections.abc import Callable
 
 from finsta_cli.errors import MissingResourceError, UsageError
 
@@ -95,3 +97,27 @@ def configure_threads(threads: int | None = None) -> int:
     count = threads if threads and threads > 0 else default_threads()
     torch.set_num_threads(count)
     return count
+
+
+def release_freed_memory() -> None:
+    """Hand memory this process has freed back to the system, where the C library keeps it.
+
+    glibc's malloc keeps freed blocks in its heaps for reuse; when large short-lived buffers
+    (decoded frames, encoder activations) alternate with small long-lived ones, the freed space
+    stays part of the resident memory and grows with the number of rounds. ``malloc_trim(0)``
+    returns it. A no-op where the C library has no ``malloc_trim`` (macOS, musl, Windows).
+    """
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim() -> Callable[[int], int] | None:
+    import ctypes
+
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim  # the loaded C library's
+    except (OSError, AttributeError, TypeError):
+        return None
+    return trim

@@ -22,7 +22,11 @@ import pytest
 import torch
 
 from finsta_cli.io.faults import ENV
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.conftest import repo_env
+from tests.video.conftest import write_gt_detections
+
+# ruff: noqa: F811  (align_set is the session fixture imported above)
 
 # Files that describe a run rather than its results (timings, pid, paths of the run).
 RUN_FILES = ("manifest", "config.yaml", ".finsta-ledger", ".finsta-lock")
@@ -204,17 +208,8 @@ def synth_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _gt_detections(synth_set: Path) -> Path:
-    from finsta_cli.data.synth_records import ground_truth_dsg
-    from finsta_cli.video.detect import detection_lines
-
     path = synth_set.parent / "gt.jsonl"
-    if not path.exists():
-        with path.open("w", encoding="utf-8") as handle:
-            for annotation in sorted((synth_set / "annotations").glob("*.json")):
-                record = ground_truth_dsg(json.loads(annotation.read_text(encoding="utf-8")))
-                for line in detection_lines(record):
-                    handle.write(json.dumps(line) + "\n")
-    return path
+    return path if path.exists() else write_gt_detections(synth_set, path)
 
 
 def _dsg_args(synth_set: Path, out: Path, frames: int) -> tuple[str | Path, ...]:
@@ -327,3 +322,40 @@ def test_build_dsg_on_a_full_disk_stops_then_resumes(
         assert temporaries(out) == []
     finally:
         subprocess.run(["umount", str(disk)], capture_output=True)
+
+
+# -- align-train ----------------------------------------------------------------------------------
+def _train_args(align_set: AlignSet, config: Path, out: Path) -> tuple[str | Path, ...]:
+    return (
+        "align-train", "--data", align_set.data, "--config", config, "--out", out,
+        "--tsg", align_set.tsg, "--dsg", align_set.dsg, "--hsg", align_set.hsg, "-q",
+    )  # fmt: skip
+
+
+def _checkpoint(run: Path) -> object:
+    return results(run / "checkpoint.pt")["checkpoint.pt"]
+
+
+@pytest.mark.parametrize(
+    "failpoint",
+    ["align.step=5:kill", pytest.param("atomic.replace=4:kill", marks=pytest.mark.slow)],
+)
+def test_align_train_faults(align_set: AlignSet, tmp_path: Path, failpoint: str) -> None:
+    # checkpoint_every 2: the kill at step 5 loses one step, which --resume redoes exactly; the
+    # 4th atomic write is the train state of step 4 (after config, manifest, step 2), cut short.
+    config = align_set.write_config(
+        tmp_path / "c.yaml", steps=8, checkpoint_every=2, warmup_steps=2, seed=7, threads=1
+    )
+    reference = tmp_path / "reference"
+    assert finsta(*_train_args(align_set, config, reference)).returncode == 0
+    run = tmp_path / "run"
+    stopped(finsta(*_train_args(align_set, config, run), failpoints=failpoint), "kill")
+    resumed = finsta(*_train_args(align_set, config, run), "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    assert _tensors_equal(_checkpoint(run), _checkpoint(reference))
+    rows = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    expected = [json.loads(line) for line in (reference / "metrics.jsonl").read_text().splitlines()]
+    for row in rows + expected:
+        row.pop("samples_per_s")
+    assert rows == expected  # no step logged twice or lost
+    assert temporaries(run) == []

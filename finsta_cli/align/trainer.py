@@ -338,6 +338,7 @@ def run_align_train(
     from finsta_cli.align.model import FinstaModel, LossWeights
     from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
+    from finsta_cli.io.faults import failpoint
     from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import configure_threads, resolve_device
@@ -535,6 +536,7 @@ def run_align_train(
                         save_train_state(state_path, model, optimizer, done, config, data)
                     saved = done
                     comm.barrier()
+                failpoint("align.step")
                 bar.advance(1, status=f"loss {last['loss']:.3f}")
         seconds = time.perf_counter() - begin
         if comm.is_main:

@@ -19,6 +19,7 @@ from finsta_cli.cli.host_task import (
     SplitOpt,
     ThreadsOpt,
     TsgOpt,
+    VideoChunkOpt,
     VideoRootOpt,
     WithGraphsOpt,
     run_host_task,
@@ -90,6 +91,7 @@ def eval_command(
     dsg: DsgOpt = None,
     dsg_frames: DsgFramesOpt = None,
     cache: CacheOpt = None,
+    video_chunk: VideoChunkOpt = None,
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
     seed: SeedOpt = None,
@@ -108,12 +110,14 @@ def eval_command(
             train_split=train_split, out=out, cache=cache, threads=threads, device=device,
             seed=seed, json_out=json_out, quiet=quiet, command_name="eval",
             with_graphs=with_graphs, tsg=tsg, dsg=dsg, dsg_frames=dsg_frames,
+            video_chunk=video_chunk,
         )  # fmt: skip
         return
-    if with_graphs or tsg is not None or dsg is not None or dsg_frames is not None:
+    host_only = (tsg, dsg, dsg_frames, video_chunk)
+    if with_graphs or any(value is not None for value in host_only):
         raise UsageError(
-            f"--with-graphs, --tsg, --dsg and --dsg-frames apply to retrieval, videoqa and "
-            f"action, not to eval --task {task.value}"
+            f"--with-graphs, --tsg, --dsg, --dsg-frames and --video-chunk apply to retrieval, "
+            f"videoqa and action, not to eval --task {task.value}"
         )
     runner = _RUNNERS.get(task)
     if runner is None:

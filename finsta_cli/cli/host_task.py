@@ -42,6 +42,15 @@ CacheOpt = Annotated[
     Path | None, typer.Option("--cache", help="Frame cache folder [none: decode each time].")
 ]
 ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads [2].")]
+VideoChunkOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--video-chunk",
+        min=1,
+        help="Videos decoded and embedded at a time; memory grows with it, not with the "
+        "split [32].",
+    ),
+]
 WithGraphsOpt = Annotated[
     bool,
     typer.Option(
@@ -91,13 +100,19 @@ def run_host_task(
     tsg: Path | None = None,
     dsg: Path | None = None,
     dsg_frames: int | None = None,
+    video_chunk: int | None = None,
 ) -> None:
     """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl``, print the summary.
 
     ``with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` / ``dsg`` or
     built on the fly in ``OUT/graphs`` (default ``OUT``: ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
     """
-    from finsta_cli.tasks.host_eval import run_host_eval, summary_line, write_host_eval
+    from finsta_cli.tasks.host_eval import (
+        VIDEO_CHUNK,
+        run_host_eval,
+        summary_line,
+        write_host_eval,
+    )
 
     if checkpoint is None or data is None:
         raise UsageError(f"{command_name} --task {task} needs --checkpoint and --data")
@@ -121,7 +136,7 @@ def run_host_task(
         checkpoint, data, task,  # type: ignore[arg-type]
         split=split, fmt=dataset_format.value, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=cache, device=device or "auto", threads=threads,
-        seed=seed or 0, quiet=quiet, graphs=graphs,
+        seed=seed or 0, quiet=quiet, graphs=graphs, video_chunk=video_chunk or VIDEO_CHUNK,
     )  # fmt: skip
     result.metrics["protocol"] = command_name if not finetune else "finetune"
     write_host_eval(result, target)

@@ -17,6 +17,7 @@ from finsta_cli.cli.host_task import (
     SplitOpt,
     ThreadsOpt,
     TsgOpt,
+    VideoChunkOpt,
     VideoRootOpt,
     WithGraphsOpt,
     run_host_task,
@@ -54,6 +55,7 @@ def zeroshot(
     dsg: DsgOpt = None,
     dsg_frames: DsgFramesOpt = None,
     cache: CacheOpt = None,
+    video_chunk: VideoChunkOpt = None,
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
     seed: SeedOpt = None,
@@ -71,5 +73,5 @@ def zeroshot(
         dataset_format=dataset_format, video_root=video_root, finetune=False,
         train_split="train", out=out, cache=cache, threads=threads, device=device, seed=seed,
         json_out=json_out, quiet=quiet, command_name="zeroshot", with_graphs=with_graphs,
-        tsg=tsg, dsg=dsg, dsg_frames=dsg_frames,
+        tsg=tsg, dsg=dsg, dsg_frames=dsg_frames, video_chunk=video_chunk,
     )  # fmt: skip

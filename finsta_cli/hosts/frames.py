@@ -6,11 +6,14 @@ file keyed by the video file's path, size and modification time and by (T, S). A
 than T frames repeats its last frame. A video that cannot be decoded is reported, not fatal.
 A cache entry that is not what this module writes ((T, S, S, 3) uint8 frames, (T,) int64
 indices: integers, so never NaN) is decoded again, as a damaged one is.
+:func:`iter_host_frames` hands the frames out a chunk of videos at a time, so a consumer that
+keeps only what it makes of each chunk (evaluation: the embeddings) holds one chunk of frames
+whatever the number of videos; :func:`load_host_frames` holds them all (training).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -91,44 +94,89 @@ def load_host_frames(
     cache_dir: Path | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> FrameSet:
-    """Frames of ``videos`` ((id, path) pairs); videos that fail are listed in ``failures``."""
-    ids: list[str] = []
-    frames: list[Tensor] = []
-    indices: list[Tensor] = []
-    lengths: list[int] = []
+    """Frames of ``videos`` ((id, path) pairs) in one set; videos that fail are listed in
+    ``failures``. Holds every frame at once: :func:`iter_host_frames` streams them."""
+    return next(iter_host_frames(videos, num_frames, size, cache_dir, progress))
+
+
+def iter_host_frames(
+    videos: Sequence[tuple[str, Path | None]],
+    num_frames: int,
+    size: int,
+    cache_dir: Path | None = None,
+    progress: Callable[[int], None] | None = None,
+    chunk: int | None = None,
+) -> Iterator[FrameSet]:
+    """Frames of ``videos`` ((id, path) pairs), ``chunk`` decoded videos per set (None: all in
+    one set), in order; each set's ``failures`` are the videos that failed since the last set.
+
+    The sets cut the decoded videos, not ``videos``, so failures do not change which videos
+    share a set. At most one set's frames are alive here: a consumer that drops each set before
+    asking for the next holds one chunk of frames, whatever the number of videos.
+    """
+    if chunk is not None and chunk < 1:
+        raise ValueError(f"chunk must be at least 1, got {chunk}")
+    # (id, frames, indices, length) of the videos decoded since the last set; appended without
+    # a local name, which would keep the last clip alive while the consumer holds the set.
+    decoded: list[tuple[str, Tensor, Tensor, int]] = []
     failures: dict[str, str] = {}
     for video_id, path in videos:
         try:
-            if path is None or not path.exists():
-                raise InputError(f"{path or video_id}: video file not found")
-            cached = None
-            target = None
-            if cache_dir is not None and path.is_file():
-                target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"
-                if target.is_file():
-                    cached = _read_cached(target, num_frames, size)
-            if cached is None:
-                clip, index, length = decode_host_frames(path, num_frames, size)
-                if target is not None:
-                    target.parent.mkdir(parents=True, exist_ok=True)
-                    with atomic_open(target, "wb") as handle:
-                        torch.save({"frames": clip, "indices": index, "length": length}, handle)
-            else:
-                clip, index, length = cached
+            decoded.append((video_id, *_host_clip(video_id, path, num_frames, size, cache_dir)))
         except InputError as exc:
             failures[video_id] = exc.message
-        else:
-            ids.append(video_id)
-            frames.append(clip)
-            indices.append(index)
-            lengths.append(length)
         if progress is not None:
             progress(1)
-    empty = torch.zeros((0, num_frames, size, size, 3), dtype=torch.uint8)
+        if chunk is not None and len(decoded) == chunk:
+            frames = _frame_set(decoded, failures, num_frames, size)
+            decoded, failures = [], {}  # the clips now live on only in the set handed out
+            yield frames
+            del frames
+    if decoded or failures or chunk is None:
+        frames = _frame_set(decoded, failures, num_frames, size)
+        del decoded
+        yield frames
+
+
+def _host_clip(
+    video_id: str, path: Path | None, num_frames: int, size: int, cache_dir: Path | None
+) -> tuple[Tensor, Tensor, int]:
+    """One video's frames, indices and frame count, from the cache or decoded (and cached)."""
+    if path is None or not path.exists():
+        raise InputError(f"{path or video_id}: video file not found")
+    target = None
+    if cache_dir is not None and path.is_file():
+        target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"
+        if target.is_file():
+            cached = _read_cached(target, num_frames, size)  # None: damaged, decoded again
+            if cached is not None:
+                return cached
+    clip, index, length = decode_host_frames(path, num_frames, size)
+    if target is not None:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_open(target, "wb") as handle:
+            torch.save({"frames": clip, "indices": index, "length": length}, handle)
+    return clip, index, length
+
+
+def _frame_set(
+    decoded: list[tuple[str, Tensor, Tensor, int]],
+    failures: dict[str, str],
+    num_frames: int,
+    size: int,
+) -> FrameSet:
+    if not decoded:
+        return FrameSet(
+            ids=[],
+            frames=torch.zeros((0, num_frames, size, size, 3), dtype=torch.uint8),
+            indices=torch.zeros((0, num_frames), dtype=torch.long),
+            lengths=torch.zeros((0,), dtype=torch.long),
+            failures=failures,
+        )
     return FrameSet(
-        ids=ids,
-        frames=torch.stack(frames) if frames else empty,
-        indices=torch.stack(indices) if indices else torch.zeros((0, num_frames), dtype=torch.long),
-        lengths=torch.tensor(lengths, dtype=torch.long),
+        ids=[video_id for video_id, _, _, _ in decoded],
+        frames=torch.stack([clip for _, clip, _, _ in decoded]),
+        indices=torch.stack([index for _, _, index, _ in decoded]),
+        lengths=torch.tensor([length for _, _, _, length in decoded], dtype=torch.long),
         failures=failures,
     )

@@ -202,7 +202,10 @@ class FusionEncoder(Embedder):
     """Fused text and video embeddings of a fusion checkpoint (see the module docstring).
 
     ``text_graphs`` maps a text to its TSG (None: known to have none); texts it does not hold
-    are parsed on first use. ``add_videos`` gives the DSG graphs of videos (None: none).
+    are parsed on first use. ``add_videos`` gives the DSG graphs of videos (None: none);
+    ``add_video_folder`` names the build-dsg folder of others, whose graphs are read a batch
+    of videos at a time as they are embedded and dropped after (their region features are
+    as large as the videos' frames: memory stays flat in the number of videos).
     """
 
     def __init__(
@@ -224,6 +227,8 @@ class FusionEncoder(Embedder):
         self.embed_dim = self.host.embed_dim
         self.text_graphs: dict[str, TSG | None] = dict(text_graphs or {})
         self.video_graphs: dict[str, Data | None] = {}
+        self.video_folders: dict[str, Path] = {}
+        self.lacking_features: set[str] = set()  # DSGs without the region features it needs
         self.text_data: dict[str, Data] = {}  # converted TSGs, by text
         self.spacy_model = spacy_model
         self.text_batch = text_batch
@@ -234,6 +239,11 @@ class FusionEncoder(Embedder):
     # -- graphs -----------------------------------------------------------------------------
     def add_videos(self, graphs: dict[str, Data | None]) -> None:
         self.video_graphs.update(graphs)
+
+    def add_video_folder(self, video_ids: Sequence[str], folder: Path) -> None:
+        """Read the DSGs of ``video_ids`` from ``folder`` when they are embedded."""
+        for video_id in video_ids:
+            self.video_folders[video_id] = folder
 
     def _parse(self, texts: Sequence[str]) -> None:
         """Parse the texts that have no entry yet (rules parser); a failure leaves None."""
@@ -268,8 +278,19 @@ class FusionEncoder(Embedder):
             self.text_data[text] = tsg_to_data(tsg, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
         return self.text_data[text]
 
-    def _dsg_data(self, video_id: str) -> Data | None:
-        graph = self.video_graphs.get(video_id)
+    def _read_graphs(self, video_ids: Sequence[str]) -> dict[str, Data | None]:
+        """The DSG graphs of ``video_ids`` that come from a folder (:meth:`add_video_folder`)."""
+        by_folder: dict[Path, list[str]] = {}
+        for video_id in video_ids:
+            if video_id not in self.video_graphs and video_id in self.video_folders:
+                by_folder.setdefault(self.video_folders[video_id], []).append(video_id)
+        graphs: dict[str, Data | None] = {}
+        for folder, ids in by_folder.items():
+            graphs.update(video_graphs(ids, folder, self.checkpoint, self.lacking_features))
+        return graphs
+
+    def _dsg_data(self, video_id: str, read: dict[str, Data | None]) -> Data | None:
+        graph = read[video_id] if video_id in read else self.video_graphs.get(video_id)
         self.counts.videos.add(video_id)
         if graph is None or graph.num_nodes == 0:
             self.counts.videos_missing.add(video_id)
@@ -313,12 +334,13 @@ class FusionEncoder(Embedder):
         out: list[Tensor] = []
         for start in range(0, len(frames.ids), self.video_batch):
             ids = frames.ids[start : start + self.video_batch]
+            read = self._read_graphs(ids)  # dropped with the batch
             clip = frames.frames[start : start + self.video_batch].to(self.device)
             features = self.host.encode_video(clip)
             fused = F.normalize(features.embedding.float(), dim=-1)
             rows, graphs = [], []
             for i, video_id in enumerate(ids):
-                graph = self._dsg_data(video_id)
+                graph = self._dsg_data(video_id, read)
                 if graph is not None:
                     rows.append(i)
                     graphs.append(_with_host_frames(graph, frames.indices[start + i]))
@@ -374,12 +396,15 @@ def caption_graphs(datasets: Sequence[TaskDataset], tsg_file: Path) -> dict[str,
 
 
 def video_graphs(
-    video_ids: Sequence[str], dsg_dir: Path, checkpoint: FusionCheckpoint
+    video_ids: Sequence[str],
+    dsg_dir: Path,
+    checkpoint: FusionCheckpoint,
+    lacking: set[str] | None = None,
 ) -> dict[str, Data | None]:
     """Video id -> DSG graph from a build-dsg folder (None when it has none, lacks the detector
-    region features a checkpoint trained with them needs, or its files are refused: damaged,
-    another video's, NaN or infinite values; each refusal is logged with its file and reason).
-    """
+    region features a checkpoint trained with them needs: those ids are added to ``lacking``
+    when given, else counted in a warning; or its files are refused: damaged, another video's,
+    NaN or infinite values, each refusal logged with its file and reason)."""
     from finsta_cli.align.data import build_align_data
 
     data = build_align_data(
@@ -395,13 +420,13 @@ def video_graphs(
         log.warning("%s: scored without its DSG", reason)
     width = checkpoint.model.region_dim
     out: dict[str, Data | None] = {}
-    no_features = 0
+    no_features: set[str] = set()
     for video in data.videos:
         graph = video.dsg
         if graph is not None and width:
             region = getattr(graph, "region", None)
             if region is None:
-                no_features += 1
+                no_features.add(video.video_id)
                 graph = None
             elif region.shape[1] != width:
                 raise InputError(
@@ -412,14 +437,20 @@ def video_graphs(
         elif graph is not None and "region" in graph:
             del graph.region  # trained without detector features: the host's patches only
         out[video.video_id] = graph
-    if no_features:
-        log.warning(
-            "%d DSG(s) in %s have no region features (.pt), which this checkpoint needs: "
-            "scored without their DSG",
-            no_features,
-            dsg_dir,
-        )
+    if lacking is not None:
+        lacking.update(no_features)
+    elif no_features:
+        _warn_no_features(len(no_features), dsg_dir)
     return out
+
+
+def _warn_no_features(count: int, dsg_dir: Path | str) -> None:
+    log.warning(
+        "%d DSG(s) in %s have no region features (.pt), which this checkpoint needs: "
+        "scored without their DSG",
+        count,
+        dsg_dir,
+    )
 
 
 def build_video_graphs(
@@ -494,7 +525,7 @@ def prepare_encoder(
             folder = build_video_graphs(
                 dataset, ids, sources.work, frames, device=device, threads=threads, quiet=quiet
             )
-        encoder.add_videos(video_graphs(ids, folder, fusion))
+        encoder.add_video_folder(ids, folder)
         info["graphs_dsg"] = str(folder)
     if sources.dsg is None:
         from finsta_cli.video.stage import BuildDSGConfig
@@ -506,6 +537,8 @@ def prepare_encoder(
 def graph_metrics(encoder: FusionEncoder, info: dict[str, Any]) -> dict[str, Any]:
     """What metrics.json says about the graphs, with a warning for the missing ones."""
     counts = encoder.counts.to_json()
+    if encoder.lacking_features:
+        _warn_no_features(len(encoder.lacking_features), info.get("graphs_dsg", "the DSG folder"))
     if counts["graphs_missing_text"]:
         log.warning(
             "%d of %d text(s) have no TSG: scored with the host text embedding alone",

@@ -12,6 +12,11 @@ task head fine-tuned on the train split.
 
 Fine-tuning trains a head on frozen host embeddings (precomputed once), full batch, seeded.
 
+Videos are decoded and embedded ``video_chunk`` at a time (:data:`VIDEO_CHUNK`) and only their
+embeddings are kept, so memory does not grow with the number of videos beyond one (N, E)
+embedding row each; with a chunk that is a multiple of the encoder batch (32) the embeddings
+are the ones of a single pass, bit for bit.
+
 Every task scores the host's own embeddings, or an :class:`Embedder`'s: with ``graphs`` (``eval
 --with-graphs``) the fused host + scene-graph embeddings of a fusion checkpoint
 (:mod:`finsta_cli.tasks.graph_eval`).
@@ -31,8 +36,9 @@ from torch import Tensor, nn
 
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.base import HostVLM
-from finsta_cli.hosts.frames import FrameSet, load_host_frames
+from finsta_cli.hosts.frames import FrameSet, iter_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.runtime import release_freed_memory
 from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.tasks.metrics import (
     accuracy,
@@ -50,6 +56,12 @@ if TYPE_CHECKING:
 
 HostTask = Literal["retrieval", "videoqa", "action"]
 log = get_logger("eval")
+# Videos decoded at a time. Their frames (T x S x S x 3 bytes each: 221 KB for the tiny host's
+# 8 x 96 px, 1.8 MB for CLIP4Clip's 12 x 224 px) are the only per-video data held beyond an
+# embedding row, twice over while a chunk is stacked. A multiple of the encoder batch keeps the
+# batches, and so the embeddings, those of one pass over all videos.
+VIDEO_CHUNK = 32
+VIDEO_BATCH = 32
 
 
 @dataclass
@@ -99,17 +111,22 @@ def require_finite_embeddings(embeddings: Tensor, kind: str, names: Sequence[str
 def encode_texts(host: Scorer, texts: Sequence[str], batch: int = 256) -> Tensor:
     """(N, E) L2-normalised text embeddings (refused when not finite)."""
     if isinstance(host, Embedder):
-        return require_finite_embeddings(host.text_embeddings(texts), "text", texts)
-    out = [
-        F.normalize(host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1).cpu()
-        for i in range(0, len(texts), batch)
-    ]
-    embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+        embeddings = host.text_embeddings(texts)
+    else:
+        out = [
+            F.normalize(
+                host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1
+            ).cpu()
+            for i in range(0, len(texts), batch)
+        ]
+        embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
+    if len(texts) > batch:
+        release_freed_memory()  # the activations of the batches (see embed_videos)
     return require_finite_embeddings(embeddings, "text", texts)
 
 
 @torch.no_grad()
-def encode_videos(host: Scorer, frames: FrameSet, batch: int = 32) -> Tensor:
+def encode_videos(host: Scorer, frames: FrameSet, batch: int = VIDEO_BATCH) -> Tensor:
     """(N, E) L2-normalised video embeddings, in ``frames.ids`` order (refused when not
     finite)."""
     if isinstance(host, Embedder):
@@ -122,48 +139,96 @@ def encode_videos(host: Scorer, frames: FrameSet, batch: int = 32) -> Tensor:
     return require_finite_embeddings(embeddings, "video", frames.ids)
 
 
-def _frames(
-    host: Scorer, dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
-) -> FrameSet:
+@dataclass
+class VideoEmbeddings:
+    """(N, E) L2-normalised ``embeddings`` of the videos that could be decoded, in ``ids``
+    order; ``failures`` id -> reason for the others."""
+
+    ids: list[str]
+    embeddings: Tensor
+    failures: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self._positions = {vid: i for i, vid in enumerate(self.ids)}
+
+    def __contains__(self, video_id: object) -> bool:
+        return video_id in self._positions
+
+    def rows(self, video_ids: Sequence[str]) -> Tensor:
+        """(len(video_ids), E) the embeddings of ``video_ids``, in that order."""
+        return self.embeddings[torch.tensor([self._positions[v] for v in video_ids])]
+
+    def position(self, video_id: str) -> int:
+        return self._positions[video_id]
+
+
+def embed_videos(
+    host: Scorer,
+    dataset: TaskDataset,
+    video_ids: Sequence[str],
+    cache: Path | None,
+    quiet: bool,
+    chunk: int = VIDEO_CHUNK,
+    batch: int = VIDEO_BATCH,
+) -> VideoEmbeddings:
+    """Decode and embed ``video_ids`` of ``dataset``, ``chunk`` videos at a time, ``batch`` per
+    encoder call: only the embeddings are kept (module docstring). A ``chunk`` that is a
+    multiple of ``batch`` gives the embeddings of a single pass exactly; others agree to float
+    rounding (the encoder's batches differ). None decoded is an :class:`InputError`."""
     refs = [(vid, dataset.videos[vid].path if vid in dataset.videos else None) for vid in video_ids]
-    with StageProgress(f"decoding {dataset.split}", len(refs), quiet=quiet) as bar:
-        frames = load_host_frames(refs, host.num_frames, host.frame_size, cache, bar.advance)
-    if frames.failures:
-        log.warning("%d video(s) could not be decoded (left out)", len(frames.failures))
-    if not frames.ids:
+    ids: list[str] = []
+    parts: list[Tensor] = []
+    failures: dict[str, str] = {}
+    with StageProgress(f"embedding {dataset.split}", len(refs), quiet=quiet) as bar:
+        size = (host.num_frames, host.frame_size)
+        for frames in iter_host_frames(refs, *size, cache, bar.advance, chunk=chunk):
+            failures.update(frames.failures)
+            if frames.ids:
+                ids += frames.ids
+                parts.append(encode_videos(host, frames, batch))
+            del frames  # before the next chunk is decoded
+            # else the C library keeps the freed frames and activations resident, and the
+            # peak creeps up with the number of chunks
+            release_freed_memory()
+    if failures:
+        log.warning("%d video(s) could not be decoded (left out)", len(failures))
+    if not ids:
         raise InputError(
             f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} could "
             "be decoded",
             hint="annotation-only datasets need --video-root pointing at the video files",
         )
-    return frames
+    return VideoEmbeddings(ids, torch.cat(parts), failures)
 
 
 def evaluate_retrieval(
-    host: Scorer, dataset: TaskDataset, cache: Path | None = None, quiet: bool = False
+    host: Scorer,
+    dataset: TaskDataset,
+    cache: Path | None = None,
+    quiet: bool = False,
+    video_chunk: int = VIDEO_CHUNK,
 ) -> HostEvalResult:
     video_ids, _ = dataset.retrieval_index()
-    frames = _frames(host, dataset, video_ids, cache, quiet)
-    kept = set(frames.ids)
-    captions = [c for c in dataset.captions if c.video_id in kept]
+    videos = embed_videos(host, dataset, video_ids, cache, quiet, video_chunk)
+    captions = [c for c in dataset.captions if c.video_id in videos]
     if not captions:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no captions to retrieve")
-    video_emb = encode_videos(host, frames)
+    video_emb = videos.embeddings
     text_emb = encode_texts(host, [c.text for c in captions])
-    caption_video = torch.tensor([frames.position(c.video_id) for c in captions])
+    caption_video = torch.tensor([videos.position(c.video_id) for c in captions])
     raw = retrieval_metrics(text_emb, video_emb, caption_video)
     metrics: dict[str, Any] = strip_ranks(raw)
     predictions = []
     for caption, rank in zip(captions, raw["ranks_t2v"], strict=True):
         predictions.append({"text_id": caption.text_id, "video_id": caption.video_id,
                             "t2v_rank": int(rank)})  # fmt: skip
-    negatives = [n for n in dataset.negatives if n.video_id in kept]
+    negatives = [n for n in dataset.negatives if n.video_id in videos]
     texts = dataset.caption_texts()
     negatives = [n for n in negatives if n.source_text_id in texts]
     if negatives:
         neg_emb = encode_texts(host, [n.text for n in negatives])
         src_emb = encode_texts(host, [texts[n.source_text_id] for n in negatives])
-        vid = video_emb[torch.tensor([frames.position(n.video_id) for n in negatives])]
+        vid = videos.rows([n.video_id for n in negatives])
         pos_scores = (vid * src_emb).sum(-1)
         neg_scores = (vid * neg_emb).sum(-1)
         metrics["hard_negatives"] = hard_negative_accuracy(
@@ -173,7 +238,7 @@ def evaluate_retrieval(
             predictions.append({"video_id": n.video_id, "negative": n.text, "aspect": n.aspect,
                                 "true_score": round(p, 5), "negative_score": round(q, 5),
                                 "correct": p > q})  # fmt: skip
-    return HostEvalResult(metrics, predictions, frames.failures)
+    return HostEvalResult(metrics, predictions, videos.failures)
 
 
 def _statement(question: str, option: str) -> str:
@@ -218,7 +283,7 @@ def _fit(head: nn.Module, loss_fn: Any, epochs: int, seed: int, lr: float = 3e-3
 
 
 def _mc_embeddings(
-    host: Scorer, items: Sequence[QAItem], frames: FrameSet, video_emb: Tensor
+    host: Scorer, items: Sequence[QAItem], videos: VideoEmbeddings
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(N, K, E) option texts, (N, E) videos, (N,) answers of multiple-choice items."""
     k = max(len(q.options or ()) for q in items)
@@ -230,9 +295,8 @@ def _mc_embeddings(
         n = len(q.options or ())
         options[row, :n] = flat[i : i + n]
         i += n
-    videos = video_emb[torch.tensor([frames.position(q.video_id) for q in items])]
     answers = torch.tensor([int(q.answer_index or 0) for q in items])
-    return options, videos, answers
+    return options, videos.rows([q.video_id for q in items]), answers
 
 
 def evaluate_videoqa(
@@ -244,25 +308,25 @@ def evaluate_videoqa(
     quiet: bool = False,
     seed: int = 0,
     epochs: int = 300,
+    video_chunk: int = VIDEO_CHUNK,
 ) -> HostEvalResult:
     """Multiple-choice and open-ended accuracy (see the module docstring)."""
     if not dataset.qa_mc and not dataset.qa_open:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
     video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
-    frames = _frames(host, dataset, video_ids, cache, quiet)
-    video_emb = encode_videos(host, frames)
-    kept = set(frames.ids)
+    embedded = embed_videos(host, dataset, video_ids, cache, quiet, video_chunk)
     metrics: dict[str, Any] = {"finetuned": train is not None}
     predictions: list[dict[str, Any]] = []
-    mc = [q for q in dataset.qa_mc if q.video_id in kept and q.options]
+    mc = [q for q in dataset.qa_mc if q.video_id in embedded and q.options]
     if mc:
-        options, videos, answers = _mc_embeddings(host, mc, frames, video_emb)
+        options, videos, answers = _mc_embeddings(host, mc, embedded)
         if train is None:
             scores = (options * videos.unsqueeze(1)).sum(-1)
         else:
-            scores = _finetune_mc(host, train, options.shape[-1], cache, quiet, seed, epochs)(
-                videos, options
+            head = _finetune_mc(
+                host, train, options.shape[-1], cache, quiet, seed, epochs, video_chunk
             )
+            scores = head(videos, options)
         valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
                               for q in mc])  # fmt: skip
         scores = scores.masked_fill(~valid, float("-inf"))
@@ -280,15 +344,17 @@ def evaluate_videoqa(
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
                                 "qtype": q.qtype, "predicted": p, "answer": q.answer_index,
                                 "tied": tie, "correct": right})  # fmt: skip
-    opened = [q for q in dataset.qa_open if q.video_id in kept]
+    opened = [q for q in dataset.qa_open if q.video_id in embedded]
     if opened:
-        videos = video_emb[torch.tensor([frames.position(q.video_id) for q in opened])]
+        videos = embedded.rows([q.video_id for q in opened])
         open_tied = [False] * len(opened)
         if train is None:
             candidates = sorted({normalize_answer(q.answer) for q in opened})
             guesses, open_tied = _rank_answers(host, opened, videos, candidates)
         else:
-            guesses = _finetune_open(host, train, opened, videos, cache, quiet, seed, epochs)
+            guesses = _finetune_open(
+                host, train, opened, videos, cache, quiet, seed, epochs, video_chunk
+            )
         gold = [normalize_answer(q.answer) for q in opened]
         # A tie at the top counts against, as for multiple choice.
         right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
@@ -302,7 +368,7 @@ def evaluate_videoqa(
             predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
                                 "qtype": q.qtype, "predicted": g, "answer": q.answer,
                                 "tied": tie, "correct": ok})  # fmt: skip
-    return HostEvalResult(metrics, predictions, frames.failures)
+    return HostEvalResult(metrics, predictions, embedded.failures)
 
 
 def _rank_answers(
@@ -317,13 +383,6 @@ def _rank_answers(
     return guesses, tied
 
 
-def _train_split(
-    host: Scorer, train: TaskDataset, video_ids: Sequence[str], cache: Path | None, quiet: bool
-) -> tuple[FrameSet, Tensor]:
-    frames = _frames(host, train, video_ids, cache, quiet)
-    return frames, encode_videos(host, frames)
-
-
 def _finetune_mc(
     host: Scorer,
     train: TaskDataset,
@@ -332,14 +391,15 @@ def _finetune_mc(
     quiet: bool,
     seed: int,
     epochs: int,
+    video_chunk: int,
 ) -> Any:
     items = [q for q in train.qa_mc if q.options]
     if not items:
         raise InputError(f"{train.source}: split {train.split!r} has no multiple-choice questions")
-    frames, video_emb = _train_split(host, train, list(dict.fromkeys(q.video_id for q in items)),
-                                      cache, quiet)  # fmt: skip
-    items = [q for q in items if q.video_id in set(frames.ids)]
-    options, videos, answers = _mc_embeddings(host, items, frames, video_emb)
+    embedded = embed_videos(host, train, list(dict.fromkeys(q.video_id for q in items)),
+                            cache, quiet, video_chunk)  # fmt: skip
+    items = [q for q in items if q.video_id in embedded]
+    options, videos, answers = _mc_embeddings(host, items, embedded)
     head = _PairHead(dim)
 
     def score(v: Tensor, o: Tensor) -> Tensor:
@@ -366,6 +426,7 @@ def _finetune_open(
     quiet: bool,
     seed: int,
     epochs: int,
+    video_chunk: int,
     vocabulary: int = 1000,
 ) -> list[str]:
     train_items = list(train.qa_open)
@@ -374,12 +435,13 @@ def _finetune_open(
     counts = Counter(normalize_answer(q.answer) for q in train_items)
     answers = [a for a, _ in counts.most_common(vocabulary)]
     index = {a: i for i, a in enumerate(answers)}
-    frames, video_emb = _train_split(
-        host, train, list(dict.fromkeys(q.video_id for q in train_items)), cache, quiet
-    )
-    train_items = [q for q in train_items if q.video_id in set(frames.ids)
+    embedded = embed_videos(
+        host, train, list(dict.fromkeys(q.video_id for q in train_items)), cache, quiet,
+        video_chunk,
+    )  # fmt: skip
+    train_items = [q for q in train_items if q.video_id in embedded
                    and normalize_answer(q.answer) in index]  # fmt: skip
-    tv = video_emb[torch.tensor([frames.position(q.video_id) for q in train_items])]
+    tv = embedded.rows([q.video_id for q in train_items])
     tq = encode_texts(host, [q.question for q in train_items])
     target = torch.tensor([index[normalize_answer(q.answer)] for q in train_items])
     head = _ClassHead(3 * tv.shape[1], len(answers))
@@ -400,6 +462,7 @@ def evaluate_action(
     seed: int = 0,
     epochs: int = 300,
     prompt: str = ACTION_PROMPT,
+    video_chunk: int = VIDEO_CHUNK,
 ) -> HostEvalResult:
     if not dataset.actions:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no action labels")
@@ -407,19 +470,22 @@ def evaluate_action(
     if train is not None:
         labels = list(dict.fromkeys([*train.labels, *labels]))
     index = {label: i for i, label in enumerate(labels)}
-    frames = _frames(host, dataset, [a.video_id for a in dataset.actions], cache, quiet)
-    items = [a for a in dataset.actions if a.video_id in set(frames.ids)]
-    video_emb = encode_videos(host, frames)
-    videos = video_emb[torch.tensor([frames.position(a.video_id) for a in items])]
+    embedded = embed_videos(
+        host, dataset, [a.video_id for a in dataset.actions], cache, quiet, video_chunk
+    )
+    items = [a for a in dataset.actions if a.video_id in embedded]
+    videos = embedded.rows([a.video_id for a in items])
     target = torch.tensor([index[a.label] for a in items])
     if train is None:
         prompts = encode_texts(host, [prompt.format(label=lab.replace("_", " ")) for lab in labels])
         logits = videos @ prompts.t()
     else:
         train_items = list(train.actions)
-        tf, temb = _train_split(host, train, [a.video_id for a in train_items], cache, quiet)
-        train_items = [a for a in train_items if a.video_id in set(tf.ids)]
-        tv = temb[torch.tensor([tf.position(a.video_id) for a in train_items])]
+        trained = embed_videos(
+            host, train, [a.video_id for a in train_items], cache, quiet, video_chunk
+        )
+        train_items = [a for a in train_items if a.video_id in trained]
+        tv = trained.rows([a.video_id for a in train_items])
         tt = torch.tensor([index[a.label] for a in train_items])
         head = _ClassHead(tv.shape[1], len(labels))
         _fit(head, lambda: F.cross_entropy(head(tv), tt), epochs, seed)
@@ -437,7 +503,7 @@ def evaluate_action(
          "correct": labels[p] == a.label}
         for a, p in zip(items, predicted, strict=True)
     ]  # fmt: skip
-    return HostEvalResult(metrics, predictions, frames.failures)
+    return HostEvalResult(metrics, predictions, embedded.failures)
 
 
 def run_host_eval(
@@ -457,13 +523,17 @@ def run_host_eval(
     epochs: int = 300,
     quiet: bool = False,
     graphs: GraphSources | None = None,
+    video_chunk: int = VIDEO_CHUNK,
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
-    ``epochs``: full-batch epochs of a fine-tuned head. With ``graphs``, evaluate a fusion
-    checkpoint's fused host + scene-graph embeddings (:mod:`finsta_cli.tasks.graph_eval`)."""
+    ``epochs``: full-batch epochs of a fine-tuned head; ``video_chunk``: videos decoded at a
+    time. With ``graphs``, evaluate a fusion checkpoint's fused host + scene-graph embeddings
+    (:mod:`finsta_cli.tasks.graph_eval`)."""
     from finsta_cli.hosts.factory import load_host
     from finsta_cli.runtime import configure_threads, resolve_device
 
+    if video_chunk < 1:
+        raise UsageError(f"--video-chunk must be at least 1 (got {video_chunk})")
     configure_threads(threads)
     resolved = resolve_device(device)
     fusion = None
@@ -497,15 +567,17 @@ def run_host_eval(
     assert host is not None
     try:
         if task == "retrieval":
-            result = evaluate_retrieval(host, dataset, cache, quiet)
+            result = evaluate_retrieval(host, dataset, cache, quiet, video_chunk)
         elif task == "videoqa":
             result = evaluate_videoqa(
-                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
-            )
+                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
+                video_chunk=video_chunk,
+            )  # fmt: skip
         else:
             result = evaluate_action(
-                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs
-            )
+                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
+                video_chunk=video_chunk,
+            )  # fmt: skip
     except NonFiniteError as exc:  # NaN embeddings: name the checkpoint that gave them
         raise NonFiniteError(f"{checkpoint}: {exc.message}", hint=exc.hint) from None
     result.metrics = {

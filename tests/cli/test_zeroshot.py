@@ -192,3 +192,21 @@ def test_eval_refuses_a_nan_checkpoint_and_nan_embeddings(
     assert f"{huge}: the model gives NaN or infinite video embeddings for 1 of 1 videos" in text
     assert "no metrics are computed from them" in text
     assert not (out / "metrics.json").exists()
+
+
+def test_video_chunk_option(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
+    # 9 train videos, 4 at a time: the same metrics as all at once
+    written = {}
+    for chunk in ("4", "32"):
+        out = tmp_path / chunk
+        extra = ("--split", "train", "--video-chunk", chunk, "--out", str(out))
+        result = runner.invoke(app, ["eval", "--task", "retrieval", *_args(align_set, *extra)])
+        assert result.exit_code == 0, result.output
+        written[chunk] = json.loads((out / "metrics.json").read_text())
+    assert written["4"] == written["32"] and written["4"]["num_videos"] == 9
+    zero = runner.invoke(
+        app, ["zeroshot", "--task", "action", *_args(align_set, "--video-chunk", "0")]
+    )
+    assert zero.exit_code == 2 and "--video-chunk" in zero.output
+    tsg = runner.invoke(app, ["eval", "--task", "tsg", "--video-chunk", "4"])
+    assert tsg.exit_code == 2 and "--video-chunk apply to retrieval" in tsg.output

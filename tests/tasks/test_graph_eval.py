@@ -27,8 +27,14 @@ from finsta_cli.tasks.graph_eval import (
     recorded_dsg_frames,
     video_graphs,
 )
-from finsta_cli.tasks.host_eval import encode_texts, encode_videos, run_host_eval
+from finsta_cli.tasks.host_eval import (
+    encode_texts,
+    encode_videos,
+    evaluate_retrieval,
+    run_host_eval,
+)
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+from tests.hosts.frame_count import live_decoded_videos
 from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
 
 
@@ -122,6 +128,67 @@ def test_missing_graphs_fall_back_to_the_host_alone(
     assert torch.allclose(got_t[2], encode_texts(full.host, texts[2:3])[0], atol=1e-6)
     assert torch.allclose(got_t[[0, 1, 3, 4, 5, 6]], want_t[[0, 1, 3, 4, 5, 6]], atol=1e-5)
     assert some.counts.texts_missing == {texts[2]}
+
+
+def test_fused_evaluation_holds_one_chunk_of_frames(
+    align_set: AlignSet, fusion_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    dataset, frames = _split(align_set, "train")
+    encoder = _encoder(fusion_checkpoint, align_set, dataset, align_set.dsg)
+    whole = encoder.video_embeddings(frames)
+    del frames
+    host = encoder.host
+    alive: list[int] = []
+    encode = host.encode_video
+
+    def counting(clip: torch.Tensor) -> Any:
+        alive.append(live_decoded_videos(host.num_frames, host.frame_size))
+        return encode(clip)
+
+    monkeypatch.setattr(host, "encode_video", counting)
+    result = evaluate_retrieval(encoder, dataset, align_set.cache, quiet=True, video_chunk=2)
+    assert len(alive) == 5 and max(alive) <= 2, alive
+    assert result.metrics["num_videos"] == 9 and encoder.counts.videos_missing == set()
+    # the fused embeddings of the chunks are those of one pass (to float rounding)
+    chunked = []
+    monkeypatch.setattr(encoder, "video_embeddings", _keeping(encoder.video_embeddings, chunked))
+    evaluate_retrieval(encoder, dataset, align_set.cache, quiet=True, video_chunk=2)
+    assert torch.allclose(torch.cat(chunked), whole, atol=1e-6)
+
+
+def test_dsgs_are_read_as_their_videos_are_embedded(
+    align_set: AlignSet, fusion_checkpoint: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finsta_cli.tasks import graph_eval
+
+    dataset, frames = _split(align_set, "train")
+    expected = _encoder(fusion_checkpoint, align_set, dataset, align_set.dsg).video_embeddings(
+        frames
+    )
+    fusion = load_fusion_model(fusion_checkpoint)
+    lazy = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
+    lazy.add_video_folder(frames.ids, align_set.dsg)
+    reads: list[list[str]] = []
+    read = graph_eval.video_graphs
+
+    def recording(ids: list[str], *args: Any) -> Any:
+        reads.append(list(ids))
+        return read(ids, *args)
+
+    monkeypatch.setattr(graph_eval, "video_graphs", recording)
+    got = lazy.video_embeddings(frames)
+    # one read per batch of 3 videos, and no graph kept once its video is embedded
+    assert reads == [frames.ids[i : i + 3] for i in (0, 3, 6)] and lazy.video_graphs == {}
+    assert torch.allclose(got, expected, atol=1e-5)
+    assert lazy.counts.videos == set(frames.ids) and not lazy.counts.videos_missing
+
+
+def _keeping(embed: Any, kept: list[torch.Tensor]) -> Any:
+    def wrapped(frames: FrameSet) -> torch.Tensor:
+        kept.append(embed(frames))
+        return kept[-1]
+
+    return wrapped
 
 
 def test_videoqa_and_action_zero_shot_with_graphs(
