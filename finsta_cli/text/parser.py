@@ -1181,6 +1181,7 @@ class _GraphBuilder:
             if dangling.dep_ == "prt":
                 label = " ".join(label.split(" ")[:-1]) or label
             prep_args.append((dangling.lower_, gap_target))
+            prep_spans.setdefault(dangling.lower_, [dangling])
         elif gap_target is not None and not patients and verb.dep_ == "relcl":
             patients.append(gap_target)  # "rope the man is holding"
         if patients and prep_args and not by_agents:
@@ -1192,9 +1193,10 @@ class _GraphBuilder:
                 if preposition.split(" ")[0] in PATH_PREPOSITIONS:
                     kept.append((preposition, target))
                     continue
+                # The relation's span is its preposition's; ``words`` stay the verb's.
+                prep_words = prep_spans.get(preposition, [verb])
                 for patient in patients:
-                    words = prep_spans.get(preposition, [verb])
-                    self._relation(patient, preposition, target, words)
+                    self._relation(patient, preposition, target, prep_words)
             prep_args = kept
         if by_agents:
             # "the ball is hit by the man": the man is the agent, the ball the patient.
