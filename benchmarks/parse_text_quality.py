@@ -11,7 +11,7 @@ derived from MSR-VTT and is not in the repository). ``--synth-videos N --synth-s
 a ``finsta synth`` set (or reads ``--synth-data DIR``) and counts the captions' ordered event
 pairs whose predicates get the right ``before`` edge. ``--spans FILE`` (captions: MSR-VTT's JSON
 list, a JSONL file with ``caption``, or one per line) counts the captions with a predicate whose
-character span starts at a preposition that is not its own word. ``--parser learned`` runs the
+character span misses its verb. ``--parser learned`` runs the
 learned parser instead of the rules.
 """
 
@@ -86,7 +86,7 @@ def main() -> int:
         read_gold,
         score_gold,
         score_synth_order,
-        spans_on_a_preposition,
+        spans_off_the_verb,
     )
 
     figures: dict[str, Any] = {"parser": args.parser}
@@ -134,15 +134,14 @@ def main() -> int:
         docs = list(load_nlp().pipe(texts, batch_size=256))
         wrong = []
         for doc, tsg in zip(docs, parse(texts, args.parser), strict=True):
-            offsets = [token.idx for token in doc if token.pos_ == "ADP"]
-            found = spans_on_a_preposition(tsg, offsets)
+            found = spans_off_the_verb(tsg, [(token.idx, token.lemma_) for token in doc])
             if found:
                 wrong.append(f"{tsg.text} | {'; '.join(found)}")
         figures["spans"] = {"file": str(args.spans), "captions": len(texts), "wrong": len(wrong)}
         if not args.json:
             print(
                 f"spans: {len(wrong)} of {len(texts)} captions have a predicate whose span "
-                "starts at a preposition not its own"
+                "misses its verb"
             )
             for line in wrong[: args.errors]:
                 print(f"    {line}")

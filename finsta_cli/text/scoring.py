@@ -389,20 +389,23 @@ def score_synth_order(captions: Iterable[dict[str, Any]], tsgs: Iterable[TSG]) -
     return score
 
 
-def spans_on_a_preposition(tsg: TSG, prepositions: Iterable[int]) -> list[str]:
-    """Predicates whose span starts at a preposition that is not their own label's word.
+def spans_off_the_verb(tsg: TSG, tokens: Iterable[tuple[int, str]]) -> list[str]:
+    """Predicates whose verb is in the caption but whose span does not cover it.
 
-    ``prepositions`` are the character offsets where the caption's prepositions start (from
-    its spaCy parse). A verb's predicate ("give" in "giving a review on a car") must cover the
-    verb, not the preposition of a phrase read elsewhere: align-train pools the host's tokens
-    over the span. A preposition's own predicate ("on", "in front of") starts with its word.
+    ``tokens`` are the caption's words as (character offset, lemma) from its spaCy parse. A
+    verb's predicate ("give" in "giving a review on a car") must cover the verb, not the
+    preposition of a phrase read elsewhere: align-train pools the host's tokens over the span.
+    Relations that no word of the caption names ("have" read from "of") are not counted.
     """
-    starts = set(prepositions)
+    starts: dict[str, list[int]] = {}
+    for offset, lemma in tokens:
+        starts.setdefault(lemma.lower(), []).append(offset)
     wrong = []
     for node in tsg.nodes:
-        if node.type != "predicate" or node.span is None or node.span[0] not in starts:
+        if node.type != "predicate" or node.span is None:
             continue
-        text = tsg.text[node.span[0] : node.span[1]]
-        if (text.lower().split() or [""])[0] != (node.label.split() or [""])[0]:
-            wrong.append(f"{node.label} -> {text!r}")
+        verb = (node.label.split() or [""])[0]
+        offsets = starts.get(verb, [])
+        if offsets and not any(node.span[0] <= at < node.span[1] for at in offsets):
+            wrong.append(f"{node.label} -> {tsg.text[node.span[0] : node.span[1]]!r}")
     return wrong
