@@ -123,6 +123,10 @@ def main() -> int:
                 f"{synth.right} ({100 * synth.right / max(synth.pairs, 1):.1f} %), reversed "
                 f"{synth.reversed}, none {synth.none}"
             )
+            print(
+                f"  told as simultaneous ({synth.concurrent} pairs): overlaps "
+                f"{synth.concurrent_overlaps}, before (wrong) {synth.concurrent_before}"
+            )
             for template, (right, total) in sorted(synth.by_template.items()):
                 print(f"  {template:<12} {right:4d} / {total}")
             for miss in synth.misses[: args.errors]:

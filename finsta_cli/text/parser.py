@@ -85,7 +85,22 @@ PATH_PREPOSITIONS = frozenset({
     "down", "across", "through", "along", "into", "onto", "toward", "towards", "to", "from",
     "up", "past", "around", "out", "off", "via",
 })  # fmt: skip
-BEFORE_MARKERS = frozenset({"then", "after", "afterwards", "later", "next", "before", "until"})
+# Words in front of a clause that put it after the clause before it ("A, then B", "A. Next, B").
+SEQUENCERS = frozenset({
+    "then", "afterwards", "afterward", "later", "next", "subsequently", "thereafter", "finally",
+    "eventually",
+})  # fmt: skip
+# Conjunctions in front of a clause: how it relates to the clause it depends on.
+SUBORDINATORS: dict[str, str] = {
+    "after": "after", "once": "after", "before": "before", "until": "before", "till": "before",
+    "while": "overlaps", "whilst": "overlaps", "as": "overlaps", "when": "overlaps",
+    "meanwhile": "overlaps",
+}  # fmt: skip
+BEFORE_AFTER = ("after", "before")
+# Dependents that open a verb's clause in front of it (its subject, auxiliaries, negation).
+CLAUSE_OPENING_DEPS = frozenset({
+    "nsubj", "nsubjpass", "csubj", "expl", "aux", "auxpass", "neg",
+})  # fmt: skip
 # Words that give a motion its direction: kept as pred_attr nodes of the verb whatever their tag
 # ("moves right": the small model tags "right" as an adjective, "left" even as a verb).
 DIRECTION_WORDS = frozenset({
@@ -373,6 +388,23 @@ def _verb_evidence(token: _Tok, tokens: list[_Tok], nouns: frozenset[str]) -> bo
     kids = _children(tokens, token)
     if any(c.dep_ in ("nsubj", "prt", "dobj", "mark") for c in kids):
         return True  # a subject, particle, object or clause marker ("while the cone crosses")
+    if any(c.dep_ == "conj" and c.pos_ in ("VERB", "AUX") for c in kids):
+        return True  # a clause joined to it: "the cube crosses ... and then the ring moves"
+    if any(
+        c.dep_ == "prep"
+        and c.lower_ in CLAUSE_PREPOSITIONS
+        and any(g.head is c and g.pos_ == "VERB" for g in tokens)
+        for c in kids
+    ):
+        return True  # "the cube crosses ... before the ring moves"
+    if any(c.dep_ == "advcl" and c.pos_ == "VERB" for c in kids):
+        return True  # "Before the cylinder enters ..., the star crosses in front of the ball"
+    if token.dep_ in ("dep", "ccomp") and token.head.pos_ == "VERB":
+        return True  # a clause hung on the next one: "First the ring crosses ...; after that"
+    if token.dep_ == "nsubj" and any(
+        c.dep_ == "nsubj" and c.i > token.i for c in _children(tokens, token.head)
+    ):
+        return True  # the subject of a verb that has its own: a clause of its own
     if token.dep_ == "nsubj" and token.head.lower_ in DIRECTION_WORDS:
         return True
     head = token.head
@@ -407,33 +439,57 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             for child in _children(tokens, token.head):
                 if child.i < token.i and child.dep_ in ("det", "amod", "nummod", "predet"):
                     child.head = token
+    # Two passes: a verb re-read in the first may be the evidence for one before it ("the star
+    # crosses ...; after that, the cylinder moves right", "moves" re-read from a noun).
+    for _ in range(2):
+        for token in tokens:
+            if token.verb or token.i == 0 or not token.lower_.endswith("s"):
+                continue
+            subject = tokens[token.i - 1]
+            if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
+                continue
+            if subject.tag_ not in ("NN", "NNP") or subject.dep_ not in ("compound", "nsubj"):
+                continue
+            if token.pos_ in ("VERB", "AUX"):
+                # Already a verb, but "cone" left a compound of it: make it the subject.
+                if token.tag_ != "VBZ" or subject.dep_ != "compound":
+                    continue
+                if any(c.dep_ in ("nsubj", "nsubjpass") for c in _children(tokens, token)):
+                    continue
+                lemma = token.lemma_
+            else:
+                if token.pos_ not in ("NOUN", "PROPN") or token.tag_ not in ("NNS", "NNPS"):
+                    continue
+                lemma = token.lemma_.lower()
+                if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
+                    continue
+            _reread_as_verb(tokens, token, subject, lemma)
     for token in tokens:
-        if token.i == 0 or not token.lower_.endswith("s"):
-            continue
-        subject = tokens[token.i - 1]
-        if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
-            continue
-        if subject.tag_ not in ("NN", "NNP") or subject.dep_ not in ("compound", "nsubj"):
-            continue
-        if token.pos_ in ("VERB", "AUX"):
-            # Already a verb, but "cone" left a compound of it: make it the subject.
-            if token.tag_ != "VBZ" or subject.dep_ != "compound":
-                continue
-            if any(c.dep_ in ("nsubj", "nsubjpass") for c in _children(tokens, token)):
-                continue
-            lemma = token.lemma_
-        else:
-            if token.pos_ not in ("NOUN", "PROPN") or token.tag_ not in ("NNS", "NNPS"):
-                continue
-            lemma = token.lemma_.lower()
-            if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
-                continue
-        _reread_as_verb(tokens, token, subject, lemma)
+        _subject_from_preposition(tokens, token)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
             _attach_direction(tokens, token)
         elif token.lower_ in DIRECTION_SIDES and token.dep_ == "pobj":
             _attach_side(token)
+
+
+def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "the ring travels down after the cylinder comes in": the small model reads "after the
+    cylinder" as a phrase of the first verb and leaves "comes" a clause without a subject.
+    A finite verb with no subject right after the object of a clause preposition takes that
+    object as its subject, and the preposition marks its clause."""
+    if verb.pos_ != "VERB" or verb.tag_ not in ("VBZ", "VBP", "VBD") or verb.i == 0:
+        return
+    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in _children(tokens, verb)):
+        return
+    noun = tokens[verb.i - 1]
+    prep = noun.head
+    if noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN", "PRON"):
+        return
+    if prep.lower_ not in CLAUSE_PREPOSITIONS or prep.head is prep or verb.head is not prep.head:
+        return
+    noun.dep_, noun.head = "nsubj", verb
+    prep.dep_, prep.head = "mark", verb
 
 
 def _attach_side(side: _Tok) -> None:
@@ -487,8 +543,9 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
             _take_place(tokens, verb, head)
             head.dep_, head.pos_, head.head = "advmod", "ADV", verb
         elif head.pos_ in ("VERB", "AUX") and head.i > verb.i:
-            # "the cube heads for the ball, and the cone does not move": two clauses.
-            _take_place(tokens, verb, head)
+            # "the cube heads for the ball, and the cone does not move": two clauses; the
+            # second keeps its own words ("the cube enters after the star moves up").
+            _take_place(tokens, verb, head, before=verb.i)
             head.dep_, head.head = "conj", verb
     elif verb.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head is not head:
         # "after the cube moves right": the preposition marks the clause.
@@ -505,13 +562,14 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
         following.dep_, following.head = "advmod", verb  # "moves right" attached elsewhere
 
 
-def _take_place(tokens: list[_Tok], token: _Tok, other: _Tok) -> None:
-    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it."""
+def _take_place(tokens: list[_Tok], token: _Tok, other: _Tok, before: int | None = None) -> None:
+    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it (with
+    ``before``, only those in front of that position)."""
     root = other.head is other
     token.dep_ = other.dep_
     token.head = token if root else other.head
     for child in _children(tokens, other):
-        if child is not token:
+        if child is not token and (before is None or child.i < before):
             child.head = token
 
 
@@ -1354,34 +1412,226 @@ class _GraphBuilder:
 
     # -- time --------------------------------------------------------------------------------
     def build_temporal(self) -> None:
-        """Order the verb predicates: clause order, then/after/before, while/as overlap."""
-        verbs = sorted(self.predicates.values(), key=lambda p: p.token)
-        for predicate in verbs:
-            verb = self.tokens[predicate.token]
-            head = verb.head
-            markers = {
-                c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
-            }
-            if verb.dep_ == "pcomp" and head.dep_ == "prep":
-                markers.add(head.lower_)  # "before running": the preposition is the marker
-                head = head.head
-            if head.i == verb.i or head.i not in self.predicates:
-                continue
-            other = self.predicates[head.i].node
-            if verb.dep_ == "conj":
-                if markers & OVERLAP_MARKERS:
-                    self.add_edge(other, predicate.node, "overlaps")
+        """Order the verb predicates.
+
+        The words that state an order are read where they stand in the caption, since the
+        small model often hangs the clauses wrongly ("A, then B" read with A a complement of
+        B, "B after A" with the "after" under B's object): a sequencer ("then", "after that",
+        "afterwards", ...) in front of a clause puts the clause before it after the one before
+        it, even across sentences ("A. Then B."); a conjunction in front of a clause ("after",
+        "before", "until", "while", "as", "when", ...) relates it to the clause it depends on,
+        or to the main clause after it when it opens the sentence ("After A, B"). A sequencer
+        with no verb after it repeats the verb before it ("pours water, then sauce"). Pairs
+        no word orders fall back on the parse: conjoined verbs of one subject in clause order,
+        participles of the same subject overlapping.
+        """
+        ordered: set[frozenset[int]] = set()
+        self._sequencers_used: set[int] = set()
+        self._sentences: list[int] = []
+        sentence = 0
+        for token in self.tokens:
+            self._sentences.append(sentence)
+            if token.lower_ in (".", "!", "?"):
+                sentence += 1
+        for verb_i in sorted(self.predicates):
+            self._order_clause(self.tokens[verb_i], ordered)
+        for token in self.tokens:
+            if token.lower_ in SEQUENCERS and token.i not in self._sequencers_used:
+                self._gapped_predicate(token, ordered)
+        for predicate in sorted(self.predicates.values(), key=lambda p: p.token):
+            self._order_by_parse(predicate, ordered)
+
+    def _order(self, first: _Tok, second: _Tok, kind: str, ordered: set[frozenset[int]]) -> None:
+        a, b = self.predicates[first.i].node, self.predicates[second.i].node
+        if a != b:
+            ordered.add(frozenset((a, b)))
+            self.add_edge(a, b, kind)
+
+    def _clause_start(self, verb: _Tok) -> int:
+        """The first token of a verb's clause: its subject's (or auxiliary's) first word."""
+        start = verb.i
+        for child in self.kids[verb.i]:
+            if child.i < verb.i and child.dep_ in CLAUSE_OPENING_DEPS:
+                start = min(start, min(self.subtree(child)))
+        return start
+
+    def _connectives(self, verb: _Tok) -> list[_Tok]:
+        """The order words in front of a verb's clause ("and then", ", after that ,", "while"),
+        and a sequencer between its subject and the verb ("the cube then moves")."""
+        start = self._clause_start(verb)
+        found: list[_Tok] = []
+        j = start - 1
+        while j >= 0:
+            token = self.tokens[j]
+            lower = token.lower_
+            if lower in SEQUENCERS or lower in SUBORDINATORS:
+                found.append(token)
+            elif lower in ("that", "this") and j > 0 and self.tokens[j - 1].lower_ in BEFORE_AFTER:
+                found.append(self.tokens[j - 1])  # "after that": a sequencer
+                j -= 1
+            elif not (token.is_punct or token.dep_ == "cc" or lower in ("and", "but", "first")):
+                break
+            j -= 1
+        for token in self.tokens[start + 1 : verb.i]:
+            if token.lower_ in SEQUENCERS and token.head is verb:
+                found.append(token)
+        return found
+
+    def _governor(self, before: int, sentence_only: bool) -> _Tok | None:
+        """The verb a clause at token ``before`` follows: the last predicate verb before it,
+        preferring main clauses to relative clauses and participles of nouns."""
+        sentence = self._sentences[before]
+        earlier = [
+            self.tokens[i]
+            for i in sorted(self.predicates)
+            if i < before and (not sentence_only or self._sentences[i] == sentence)
+        ]
+        main = [t for t in earlier if t.dep_ not in ("relcl", "acl", "amod", "xcomp")]
+        chosen = main or earlier
+        return chosen[-1] if chosen else None
+
+    def _main_after(self, verb: _Tok) -> _Tok | None:
+        """The main clause after a sentence-opening subordinate clause ("After A, B")."""
+        sentence = self._sentences[verb.i]
+        later = [
+            self.tokens[i]
+            for i in sorted(self.predicates)
+            if i > verb.i and self._sentences[i] == sentence
+        ]
+        after_comma = [
+            t for t in later if any(self.tokens[k].lower_ in (",", ";") for k in range(verb.i, t.i))
+        ]
+        found = after_comma or later
+        return found[0] if found else None
+
+    def _order_clause(self, verb: _Tok, ordered: set[frozenset[int]]) -> None:
+        if verb.dep_ == "xcomp":
+            return  # "returns later to add": a purpose, not a next event
+        for word in self._connectives(verb):
+            lower = word.lower_
+            if lower in SEQUENCERS or (lower in ("after", "before") and self._is_anaphoric(word)):
+                earlier = self._governor(self._clause_start(verb), sentence_only=False)
+                if earlier is None:
+                    continue
+                self._sequencers_used.add(word.i)
+                if lower == "before":  # "before that, B": B came first
+                    self._order(verb, earlier, "before", ordered)
                 else:
-                    self.add_edge(other, predicate.node, "before")
-            elif verb.dep_ in ("advcl", "prep", "pcomp"):
-                if markers & {"after", "once"}:
-                    self.add_edge(predicate.node, other, "before")
-                elif markers & {"before", "until"}:
-                    self.add_edge(other, predicate.node, "before")
-                elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
-                    self.add_edge(other, predicate.node, "overlaps")
-                elif markers & BEFORE_MARKERS:
-                    self.add_edge(other, predicate.node, "before")
+                    self._order(earlier, verb, "before", ordered)
+                return
+            relation = SUBORDINATORS[lower]
+            main = self._governor(word.i, sentence_only=True)
+            opening = main is None
+            if opening:
+                main = self._main_after(verb)
+            if main is None:
+                continue
+            if relation == "overlaps":
+                self._order(main, verb, "overlaps", ordered)
+            elif relation == "after":  # "B after A", "After A, B": A first
+                self._order(verb, main, "before", ordered)
+            else:  # "A before B", "A until B", "Before B, A"
+                self._order(main, verb, "before", ordered)
+            return
+
+    def _is_anaphoric(self, word: _Tok) -> bool:
+        """ "after that" / "before this": the preposition points back at the clause before."""
+        following = self.tokens[word.i + 1] if word.i + 1 < len(self.tokens) else None
+        return following is not None and following.lower_ in ("that", "this")
+
+    def _gapped_predicate(self, word: _Tok, ordered: set[frozenset[int]]) -> None:
+        """ "drives a car onto a field and then back to the street", "pours water, then
+        sauce": a sequencer before words with no verb of their own repeats the verb before it.
+        The new predicate has that verb's label, span and agents, takes the words after the
+        sequencer as its arguments (they leave the first predicate), and comes after it."""
+        remnant = word.head
+        if remnant is word or remnant.i < word.i or remnant.i in self.predicates:
+            return
+        verb = remnant.head
+        while verb.i not in self.predicates and verb.head is not verb and verb.dep_ != "ROOT":
+            verb = verb.head
+        if verb.i not in self.predicates or verb.i > word.i:
+            return
+        first = self.predicates[verb.i]
+        old = self.nodes[first.node]
+        moved: list[tuple[int, str, str | None]] = []  # (target, edge type, preposition)
+        adverbs: list[_Tok] = []
+        if remnant.dep_ == "prep":
+            label, objects, _ = self.prep_targets(remnant)
+            moved += [(node, "prep_arg", label) for obj in objects for node in self.expand(obj)]
+        elif self.object_for(remnant) is not None:
+            for node in self.expand_single(remnant):
+                kind = "patient"
+                for edge in self.edges:
+                    if edge["source"] == first.node and edge["target"] == node:
+                        kind = edge["type"]
+                        moved.append((node, kind, edge["preposition"]))
+                        break
+                else:
+                    moved.append((node, kind, None))
+        elif remnant.lower_ in DIRECTION_WORDS or remnant.pos_ == "ADV":
+            adverbs.append(remnant)
+            for child in self.kids[remnant.i]:
+                if child.dep_ == "prep":
+                    label, objects, _ = self.prep_targets(child)
+                    moved += [
+                        (node, "prep_arg", label) for obj in objects for node in self.expand(obj)
+                    ]
+        if not moved and not adverbs:
+            return
+        node = self.add_node("predicate", old["label"], old["span"], lemma=old["lemma"])
+        for agent in first.agents:
+            self.add_edge(node, agent, "agent")
+        for target, kind, preposition in moved:
+            self._drop_edge(first.node, target)
+            self.add_edge(node, target, kind, preposition if kind == "prep_arg" else None)
+        for adverb in adverbs:
+            pred_attr = self.add_node("pred_attr", adverb.lower_, self.span([adverb]))
+            self.add_edge(node, pred_attr, "pred_attr")
+        ordered.add(frozenset((first.node, node)))
+        self.add_edge(first.node, node, "before")
+        self._sequencers_used.add(word.i)
+
+    def _drop_edge(self, source: int, target: int) -> None:
+        kept = []
+        for edge in self.edges:
+            if edge["source"] == source and edge["target"] == target:
+                self.edge_keys.discard((source, target, edge["type"], edge["preposition"]))
+            else:
+                kept.append(edge)
+        self.edges[:] = kept
+
+    def _order_by_parse(self, predicate: _Predicate, ordered: set[frozenset[int]]) -> None:
+        """Order a verb no word orders from the parse: a conjoined verb of the same subject
+        after the first, a participle or "while" clause overlapping its head."""
+        verb = self.tokens[predicate.token]
+        head = verb.head
+        markers = {
+            c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
+        }
+        if verb.dep_ == "pcomp" and head.dep_ == "prep":
+            markers.add(head.lower_)  # "before running": the preposition is the marker
+            head = head.head
+        if head.i == verb.i or head.i not in self.predicates:
+            return
+        other = self.predicates[head.i]
+        if frozenset((other.node, predicate.node)) in ordered:
+            return
+        if verb.dep_ == "conj":
+            if markers & OVERLAP_MARKERS:
+                self.add_edge(other.node, predicate.node, "overlaps")
+            elif set(predicate.agents) == set(other.agents):
+                # "picks up the box and leaves": one subject's actions in the order told.
+                self.add_edge(other.node, predicate.node, "before")
+        elif verb.dep_ in ("advcl", "prep", "pcomp"):
+            if markers & {"after", "once"}:
+                self.add_edge(predicate.node, other.node, "before")
+            elif markers & {"before", "until"}:
+                self.add_edge(other.node, predicate.node, "before")
+            elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
+                self.add_edge(other.node, predicate.node, "overlaps")
+            elif markers & SEQUENCERS:
+                self.add_edge(other.node, predicate.node, "before")
 
     def build(self, item_id: str) -> dict[str, Any]:
         self.build_objects()

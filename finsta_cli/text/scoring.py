@@ -312,9 +312,16 @@ class SynthOrderScore:
     none: int = 0
     by_template: dict[str, list[int]] = field(default_factory=dict)  # template -> [right, total]
     misses: list[str] = field(default_factory=list)
+    # Events told as simultaneous ("A while B", "A, and B"): pairs, with overlaps, with before.
+    concurrent: int = 0
+    concurrent_overlaps: int = 0
+    concurrent_before: int = 0
 
     def figures(self) -> dict[str, Any]:
         return {
+            "concurrent_pairs": self.concurrent,
+            "concurrent_overlaps": self.concurrent_overlaps,
+            "concurrent_before": self.concurrent_before,
             "pairs": self.pairs,
             "right": self.right,
             "reversed": self.reversed,
@@ -358,22 +365,39 @@ def _fact_predicates(graph: _Graph, fact: dict[str, Any], where: tuple[int, int]
     }
 
 
+def _pair_predicates(
+    graph: _Graph, caption: dict[str, Any], first: int, second: int
+) -> tuple[set[int], set[int]]:
+    """The predicates of two facts of a synth caption, each found in its own clause."""
+    taken: set[int] = set()
+    ranges = []
+    for index in (first, second):
+        found = _clause_range(caption["text"], caption["facts"][index], taken)
+        ranges.append(found or (0, 0))
+        taken.add(ranges[-1][0])
+    return (
+        _fact_predicates(graph, caption["facts"][first], ranges[0]),
+        _fact_predicates(graph, caption["facts"][second], ranges[1]),
+    )
+
+
 def score_synth_order(captions: Iterable[dict[str, Any]], tsgs: Iterable[TSG]) -> SynthOrderScore:
     """Ordered event pairs of synth captions (``{"text", "facts", "order", "template"}``, as in
     the records of ``finsta synth``) that their TSGs order right (a ``before`` edge from the
     first event's predicate to the second's), the wrong way round, or not at all."""
+    from finsta_cli.data.synth_text import CONCURRENT
+
     score = SynthOrderScore()
     for caption, tsg in zip(captions, tsgs, strict=True):
         graph = _Graph(tsg)
+        if caption.get("template") in CONCURRENT and not caption.get("order"):
+            a, b = _pair_predicates(graph, caption, 0, 1)
+            score.concurrent += 1
+            edges = [(x, y) for x in a for y in b] + [(y, x) for x in a for y in b]
+            score.concurrent_overlaps += any((x, y, "overlaps") in graph.edges for x, y in edges)
+            score.concurrent_before += any((x, y, "before") in graph.edges for x, y in edges)
         for first, second in caption.get("order") or []:
-            taken: set[int] = set()
-            ranges = []
-            for index in (first, second):
-                found = _clause_range(caption["text"], caption["facts"][index], taken)
-                ranges.append(found or (0, 0))
-                taken.add(ranges[-1][0])
-            a = _fact_predicates(graph, caption["facts"][first], ranges[0])
-            b = _fact_predicates(graph, caption["facts"][second], ranges[1])
+            a, b = _pair_predicates(graph, caption, first, second)
             score.pairs += 1
             tally = score.by_template.setdefault(str(caption.get("template")), [0, 0])
             tally[1] += 1
