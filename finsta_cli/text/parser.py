@@ -466,11 +466,66 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             _reread_as_verb(tokens, token, subject, lemma)
     for token in tokens:
         _subject_from_preposition(tokens, token)
+        _split_clauses(tokens, token)
+    for token in tokens:
+        _plural_subject_verb(tokens, token, verbs)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
             _attach_direction(tokens, token)
         elif token.lower_ in DIRECTION_SIDES and token.dep_ == "pobj":
             _attach_side(token)
+
+
+FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD"})
+
+
+def _split_clauses(tokens: list[_Tok], verb: _Tok) -> None:
+    """Two clauses the small model read as one, made two conjoined clauses again.
+
+    "a man talks to the camera then shows a phone": the first verb read as the subject of the
+    second; "a boy throws a ball and a dog chases it": the second verb read as a conjunct of
+    the first one's object, its own object left on the first verb. The second clause becomes a
+    conjunct of the first verb and takes the words after it.
+    """
+    if verb.pos_ != "VERB" or verb.tag_ not in FINITE_TAGS:
+        return
+    head = verb.head
+    if verb.dep_ in ("nsubj", "csubj") and head.pos_ == "VERB" and head.i > verb.i:
+        _take_place(tokens, verb, head, before=verb.i)
+        head.dep_, head.head = "conj", verb
+    elif verb.dep_ == "conj" and head.pos_ in ("NOUN", "PROPN") and head.dep_ in ("dobj", "pobj"):
+        governor = head.head
+        while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+            governor = governor.head
+        if governor.pos_ not in ("VERB", "AUX") or governor.i > verb.i:
+            return
+        verb.head = governor
+        for child in _children(tokens, governor):
+            if child.i > verb.i and child.dep_ in ("dobj", "prep", "advmod", "prt", "dative"):
+                child.head = verb  # "... and a dog chases it": "it" is the dog's
+
+
+def _plural_subject_verb(tokens: list[_Tok], verb: _Tok, verbs: set[str]) -> None:
+    """ "two girls dance while singing": a verb after a plural subject tagged as the head noun
+    of "girls dance". Re-read as the verb when its word is a verb lemma and its own
+    dependents say so (an object, a particle, a clause marker or a clause of its own)."""
+    if verb.i == 0 or verb.tag_ != "NN" or verb.lower_ not in verbs:
+        return
+    subject = tokens[verb.i - 1]
+    if subject.head is not verb or subject.tag_ not in ("NNS", "NNPS"):
+        return
+    if subject.dep_ not in ("compound", "nsubj"):
+        return
+    kids = _children(tokens, verb)
+    if not any(
+        c.dep_ in ("dobj", "prt", "mark")
+        or (c.dep_ in ("advcl", "conj") and c.pos_ == "VERB")
+        or (c.dep_ == "prep" and c.lower_ in MOTION_PREPOSITIONS)
+        for c in kids
+    ):
+        return
+    _reread_as_verb(tokens, verb, subject, verb.lower_)
+    verb.tag_ = "VBP"
 
 
 def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
