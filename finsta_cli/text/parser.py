@@ -67,6 +67,15 @@ SHADES = frozenset({
 EXPLETIVES = frozenset({
     "this", "that", "these", "those", "there", "here", "it", "what", "which", "something",
 })  # fmt: skip
+# Modifiers that say how many or which, not what the object looks like: FACTUAL's "drop"
+# decisions for these are followed; every other word it drops ("snowy hill") stays a scene word.
+NON_SCENE_MODIFIERS = frozenset({
+    "other", "same", "different", "several", "many", "few", "more", "most", "numerous",
+    "multiple", "various", "entire", "whole", "single", "separate", "certain", "such", "own",
+    "next", "last", "additional", "another", "each", "every", "both", "all", "some", "any",
+})  # fmt: skip
+# Indefinite people: FACTUAL names "someone" a person.
+INDEFINITE_PEOPLE = frozenset({"someone", "somebody"})
 SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
 OBJECT_DEPS = frozenset({"dobj", "obj", "dative", "oprd"})
 # Adverbs that order clauses or negate rather than describe the action.
@@ -640,7 +649,7 @@ def _is_nominal(
     """
     if _ALNUM.search(token.text) is None:
         return False
-    if token.pos_ in ("NOUN", "PROPN"):
+    if token.pos_ in ("NOUN", "PROPN") or token.lower_ in INDEFINITE_PEOPLE:
         return True
     if token.verb:
         return False
@@ -959,7 +968,7 @@ class _GraphBuilder:
         def visit(head: _Tok) -> None:
             for child in self.kids[head.i]:
                 if (
-                    child.dep_ == "compound"
+                    (child.dep_ == "compound" or (child.dep_ == "amod" and child.i == head.i - 1))
                     and child.i < head.i
                     and child.i not in self.objects
                     and self._modifier_policy(child, token) == "merge"
@@ -989,6 +998,8 @@ class _GraphBuilder:
         self.name_words[token.i] = [word for word in words if word.i != token.i]
         label = " ".join(word.lower_ for word in words)
         lemma = token.lemma_.lower()
+        if token.lower_ in INDEFINITE_PEOPLE:
+            label = lemma = "person"  # "someone is cooking": FACTUAL's name for them
         if token.lower_ == "one" and self.objects:
             # "a red motorcycle beside a black one": one names the earlier object again.
             earlier = self.nodes[self.objects[max(self.objects)]]
@@ -1045,7 +1056,11 @@ class _GraphBuilder:
             if dep == "compound" and child.i in self.objects:
                 return  # an object of its own ("clock face")
             policy = self._modifier_policy(child, head)
-            if policy == "drop" or (policy == "merge" and dep != "compound"):
+            if policy == "merge" and dep != "compound":
+                return  # "polar bear": in the name (_name_tokens)
+            if policy == "drop":
+                if self._kept_scene_word(child, head):
+                    self._attribute(node_id, child, nested=False)  # the word alone
                 return
             if dep == "nummod" or child.pos_ == "NUM":
                 count = NUMBER_WORDS.get(child.lower_)
@@ -1061,15 +1076,32 @@ class _GraphBuilder:
             if owner is not None and child.pos_ != "PRON":
                 self._possession(owner, node_id, child)
 
+    def _kept_scene_word(self, modifier: _Tok, head: _Tok) -> bool:
+        """Whether a modifier FACTUAL drops stays an attribute: it says what the object is like
+        ("snowy", "bathroom" of "bathroom floor"), not how many or which ("other", "several")
+        and is not a number. Only words in front of the object that the FACTUAL writer knows to
+        leave out again (:meth:`Conventions.drops_attribute`) are kept, so FACTUAL facts stay
+        as they were."""
+        return (
+            modifier.i < head.i
+            and self.conv.drops_attribute(modifier.lower_, head.lower_)
+            and modifier.dep_ != "nummod"
+            and modifier.pos_ in ("ADJ", "NOUN", "PROPN", "VERB", "X")  # "snowy": X (FW)
+            and modifier.text.isalpha()
+            and len(modifier.text) > 1
+            and modifier.lower_ not in NON_SCENE_MODIFIERS
+            and modifier.lower_ not in NUMBER_WORDS
+        )
+
     def _count(self, node_id: int, count: int, token: _Tok) -> None:
         self.nodes[node_id]["count"] = count
         if count > 1:
             attribute = self.add_node("attribute", str(count), self.span([token]))
             self.add_edge(node_id, attribute, "has_attribute")
 
-    def _attribute(self, node_id: int, adjective: _Tok) -> None:
+    def _attribute(self, node_id: int, adjective: _Tok, nested: bool = True) -> None:
         words = [adjective]
-        for child in self.kids[adjective.i]:
+        for child in self.kids[adjective.i] if nested else ():
             if child.i > adjective.i:
                 if child.dep_ == "prt":
                     words.append(child)  # "lit up"

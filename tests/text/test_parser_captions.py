@@ -15,6 +15,7 @@ import pytest
 from finsta_cli.data.synth import SPLITS, SynthConfig, generate_dataset
 from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions
+from finsta_cli.text.factual import tsg_to_facts
 from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts
 from finsta_cli.text.scoring import score_synth_order
 
@@ -243,3 +244,58 @@ def test_synth_captions_order_their_events(tmp_path: Path) -> None:
     assert score.right >= 0.98 * score.pairs, score.misses
     assert score.reversed == 0
     assert score.concurrent >= 10 and score.concurrent_before == 0
+
+
+# "several other people walk across a snowy field near a polar bear": FACTUAL drops "snowy"
+# and the quantity words and writes "polar bear" as one name.
+SNOWY_FIELD = [
+    ("several", 2, "amod", "ADJ", "JJ", "several"),
+    ("other", 2, "amod", "ADJ", "JJ", "other"),
+    ("people", 3, "nsubj", "NOUN", "NNS", "people"),
+    ("walk", 3, "ROOT", "VERB", "VBP", "walk"),
+    ("across", 3, "prep", "ADP", "IN", "across"),
+    ("a", 7, "det", "DET", "DT", "a"),
+    ("snowy", 7, "amod", "X", "FW", "snowy"),
+    ("field", 4, "pobj", "NOUN", "NN", "field"),
+    ("near", 7, "prep", "ADP", "IN", "near"),
+    ("a", 11, "det", "DET", "DT", "a"),
+    ("polar", 11, "amod", "ADJ", "JJ", "polar"),
+    ("bear", 8, "pobj", "NOUN", "NN", "bear"),
+]  # fmt: skip
+SNOWY_CONVENTIONS = Conventions(
+    modifiers={"amod:snowy": "drop", "amod:several": "drop", "amod:other": "drop",
+               "amod:polar": "merge"},
+)  # fmt: skip
+
+
+def test_scene_words_factual_drops_stay_in_the_graph() -> None:
+    tsg = parse_doc(make_doc(SNOWY_FIELD), "1", SNOWY_CONVENTIONS)
+    assert ("field", "snowy") in edges_by_type(tsg, "has_attribute")
+    assert "polar bear" in {node.label for node in tsg.nodes if node.type == "object"}
+    # Words that say how many or which are not scene words: still left out.
+    attributes = {label for _, label in edges_by_type(tsg, "has_attribute")}
+    assert not attributes & {"several", "other"}
+
+
+def test_the_factual_writer_leaves_out_what_factual_drops() -> None:
+    tsg = parse_doc(make_doc(SNOWY_FIELD), "1", SNOWY_CONVENTIONS)
+    facts = tsg_to_facts(tsg, drop_attribute=SNOWY_CONVENTIONS.drops_attribute)
+    assert ("field", "is", "snowy") not in facts
+    assert ("people", "walk across", "field") in facts
+    assert ("field", "is", "snowy") in tsg_to_facts(tsg)  # without the conventions: kept
+
+
+def test_someone_is_a_person() -> None:
+    # "someone pours milk into a cup": spaCy tags "someone" a pronoun.
+    doc = make_doc([
+        ("someone", 1, "nsubj", "PRON", "NN", "someone"),
+        ("pours", 1, "ROOT", "VERB", "VBZ", "pour"),
+        ("milk", 1, "dobj", "NOUN", "NN", "milk"),
+        ("into", 1, "prep", "ADP", "IN", "into"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("cup", 3, "pobj", "NOUN", "NN", "cup"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert ("pour", "person") in edges_by_type(tsg, "agent")
+    person = next(node for node in tsg.nodes if node.label == "person")
+    assert tsg.text[person.span[0] : person.span[1]] == "someone"
