@@ -473,6 +473,7 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
                 if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
                     continue
             _reread_as_verb(tokens, token, subject, lemma)
+    _repair_gerunds(tokens, nouns)
     for token in tokens:
         _subject_from_preposition(tokens, token)
         _split_clauses(tokens, token)
@@ -486,6 +487,137 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
 
 
 FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD"})
+# Nouns an -ing word in front of names a kind of ("swimming pool", "cooking show"): the -ing
+# word there is no action of the caption.
+GERUND_MODIFIED_NOUNS = frozenset({
+    "pool", "show", "match", "lot", "board", "class", "lesson", "competition", "contest",
+    "event", "events", "game", "session", "room", "area", "suit", "machine", "pot", "pan",
+    "equipment", "gear", "table", "ring", "video", "channel", "program", "tutorial",
+    "demonstration", "station", "track", "field", "court", "shoes", "boots", "scene", "clip",
+    "device", "recipe", "meet", "team", "stick", "utensils", "bag", "spot", "trip", "tour",
+})  # fmt: skip
+# Words that make one action with the -ing word after them ("arm wrestling", "ice skating").
+INCORPORATED_OBJECTS = frozenset({
+    "arm", "ice", "rock", "sky", "snow", "water", "finger", "face", "body", "kite", "wind",
+    "roller", "speed", "figure", "tap", "break", "belly", "pole", "bungee", "scuba",
+})  # fmt: skip
+NOT_GERUNDS = frozenset({"being", "thing", "nothing", "anything", "everything", "something"})
+
+
+def _gerund_lemma(token: _Tok, nouns: frozenset[str]) -> str | None:
+    """The verb of an -ing word the small model tagged a noun ("dancing", "wrestling"), or
+    None when the word is also a name of things (FACTUAL's nouns: "building", "painting")."""
+    word = token.lower_
+    if not word.endswith("ing") or len(word) < 6 or word in nouns or word in NOT_GERUNDS:
+        return None
+    if token.tag_ not in ("NN", "NNP") or token.verb:
+        return None
+    stem = word[:-3]
+    for lemma in (stem, stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else "", stem + "e"):
+        if lemma and lemma in _VERB_LEMMAS:
+            return lemma
+    return None
+
+
+def _as_gerund_verb(verb: _Tok, lemma: str) -> None:
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBG", lemma, False, True
+
+
+def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
+    """Actions the small model read as nouns, re-read as verbs.
+
+    - an action label in front of its object ("poking frog", "brushing teeth") or with its
+      object word in front ("arm wrestling", "ice skating": one verb, "arm wrestle");
+    - an -ing word after a noun it was read as the head of ("a boy in a red shirt singing":
+      "shirt" is the object, "singing" the boy's action);
+    - a person doing something to a thing read as one compound ("a lady cutting onions");
+    - an -ing word conjoined to a noun ("playing guitar and singing a song", "a girl with a
+      hat on and dancing"): a verb joined to the verb before it, or to the noun it describes.
+    """
+    for token in tokens:
+        lemma = _gerund_lemma(token, nouns) if token.dep_ != "conj" else None
+        if lemma is None:
+            continue
+        kids = _children(tokens, token)
+        before = tokens[token.i - 1] if token.i > 0 else None
+        if (
+            token.dep_ == "compound"
+            and token.head.i == token.i + 1
+            and token.head.pos_ in ("NOUN", "PROPN")
+            and token.head.lower_ not in GERUND_MODIFIED_NOUNS
+        ):
+            noun = token.head
+            if before is not None and before.dep_ == "compound" and before.head in (noun, token):
+                if before.lemma_.lower() not in PERSON_NOUNS:
+                    continue
+                # "a lady cutting onions": the lady does the cutting to the onions.
+                _take_place(tokens, before, noun, before=before.i)
+                _as_gerund_verb(token, lemma)
+                token.dep_, token.head = "acl", before
+                noun.dep_, noun.head = "dobj", token
+            elif token.i == 0 and noun.dep_ == "ROOT" and not _has_verb(tokens):
+                # "Poking frog": an action label.
+                _take_place(tokens, token, noun, before=token.i)
+                _as_gerund_verb(token, lemma)
+                noun.dep_, noun.head = "dobj", token
+            continue
+        compound = next(
+            (c for c in kids if c.dep_ == "compound" and c.i == token.i - 1 and c.pos_ == "NOUN"),
+            None,
+        )
+        if compound is None or token.dep_ not in ("ROOT", "attr", "pobj", "dobj", "appos"):
+            continue
+        if any(c.dep_ in ("det", "amod", "poss", "nummod") and c.i < compound.i for c in kids):
+            # "in a red shirt singing": the compound is the object, the -ing word an action of
+            # the noun the phrase describes.
+            owner = token.head
+            while owner.pos_ not in ("NOUN", "PROPN") and owner.head is not owner:
+                owner = owner.head
+            if owner.pos_ not in ("NOUN", "PROPN") or owner is token:
+                continue
+            _take_place(tokens, compound, token)
+            _as_gerund_verb(token, lemma)
+            token.dep_, token.head = "acl", owner
+            for child in kids:
+                if child.i > token.i and child.dep_ == "conj":
+                    child.head = token  # "singing and dancing"
+        elif (token.dep_ == "attr" and token.head.lemma_ == "be") or (
+            token.dep_ == "ROOT" and compound.lower_ in INCORPORATED_OBJECTS
+        ):
+            # "two boys are arm wrestling", "Arm wrestling": one action of two words.
+            _as_gerund_verb(token, f"{compound.lower_} {lemma}")
+            head = token.head
+            if token.dep_ == "attr":
+                _take_place(tokens, token, head)
+                head.dep_, head.pos_, head.head = "aux", "AUX", token
+        elif token.dep_ == "ROOT":
+            # "zebra grazing on grass": a subject and its action.
+            _as_gerund_verb(token, lemma)
+            compound.dep_ = "nsubj"
+    for token in tokens:
+        lemma = _gerund_lemma(token, nouns) if token.dep_ == "conj" else None
+        if lemma is None or token.head.verb or token.head.pos_ == "VERB":
+            if lemma is not None:
+                _as_gerund_verb(token, lemma)  # "laughing and dancing"
+            continue
+        earlier = [t for t in tokens[: token.i] if t.pos_ == "VERB" and t.tag_.startswith("VB")]
+        _as_gerund_verb(token, lemma)
+        if earlier:
+            governor = earlier[-1]
+            token.head, token.dep_ = governor, "conj"
+            for child in _children(tokens, governor):
+                if child.i > token.i and child.dep_ in ("dobj", "prep"):
+                    child.head = token  # "... and singing song": the song is sung
+        else:
+            owner = token.head
+            while owner.dep_ not in ("ROOT", "nsubj") and owner.head is not owner:
+                owner = owner.head
+            if owner.pos_ in ("NOUN", "PROPN"):
+                token.head, token.dep_ = owner, "acl"  # "a girl with a hat on and dancing"
+
+
+def _has_verb(tokens: list[_Tok]) -> bool:
+    return any(t.pos_ in ("VERB", "AUX") for t in tokens)
 
 
 def _split_clauses(tokens: list[_Tok], verb: _Tok) -> None:
@@ -1224,8 +1356,9 @@ class _GraphBuilder:
         head = verb.head
         if not agents and verb.dep_ in ("acl", "relcl", "amod") and head.i != verb.i:
             agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
-            if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ == "with":
-                # "woman with long hair sitting on the bus": the woman sits.
+            if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ in ("with", "in"):
+                # "woman with long hair sitting on the bus", "a man in a tshirt playing
+                # guitar": the woman sits, the man plays.
                 owner = head.head.head
                 if owner.i in self.objects:
                     agents = self.expand_single(owner)

@@ -299,3 +299,105 @@ def test_someone_is_a_person() -> None:
     assert ("pour", "person") in edges_by_type(tsg, "agent")
     person = next(node for node in tsg.nodes if node.label == "person")
     assert tsg.text[person.span[0] : person.span[1]] == "someone"
+
+
+def test_an_action_label_is_a_predicate_with_its_object() -> None:
+    # "Poking frog": the small model reads one compound noun.
+    doc = make_doc([
+        ("Poking", 1, "compound", "NOUN", "NN", "poking"),
+        ("frog", 1, "ROOT", "NOUN", "NN", "frog"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "patient") == [("poke", "frog")]
+    assert span_text(tsg, "poke") == ["Poking"]
+
+
+def test_a_noun_the_small_model_gives_an_ing_word_is_kept_as_a_kind() -> None:
+    # "swimming pool": the -ing word names a kind of pool, no action.
+    doc = make_doc([
+        ("swimming", 1, "compound", "NOUN", "NN", "swimming"),
+        ("pool", 1, "ROOT", "NOUN", "NN", "pool"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert [node.label for node in tsg.nodes] == ["swimming pool"]
+
+
+def test_a_two_word_action_after_be_is_one_predicate() -> None:
+    # "two boys are arm wrestling": "wrestling" read as a noun, the attribute of "are".
+    doc = make_doc([
+        ("two", 1, "nummod", "NUM", "CD", "two"),
+        ("boys", 2, "nsubj", "NOUN", "NNS", "boy"),
+        ("are", 2, "ROOT", "AUX", "VBP", "be"),
+        ("arm", 4, "compound", "NOUN", "NN", "arm"),
+        ("wrestling", 2, "attr", "NOUN", "NN", "wrestling"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "agent") == [("arm wrestle", "boys")]
+    assert [node.label for node in tsg.nodes if node.type == "object"] == ["boys"]
+    assert span_text(tsg, "arm wrestle") == ["wrestling"]
+
+
+def test_a_subject_and_its_action_read_as_one_compound() -> None:
+    # "zebra grazing on grass"
+    doc = make_doc([
+        ("zebra", 1, "compound", "NOUN", "NN", "zebra"),
+        ("grazing", 1, "ROOT", "NOUN", "NN", "grazing"),
+        ("on", 1, "prep", "ADP", "IN", "on"),
+        ("grass", 2, "pobj", "NOUN", "NN", "grass"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "agent") == [("graze", "zebra")]
+    assert arguments(tsg, next(n.id for n in tsg.nodes if n.label == "graze")) == {
+        ("agent", "zebra"), ("prep_arg", "grass")}  # fmt: skip
+
+
+def test_an_ing_word_after_clothes_is_the_wearers_action() -> None:
+    # "a boy in a red shirt singing and dancing": "singing" read as the head of "shirt".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("boy", 1, "ROOT", "NOUN", "NN", "boy"),
+        ("in", 1, "prep", "ADP", "IN", "in"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("red", 6, "amod", "ADJ", "JJ", "red"),
+        ("shirt", 6, "compound", "NOUN", "NN", "shirt"),
+        ("singing", 2, "pobj", "NOUN", "NN", "singing"),
+        ("and", 6, "cc", "CCONJ", "CC", "and"),
+        ("dancing", 6, "conj", "NOUN", "NN", "dancing"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert sorted(edges_by_type(tsg, "agent")) == [("dance", "boy"), ("in", "boy"),
+                                                   ("sing", "boy")]  # fmt: skip
+    assert ("shirt", "red") in edges_by_type(tsg, "has_attribute")
+    assert ("in", "shirt") in edges_by_type(tsg, "prep_arg")
+
+
+def test_an_ing_word_conjoined_to_an_object_is_the_next_action() -> None:
+    # "a guy playing guitar and singing a song": "singing" a conjunct of "guitar".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("guy", 1, "ROOT", "NOUN", "NN", "guy"),
+        ("playing", 1, "acl", "VERB", "VBG", "play"),
+        ("guitar", 2, "dobj", "NOUN", "NN", "guitar"),
+        ("and", 3, "cc", "CCONJ", "CC", "and"),
+        ("singing", 3, "conj", "NOUN", "NN", "singing"),
+        ("a", 7, "det", "DET", "DT", "a"),
+        ("song", 2, "dobj", "NOUN", "NN", "song"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    sing = next(n.id for n in tsg.nodes if n.label == "sing")
+    play = next(n.id for n in tsg.nodes if n.label == "play")
+    assert arguments(tsg, sing) == {("agent", "guy"), ("patient", "song")}
+    assert arguments(tsg, play) == {("agent", "guy"), ("patient", "guitar")}
+
+
+def test_a_person_doing_something_read_as_one_compound() -> None:
+    # "a lady cutting onions": one compound noun "lady cutting onions".
+    doc = make_doc([
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("lady", 2, "compound", "NOUN", "NN", "lady"),
+        ("cutting", 3, "compound", "NOUN", "NN", "cutting"),
+        ("onions", 3, "ROOT", "NOUN", "NNS", "onion"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    cut = next(n.id for n in tsg.nodes if n.label == "cut")
+    assert arguments(tsg, cut) == {("agent", "lady"), ("patient", "onions")}
