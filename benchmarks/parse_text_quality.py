@@ -1,18 +1,18 @@
 """Benchmark: parse-text's graphs on real video captions (hand-written gold) and on synth facts.
 
-    .venv/bin/python benchmarks/parse_text_quality.py --gold GOLD.jsonl [--errors 20]
+    .venv/bin/python benchmarks/parse_text_quality.py --gold GOLD.txt [--errors 20]
     .venv/bin/python benchmarks/parse_text_quality.py --synth-videos 400 --synth-seed 0
     .venv/bin/python benchmarks/parse_text_quality.py --spans MSRVTT_1KA.json
 
-``--gold``: a JSONL file of captions with their objects, attributes, predicates (agent, verb,
-object) and order words (format in ``finsta_cli/text/scoring.py``); the figures are the share of
-each found in the TSGs (docs/benchmarks.md says how the MSR-VTT gold was written; it is data
-derived from MSR-VTT and is not in the repository). ``--synth-videos N --synth-seed S`` renders
-a ``finsta synth`` set (or reads ``--synth-data DIR``) and counts the captions' ordered event
-pairs whose predicates get the right ``before`` edge. ``--spans FILE`` (captions: MSR-VTT's JSON
-list, a JSONL file with ``caption``, or one per line) counts the captions with a predicate whose
-character span misses its verb. ``--parser learned`` runs the
-learned parser instead of the rules.
+``--gold``: a hand-written gold file of captions with their objects, modifier words, predicates
+(verb, agents, objects), relations and order words (format in ``finsta_cli/text/scoring.py``);
+the figures are the share of each found in the TSGs (docs/benchmarks.md says how the MSR-VTT
+gold was written; it is data derived from MSR-VTT and is not in the repository).
+``--synth-videos N --synth-seed S`` renders a ``finsta synth`` set (or reads ``--synth-data
+DIR``) and counts the captions' ordered event pairs whose predicates get the right ``before``
+edge. ``--spans FILE`` (captions: MSR-VTT's JSON list, a JSONL file with ``caption``, or one per
+line) counts the captions with a predicate whose character span misses its verb. ``--parser
+learned`` runs the learned parser instead of the rules.
 """
 
 from __future__ import annotations
@@ -64,8 +64,8 @@ def synth_captions(data: Path) -> list[dict[str, Any]]:
     return captions
 
 
-def show(name: str, tally: Any) -> None:
-    print(f"  {name:<28} {tally.found:5d} / {tally.total:<5d} {100 * tally.rate:6.1f} %")
+def show(name: str, found: int, total: int) -> None:
+    print(f"  {name:<30} {found:5d} / {total:<5d} {100 * found / max(total, 1):6.1f} %")
 
 
 def main() -> int:
@@ -92,19 +92,25 @@ def main() -> int:
     figures: dict[str, Any] = {"parser": args.parser}
     if args.gold:
         items = read_gold(args.gold)
-        score = score_gold(items, parse([item.caption for item in items], args.parser))
+        score = score_gold(items, parse([item.text for item in items], args.parser))
         figures["gold"] = {"file": str(args.gold), **score.figures()}
         if not args.json:
+            gold = score.figures()
             print(f"gold {args.gold} ({score.captions} captions), --parser {args.parser}")
-            show("objects (recall)", score.objects)
-            show("objects (precision)", score.object_precision)
-            show("attributes (recall)", score.attributes)
-            show("predicates with arguments", score.predicates)
-            show("order words -> right edge", score.order)
-            print(f"  {'order edges reversed':<28} {score.reversed_order:5d}")
-            for name in ("objects", "attributes", "predicates", "order"):
-                for miss in getattr(score, name).misses[: args.errors]:
-                    print(f"    miss {name}: {miss}")
+            show("objects found", score.objects_found, score.objects)
+            show(
+                "objects predicted, in gold", score.predicted_objects_right, score.predicted_objects
+            )
+            show("modifier words kept", score.modifiers_kept, score.modifiers)
+            show("predicates: span on the verb", score.predicates_on_verb, score.predicates)
+            show("predicates: right arguments", score.predicates_right, score.predicates)
+            show("relations between nouns", score.relations_right, score.relations)
+            show("order words -> right edge", score.orders_right, score.orders)
+            print(f"  {'order edges reversed':<30} {score.orders_reversed:5d}")
+            for word, counts in gold["order"]["by_word"].items():
+                print(f"    {word:<12} {counts['right']:3d} / {counts['gold']}")
+            for miss in score.misses[: args.errors]:
+                print(f"    miss: {json.dumps(miss, ensure_ascii=False)}")
     if args.synth_videos or args.synth_data:
         with tempfile.TemporaryDirectory() as tmp:
             data = args.synth_data

@@ -1,38 +1,49 @@
 """Scores parse-text's graphs against hand-written caption gold and against synth captions' facts.
 
-Two measurements that FACTUAL's scorer (exact fact sets of region captions) does not make:
+Three measures of the rule parser on video captions (``benchmarks/parse_text_quality.py``):
 
-- :func:`score_gold` reads a gold file written by hand for video captions (:func:`read_gold`,
-  one JSON object per line) and asks of each caption's TSG: are the objects there with every
-  word of their names (in the name or as an attribute: a scene word dropped is a miss, whether
-  the conventions merge it or not), the attributes, each predicate with its agent and its
-  object, and each order word turned into a ``before`` / ``overlaps`` edge between the right
-  predicates;
+- :func:`score_gold` compares TSGs with a gold file written by hand (:func:`read_gold`):
+  objects, the modifier words a caption gives them, predicates with their arguments,
+  relations between nouns, and the order words ("then", "while", ...) as ``before`` /
+  ``overlaps`` edges between the right predicates. Everything is matched by character
+  position in the caption, not by label, so a predicate counts only when its span lies on its
+  verb (align-train pools the host's tokens over a predicate's span).
 - :func:`score_synth_order` finds the clause of each ground-truth fact of a ``finsta synth``
-  caption and counts the ordered event pairs whose predicates (the clause's predicates with the
-  fact's subject, shape and colour, as agent) get the right ``before`` edge, the reversed one,
-  or none.
+  caption and counts the ordered event pairs whose predicates (the clause's predicates with
+  the fact's subject, shape and colour, as agent) get the right ``before`` edge, the reversed
+  one, or none.
+- :func:`spans_off_the_verb` lists the predicates whose span misses their verb.
 
-A gold line (``a|b`` lists alternatives; ``null`` is an argument the gold does not check)::
+Gold file format, one block per caption (``#`` starts a comment line)::
 
-    {"id": "v1", "caption": "a woman washes her hands and then cleans off a surface",
-     "objects": ["woman", "hands", "surface"], "attributes": [["woman", "young"]],
-     "predicates": [{"agent": "woman", "verb": "wash", "object": "hands"},
-                    {"agent": "woman", "verb": "clean off", "object": "surface"}],
-     "order": [{"word": "then", "first": "wash", "relation": "before", "second": "clean"}]}
+    = ID | the caption, exactly as parsed
+    O man car            objects that must be nodes (a word; "man#2" = its second occurrence)
+    O? crowd             objects that may be nodes or not (never counted against the parser)
+    M car: black old     words that must stay with the object (in its name or an attribute)
+    P drives: man > car ; onto field ; ?to street
+    P cleans+off: nurse > surface
+    P shown: > pictures !pass
+    P drives|back/2: man ; to street
+    P? called            a predicate that may be there or not
+    R man in|inside car  a relation between two nouns (preposition alternatives split by |)
+    R? coke in hands
+    T washes < cleans then      the first predicate happens before the second ("then")
+    T sings ~ watch while       the two overlap (either direction)
 
-An object is found when a node has its head word (plural endings aside) and every other word
-of its name in the node's name or attributes. A predicate is found when a predicate node has
-the verb (its label's first word), the agent among its ``agent`` edges and the object among its
-``patient`` / ``prep_arg`` edges (``"passive": true``: among any of its arguments, since a
-passive without a "by" phrase keeps its subject in the agent slot). An order reference is a
-verb, ``verb@word`` (its predicate with an argument named ``word``) or ``verb#n`` (the n-th
-predicate with that verb in caption order); ``overlaps`` is checked in both directions.
+A predicate line names its verb (alternative words by ``|``, ``/N`` to tell two predicates on
+one verb apart, ``+prt`` its particle), then agents ``>`` patients, then ``; PREP OBJECT``
+arguments; an argument written ``?x`` may be there or not, ``a|b`` is either object.
+``!pass``: a passive without agent, whose subject may be read as the agent or the patient.
+A predicate is *right* when a predicted predicate's span covers its verb and its agents,
+patients and prepositional arguments are the gold ones (optional ones aside). A patient with
+particle ``off`` also matches the prepositional argument "off"; a preposition matches when
+one of its alternatives equals the predicted one. ``T`` lines name predicates by the word
+before the colon (``a|b`` tries each).
 """
 
 from __future__ import annotations
 
-import json
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -41,121 +52,460 @@ from typing import Any
 from finsta_cli.errors import InputError
 from finsta_cli.schema import TSG
 
+_WORD_RE = re.compile(r"[^\W_]+(?:'[^\W_]+)?")
+
 
 @dataclass(frozen=True)
+class GoldArg:
+    """An argument: any of ``objects`` (word references); ``optional`` ones may be missing."""
+
+    objects: tuple[str, ...]
+    optional: bool = False
+    prepositions: tuple[str, ...] = ("",)  # "" for a patient
+
+
+@dataclass
 class GoldPredicate:
-    verb: str
-    agent: str | None = None
-    object: str | None = None
+    key: str
+    anchors: tuple[str, ...]
+    particle: str = ""
+    agents: list[GoldArg] = field(default_factory=list)
+    arguments: list[GoldArg] = field(default_factory=list)
     passive: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class GoldRelation:
+    subject: str
+    prepositions: tuple[str, ...]
+    object: str
+    optional: bool = False
 
 
 @dataclass(frozen=True)
 class GoldOrder:
+    first: tuple[str, ...]
+    second: tuple[str, ...]
+    kind: str  # "before" or "overlaps"
     word: str
-    first: str
-    relation: str  # "before" or "overlaps"
-    second: str
 
 
 @dataclass
 class GoldCaption:
     id: str
-    caption: str
+    text: str
     objects: list[str] = field(default_factory=list)
-    attributes: list[tuple[str, str]] = field(default_factory=list)
+    optional_objects: list[str] = field(default_factory=list)
+    modifiers: list[tuple[str, str]] = field(default_factory=list)
     predicates: list[GoldPredicate] = field(default_factory=list)
-    order: list[GoldOrder] = field(default_factory=list)
+    relations: list[GoldRelation] = field(default_factory=list)
+    orders: list[GoldOrder] = field(default_factory=list)
+
+    def word_span(self, reference: str) -> tuple[int, int]:
+        """The character span of ``word`` or ``word#N`` (its N-th occurrence) in the caption."""
+        word, _, nth = reference.partition("#")
+        count = int(nth) if nth else 1
+        seen = 0
+        for match in _WORD_RE.finditer(self.text):
+            if match.group().lower() == word.lower():
+                seen += 1
+                if seen == count:
+                    return match.start(), match.end()
+        raise ValueError(f"{self.id}: no {reference!r} in {self.text!r}")
+
+
+def _arg(text: str, prepositions: tuple[str, ...] = ("",)) -> GoldArg:
+    optional = text.startswith("?")
+    return GoldArg(tuple(text.lstrip("?").split("|")), optional, prepositions)
+
+
+def _predicate(line: str, optional: bool) -> GoldPredicate:
+    head, _, body = line.partition(":")
+    passive = "!pass" in body
+    body = body.replace("!pass", "")
+    key, _, particle = head.strip().partition("+")
+    anchors = tuple(key.split("/")[0].split("|"))
+    predicate = GoldPredicate(key, anchors, particle, passive=passive, optional=optional)
+    core, *preps = body.split(";")
+    agents, _, patients = core.partition(">")
+    predicate.agents = [_arg(a.strip()) for a in agents.split(",") if a.strip()]
+    patient_preps = ("", particle) if particle else ("",)
+    predicate.arguments = [_arg(p.strip(), patient_preps) for p in patients.split(",") if p.strip()]
+    for prep in preps:
+        words = prep.split()
+        if len(words) < 2:
+            raise ValueError(f"argument {prep!r} needs a preposition and an object")
+        optional_arg = words[0].startswith("?")
+        alternatives = tuple(
+            " ".join(a.split()) for a in " ".join(words[:-1]).lstrip("?").split("|")
+        )
+        predicate.arguments.append(GoldArg(tuple(words[-1].split("|")), optional_arg, alternatives))
+    return predicate
+
+
+def parse_gold(text: str, source: str = "gold") -> list[GoldCaption]:
+    """Gold captions from the text of a gold file (format in this module's docstring)."""
+    captions: list[GoldCaption] = []
+    for number, raw in enumerate(text.splitlines(), start=1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        try:
+            tag, _, rest = line.partition(" ")
+            if tag == "=":
+                item_id, _, caption = rest.partition("|")
+                captions.append(GoldCaption(item_id.strip(), caption.strip()))
+                continue
+            if not captions:
+                raise ValueError("a line before the first '= ID | caption' line")
+            gold = captions[-1]
+            if tag in ("O", "O?"):
+                (gold.objects if tag == "O" else gold.optional_objects).extend(rest.split())
+            elif tag == "M":
+                obj, _, kept = rest.partition(":")
+                gold.modifiers += [(obj.strip(), word) for word in kept.split()]
+            elif tag in ("P", "P?"):
+                gold.predicates.append(_predicate(rest, tag == "P?"))
+            elif tag in ("R", "R?"):
+                words = rest.split()
+                if len(words) < 3:
+                    raise ValueError("a relation needs a subject, a preposition and an object")
+                prepositions = tuple(" ".join(p.split()) for p in " ".join(words[1:-1]).split("|"))
+                gold.relations.append(GoldRelation(words[0], prepositions, words[-1], tag == "R?"))
+            elif tag == "T":
+                first, sign, second, word = rest.split()
+                if sign not in ("<", "~"):
+                    raise ValueError(f"order {sign!r}: '<' (before) or '~' (overlaps)")
+                kind = "before" if sign == "<" else "overlaps"
+                gold.orders.append(
+                    GoldOrder(tuple(first.split("|")), tuple(second.split("|")), kind, word)
+                )
+            else:
+                raise ValueError(f"unknown line type {tag!r}")
+        except ValueError as exc:
+            raise InputError(f"{source}:{number}: {exc}") from None
+    for gold in captions:
+        _check_references(gold, source)
+    return captions
+
+
+def _check_references(gold: GoldCaption, source: str) -> None:
+    """Every word a caption's gold names is in the caption, every order names a predicate."""
+    refs = [*gold.objects, *gold.optional_objects, *(m for pair in gold.modifiers for m in pair)]
+    for predicate in gold.predicates:
+        refs += predicate.anchors
+        for arg in [*predicate.agents, *predicate.arguments]:
+            refs += arg.objects
+    for relation in gold.relations:
+        refs += [relation.subject, relation.object]
+    try:
+        for ref in refs:
+            gold.word_span(ref)
+    except ValueError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    keys = {p.key for p in gold.predicates} | {a for p in gold.predicates for a in p.anchors}
+    for order in gold.orders:
+        for name in (*order.first, *order.second):
+            joined = ("|".join(order.first), "|".join(order.second))
+            if name not in keys and not any(j in keys for j in joined):
+                raise InputError(f"{source}: {gold.id}: order names no predicate {name!r}")
+
+
+def read_gold(path: Path) -> list[GoldCaption]:
+    """Read a gold file; a missing file or a malformed line is an :class:`InputError`."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise InputError(f"cannot read gold file {path}: {exc.strerror or exc}") from None
+    return parse_gold(text, str(path))
 
 
 @dataclass
-class Tally:
-    """Found / total for one kind of gold item, with the misses kept for reading."""
+class GoldScores:
+    """Counts over a gold set; :meth:`figures` turns them into the reported figures."""
 
-    found: int = 0
-    total: int = 0
-    misses: list[str] = field(default_factory=list)
-
-    def add(self, ok: bool, miss: str) -> None:
-        self.total += 1
-        if ok:
-            self.found += 1
-        else:
-            self.misses.append(miss)
-
-    @property
-    def rate(self) -> float:
-        return self.found / self.total if self.total else 0.0
-
-    def figures(self) -> dict[str, Any]:
-        return {"found": self.found, "total": self.total, "rate": round(self.rate, 4)}
-
-
-@dataclass
-class GoldScore:
     captions: int = 0
-    objects: Tally = field(default_factory=Tally)
-    object_precision: Tally = field(default_factory=Tally)
-    attributes: Tally = field(default_factory=Tally)
-    predicates: Tally = field(default_factory=Tally)
-    order: Tally = field(default_factory=Tally)
-    reversed_order: int = 0
+    objects: int = 0
+    objects_found: int = 0
+    predicted_objects: int = 0
+    predicted_objects_right: int = 0
+    modifiers: int = 0
+    modifiers_kept: int = 0
+    predicates: int = 0
+    predicates_on_verb: int = 0
+    predicates_right: int = 0
+    predicted_predicates: int = 0
+    predicted_predicates_unmatched: int = 0
+    relations: int = 0
+    relations_right: int = 0
+    orders: int = 0
+    orders_right: int = 0
+    orders_reversed: int = 0
+    orders_by_kind: dict[str, list[int]] = field(default_factory=dict)
+    misses: list[dict[str, Any]] = field(default_factory=list)
 
     def figures(self) -> dict[str, Any]:
+        def share(part: int, whole: int) -> float | None:
+            return round(part / whole, 4) if whole else None
+
         return {
             "captions": self.captions,
-            "objects_recall": self.objects.figures(),
-            "objects_precision": self.object_precision.figures(),
-            "attributes_recall": self.attributes.figures(),
-            "predicates_with_arguments": self.predicates.figures(),
-            "order_edges": {**self.order.figures(), "reversed": self.reversed_order},
+            "objects": {
+                "gold": self.objects,
+                "recall": share(self.objects_found, self.objects),
+                "precision": share(self.predicted_objects_right, self.predicted_objects),
+            },
+            "modifier_words_kept": {
+                "gold": self.modifiers,
+                "share": share(self.modifiers_kept, self.modifiers),
+            },
+            "predicates": {
+                "gold": self.predicates,
+                "span_on_verb": share(self.predicates_on_verb, self.predicates),
+                "right_arguments": share(self.predicates_right, self.predicates),
+                "predicted": self.predicted_predicates,
+                "predicted_not_in_gold": self.predicted_predicates_unmatched,
+            },
+            "relations": {
+                "gold": self.relations,
+                "right": share(self.relations_right, self.relations),
+            },
+            "order": {
+                "gold": self.orders,
+                "right": share(self.orders_right, self.orders),
+                "reversed": self.orders_reversed,
+                "by_word": {
+                    word: {"gold": counts[0], "right": counts[1]}
+                    for word, counts in sorted(self.orders_by_kind.items())
+                },
+            },
         }
 
 
-def read_gold(path: str | Path) -> list[GoldCaption]:
-    """The gold captions of a JSONL file; a bad line is an :class:`InputError` naming it."""
-    source = Path(path)
-    try:
-        lines = source.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{source}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{source}: not UTF-8 text ({exc.reason})") from None
-    items: list[GoldCaption] = []
-    for number, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            items.append(_gold_caption(json.loads(line)))
-        except (ValueError, KeyError, TypeError, AttributeError) as exc:
-            raise InputError(f"{source}:{number}: not a gold caption ({exc!r})") from None
-    return items
+class _Graph:
+    """A TSG read for matching: nodes by type, edges by predicate, gold words per node."""
+
+    def __init__(self, tsg: TSG, gold: GoldCaption) -> None:
+        self.tsg = tsg
+        self.gold = gold
+        self.spans = {node.id: node.span for node in tsg.nodes}
+        self.objects = [node.id for node in tsg.nodes if node.type == "object"]
+        self.predicates = [node.id for node in tsg.nodes if node.type == "predicate"]
+        self.agents: dict[int, list[int]] = {}
+        self.arguments: dict[int, list[tuple[str, int]]] = {}
+        self.attributes: dict[int, list[int]] = {}
+        self.order: set[tuple[int, int, str]] = set()
+        for edge in tsg.edges:
+            if edge.type == "agent":
+                self.agents.setdefault(edge.source, []).append(edge.target)
+            elif edge.type == "patient":
+                self.arguments.setdefault(edge.source, []).append(("", edge.target))
+            elif edge.type == "prep_arg":
+                prep = " ".join((edge.preposition or "").lower().split())
+                self.arguments.setdefault(edge.source, []).append((prep, edge.target))
+            elif edge.type == "has_attribute":
+                self.attributes.setdefault(edge.source, []).append(edge.target)
+            elif edge.type in ("before", "overlaps"):
+                self.order.add((edge.source, edge.target, edge.type))
+
+    def covers(self, node: int, reference: str) -> bool:
+        span = self.spans.get(node)
+        if span is None:
+            return False
+        start, end = self.gold.word_span(reference)
+        return span[0] <= start and end <= span[1]
+
+    def label(self, node: int) -> str:
+        return " ".join(self.tsg.nodes[node].label.lower().split())
 
 
-def _gold_caption(data: dict[str, Any]) -> GoldCaption:
-    order = []
-    for item in data.get("order", []):
-        if item["relation"] not in ("before", "overlaps"):
-            raise ValueError(f"relation {item['relation']!r} is not before or overlaps")
-        order.append(GoldOrder(item["word"], item["first"], item["relation"], item["second"]))
-    return GoldCaption(
-        id=str(data["id"]),
-        caption=str(data["caption"]),
-        objects=[str(name) for name in data.get("objects", [])],
-        attributes=[(str(a), str(b)) for a, b in data.get("attributes", [])],
-        predicates=[
-            GoldPredicate(
-                verb=str(p["verb"]),
-                agent=p.get("agent"),
-                object=p.get("object"),
-                passive=bool(p.get("passive", False)),
-            )
-            for p in data.get("predicates", [])
-        ],
-        order=order,
+def _arg_matches(graph: _Graph, node: int, prep: str, arg: GoldArg, label: str) -> bool:
+    if not any(graph.covers(node, ref) for ref in arg.objects):
+        return False
+    particles = label.split()[1:]
+    for wanted in arg.prepositions:
+        if prep == wanted:
+            return True
+        # "look after" + patient, or "clean" + prep_arg "off" for gold "cleans+off".
+        if prep == "" and wanted and wanted.split() == particles[-len(wanted.split()) :]:
+            return True
+    return False
+
+
+def _args_right(
+    graph: _Graph, predicted: Sequence[tuple[str, int]], gold: Sequence[GoldArg], label: str
+) -> bool:
+    for arg in gold:
+        if not arg.optional and not any(
+            _arg_matches(graph, node, prep, arg, label) for prep, node in predicted
+        ):
+            return False
+    return all(
+        any(_arg_matches(graph, node, prep, arg, label) for arg in gold) for prep, node in predicted
     )
 
 
+def _predicate_right(graph: _Graph, node: int, gold: GoldPredicate) -> bool:
+    label = graph.label(node)
+    agents = [("", target) for target in graph.agents.get(node, [])]
+    arguments = graph.arguments.get(node, [])
+    if gold.passive:
+        # No agent named: the subject may sit in either slot (finsta keeps it as the agent).
+        pooled = [GoldArg(a.objects, a.optional) for a in [*gold.agents, *gold.arguments]]
+        patients = [(p, n) for p, n in arguments if p == ""]
+        others = [(p, n) for p, n in arguments if p != ""]
+        gold_preps = [a for a in gold.arguments if a.prepositions != ("",)]
+        return _args_right(graph, agents + patients, pooled, label) and _args_right(
+            graph, others, gold_preps, label
+        )
+    return _args_right(graph, agents, gold.agents, label) and _args_right(
+        graph, arguments, gold.arguments, label
+    )
+
+
+def _relation_right(graph: _Graph, node: int, gold: GoldRelation) -> bool:
+    if graph.label(node) not in gold.prepositions:
+        return False
+    if not any(graph.covers(agent, gold.subject) for agent in graph.agents.get(node, [])):
+        return False
+    return any(
+        graph.covers(target, gold.object) and prep in gold.prepositions
+        for prep, target in graph.arguments.get(node, [])
+    )
+
+
+def score_caption(gold: GoldCaption, tsg: TSG, scores: GoldScores) -> None:
+    """Add one caption's counts to ``scores`` (misses are listed in ``scores.misses``)."""
+    graph = _Graph(tsg, gold)
+    miss: dict[str, Any] = {"id": gold.id, "text": gold.text}
+    scores.captions += 1
+    # Objects: a gold object is found when an object node's span covers its word.
+    wanted = gold.objects
+    found = [ref for ref in wanted if any(graph.covers(node, ref) for node in graph.objects)]
+    scores.objects += len(wanted)
+    scores.objects_found += len(found)
+    every = [*gold.objects, *gold.optional_objects]
+    extra = [n for n in graph.objects if not any(graph.covers(n, ref) for ref in every)]
+    scores.predicted_objects += len(graph.objects)
+    scores.predicted_objects_right += len(graph.objects) - len(extra)
+    if len(found) < len(wanted):
+        miss["objects_missed"] = [ref for ref in wanted if ref not in found]
+    if extra:
+        miss["objects_extra"] = [graph.label(n) for n in extra]
+    # Modifier words: in the name of the object's node or in one of its attributes.
+    for obj, word in gold.modifiers:
+        scores.modifiers += 1
+        nodes = [n for n in graph.objects if graph.covers(n, obj)]
+        kept = any(
+            graph.covers(n, word) or any(graph.covers(a, word) for a in graph.attributes.get(n, []))
+            for n in nodes
+        )
+        scores.modifiers_kept += kept
+        if not kept:
+            miss.setdefault("modifiers_dropped", []).append(f"{obj}: {word}")
+    # Predicates: candidates are predicted predicates whose span covers the verb.
+    used: set[int] = set()
+    matched: dict[str, int] = {}
+    for gold_predicate in sorted(gold.predicates, key=lambda p: p.optional):
+        candidates = [
+            node
+            for node in graph.predicates
+            if node not in used and any(graph.covers(node, a) for a in gold_predicate.anchors)
+        ]
+        right = [n for n in candidates if _predicate_right(graph, n, gold_predicate)]
+        chosen = right[0] if right else (candidates[0] if candidates else None)
+        if chosen is not None:
+            used.add(chosen)
+            matched[gold_predicate.key] = chosen
+            for anchor in gold_predicate.anchors:
+                matched.setdefault(anchor, chosen)
+        if gold_predicate.optional:
+            continue
+        scores.predicates += 1
+        scores.predicates_on_verb += chosen is not None
+        scores.predicates_right += bool(right)
+        if not right:
+            miss.setdefault("predicates_wrong", []).append(
+                gold_predicate.key
+                + (f" -> {_describe(graph, chosen)}" if chosen is not None else " (no predicate)")
+            )
+    for relation in sorted(gold.relations, key=lambda r: r.optional):
+        node = next(
+            (n for n in graph.predicates if n not in used and _relation_right(graph, n, relation)),
+            None,
+        )
+        if node is not None:
+            used.add(node)
+        if not relation.optional:
+            scores.relations += 1
+            scores.relations_right += node is not None
+            if node is None:
+                miss.setdefault("relations_missed", []).append(
+                    f"{relation.subject} {'|'.join(relation.prepositions)} {relation.object}"
+                )
+    unmatched = [n for n in graph.predicates if n not in used and graph.label(n) != "have"]
+    scores.predicted_predicates += len(graph.predicates)
+    scores.predicted_predicates_unmatched += len(unmatched)
+    if unmatched:
+        miss["predicates_extra"] = [_describe(graph, n) for n in unmatched]
+    # Order words: the edge between the predicates the two sides matched.
+    for order in gold.orders:
+        scores.orders += 1
+        counts = scores.orders_by_kind.setdefault(order.word, [0, 0])
+        counts[0] += 1
+        firsts = [matched[k] for k in _keys(order.first) if k in matched]
+        seconds = [matched[k] for k in _keys(order.second) if k in matched]
+        pairs = [(a, b) for a in firsts for b in seconds if a != b]
+        if order.kind == "before":
+            ok = any((a, b, "before") in graph.order for a, b in pairs)
+            reversed_ = any((b, a, "before") in graph.order for a, b in pairs)
+        else:
+            ok = any(
+                (a, b, "overlaps") in graph.order or (b, a, "overlaps") in graph.order
+                for a, b in pairs
+            )
+            reversed_ = False
+        scores.orders_right += ok
+        counts[1] += ok
+        scores.orders_reversed += reversed_ and not ok
+        if not ok:
+            miss.setdefault("orders_missed", []).append(
+                f"{'|'.join(order.first)} {'<' if order.kind == 'before' else '~'} "
+                f"{'|'.join(order.second)} ({order.word})"
+            )
+    if len(miss) > 2:
+        scores.misses.append(miss)
+
+
+def _keys(names: tuple[str, ...]) -> list[str]:
+    return ["|".join(names), *names]
+
+
+def _describe(graph: _Graph, node: int) -> str:
+    parts = [graph.label(node)]
+    parts += [f"agent={graph.label(a)}" for a in graph.agents.get(node, [])]
+    parts += [f"{p or 'patient'}={graph.label(t)}" for p, t in graph.arguments.get(node, [])]
+    span = graph.spans.get(node)
+    if span is not None:
+        parts.append(f"span={graph.tsg.text[span[0] : span[1]]!r}")
+    return " ".join(parts)
+
+
+def score_gold(gold: Sequence[GoldCaption], tsgs: Iterable[TSG]) -> GoldScores:
+    """Score TSGs against gold captions, paired in order (their texts must be the same)."""
+    scores = GoldScores()
+    graphs = list(tsgs)
+    if len(graphs) != len(gold):
+        raise InputError(f"{len(graphs)} graphs for {len(gold)} gold captions")
+    for caption, tsg in zip(gold, graphs, strict=True):
+        if tsg.text != caption.text:
+            raise InputError(f"{caption.id}: graph of {tsg.text!r}, gold of {caption.text!r}")
+        score_caption(caption, tsg, scores)
+    return scores
+
+
+# -- finsta synth captions ---------------------------------------------------------------------
 def _forms(word: str) -> set[str]:
     """A word with the plural endings a caption's nouns may carry taken off."""
     word = word.lower()
@@ -173,7 +523,7 @@ def _same_word(a: str, b: str) -> bool:
     return bool(_forms(a) & _forms(b))
 
 
-class _Graph:
+class _SynthGraph:
     """The parts of one TSG the scorer reads."""
 
     def __init__(self, tsg: TSG) -> None:
@@ -221,89 +571,6 @@ class _Graph:
         return sorted(found, key=lambda n: ((self.nodes[n].span or (0, 0))[0], n))
 
 
-def _predicate_found(graph: _Graph, gold: GoldPredicate) -> bool:
-    agents = graph.named(gold.agent) if gold.agent else None
-    objects = graph.named(gold.object) if gold.object else None
-    for node in graph.predicates(gold.verb):
-        args = graph.args[node]
-        if agents is not None and not agents & args["agent"]:
-            continue
-        if objects is not None:
-            slots = args["patient"] | args["prep_arg"]
-            if gold.passive:
-                slots |= args["agent"]
-            if not objects & slots:
-                continue
-        return True
-    return False
-
-
-def _resolve(graph: _Graph, spec: str) -> set[int]:
-    """The predicate nodes an order reference names: ``verb``, ``verb@word``, ``verb#n``;
-    ``a|b`` for either."""
-    found: set[int] = set()
-    for ref in spec.split("|"):
-        verb, _, argument = ref.partition("@")
-        verb, _, nth = verb.partition("#")
-        nodes = graph.predicates(verb)
-        if nth:
-            nodes = nodes[int(nth) - 1 : int(nth)]
-        if argument:
-            wanted = graph.named(argument)
-            nodes = [n for n in nodes if wanted & set().union(*graph.args[n].values())]
-        found.update(nodes)
-    return found
-
-
-def score_gold(items: Sequence[GoldCaption], tsgs: Iterable[TSG]) -> GoldScore:
-    """Score TSGs (in the order of ``items``) against the gold captions."""
-    score = GoldScore()
-    for gold, tsg in zip(items, tsgs, strict=True):
-        score.captions += 1
-        graph = _Graph(tsg)
-        where = f"{gold.id}: {gold.caption}"
-        free = set(graph.words)
-        for name in gold.objects:
-            match = next((n for n in sorted(free) if graph.names(n, name)), None)
-            if match is None:  # a name the caption gives twice may share one node
-                match = next((n for n in graph.words if graph.names(n, name)), None)
-            free.discard(match if match is not None else -1)
-            score.objects.add(match is not None, f"{where} | object {name!r}")
-        for node in graph.words:
-            label = graph.nodes[node].label
-            ok = any(graph.names(node, name.split()[-1]) for name in gold.objects)
-            score.object_precision.add(ok, f"{where} | extra object {label!r}")
-        for name, attribute in gold.attributes:
-            nodes = [n for n in graph.words if graph.names(n, name)]
-            ok = any(
-                all(any(_same_word(w, have) for have in graph.words[n]) for w in attribute.split())
-                for n in nodes
-            )
-            score.attributes.add(ok, f"{where} | attribute ({name}, {attribute})")
-        for predicate in gold.predicates:
-            ok = _predicate_found(graph, predicate)
-            score.predicates.add(
-                ok, f"{where} | ({predicate.agent}, {predicate.verb}, {predicate.object})"
-            )
-        for order in gold.order:
-            first, second = _resolve(graph, order.first), _resolve(graph, order.second)
-            pairs = [(a, b) for a in first for b in second]
-            if order.relation == "before":
-                ok = any((a, b, "before") in graph.edges for a, b in pairs)
-                if not ok and any((b, a, "before") in graph.edges for a, b in pairs):
-                    score.reversed_order += 1
-            else:
-                ok = any(
-                    (a, b, "overlaps") in graph.edges or (b, a, "overlaps") in graph.edges
-                    for a, b in pairs
-                )
-            score.order.add(
-                ok, f"{where} | {order.word}: {order.first} {order.relation} {order.second}"
-            )
-    return score
-
-
-# -- finsta synth captions ---------------------------------------------------------------------
 @dataclass
 class SynthOrderScore:
     pairs: int = 0
@@ -347,7 +614,7 @@ def _clause_range(text: str, fact: dict[str, Any], taken: set[int]) -> tuple[int
     return None
 
 
-def _fact_predicates(graph: _Graph, fact: dict[str, Any], where: tuple[int, int]) -> set[int]:
+def _fact_predicates(graph: _SynthGraph, fact: dict[str, Any], where: tuple[int, int]) -> set[int]:
     """Predicate nodes in the fact's clause whose agent is the fact's subject (its shape with
     its colour)."""
     subject = fact["subject"]
@@ -366,7 +633,7 @@ def _fact_predicates(graph: _Graph, fact: dict[str, Any], where: tuple[int, int]
 
 
 def _pair_predicates(
-    graph: _Graph, caption: dict[str, Any], first: int, second: int
+    graph: _SynthGraph, caption: dict[str, Any], first: int, second: int
 ) -> tuple[set[int], set[int]]:
     """The predicates of two facts of a synth caption, each found in its own clause."""
     taken: set[int] = set()
@@ -389,7 +656,7 @@ def score_synth_order(captions: Iterable[dict[str, Any]], tsgs: Iterable[TSG]) -
 
     score = SynthOrderScore()
     for caption, tsg in zip(captions, tsgs, strict=True):
-        graph = _Graph(tsg)
+        graph = _SynthGraph(tsg)
         if caption.get("template") in CONCURRENT and not caption.get("order"):
             a, b = _pair_predicates(graph, caption, 0, 1)
             score.concurrent += 1

@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from finsta_cli.errors import InputError
 from finsta_cli.schema import TSG
 from finsta_cli.text.scoring import (
+    parse_gold,
     read_gold,
     score_gold,
     score_synth_order,
@@ -62,93 +61,89 @@ GRAPH = tsg(
     ],
 )
 
-
-def gold_line(**fields: Any) -> dict[str, Any]:
-    return {"id": "v1", "caption": TEXT, **fields}
-
-
-def write_gold(path: Path, *items: dict[str, Any]) -> Path:
-    path.write_text("".join(json.dumps(item) + "\n" for item in items), encoding="utf-8")
-    return path
-
-
-def test_gold_items_found_and_missed(tmp_path: Path) -> None:
-    gold = read_gold(
-        write_gold(
-            tmp_path / "gold.jsonl",
-            gold_line(
-                objects=["young woman", "hand", "surface", "towel"],
-                attributes=[["woman", "young"], ["surface", "wet"]],
-                predicates=[
-                    {"agent": "woman", "verb": "wash", "object": "hands"},
-                    {"agent": "woman", "verb": "clean", "object": "surface"},
-                    {"agent": "man", "verb": "clean", "object": None},  # wrong agent
-                    {"agent": None, "verb": "dry", "object": None},  # no such verb
-                ],
-                order=[
-                    {"word": "then", "first": "wash", "relation": "before", "second": "clean"},
-                    {"word": "x", "first": "clean", "relation": "before", "second": "wash"},
-                    {"word": "y", "first": "wash@hand", "relation": "overlaps", "second": "clean"},
-                ],
-            ),
-        )
-    )
-    score = score_gold(gold, [GRAPH])
-    assert (score.objects.found, score.objects.total) == (3, 4)  # "young" counts as an attribute
-    assert (score.object_precision.found, score.object_precision.total) == (3, 3)
-    assert (score.attributes.found, score.attributes.total) == (1, 2)
-    assert (score.predicates.found, score.predicates.total) == (2, 4)
-    assert (score.order.found, score.order.total) == (1, 3)
-    assert score.reversed_order == 1
-    assert any("towel" in miss for miss in score.objects.misses)
-    figures = score.figures()
-    assert figures["predicates_with_arguments"] == {"found": 2, "total": 4, "rate": 0.5}
+GOLD = f"""# own caption, written for this test
+= c1 | {TEXT}
+O woman hands surface
+M woman: young
+P washes: woman > hands
+P cleans: woman > surface
+T washes < cleans then
+"""
 
 
-def test_a_dropped_scene_word_is_a_missing_object() -> None:
-    # "polar bear" read as a bear without "polar" (neither in its name nor an attribute).
-    graph = tsg([("object", "bear", (0, 4))], [])
-    gold = [read_gold_item(objects=["polar bear"])]
-    assert score_gold(gold, [graph]).objects.found == 0
-    graph = tsg([("object", "polar bear", (0, 10))], [])
-    assert score_gold(gold, [graph]).objects.found == 1
+def test_gold_items_found() -> None:
+    figures = score_gold(parse_gold(GOLD), [GRAPH]).figures()
+    assert figures["objects"] == {"gold": 3, "recall": 1.0, "precision": 1.0}
+    assert figures["modifier_words_kept"]["share"] == 1.0
+    assert figures["predicates"]["right_arguments"] == 1.0
+    assert figures["predicates"]["span_on_verb"] == 1.0
+    assert figures["order"]["right"] == 1.0
+    assert figures["order"]["by_word"] == {"then": {"gold": 1, "right": 1}}
 
 
-def read_gold_item(**fields: Any) -> Any:
-    from finsta_cli.text.scoring import _gold_caption
-
-    return _gold_caption(gold_line(**fields))
-
-
-def test_passive_object_may_sit_in_the_agent_slot() -> None:
-    # "the potatoes are eaten": without a "by" phrase the subject keeps the agent slot.
+def test_gold_misses_are_counted_and_listed() -> None:
+    # No attribute, the second predicate's span on "then", the order edge reversed.
     graph = tsg(
-        [("object", "potatoes", (0, 8)), ("predicate", "eat", (9, 12))], [(1, 0, "agent", None)]
+        [
+            ("object", "woman", word("woman")),
+            ("object", "hands", word("hands")),
+            ("object", "surface", word("surface")),
+            ("predicate", "wash", word("washes")),
+            ("predicate", "clean", word("then")),
+        ],
+        [(3, 0, "agent", None), (3, 1, "patient", None), (4, 0, "agent", None),
+         (4, 2, "patient", None), (4, 3, "before", None)],
+    )  # fmt: skip
+    scores = score_gold(parse_gold(GOLD), [graph])
+    figures = scores.figures()
+    assert figures["modifier_words_kept"]["share"] == 0.0
+    assert figures["predicates"]["span_on_verb"] == 0.5
+    assert figures["predicates"]["right_arguments"] == 0.5
+    assert figures["order"]["right"] == 0.0
+    miss = scores.misses[0]
+    assert miss["modifiers_dropped"] == ["woman: young"]
+    assert miss["predicates_wrong"] == ["cleans (no predicate)"]
+
+
+def test_a_wrong_argument_is_a_wrong_predicate() -> None:
+    graph = tsg(
+        [
+            ("object", "woman", word("woman")),
+            ("object", "hands", word("hands")),
+            ("predicate", "wash", word("washes")),
+        ],
+        [(2, 1, "agent", None), (2, 0, "patient", None)],
     )
-    plain = read_gold_item(predicates=[{"agent": None, "verb": "eat", "object": "potato"}])
-    passive = read_gold_item(
-        predicates=[{"agent": None, "verb": "eat", "object": "potato", "passive": True}]
-    )
-    assert score_gold([plain], [graph]).predicates.found == 0
-    assert score_gold([passive], [graph]).predicates.found == 1
+    gold = parse_gold(f"= c1 | {TEXT}\nP washes: woman > hands\n")
+    assert score_gold(gold, [graph]).figures()["predicates"]["right_arguments"] == 0.0
 
 
 @pytest.mark.parametrize(
-    "line",
+    ("text", "reason"),
     [
-        "{not json",
-        json.dumps({"caption": "no id"}),
-        json.dumps(gold_line(order=[{"word": "w", "first": "a", "relation": "x", "second": "b"}])),
-        json.dumps(gold_line(predicates=[{"agent": "a"}])),
+        ("O woman\n", "before the first"),
+        (f"= c1 | {TEXT}\nO giraffe\n", "no 'giraffe'"),
+        (f"= c1 | {TEXT}\nT washes < dries then\n", "names no predicate"),
+        (f"= c1 | {TEXT}\nX woman\n", "unknown line type"),
+        (f"= c1 | {TEXT}\nT washes ? cleans then\n", "before"),
     ],
 )
-def test_a_bad_gold_line_names_the_file_and_line(tmp_path: Path, line: str) -> None:
-    path = tmp_path / "gold.jsonl"
-    path.write_text(json.dumps(gold_line()) + "\n" + line + "\n", encoding="utf-8")
-    with pytest.raises(InputError, match=r"gold\.jsonl:2: not a gold caption"):
+def test_a_bad_gold_file_names_the_file_and_the_reason(
+    tmp_path: Path, text: str, reason: str
+) -> None:
+    path = tmp_path / "gold.txt"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(InputError, match=reason) as info:
         read_gold(path)
-    with pytest.raises(InputError, match="no such file"):
-        read_gold(tmp_path / "missing.jsonl")
+    assert str(path) in str(info.value)
+    with pytest.raises(InputError, match="cannot read gold file"):
+        read_gold(tmp_path / "missing.txt")
+
+
+def test_graphs_for_other_captions_are_refused() -> None:
+    other = GRAPH.model_copy(update={"text": "something else"})
+    with pytest.raises(InputError, match="graph of"):
+        score_gold(parse_gold(GOLD), [other])
 
 
 def synth_fact(colour: str, shape: str, kind: str = "move", direction: str = "left") -> dict:
