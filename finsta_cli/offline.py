@@ -22,6 +22,10 @@ from types import ModuleType
 from finsta_cli.errors import MissingResourceError
 
 OFFLINE_VARIABLES = ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR")
+# Set to 1 (or pass a command's --allow-download) to let finsta fetch official weights through
+# their own libraries' downloads (ultralytics release assets, open_clip pretrained tags).
+DOWNLOAD_ENV = "FINSTA_ALLOW_DOWNLOAD"
+DOWNLOAD_HINT = f"pass --allow-download or set {DOWNLOAD_ENV}=1 (the network is needed once)"
 # ultralytics looks for these in $YOLO_CONFIG_DIR/Ultralytics and downloads them when absent.
 FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
 
@@ -65,6 +69,18 @@ def provision_fonts(config_dir: Path) -> bool:
     except OSError:
         return False
     return True
+
+
+def downloads_allowed() -> bool:
+    """Whether the user allowed downloads: ``$FINSTA_ALLOW_DOWNLOAD`` is 1 (or true, yes, on).
+    Without it finsta never reaches the network, and a weight that is not on disk is exit 4."""
+    return os.environ.get(DOWNLOAD_ENV, "").strip().lower() in {"1", "true", "yes", "on"}
+
+
+def allow_downloads() -> None:
+    """What a command's ``--allow-download`` does: :func:`downloads_allowed` is True from now
+    on in this process (and its workers)."""
+    os.environ[DOWNLOAD_ENV] = "1"
 
 
 def ensure_offline_env() -> dict[str, str]:
