@@ -95,8 +95,9 @@ def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
             hint="upgrade finsta",
         )
     config = json.loads(str(payload["host_config"]))
-    # A checkpoint carries the full weights: never look for the original pretrained file again.
+    # A checkpoint carries the full weights: never look for (or download) the original again.
     config.pop("weights", None)
+    config.pop("pretrained", None)
     host = build_host(str(payload["host_name"]), config)
     try:
         missing, unexpected = host.load_state_dict(payload["host"], strict=False)
