@@ -627,10 +627,13 @@ def resolve_arch(
     return inferred
 
 
-def fetch_pretrained(open_clip: Any, arch: str | None, tag: str) -> tuple[str, Path]:
+def fetch_pretrained(
+    open_clip: Any, arch: str | None, tag: str, allow_download: bool = False
+) -> tuple[str, Path]:
     """The architecture and local file of open_clip's pretrained ``tag`` for ``arch`` (default
     :data:`DEFAULT_ARCH`), fetched through open_clip's own download (its cache, then the
-    network) only when downloads are allowed; MissingResourceError (exit 4) otherwise, or when
+    network) only when downloads are allowed (``allow_download``, or ``FINSTA_ALLOW_DOWNLOAD=1``);
+    MissingResourceError (exit 4) otherwise, or when
     the download fails. A tag trained with QuickGELU (``openai``) turns an ``arch`` left out into
     the ``-quickgelu`` architecture and refuses a GELU one given explicitly."""
     from finsta_cli.offline import ALLOW_DOWNLOAD_HINT, download_allowed, download_dir
@@ -649,7 +652,7 @@ def fetch_pretrained(open_clip: Any, arch: str | None, tag: str) -> tuple[str, P
         if arch is not None or quick is None:
             raise activation_mismatch(f"open_clip pretrained {tag!r}", "QuickGELU", name)
         name = quick
-    if not download_allowed():
+    if not download_allowed(allow_download):
         raise MissingResourceError(
             f"clip4clip host: the pretrained weights {name}/{tag} come from open_clip's "
             "download, which finsta runs only when you allow it",
@@ -954,7 +957,9 @@ class Clip4ClipHost(nn.Module):
             )
 
 
-def build_clip4clip(config: Mapping[str, Any] | None = None) -> Clip4ClipHost:
+def build_clip4clip(
+    config: Mapping[str, Any] | None = None, *, allow_download: bool = False
+) -> Clip4ClipHost:
     """A ``clip4clip`` host from its config: ``config["weights"]`` (a local file) or
     ``config["pretrained"]`` (an open_clip tag, downloaded only when allowed) is loaded, into the
     architecture ``config["arch"]`` names or the file's (module docstring).
@@ -972,7 +977,7 @@ def build_clip4clip(config: Mapping[str, Any] | None = None) -> Clip4ClipHost:
         )
     arch, path = cfg.arch, None
     if cfg.pretrained:
-        arch, path = fetch_pretrained(open_clip, cfg.arch, cfg.pretrained)
+        arch, path = fetch_pretrained(open_clip, cfg.arch, cfg.pretrained, allow_download)
     elif cfg.weights:
         path = Path(cfg.weights).expanduser()
     state = read_weights_file(path) if path is not None else None
