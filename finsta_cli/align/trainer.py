@@ -310,7 +310,7 @@ def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tup
     out = []
     for video_id, captions in by_video.items():
         ref = dataset.videos.get(video_id)
-        out.append((video_id, ref.path if ref is not None else None, captions))
+        out.append((video_id, ref.location if ref is not None else None, captions))
     return out
 
 
