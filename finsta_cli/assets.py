@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 DEFAULT_DETECTOR_NAME = "finsta-synth-yolov8n.pt"
+NANODET_NAME = "nanodet-g-coco.pt"
 
 
 def assets_dir() -> Path:
@@ -25,3 +26,8 @@ def default_detector_weights() -> Path:
     if override:
         return Path(override)
     return assets_dir() / "detector" / DEFAULT_DETECTOR_NAME
+
+
+def nanodet_weights() -> Path:
+    """``--detector nanodet``'s default ``--weights``: NanoDet-g (COCO-80), converted from TF.js."""
+    return assets_dir() / "detector" / NANODET_NAME

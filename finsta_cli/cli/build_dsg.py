@@ -23,6 +23,7 @@ from finsta_cli.cli.options import (
 
 class Detector(str, enum.Enum):
     yolo = "yolo"
+    nanodet = "nanodet"
     file = "file"
 
 
@@ -57,14 +58,21 @@ def build_dsg(
     ] = None,
     detector: Annotated[
         Detector | None,
-        typer.Option("--detector", help="A YOLO model, or boxes from --detections (default yolo)."),
+        typer.Option(
+            "--detector",
+            help="yolo: an ultralytics checkpoint (default: the shipped synth detector, which "
+            "knows only finsta synth's six shapes); nanodet: the shipped COCO-80 NanoDet-g for "
+            "real footage (people, vehicles, animals, household objects; offline); file: boxes "
+            "from --detections (default yolo).",
+        ),
     ] = None,
     weights: Annotated[
         str | None,
         typer.Option(
             "--weights",
-            help="ultralytics checkpoint (default: the shipped synth detector, "
-            "assets/detector/finsta-synth-yolov8n.pt).",
+            help="yolo: an ultralytics checkpoint (default: the shipped synth detector, "
+            "assets/detector/finsta-synth-yolov8n.pt); nanodet: a converted file (default "
+            "assets/detector/nanodet-g-coco.pt).",
         ),
     ] = None,
     detections: Annotated[
@@ -82,7 +90,8 @@ def build_dsg(
         int | None, typer.Option("--max-objects", min=1, help="Objects kept per frame [20].")
     ] = None,
     imgsz: Annotated[
-        int | None, typer.Option("--imgsz", min=32, help="Detector input [256].")
+        int | None,
+        typer.Option("--imgsz", min=32, help="Detector input [256; nanodet: 416]."),
     ] = None,
     batch: Annotated[
         int | None, typer.Option("--batch", min=1, help="Frames per detector batch [16].")
