@@ -555,7 +555,7 @@ def check(converted: Path, reference_dir: Path) -> dict[str, Any]:
                 ref = np.fromfile(reference_dir / f"{item['name']}.{tf_name}.f32", np.float32)
                 mine = ours[level][kind].numpy().reshape(-1)
                 diffs[f"{kind}{architecture['strides'][level]}"] = float(np.abs(ref - mine).max())
-        for level, name in enumerate(architecture["feature_maps"]):
+        for level in range(len(architecture["feature_maps"])):
             tf_name = architecture["tf_feature_maps"][level]
             path = reference_dir / f"{item['name']}.{tf_name.replace('/', '_')}.f32"
             if path.is_file():

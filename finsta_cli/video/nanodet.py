@@ -182,52 +182,57 @@ def decode(
 ) -> list[tuple[Tensor, Tensor, Tensor]]:
     """Boxes (xyxy, input pixels, clipped to the input), scores and classes per image.
 
+    Each point keeps its best class; the boxes of the points scoring above ``conf`` are
+    decoded (the expectation of each side's distribution, in strides from the cell centre) and
+    go through class-aware NMS at ``iou``; the ``max_det`` best are kept.
+
     Shapes:
         heads: per level (B, classes + 4 * (reg_max + 1), H_l, W_l)
         output: B tuples of (n, 4), (n,), (n,) with n <= max_det
     """
     from torchvision.ops import batched_nms
 
-    reg_max = int(architecture["reg_max"])
+    classes = int(architecture["classes"])
+    bins = int(architecture["reg_max"]) + 1
     offset = float(architecture.get("center_offset", 0.5))
-    bins = torch.arange(reg_max + 1, dtype=torch.float32)
-    all_boxes, all_scores = [], []
-    height = width = 0.0
-    levels = head_outputs(heads, architecture)
-    for head, level, stride in zip(heads, levels, architecture["strides"], strict=True):
-        batch, _, rows, cols = head.shape
-        height, width = rows * float(stride), cols * float(stride)
-        logits = level["boxes"].float().reshape(batch, rows * cols, 4, reg_max + 1)
-        distances = (logits.softmax(dim=-1) * bins).sum(dim=-1) * stride  # (B, HW, 4): l t r b
+    logits, centres, strides = [], [], []
+    for head, stride in zip(heads, architecture["strides"], strict=True):
+        rows, cols = int(head.shape[2]), int(head.shape[3])
+        logits.append(head.float().flatten(2))  # (B, C, HW)
         ys, xs = torch.meshgrid(
             (torch.arange(rows, dtype=torch.float32) + offset) * stride,
             (torch.arange(cols, dtype=torch.float32) + offset) * stride,
             indexing="ij",
         )
-        cx, cy = xs.reshape(1, -1), ys.reshape(1, -1)
+        centres.append(torch.stack((xs.reshape(-1), ys.reshape(-1)), dim=1))
+        strides.append(torch.full((rows * cols,), float(stride)))
+    height = float(heads[0].shape[2] * architecture["strides"][0])
+    width = float(heads[0].shape[3] * architecture["strides"][0])
+    joined = torch.cat(logits, dim=2)  # (B, C, N)
+    centre = torch.cat(centres)  # (N, 2)
+    stride_of = torch.cat(strides)  # (N,)
+    # The sigmoid is monotonic: the best class is the best logit.
+    best_logit, best_class = joined[:, :classes].max(dim=1)  # (B, N)
+    best_score = best_logit.sigmoid()
+    weights = torch.arange(bins, dtype=torch.float32)
+    out = []
+    for image in range(joined.shape[0]):
+        points = torch.nonzero(best_score[image] > conf).squeeze(1)
+        sides = joined[image, classes:, points].T.reshape(-1, 4, bins)  # (k, 4, bins): l t r b
+        distances = (sides.softmax(dim=-1) * weights).sum(dim=-1) * stride_of[points, None]
+        cx, cy = centre[points, 0], centre[points, 1]
         boxes = torch.stack(
             (
-                cx - distances[..., 0],
-                cy - distances[..., 1],
-                cx + distances[..., 2],
-                cy + distances[..., 3],
+                (cx - distances[:, 0]).clamp(0, width),
+                (cy - distances[:, 1]).clamp(0, height),
+                (cx + distances[:, 2]).clamp(0, width),
+                (cy + distances[:, 3]).clamp(0, height),
             ),
-            dim=-1,
+            dim=1,
         )
-        all_boxes.append(boxes)
-        all_scores.append(level["scores"].float())
-    boxes = torch.cat(all_boxes, dim=1)
-    boxes[..., 0::2] = boxes[..., 0::2].clamp(0, width)
-    boxes[..., 1::2] = boxes[..., 1::2].clamp(0, height)
-    best, classes = torch.cat(all_scores, dim=1).max(dim=-1)
-    out = []
-    for image in range(boxes.shape[0]):
-        keep = best[image] > conf
-        candidate_boxes = boxes[image][keep]
-        candidate_scores = best[image][keep]
-        candidate_classes = classes[image][keep]
-        kept = batched_nms(candidate_boxes, candidate_scores, candidate_classes, iou)[:max_det]
-        out.append((candidate_boxes[kept], candidate_scores[kept], candidate_classes[kept]))
+        scores, labels = best_score[image, points], best_class[image, points]
+        kept = batched_nms(boxes, scores, labels, iou)[:max_det]
+        out.append((boxes[kept], scores[kept], labels[kept]))
     return out
 
 
