@@ -136,7 +136,7 @@ def _check_architecture(path: Path, content: Any) -> dict[str, Any]:
                     problem = "heads or feature maps name no layer"
     if problem is not None:
         raise InputError(f"{path}: {problem}")
-    return content  # type: ignore[no-any-return]
+    return content
 
 
 def load_network(path: Path) -> tuple[GraphNetwork, dict[str, Any]]:
