@@ -24,6 +24,7 @@ import torch
 from finsta_cli.io.faults import ENV
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.conftest import repo_env
+from tests.video.conftest import write_gt_detections
 
 # ruff: noqa: F811  (align_set is the session fixture imported above)
 
@@ -207,17 +208,8 @@ def synth_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _gt_detections(synth_set: Path) -> Path:
-    from finsta_cli.data.synth_records import ground_truth_dsg
-    from finsta_cli.video.detect import detection_lines
-
     path = synth_set.parent / "gt.jsonl"
-    if not path.exists():
-        with path.open("w", encoding="utf-8") as handle:
-            for annotation in sorted((synth_set / "annotations").glob("*.json")):
-                record = ground_truth_dsg(json.loads(annotation.read_text(encoding="utf-8")))
-                for line in detection_lines(record):
-                    handle.write(json.dumps(line) + "\n")
-    return path
+    return path if path.exists() else write_gt_detections(synth_set, path)
 
 
 def _dsg_args(synth_set: Path, out: Path, frames: int) -> tuple[str | Path, ...]:

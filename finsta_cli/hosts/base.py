@@ -18,9 +18,11 @@ Embeddings are not normalised; similarity is the cosine scaled by ``host.logit_s
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
+
+from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from torch import Tensor, nn
@@ -99,3 +101,34 @@ def normalised_frames(frames: Tensor, mean: Sequence[float], std: Sequence[float
     m = torch.tensor(mean, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     s = torch.tensor(std, dtype=x.dtype, device=x.device).view(1, 3, 1, 1)
     return (x - m) / s
+
+
+ConfigT = TypeVar("ConfigT", bound=BaseModel)
+
+
+def parse_host_config(model: type[ConfigT], config: Mapping[str, Any], host: str) -> ConfigT:
+    """Validate a host's config dict as ``model``; an unknown key names the nearest valid one,
+    an invalid value its field (ConfigError, exit 2)."""
+    import difflib
+
+    from pydantic import ValidationError
+
+    from finsta_cli.errors import ConfigError
+
+    fields = list(model.model_fields)
+    for key in config:
+        if key not in fields:
+            near = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
+            guess = f" (did you mean '{near[0]}'?)" if near else ""
+            raise ConfigError(
+                f"{host} host: unknown config key '{key}'{guess}",
+                hint="valid keys: " + ", ".join(fields),
+            )
+    try:
+        return model.model_validate(dict(config))
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
+            for e in exc.errors()
+        ]
+        raise ConfigError(f"{host} host: invalid config: " + "; ".join(problems)) from None

@@ -54,11 +54,11 @@ from typing import Any, Literal
 
 import torch
 import torch.nn.functional as F
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from torch import Tensor, nn
 
 from finsta_cli.errors import ConfigError, InputError, MissingResourceError, UsageError
-from finsta_cli.hosts.base import TextFeatures, VideoFeatures, normalised_frames
+from finsta_cli.hosts.base import TextFeatures, VideoFeatures, normalised_frames, parse_host_config
 from finsta_cli.io.finite import require_finite
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.torchfile import load_torch_file
@@ -98,23 +98,7 @@ class Clip4ClipConfig(BaseModel):
 
 def parse_config(config: Mapping[str, Any]) -> Clip4ClipConfig:
     """Validate a host config dict; unknown keys name the nearest valid one."""
-    fields = list(Clip4ClipConfig.model_fields)
-    for key in config:
-        if key not in fields:
-            near = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
-            guess = f" (did you mean '{near[0]}'?)" if near else ""
-            raise ConfigError(
-                f"clip4clip host: unknown config key '{key}'{guess}",
-                hint="valid keys: " + ", ".join(fields),
-            )
-    try:
-        return Clip4ClipConfig.model_validate(dict(config))
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        ]
-        raise ConfigError("clip4clip host: invalid config: " + "; ".join(problems)) from None
+    return parse_host_config(Clip4ClipConfig, config, "clip4clip")
 
 
 def import_open_clip() -> Any:

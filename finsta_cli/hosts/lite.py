@@ -37,18 +37,17 @@ so a cached and a fresh encoding are the same numbers.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
 import torch
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from torch import Tensor, nn
 
 from finsta_cli.errors import ConfigError, UsageError
-from finsta_cli.hosts.base import TextFeatures, VideoFeatures
+from finsta_cli.hosts.base import TextFeatures, VideoFeatures, parse_host_config
 from finsta_cli.hosts.efficientnet import (
     BLOCK_CHANNELS,
     HEAD_CHANNELS,
@@ -93,23 +92,7 @@ class LiteConfig(BaseModel):
 
 def parse_config(config: Mapping[str, Any]) -> LiteConfig:
     """Validate a host config dict; unknown keys name the nearest valid one."""
-    fields = list(LiteConfig.model_fields)
-    for key in config:
-        if key not in fields:
-            near = difflib.get_close_matches(str(key), fields, n=1, cutoff=0.6)
-            guess = f" (did you mean '{near[0]}'?)" if near else ""
-            raise ConfigError(
-                f"lite host: unknown config key '{key}'{guess}",
-                hint="valid keys: " + ", ".join(fields),
-            )
-    try:
-        return LiteConfig.model_validate(dict(config))
-    except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']} (got {e.get('input')!r})"
-            for e in exc.errors()
-        ]
-        raise ConfigError("lite host: invalid config: " + "; ".join(problems)) from None
+    return parse_host_config(LiteConfig, config, "lite")
 
 
 @lru_cache(maxsize=8)

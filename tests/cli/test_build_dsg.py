@@ -16,11 +16,9 @@ from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
 from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_records import ground_truth_dsg
 from finsta_cli.schema.dsg import DSG
-from finsta_cli.video.detect import detection_lines
 from tests.conftest import repo_env
-from tests.video.conftest import make_mp4
+from tests.video.conftest import make_mp4, write_gt_detections
 
 
 @pytest.fixture(scope="module")
@@ -28,13 +26,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """Four synth videos and their ground truth as a detections file."""
     out = tmp_path_factory.mktemp("synth-cli")
     assert generate_dataset(SynthConfig(videos=4, seed=5), out, quiet=True).failed == 0
-    detections = out / "gt.jsonl"
-    with detections.open("w", encoding="utf-8") as handle:
-        for path in sorted((out / "annotations").glob("*.json")):
-            record = ground_truth_dsg(json.loads(path.read_text(encoding="utf-8")))
-            for line in detection_lines(record):
-                handle.write(json.dumps(line) + "\n")
-    return out, detections
+    return out, write_gt_detections(out, out / "gt.jsonl")
 
 
 def _check_outputs(out: Path) -> list[str]:

@@ -26,7 +26,13 @@ def synth_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="session")
 def gt_detections(synth_dir: Path) -> Path:
     """The synth ground truth as a generic detections file (no track ids)."""
-    target = synth_dir.parent / f"{synth_dir.name}-gt-detections.jsonl"
+    return write_gt_detections(
+        synth_dir, synth_dir.parent / f"{synth_dir.name}-gt-detections.jsonl"
+    )
+
+
+def write_gt_detections(synth_dir: Path, target: Path) -> Path:
+    """A synth folder's ground truth as a detections file for ``build-dsg --detector file``."""
     with target.open("w", encoding="utf-8") as handle:
         for path in sorted((synth_dir / "annotations").glob("*.json")):
             record = ground_truth_dsg(json.loads(path.read_text(encoding="utf-8")))
