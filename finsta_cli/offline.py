@@ -7,6 +7,11 @@ calls it first thing, and :func:`import_ultralytics` is the one way finsta impor
 already holds the font, each only where the user has not set it. It also sets
 ``ULTRALYTICS_SAFE_LOAD=1`` whatever the user set: ultralytics then never unpickles a model file
 with ``weights_only=False`` (see :mod:`finsta_cli.video.weights`).
+
+Downloads happen only where the user allows them (:func:`download_allowed`: a command's
+``--allow-download`` flag, or ``FINSTA_ALLOW_DOWNLOAD=1``), and then only through the library's
+own download of its official files (ultralytics' release checkpoints, open_clip's pretrained
+tags), into finsta's cache (:func:`download_dir`); a downloaded file is checked as a local one is.
 """
 
 from __future__ import annotations
@@ -22,6 +27,9 @@ from types import ModuleType
 from finsta_cli.errors import MissingResourceError
 
 OFFLINE_VARIABLES = ("YOLO_OFFLINE", "YOLO_AUTOINSTALL", "YOLO_CONFIG_DIR")
+# Set to 1 (or true, yes, on) to let finsta fetch official weights, as --allow-download does.
+ALLOW_DOWNLOAD_ENV = "FINSTA_ALLOW_DOWNLOAD"
+ALLOW_DOWNLOAD_HINT = f"pass --allow-download (or set {ALLOW_DOWNLOAD_ENV}=1)"
 # ultralytics looks for these in $YOLO_CONFIG_DIR/Ultralytics and downloads them when absent.
 FONT_NAMES = ("Arial.ttf", "Arial.Unicode.ttf")
 
@@ -33,6 +41,18 @@ def cache_dir() -> Path:
         return Path(override).expanduser()
     base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
     return Path(base) / "finsta"
+
+
+def download_allowed(flag: bool = False) -> bool:
+    """Whether official weights may be downloaded: ``flag`` (``--allow-download``) or
+    ``$FINSTA_ALLOW_DOWNLOAD`` set to 1, true, yes or on."""
+    value = os.environ.get(ALLOW_DOWNLOAD_ENV, "").strip().lower()
+    return flag or value in ("1", "true", "yes", "on")
+
+
+def download_dir(library: str) -> Path:
+    """Where a library's downloaded weights are kept: ``<cache>/downloads/<library>``."""
+    return cache_dir() / "downloads" / library
 
 
 def _matplotlib_font() -> Path | None:

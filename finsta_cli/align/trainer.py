@@ -55,8 +55,10 @@ class AlignTrainConfig(StageConfig):
     """Options of ``finsta align-train`` (see docs/align-train.md)."""
 
     SECTION = "align_train"
-    RUNTIME_FIELDS = frozenset({"device", "threads", "checkpoint_every", "log_every", "cache"})
-    LATER_FIELDS = frozenset({"text_negatives", "neg_weight"})
+    RUNTIME_FIELDS = frozenset(
+        {"device", "threads", "checkpoint_every", "log_every", "cache", "allow_download"}
+    )
+    LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained"})
 
     host: Literal["tiny", "clip4clip", "lite"] = "tiny"
     temporal: Literal["meanP", "seqTransf"] = "meanP"
@@ -64,6 +66,12 @@ class AlignTrainConfig(StageConfig):
         default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"
     )
     host_weights: Path | None = Field(default=None, description="clip4clip: local CLIP weights")
+    host_pretrained: str | None = Field(
+        default=None, description="clip4clip: an open_clip pretrained tag (openai, ...)"
+    )
+    allow_download: bool = Field(
+        default=False, description="let open_clip download host_pretrained's weights"
+    )
     init: Path | None = Field(default=None, description="start from this checkpoint's host")
     objective: Literal["finsta", "host-only"] = "finsta"
     mode: Literal["distill", "fusion"] = "distill"
@@ -165,6 +173,8 @@ def _host_config(config: AlignTrainConfig) -> dict[str, Any]:
         out.setdefault("dropout", config.dropout)
     if config.host_weights is not None:
         out["weights"] = str(config.host_weights)
+    if config.host_pretrained is not None:
+        out["pretrained"] = config.host_pretrained
     return out
 
 
@@ -300,7 +310,7 @@ def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tup
     out = []
     for video_id, captions in by_video.items():
         ref = dataset.videos.get(video_id)
-        out.append((video_id, ref.path if ref is not None else None, captions))
+        out.append((video_id, ref.location if ref is not None else None, captions))
     return out
 
 
@@ -386,7 +396,12 @@ def run_align_train(
         if config.init is not None:
             host = host_from_payload(load_checkpoint(config.init), config.init)
         else:
-            host = build_host(config.host, _host_config(config), texts=_vocabulary_texts(dataset))
+            host = build_host(
+                config.host,
+                _host_config(config),
+                texts=_vocabulary_texts(dataset),
+                allow_download=config.allow_download,
+            )
         cache = config.cache or out.parent / ".frame-cache"
         with StageProgress("decoding frames", len(entries), quiet=quiet or not comm.is_main) as bar:
             frames = load_host_frames(

@@ -72,8 +72,28 @@ def align_train(
     ] = None,
     host_weights: Annotated[
         Path | None,
-        typer.Option("--host-weights", help="clip4clip: local CLIP/CLIP4Clip weights file."),
+        typer.Option(
+            "--host-weights",
+            help="clip4clip: local CLIP/CLIP4Clip weights file (its architecture, QuickGELU "
+            "included, is read from it unless host_options sets arch).",
+        ),
     ] = None,
+    host_pretrained: Annotated[
+        str | None,
+        typer.Option(
+            "--host-pretrained",
+            help="clip4clip: an open_clip pretrained tag (openai, laion2b_s34b_b79k, ...), "
+            "fetched by open_clip with --allow-download.",
+        ),
+    ] = None,
+    allow_download: Annotated[
+        bool,
+        typer.Option(
+            "--allow-download",
+            help="Let open_clip download --host-pretrained's weights (or set "
+            "FINSTA_ALLOW_DOWNLOAD=1); without it nothing is downloaded.",
+        ),
+    ] = False,
     init: Annotated[
         Path | None, typer.Option("--init", help="Start from this checkpoint's host.")
     ] = None,
@@ -148,6 +168,8 @@ def align_train(
             "host": host.value if host else None,
             "temporal": temporal.value if temporal else None,
             "host_weights": host_weights,
+            "host_pretrained": host_pretrained,
+            "allow_download": allow_download or None,
             "init": init,
             "objective": objective.value if objective else None,
             "mode": mode.value if mode else None,

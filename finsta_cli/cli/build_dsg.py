@@ -19,6 +19,8 @@ from finsta_cli.cli.options import (
     finish_stage,
     shard_option,
 )
+from finsta_cli.offline import ALLOW_DOWNLOAD_ENV
+from finsta_cli.video.footage import COCO_DETECTOR
 
 
 class Detector(str, enum.Enum):
@@ -60,21 +62,32 @@ def build_dsg(
         Detector | None,
         typer.Option(
             "--detector",
-            help="yolo: an ultralytics checkpoint (default: the shipped synth detector, which "
-            "knows only finsta synth's six shapes); nanodet: the shipped COCO-80 NanoDet-g for "
-            "real footage (people, vehicles, animals, household objects; offline); file: boxes "
-            "from --detections (default yolo).",
+            help="yolo: an ultralytics YOLO (--weights); by default the shipped synth detector, "
+            "which knows only finsta synth's six shapes (ball cube cylinder cone ring star) and "
+            "is warned about on other footage. "
+            f"{COCO_DETECTOR}: the shipped COCO-80 NanoDet-g for real footage (people, vehicles, "
+            "animals, household objects; offline, no download). file: boxes from --detections. "
+            "[default: yolo]",
         ),
     ] = None,
     weights: Annotated[
         str | None,
         typer.Option(
             "--weights",
-            help="yolo: an ultralytics checkpoint (default: the shipped synth detector, "
-            "assets/detector/finsta-synth-yolov8n.pt); nanodet: a converted file (default "
-            "assets/detector/nanodet-g-coco.pt).",
+            help="yolo: a local .pt, a model .yaml (random), or an official name (yolov8n.pt, "
+            "yolo11n.pt: COCO, fetched with --allow-download); default the synth detector "
+            "assets/detector/finsta-synth-yolov8n.pt. nanodet: a file of "
+            "tools/convert_nanodet.py; default assets/detector/nanodet-g-coco.pt.",
         ),
     ] = None,
+    allow_download: Annotated[
+        bool,
+        typer.Option(
+            "--allow-download",
+            help="Let ultralytics fetch an official checkpoint named by --weights (or set "
+            f"{ALLOW_DOWNLOAD_ENV}=1); without it nothing is downloaded.",
+        ),
+    ] = False,
     detections: Annotated[
         Path | None,
         typer.Option(
@@ -112,6 +125,15 @@ def build_dsg(
             "process when the detector is on a GPU, else a thread.",
         ),
     ] = None,
+    folder_fps: Annotated[
+        float | None,
+        typer.Option(
+            "--folder-fps",
+            min=0.001,
+            help="Frame rate of folders of frame images, which carry none (MSR-VTT dumps: "
+            "often 1) [12, warned about].",
+        ),
+    ] = None,
     tracker: Annotated[
         Tracker | None,
         typer.Option("--tracker", help="How objects are followed over frames (default hungarian)."),
@@ -141,12 +163,14 @@ def build_dsg(
             "fps": fps,
             "detector": detector.value if detector is not None else None,
             "weights": weights,
+            "allow_download": allow_download or None,
             "detections": str(detections) if detections is not None else None,
             "conf": conf,
             "max_objects": max_objects,
             "imgsz": imgsz,
             "batch": batch,
             "decode_workers": decode_workers,
+            "folder_fps": folder_fps,
             "assemble": assemble.value if assemble is not None else None,
             "tracker": tracker.value if tracker is not None else None,
             "device": device,

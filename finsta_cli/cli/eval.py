@@ -51,7 +51,11 @@ def eval_command(
     task: Annotated[EvalTask, typer.Option("--task", help="What to evaluate.")],
     gold: Annotated[
         Path | None,
-        typer.Option("--gold", help="Gold file (tsg: a FACTUAL CSV with caption,scene_graph)."),
+        typer.Option(
+            "--gold",
+            help="Gold file (tsg: a FACTUAL CSV with caption,scene_graph; dsg: a synth folder or "
+            "split file, a folder of DSG records, or Something-Else's annotations.json).",
+        ),
     ] = None,
     pred: Annotated[
         Path | None,
@@ -71,6 +75,13 @@ def eval_command(
         int,
         typer.Option("--errors", min=0, help="Show the N worst items with gold vs prediction."),
     ] = 0,
+    ignore_labels: Annotated[
+        bool,
+        typer.Option(
+            "--ignore-labels",
+            help="dsg: match objects by their boxes alone (class-agnostic recall and precision).",
+        ),
+    ] = False,
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
     split: SplitOpt = None,
@@ -125,7 +136,10 @@ def eval_command(
             f"eval --task {task.value} is not available in this finsta yet",
             hint="available: " + ", ".join(t.value for t in _RUNNERS),
         )
-    payload = runner(gold=gold, pred=pred, errors=errors)
+    if ignore_labels and task is not EvalTask.dsg:
+        raise UsageError(f"--ignore-labels applies to eval --task dsg, not --task {task.value}")
+    options = {"ignore_labels": ignore_labels} if task is EvalTask.dsg else {}
+    payload = runner(gold=gold, pred=pred, errors=errors, **options)
     target = out if out is not None else _default_out(pred)
     from finsta_cli.io.atomic import atomic_write_json
 
@@ -173,14 +187,19 @@ def _eval_tsg(*, gold: Path | None, pred: Path | None, errors: int) -> dict[str,
     return payload
 
 
-def _eval_dsg(*, gold: Path | None, pred: Path | None, errors: int) -> dict[str, Any]:
+def _eval_dsg(
+    *, gold: Path | None, pred: Path | None, errors: int, ignore_labels: bool = False
+) -> dict[str, Any]:
     from finsta_cli.tasks.dsg_eval import evaluate_dsg
 
     gold_path = _require(
-        gold, "--gold SYNTH_DIR (or split .jsonl, or a folder of DSG .json)", "dsg"
+        gold,
+        "--gold SYNTH_DIR (or split .jsonl, a folder of DSG .json, or Something-Else's "
+        "annotations.json)",
+        "dsg",
     )
     pred_path = _require(pred, "--pred BUILD_DSG_OUT_DIR", "dsg")
-    metrics, scores = evaluate_dsg(gold_path, pred_path)
+    metrics, scores = evaluate_dsg(gold_path, pred_path, ignore_labels=ignore_labels)
     payload = {**metrics.to_json(), "gold": str(gold_path), "pred": str(pred_path)}
     if errors:
         worst = sorted(scores, key=lambda s: (s.idf1, s.video_id))[:errors]
@@ -205,6 +224,9 @@ def _print_human(payload: dict[str, Any]) -> None:
     for key, value in payload.items():
         if key != "errors" and not isinstance(value, list | dict):
             table.add_row(key, str(value))
+    for group, counts in payload.get("by_group", {}).items():
+        table.add_row(f"recall ({group})", f"{counts['recall']} ({counts['matched']} of "
+                      f"{counts['gold_objects']})")  # fmt: skip
     console.print(table)
     for error in payload.get("errors", []):
         console.print(f"[bold]row {error['row']}[/] (F1 {error['f1']}): {error['caption']}")

@@ -8,9 +8,22 @@ embedding is the projected feature of the end-of-text token.
 
 The towers come from the optional ``open_clip_torch`` package (``pip install 'finsta[clip]'``),
 built offline from its bundled architecture configs (``create_model(arch, pretrained=None)``: no
-download); weights are read from a LOCAL file only (:func:`read_weights_file`). Without weights the
-host is randomly initialised, which the tests use and which is logged as "random weights" the first
-time such a host encodes anything.
+download); weights are read from a local file (:func:`read_weights_file`), or from an open_clip
+pretrained tag (``pretrained: openai``) that open_clip's own download fetches only when the user
+allows downloads (``--allow-download`` or ``FINSTA_ALLOW_DOWNLOAD=1``; otherwise exit 4), and that
+is then read as a local file. Without weights the host is randomly initialised, which the tests
+use and which is logged as "random weights" the first time such a host encodes anything.
+
+Architecture (``arch``): when the config leaves it out, it is inferred from the weights: the
+shapes of the file's tensors pick open_clip's architecture, and its activation comes from what
+the keys say about where the file comes from. CLIP4Clip checkpoints (``clip.*`` with
+``clip.logit_scale``, ``transformerClip.*``, ``frame_position_embeddings.*``) and OpenAI's CLIP
+state dicts (``input_resolution``, ``context_length``, ``vocab_size`` beside the weights) were
+trained with QuickGELU, so they get the ``-quickgelu`` architecture (``ViT-B-32-quickgelu`` for
+CLIP4Clip's ViT-B/32); so do open_clip pretrained tags whose config says ``quick_gelu``. GELU
+and QuickGELU models hold the same tensors, so a file loads into either without an error and
+only its features are wrong: such a file given with a GELU ``arch`` is refused, naming both.
+Without weights, ``arch`` is ``ViT-B-32``.
 
 Features (all in CLIP's joint space, so ``feature_dim == embed_dim`` = E, 512 for ViT-B/32):
 
@@ -64,6 +77,8 @@ from finsta_cli.io.progress import get_logger
 from finsta_cli.io.torchfile import load_torch_file
 
 HOST_NAME = "clip4clip"
+DEFAULT_ARCH = "ViT-B-32"
+QUICKGELU_SUFFIX = "-quickgelu"
 INSTALL_HINT = "pip install 'finsta[clip]'  (or: pip install 'open_clip_torch>=3.0,<4')"
 # CLIP4Clip's temporal Transformer depth (its cross_num_hidden_layers); heads are 64 wide.
 DEFAULT_TEMPORAL_LAYERS = 4
@@ -86,7 +101,7 @@ class Clip4ClipConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    arch: str = "ViT-B-32"
+    arch: str | None = None  # None: inferred from the weights (module docstring), else ViT-B-32
     temporal: Literal["meanP", "seqTransf"] = "meanP"
     num_frames: int = Field(12, ge=1)
     frame_size: int | None = Field(None, ge=32)  # None: the architecture's image size
@@ -94,6 +109,7 @@ class Clip4ClipConfig(BaseModel):
     max_tokens: int = Field(77, ge=3)
     temporal_layers: int = Field(DEFAULT_TEMPORAL_LAYERS, ge=1)
     weights: str | None = None
+    pretrained: str | None = None  # an open_clip pretrained tag (openai, laion2b_s34b_b79k, ...)
 
 
 def parse_config(config: Mapping[str, Any]) -> Clip4ClipConfig:
@@ -474,6 +490,191 @@ def _check_fit(
 
 
 # ---------------------------------------------------------------------------------------------
+# The architecture a weights file was trained as
+
+
+def _unprefixed(key: str) -> str:
+    while key.startswith("module."):
+        key = key[len("module.") :]
+    return key
+
+
+def quick_gelu_origin(state: Mapping[str, Tensor]) -> str | None:
+    """Which QuickGELU-trained family a state dict's keys show: ``"CLIP4Clip"`` (``clip.*`` with
+    ``clip.logit_scale``, ``transformerClip.*``, ``frame_position_embeddings.*``),
+    ``"OpenAI CLIP"`` (its scalars ``input_resolution``, ``context_length``, ``vocab_size``), or
+    None when the keys do not say (open_clip's files, finsta's own host state)."""
+    names = [_unprefixed(key) for key in state]
+    if any(
+        name == "clip.logit_scale"
+        or name.startswith(("transformerClip.", "frame_position_embeddings."))
+        for name in names
+    ):
+        return "CLIP4Clip"
+    bare = [name.split(".", 1)[1] if name.startswith("clip.") else name for name in names]
+    if any(name in OPENAI_EXTRA_KEYS for name in bare):
+        return "OpenAI CLIP"
+    return None
+
+
+def _blocks(state: Mapping[str, Tensor], prefix: str) -> int:
+    """How many Transformer blocks ``prefix<i>.`` the state holds."""
+    found = {key[len(prefix) :].split(".", 1)[0] for key in state if key.startswith(prefix)}
+    return len([index for index in found if index.isdigit()])
+
+
+def _file_shapes(clip_state: Mapping[str, Tensor]) -> dict[str, int] | None:
+    """The architecture numbers a CLIP ViT state dict (keys without prefixes) shows, or None."""
+    try:
+        conv = clip_state["visual.conv1.weight"]  # (width, 3, patch, patch)
+        grid = round((clip_state["visual.positional_embedding"].shape[0] - 1) ** 0.5)
+        return {
+            "embed_dim": int(clip_state["text_projection"].shape[-1]),
+            "vision_width": int(conv.shape[0]),
+            "patch_size": int(conv.shape[-1]),
+            "image_size": int(conv.shape[-1]) * grid,
+            "vision_layers": _blocks(clip_state, "visual.transformer.resblocks."),
+            "text_width": int(clip_state["ln_final.weight"].shape[0]),
+            "text_layers": _blocks(clip_state, "transformer.resblocks."),
+            "context_length": int(clip_state["positional_embedding"].shape[0]),
+            "vocab_size": int(clip_state["token_embedding.weight"].shape[0]),
+        }
+    except (KeyError, IndexError):
+        return None
+
+
+def _config_shapes(cfg: Mapping[str, Any]) -> dict[str, int] | None:
+    vision, text = cfg.get("vision_cfg", {}), cfg.get("text_cfg", {})
+    try:
+        return {
+            "embed_dim": int(cfg["embed_dim"]),
+            "vision_width": int(vision["width"]),
+            "patch_size": int(vision["patch_size"]),
+            "image_size": int(vision["image_size"]),
+            "vision_layers": int(vision["layers"]),
+            "text_width": int(text["width"]),
+            "text_layers": int(text["layers"]),
+            "context_length": int(text.get("context_length", 77)),
+            "vocab_size": int(text.get("vocab_size", 49408)),
+        }
+    except (KeyError, TypeError, ValueError):
+        return None
+
+
+def infer_arch(open_clip: Any, clip_state: Mapping[str, Tensor], quick_gelu: bool) -> str | None:
+    """The open_clip architecture whose tensors have the shapes of ``clip_state`` (keys without
+    prefixes) and whose activation is QuickGELU when ``quick_gelu``, GELU otherwise; the
+    shortest such name (``ViT-B-32-quickgelu`` rather than a variant), or None."""
+    shapes = _file_shapes(clip_state)
+    if shapes is None:
+        return None
+    found = []
+    for name in open_clip.list_models():
+        cfg = open_clip.get_model_config(name) or {}
+        if bool(cfg.get("quick_gelu", False)) != quick_gelu or _config_shapes(cfg) != shapes:
+            continue
+        try:
+            check_arch(open_clip, name)
+        except ConfigError:
+            continue
+        found.append(name)
+    return min(found, key=lambda name: (len(name), name)) if found else None
+
+
+def _quick_gelu_name(open_clip: Any, arch: str) -> str | None:
+    name = arch if arch.endswith(QUICKGELU_SUFFIX) else arch + QUICKGELU_SUFFIX
+    return name if open_clip.get_model_config(name) is not None else None
+
+
+def activation_mismatch(source: str, origin: str, arch: str) -> InputError:
+    """The refusal of a QuickGELU-trained file for a GELU architecture (they share every tensor,
+    so the file would load without an error and give wrong features)."""
+    target = f"{arch}{QUICKGELU_SUFFIX}" if not arch.endswith(QUICKGELU_SUFFIX) else arch
+    return InputError(
+        f"{source}: a {origin} checkpoint, trained with QuickGELU, but arch {arch!r} uses GELU: "
+        "loaded into it, its features would be wrong",
+        hint=f"leave 'arch' out to infer it from the file, or set arch: {target}",
+    )
+
+
+def resolve_arch(
+    open_clip: Any, arch: str | None, state: Mapping[str, Tensor] | None, source: str
+) -> str:
+    """The architecture a host for ``state`` (a weights file's tensors, None without weights)
+    is built as: ``arch`` when given (refused when the file needs QuickGELU and ``arch`` has
+    GELU), else inferred from the file (module docstring), else :data:`DEFAULT_ARCH`."""
+    origin = quick_gelu_origin(state) if state is not None else None
+    if arch is not None:
+        if origin is not None and not check_arch(open_clip, arch).get("quick_gelu", False):
+            raise activation_mismatch(source, origin, arch)
+        return arch
+    if state is None:
+        return DEFAULT_ARCH
+    clip_state, _, _ = split_state_dict(state)
+    inferred = infer_arch(open_clip, clip_state, quick_gelu=origin is not None)
+    if inferred is None and origin is not None:
+        raise InputError(
+            f"{source}: a {origin} checkpoint (trained with QuickGELU), but no open_clip "
+            "QuickGELU ViT architecture has the shapes of its tensors",
+            hint="set the host's 'arch' to the file's architecture",
+        )
+    if inferred is None:
+        return DEFAULT_ARCH  # loading then names the tensors that do not fit
+    why = (
+        f"a {origin} checkpoint, trained with QuickGELU" if origin else "the shapes of its tensors"
+    )
+    log.info("%s: arch %s, inferred from the file (%s)", source, inferred, why)
+    return inferred
+
+
+def fetch_pretrained(
+    open_clip: Any, arch: str | None, tag: str, allow_download: bool = False
+) -> tuple[str, Path]:
+    """The architecture and local file of open_clip's pretrained ``tag`` for ``arch`` (default
+    :data:`DEFAULT_ARCH`), fetched through open_clip's own download (its cache, then the
+    network) only when downloads are allowed (``allow_download``, or ``FINSTA_ALLOW_DOWNLOAD=1``);
+    MissingResourceError (exit 4) otherwise, or when
+    the download fails. A tag trained with QuickGELU (``openai``) turns an ``arch`` left out into
+    the ``-quickgelu`` architecture and refuses a GELU one given explicitly."""
+    from finsta_cli.offline import ALLOW_DOWNLOAD_HINT, download_allowed, download_dir
+
+    name = arch or DEFAULT_ARCH
+    check_arch(open_clip, name)
+    cfg = open_clip.pretrained.get_pretrained_cfg(name, tag)
+    if not cfg:
+        tags = open_clip.pretrained.list_pretrained_tags_by_model(name)
+        raise ConfigError(
+            f"clip4clip host: open_clip has no pretrained weights {tag!r} for arch {name!r}",
+            hint=("tags for it: " + ", ".join(tags)) if tags else "see open_clip.list_pretrained()",
+        )
+    if cfg.get("quick_gelu") and not check_arch(open_clip, name).get("quick_gelu", False):
+        quick = _quick_gelu_name(open_clip, name)
+        if arch is not None or quick is None:
+            raise activation_mismatch(f"open_clip pretrained {tag!r}", "QuickGELU", name)
+        name = quick
+    if not download_allowed(allow_download):
+        raise MissingResourceError(
+            f"clip4clip host: the pretrained weights {name}/{tag} come from open_clip's "
+            "download, which finsta runs only when you allow it",
+            hint=f"{ALLOW_DOWNLOAD_HINT}; or download the file yourself and give it as the weights",
+        )
+    try:
+        target = open_clip.pretrained.download_pretrained(
+            cfg, cache_dir=str(download_dir("open_clip"))
+        )
+    except Exception as exc:  # the network, the hub, the disk: all mean "not here"
+        lines = str(exc).strip().splitlines()
+        reason = lines[0][:200] if lines else type(exc).__name__
+        raise MissingResourceError(
+            f"clip4clip host: open_clip could not download {name}/{tag} ({reason})",
+            hint="check the network, or download the file yourself and give it as the weights",
+        ) from None
+    if not target or not Path(target).is_file():
+        raise MissingResourceError(f"clip4clip host: open_clip gave no file for {name}/{tag}")
+    return name, Path(target)
+
+
+# ---------------------------------------------------------------------------------------------
 # The host
 
 
@@ -536,25 +737,26 @@ class Clip4ClipHost(nn.Module):
         super().__init__()
         cfg = config if isinstance(config, Clip4ClipConfig) else parse_config(config or {})
         open_clip = import_open_clip()
-        check_arch(open_clip, cfg.arch)
-        clip = _quiet_create_model(open_clip, cfg.arch, cfg.frame_size)
+        arch = cfg.arch or DEFAULT_ARCH
+        arch_config = check_arch(open_clip, arch)
+        clip = _quiet_create_model(open_clip, arch, cfg.frame_size)
         from open_clip.tokenizer import SimpleTokenizer
         from open_clip.transformer import VisionTransformer
 
         if not isinstance(clip, open_clip.CLIP) or not isinstance(clip.visual, VisionTransformer):
-            raise ConfigError(f"clip4clip host: arch {cfg.arch!r} is not a CLIP ViT")
+            raise ConfigError(f"clip4clip host: arch {arch!r} is not a CLIP ViT")
         clip.visual.output_tokens = True  # forward returns (pooled, ln_post-ed patch tokens)
         height, width = clip.visual.image_size
         if height != width:
-            raise ConfigError(f"clip4clip host: arch {cfg.arch!r} has non-square frames")
+            raise ConfigError(f"clip4clip host: arch {arch!r} has non-square frames")
         if cfg.max_tokens > clip.context_length:
             raise ConfigError(
                 f"clip4clip host: max_tokens {cfg.max_tokens} exceeds the text tower's "
                 f"context of {clip.context_length}"
             )
-        tokenizer = open_clip.get_tokenizer(cfg.arch)
+        tokenizer = open_clip.get_tokenizer(arch)
         if not isinstance(tokenizer, SimpleTokenizer):
-            raise ConfigError(f"clip4clip host: arch {cfg.arch!r} does not use CLIP's tokenizer")
+            raise ConfigError(f"clip4clip host: arch {arch!r} does not use CLIP's tokenizer")
 
         # The host owns the temperature, so that ``host.logit_scale`` is a real parameter; the
         # loader maps a checkpoint's ``logit_scale`` onto it.
@@ -579,7 +781,9 @@ class Clip4ClipHost(nn.Module):
                 self.embed_dim, cfg.temporal_layers, int(clip.context_length)
             )
         self.train_layers = cfg.train_layers
-        self._config = cfg.model_copy(update={"frame_size": self.frame_size})
+        # Whether the towers use QuickGELU (OpenAI's CLIP and CLIP4Clip) rather than GELU.
+        self.quick_gelu = bool(arch_config.get("quick_gelu", False))
+        self._config = cfg.model_copy(update={"frame_size": self.frame_size, "arch": arch})
         self.weights_source: str | None = None  # None: random initialisation
         self._warned_random = False
         self._freeze()
@@ -587,8 +791,9 @@ class Clip4ClipHost(nn.Module):
     # -- HostVLM -------------------------------------------------------------------------------
 
     def host_config(self) -> dict[str, Any]:
-        """arch, temporal, num_frames, frame_size, train_layers, max_tokens, temporal_layers,
-        weights: what :func:`build_clip4clip` rebuilds the host from."""
+        """arch (as resolved), temporal, num_frames, frame_size, train_layers, max_tokens,
+        temporal_layers, weights, pretrained: what :func:`build_clip4clip` rebuilds the host
+        from."""
         return self._config.model_dump(mode="json")
 
     def trainable_parameters(self) -> list[nn.Parameter]:
@@ -670,7 +875,10 @@ class Clip4ClipHost(nn.Module):
         from open_clip.model import resize_pos_embed
 
         clip_state, temporal_state, skipped = split_state_dict(state)
-        arch = self._config.arch
+        arch = str(self._config.arch)
+        origin = quick_gelu_origin(state)
+        if origin is not None and not self.quick_gelu:
+            raise activation_mismatch(source, origin, arch)
         if not any(k.startswith("visual.") for k in clip_state):
             raise InputError(
                 f"{source}: no CLIP weights found (no visual.* keys; first keys: "
@@ -749,18 +957,33 @@ class Clip4ClipHost(nn.Module):
             )
 
 
-def build_clip4clip(config: Mapping[str, Any] | None = None) -> Clip4ClipHost:
-    """A ``clip4clip`` host from its config; ``config["weights"]`` (a local file) is loaded.
+def build_clip4clip(
+    config: Mapping[str, Any] | None = None, *, allow_download: bool = False
+) -> Clip4ClipHost:
+    """A ``clip4clip`` host from its config: ``config["weights"]`` (a local file) or
+    ``config["pretrained"]`` (an open_clip tag, downloaded only when allowed) is loaded, into the
+    architecture ``config["arch"]`` names or the file's (module docstring).
 
-    Raises MissingResourceError (exit 4) when open_clip is not installed or the weights file does
-    not exist, ConfigError for a bad config, InputError for a weights file that does not fit.
+    Raises MissingResourceError (exit 4) when open_clip is not installed, the weights file does
+    not exist or the pretrained weights may not or cannot be downloaded, ConfigError for a bad
+    config, InputError for a weights file that does not fit (or needs another activation).
     """
     cfg = parse_config(config or {})
-    import_open_clip()
-    weights = Path(cfg.weights).expanduser() if cfg.weights else None
-    if weights is not None and not weights.is_file():
-        read_weights_file(weights)  # raises the MissingResourceError naming the path
-    host = Clip4ClipHost(cfg)
-    if weights is not None:
-        host.load_weights(weights)
+    open_clip = import_open_clip()
+    if cfg.weights and cfg.pretrained:
+        raise ConfigError(
+            "clip4clip host: give 'weights' (a local file) or 'pretrained' (an open_clip tag), "
+            "not both"
+        )
+    arch, path = cfg.arch, None
+    if cfg.pretrained:
+        arch, path = fetch_pretrained(open_clip, cfg.arch, cfg.pretrained, allow_download)
+    elif cfg.weights:
+        path = Path(cfg.weights).expanduser()
+    state = read_weights_file(path) if path is not None else None
+    source = str(path)
+    arch = resolve_arch(open_clip, arch, state, source)
+    host = Clip4ClipHost(cfg.model_copy(update={"arch": arch}))
+    if state is not None:
+        host.load_pretrained_state(state, source)
     return host

@@ -16,11 +16,16 @@ CHECKPOINT_VERSION = 1
 
 
 def build_host(
-    name: str, config: dict[str, Any] | None = None, *, texts: Sequence[str] | None = None
+    name: str,
+    config: dict[str, Any] | None = None,
+    *,
+    texts: Sequence[str] | None = None,
+    allow_download: bool = False,
 ) -> HostVLM:
     """A fresh host of the named family. ``texts`` (training captions) build the ``tiny`` host's
-    vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``; ``lite``
-    finds its pretrained towers in their installed packages."""
+    vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``, or
+    ``config["pretrained"]`` (downloaded when ``allow_download`` or ``FINSTA_ALLOW_DOWNLOAD=1``);
+    ``lite`` finds its pretrained towers in their installed packages."""
     config = dict(config or {})
     if name == "tiny":
         from finsta_cli.hosts.tiny import TinyHost
@@ -29,7 +34,7 @@ def build_host(
     if name == "clip4clip":
         from finsta_cli.hosts.clip4clip import build_clip4clip
 
-        return build_clip4clip(config)
+        return build_clip4clip(config, allow_download=allow_download)
     if name == "lite":
         from finsta_cli.hosts.lite import build_lite
 
@@ -95,8 +100,9 @@ def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
             hint="upgrade finsta",
         )
     config = json.loads(str(payload["host_config"]))
-    # A checkpoint carries the full weights: never look for the original pretrained file again.
+    # A checkpoint carries the full weights: never look for (or download) the original again.
     config.pop("weights", None)
+    config.pop("pretrained", None)
     host = build_host(str(payload["host_name"]), config)
     try:
         missing, unexpected = host.load_state_dict(payload["host"], strict=False)

@@ -24,7 +24,13 @@ from finsta_cli.errors import FinstaError, InputError
 from finsta_cli.io.atomic import atomic_open
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.torchfile import load_torch_file
-from finsta_cli.video.decode import DecodeOptions, VideoSource, open_video, sample_indices
+from finsta_cli.video.decode import (
+    DecodeOptions,
+    VideoSource,
+    not_found,
+    open_video,
+    sample_indices,
+)
 
 
 @dataclass
@@ -142,8 +148,10 @@ def _host_clip(
     video_id: str, path: Path | None, num_frames: int, size: int, cache_dir: Path | None
 ) -> tuple[Tensor, Tensor, int]:
     """One video's frames, indices and frame count, from the cache or decoded (and cached)."""
-    if path is None or not path.exists():
-        raise InputError(f"{path or video_id}: video file not found")
+    if path is None:
+        raise InputError(f"{video_id}: not found (no video file is named for it)")
+    if not path.exists():
+        raise InputError(not_found(path))
     target = None
     if cache_dir is not None and path.is_file():
         target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"

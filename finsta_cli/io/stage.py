@@ -57,7 +57,13 @@ from finsta_cli.io.hashing import hash_json, hash_text
 from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.io.shard import Shard
-from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest, RunStatus
+from finsta_cli.schema.manifest import (
+    InputRecord,
+    RunCounts,
+    RunManifest,
+    RunStatus,
+    RunWarning,
+)
 
 if TYPE_CHECKING:  # config imports io.hashing: a run-time import here would be circular
     from finsta_cli.config import StageConfig
@@ -233,6 +239,7 @@ class StageRun(Generic[PayloadT]):
         self.command = list(command if command is not None else sys.argv)
         self.counts = RunCounts()
         self.inputs: list[InputRecord] = []
+        self.warnings: list[RunWarning] = []
         self.timings: dict[str, float] = {}
         self._config_key = config.output_hash()
         self._plain_config_key = self._config_key.isascii() and self._config_key.isalnum()
@@ -453,6 +460,7 @@ class StageRun(Generic[PayloadT]):
             force=self.force,
             failures=str(self.paths.failures) if self.counts.failed else None,
             error=error,
+            warnings=self.warnings,
         )
         atomic_write_json(self.paths.manifest, manifest.model_dump(mode="json"))
 
@@ -607,6 +615,12 @@ class StageRun(Generic[PayloadT]):
             yield
         finally:
             self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
+
+    def warn(self, code: str, message: str) -> None:
+        """Log a warning on stderr and keep it in the manifest's ``warnings`` (``code``: a
+        stable name for programs that read the manifest)."""
+        log.warning("%s", message)
+        self.warnings.append(RunWarning(code=code, message=message))
 
     def add_input(
         self, path: str | os.PathLike[str], sha256: str | None, items: int | None

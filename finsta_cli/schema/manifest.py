@@ -30,11 +30,18 @@ class RunCounts(BaseModel):
     failed: NonNegativeInt = 0
 
 
+class RunWarning(BaseModel):
+    """Something a run warned about that makes its outputs suspect (schema 1.1)."""
+
+    code: str = Field(description="stable name of the warning, e.g. synth_detector_on_real_footage")
+    message: str
+
+
 class RunManifest(VersionedRecord):
     """What produced a stage's outputs: tool, packages, config, inputs, counts, timings, device."""
 
     SCHEMA_KIND: ClassVar[str] = "manifest"
-    SCHEMA_VERSION: ClassVar[str] = "1.0"
+    SCHEMA_VERSION: ClassVar[str] = "1.1"
 
     record: Literal["manifest"] = "manifest"
     tool: Literal["finsta"] = "finsta"
@@ -64,3 +71,6 @@ class RunManifest(VersionedRecord):
     force: bool = False
     failures: str | None = Field(default=None, description="failures file, when items failed")
     error: str | None = Field(default=None, description="the fatal error, when status is failed")
+    warnings: list[RunWarning] = Field(
+        default_factory=list, description="what the run warned about (also logged on stderr)"
+    )

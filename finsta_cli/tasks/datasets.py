@@ -5,8 +5,10 @@ MMAction2's video-text json), NExT-QA csv, ActivityNet-QA json, MSVD-QA / MSRVTT
 generic JSONL into a :class:`TaskDataset`: videos, captions, hard negatives, multiple-choice and
 open-ended questions, action labels. docs/datasets.md describes every format and how ``auto``
 tells them apart. Video files are optional: ``VideoRef.path`` is None when the file is not on
-disk (annotation-only datasets). Bad input raises :class:`InputError` naming the file (and line
-or item) and the reason; an unknown split raises :class:`UsageError` listing the splits found.
+disk (annotation-only datasets), and ``VideoRef.expected`` is then the path that was looked for
+(None when there was nowhere to look: no ``video_root`` for a format that needs one). Bad input
+raises :class:`InputError` naming the file (and line or item) and the reason; an unknown split
+raises :class:`UsageError` listing the splits found.
 """
 
 from __future__ import annotations
@@ -71,10 +73,17 @@ QUESTION_WORDS: tuple[str, ...] = ("what", "who", "how", "when", "where", "why",
 
 @dataclass(frozen=True)
 class VideoRef:
-    """A video of the dataset; ``path`` is None when its file is not on disk."""
+    """A video of the dataset; ``path`` is None when its file is not on disk, and ``expected``
+    is then the first path looked for (None when no folder was given to look in)."""
 
     video_id: str
     path: Path | None
+    expected: Path | None = None
+
+    @property
+    def location(self) -> Path | None:
+        """Where the video is, else where it was expected (what a "not found" names)."""
+        return self.path if self.path is not None else self.expected
 
 
 # Zero-shot action recognition scores one text per label, made from this template.
@@ -141,6 +150,7 @@ class TaskDataset:
     actions: list[ActionItem]
     labels: list[str]
     source: Path | None = None
+    video_root: Path | None = None  # the folder given to look for videos in, if any
 
     def retrieval_index(self) -> tuple[list[str], list[int]]:
         """The retrieval gallery and each caption's place in it.
@@ -189,15 +199,19 @@ class _Builder:
         self._caption_count: dict[str, int] = {}
         self._qa_ids: set[str] = set()
 
-    def video(self, video_id: str, path: Path | None) -> None:
+    def video(self, video_id: str, path: Path | None, expected: Path | None = None) -> None:
         known = self.videos.get(video_id)
         if known is None or (known.path is None and path is not None):
-            self.videos[video_id] = VideoRef(video_id, path)
+            self.videos[video_id] = VideoRef(video_id, path, None if path else expected)
 
     def find(self, video_id: str, root: Path | None, names: Sequence[str]) -> None:
         """Add a video, looking for its file under ``root`` only the first time it is named."""
         if video_id not in self.videos:
-            self.video(video_id, _find_video(root, names))
+            self.video(video_id, _find_video(root, names), _expected_video(root, names))
+
+    def at(self, video_id: str, path: Path) -> None:
+        """Add a video whose file the dataset names: ``path``, when it is on disk."""
+        self.video(video_id, _existing(path), path)
 
     def caption(self, video_id: str, text: str) -> str:
         k = self._caption_count.get(video_id, 0)
@@ -338,6 +352,18 @@ def _find_video(root: Path | None, names: Sequence[str]) -> Path | None:
     return None
 
 
+def _expected_video(root: Path | None, names: Sequence[str]) -> Path | None:
+    """The first path :func:`_find_video` looks for (``root/name``, with ``.mp4`` when the name
+    has no video extension), or None without a ``root``."""
+    if root is None:
+        return None
+    for name in names:
+        if name:
+            has_suffix = Path(name).suffix.lower() in VIDEO_EXTENSIONS
+            return root / (name if has_suffix else f"{name}{VIDEO_EXTENSIONS[0]}")
+    return None
+
+
 def _existing(path: Path) -> Path | None:
     if path.is_file() or (path.is_dir() and is_frame_folder(path)):
         return path
@@ -429,7 +455,7 @@ def _read_synth(path: Path, split: str, video_root: Path | None) -> TaskDataset:
         if video_id in out.videos:
             raise InputError(f"{where}: video {video_id!r} appears twice")
         video = record.video or f"videos/{video_id}.mp4"
-        out.video(video_id, _existing(base / video))
+        out.at(video_id, base / video)
         for caption in record.captions:
             out.caption(video_id, caption.text.strip())
         for negative in record.negatives:
@@ -550,7 +576,7 @@ def _caption_mapping(
         if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
             raise InputError(f"{path}: {key!r}: expected a caption or a list of captions")
         video_id = Path(key).stem if Path(key).suffix.lower() in VIDEO_EXTENSIONS else key
-        out.video(video_id, _find_video(base, [key]))
+        out.find(video_id, base, [key])
         for text in texts:
             if not text.strip():
                 raise InputError(f"{path}: {key!r}: an empty caption")
@@ -717,10 +743,10 @@ def _read_jsonl(path: Path, split: str, video_root: Path | None) -> TaskDataset:
         video = record.get("video")
         if video is not None and not isinstance(video, str):
             raise InputError(f"{where}: 'video' must be a path string")
-        out.video(
-            video_id,
-            _existing(base / video) if video else _find_video(video_root, [video_id]),
-        )
+        if video:
+            out.at(video_id, base / video)
+        else:
+            out.find(video_id, video_root, [video_id])
         texts: list[Any] = []
         if "captions" in record:
             if not isinstance(record["captions"], list):
@@ -920,4 +946,6 @@ def load_task_dataset(
         path, found = source, fmt if fmt != "auto" else detect_format(source)
     else:
         raise InputError(f"{source}: no such file or folder")
-    return _READERS[found](path, split, video_root)
+    dataset = _READERS[found](path, split, video_root)
+    dataset.video_root = video_root
+    return dataset

@@ -2,15 +2,24 @@
 accuracy of ``build-dsg`` outputs against gold.
 
 Gold is a ``finsta synth`` folder (its ``annotations/*.json``), one split file of it
-(``test.jsonl``), or a folder of gold DSG ``.json`` records (any source). Predictions are a
-``build-dsg`` output folder; they are scored on the frames they sampled (a gold frame with no
-predicted frame of the same index is not scored), and a gold video with no prediction counts as
-entirely missed.
+(``test.jsonl``), a folder of gold DSG ``.json`` records (any source), or Something-Else boxes
+(Materzynska et al., CVPR 2020: the ``annotations.json`` file, or a folder holding it, as in
+``../shared/benchmarks/something_else_ssv2``). Predictions are a ``build-dsg`` output folder;
+they are scored on the frames they sampled (a gold frame with no predicted frame of the same
+index is not scored), and a gold video with no prediction counts as entirely missed.
+
+Something-Else gold: image ``<video>/NNNN.jpg`` is frame ``NNNN - 1`` (as build-dsg numbers a
+frame folder's images), boxes are in pixels of the original frames and are normalised by the
+size of the frame image beside the annotations (``videos/<video>/NNNN.jpg``), else by the
+prediction's ``width`` x ``height``; objects are tracks by their ``standard_category``
+(``0000``, ``0001``, ...), labels their ``category``. Hands (``standard_category: hand``) are
+no COCO class: recall is also reported per group (``by_group``: ``object`` and ``hand``).
 
 - **recall / precision** at IoU 0.5: per frame, a one-to-one assignment (Hungarian, on IoU)
-  between gold and predicted objects of the same label. Synth gold objects that show less than
-  the synth ``min_visible`` share (not ``labelled``) are *ignored*: not counted as missed when
-  not found, and a prediction on one is not counted as false.
+  between gold and predicted objects of the same label, or of any labels with
+  ``ignore_labels`` (class-agnostic: ``eval --task dsg --ignore-labels``). Synth gold objects
+  that show less than the synth ``min_visible`` share (not ``labelled``) are *ignored*: not
+  counted as missed when not found, and a prediction on one is not counted as false.
 - **IDF1** (Ristani et al., 2016): ``2 IDTP / (gold objects + predicted objects)``, where IDTP
   is the largest number of frame-level matches that a one-to-one map of gold tracks to
   predicted tracks keeps.
@@ -31,7 +40,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -42,12 +51,17 @@ from finsta_cli.errors import InputError
 IOU_THRESHOLD = 0.5
 
 
+HAND_GROUP = "hand"
+OBJECT_GROUP = "object"
+
+
 @dataclass
 class _Object:
     track_id: int
     label: str
     box: np.ndarray
     ignore: bool = False
+    group: str = OBJECT_GROUP
 
 
 @dataclass
@@ -59,6 +73,10 @@ class GoldVideo:
     relations: dict[int, set[tuple[int, str, int]]]
     motions: dict[int, set[str]]
     colours: dict[int, str] = field(default_factory=dict)
+    # Something-Else: boxes in pixels of frames of this (width, height); None: the prediction's.
+    pixels: bool = False
+    frame_size: tuple[int, int] | None = None
+    groups: bool = False  # whether recall is reported per group (objects, hands)
 
 
 def synth_motion_labels(record: dict[str, Any]) -> dict[int, set[str]]:
@@ -135,6 +153,74 @@ def gold_from_dsg(record: dict[str, Any]) -> GoldVideo:
     return GoldVideo(str(record["video_id"]), frames, relations, motions, colours)
 
 
+def is_something_else(data: Any) -> bool:
+    """Whether parsed JSON is Something-Else's annotations: video id -> frame records with
+    ``name`` and ``labels``."""
+    if not isinstance(data, dict) or not data:
+        return False
+    frames = next(iter(data.values()))
+    return (
+        isinstance(frames, list)
+        and bool(frames)
+        and isinstance(frames[0], dict)
+        and "name" in frames[0]
+        and "labels" in frames[0]
+    )
+
+
+def _image_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as image:
+            width, height = image.size
+    except (OSError, UnidentifiedImageError):
+        return None
+    return int(width), int(height)
+
+
+def gold_from_something_else(video_id: str, frames: Any, root: Path | None) -> GoldVideo:
+    """One video of Something-Else annotations (module docstring); ``root`` is the folder of
+    ``annotations.json``, where ``videos/<video>/NNNN.jpg`` give the frame size."""
+    if not isinstance(frames, list):
+        raise TypeError(f"expected a list of frame records, found {type(frames).__name__}")
+    gold: dict[int, list[_Object]] = {}
+    size: tuple[int, int] | None = None
+    for frame in frames:
+        name = str(frame["name"])
+        index = int(Path(name).stem) - 1
+        if index < 0:
+            raise ValueError(f"frame name {name!r} is not NNNN.jpg counted from 0001")
+        if size is None and root is not None:
+            size = _image_size(root / "videos" / name)
+        objects = gold.setdefault(index, [])
+        hands = 0
+        for label in frame.get("labels") or []:
+            b = label["box2d"]
+            box = np.asarray([b["x1"], b["y1"], b["x2"], b["y2"]], np.float64)
+            standard = str(label.get("standard_category", ""))
+            if standard == HAND_GROUP:
+                track, group = 1000 + hands, HAND_GROUP
+                hands += 1
+            else:
+                track, group = int(standard) if standard.isdigit() else 900 + len(objects), "object"
+            category = str(label.get("category") or standard or "object")
+            objects.append(_Object(track, category, box, group=group))
+    return GoldVideo(str(video_id), gold, {}, {}, pixels=True, frame_size=size, groups=True)
+
+
+def _read_something_else(path: Path, data: dict[str, Any]) -> list[GoldVideo]:
+    videos = []
+    for video_id, frames in data.items():
+        try:
+            videos.append(gold_from_something_else(video_id, frames, path.parent))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputError(
+                f"{path}: video {video_id}: not in Something-Else format ({exc})"
+            ) from None
+    return videos
+
+
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         value = json.loads(path.read_text(encoding="utf-8"))
@@ -157,9 +243,29 @@ def _gold_record(record: dict[str, Any], where: str) -> GoldVideo:
 
 
 def read_gold(path: Path) -> list[GoldVideo]:
-    """Gold videos from a synth folder, a synth split JSONL file, or a folder of DSG records."""
+    """Gold videos from a synth folder, a synth split JSONL file, a folder of DSG records, or
+    Something-Else's ``annotations.json`` (the file or its folder)."""
     from finsta_cli.io.jsonl import iter_jsonl
 
+    if (
+        path.is_dir()
+        and not (path / "annotations").is_dir()
+        and (path / SOMETHING_ELSE_FILE).is_file()
+    ):
+        path = path / SOMETHING_ELSE_FILE
+    if path.is_file() and path.suffix.lower() == ".json":
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, UnicodeDecodeError) as exc:
+            raise InputError(f"{path}: not readable JSON ({exc})") from None
+        if is_something_else(data):
+            return _read_something_else(path, data)
+        if isinstance(data, dict) and "record" in data:
+            return [_gold_record(data, str(path))]
+        raise InputError(
+            f"{path}: neither Something-Else annotations (video id -> frames with name and "
+            "labels) nor a synth or DSG record"
+        )
     if path.is_file():
         return [_gold_record(r, f"{path}:{n}") for n, r in iter_jsonl(path)]
     if not path.is_dir():
@@ -172,6 +278,7 @@ def read_gold(path: Path) -> list[GoldVideo]:
 
 
 _STAGE_FILES = {"manifest.json", "dataset.json"}
+SOMETHING_ELSE_FILE = "annotations.json"
 
 
 def _pred_records(folder: Path) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -193,14 +300,20 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return box_iou(a, b)
 
 
-def _match(gold: list[_Object], pred: list[_Object]) -> tuple[list[tuple[int, int]], np.ndarray]:
-    """One-to-one matches (gold index, pred index) at IoU >= 0.5 with equal labels."""
+def _match(
+    gold: list[_Object], pred: list[_Object], ignore_labels: bool = False
+) -> tuple[list[tuple[int, int]], np.ndarray]:
+    """One-to-one matches (gold index, pred index) at IoU >= 0.5 with equal labels (any labels
+    with ``ignore_labels``)."""
     from scipy.optimize import linear_sum_assignment
 
     if not gold or not pred:
         return [], np.zeros((len(gold), len(pred)))
     iou = _iou(np.stack([g.box for g in gold]), np.stack([p.box for p in pred]))
-    same = np.array([[g.label == p.label for p in pred] for g in gold])
+    if ignore_labels:
+        same = np.ones(iou.shape, dtype=bool)
+    else:
+        same = np.array([[g.label == p.label for p in pred] for g in gold])
     score = np.where(same & (iou >= IOU_THRESHOLD), iou, 0.0)
     rows, cols = linear_sum_assignment(-score)
     return [(int(r), int(c)) for r, c in zip(rows, cols, strict=True) if score[r, c] > 0], iou
@@ -223,6 +336,13 @@ class VideoScore:
     colour_correct: int = 0
     frames: int = 0
     missing: bool = False
+    # group -> [gold objects, matched] (Something-Else gold: objects and hands)
+    groups: dict[str, list[int]] = field(default_factory=dict)
+
+    def count_group(self, group: str, gold: int, matched: int) -> None:
+        entry = self.groups.setdefault(group, [0, 0])
+        entry[0] += gold
+        entry[1] += matched
 
     @property
     def idf1(self) -> float:
@@ -230,15 +350,44 @@ class VideoScore:
         return 2 * self.idtp / total if total else 1.0
 
 
-def score_video(gold: GoldVideo, pred: dict[str, Any] | None) -> VideoScore:
-    """Count matches, identity matches, relations and motions of one video."""
+def _normalised(gold: GoldVideo, pred: dict[str, Any]) -> GoldVideo:
+    """``gold`` with pixel boxes divided by the frame size (its own, else the prediction's)."""
+    if not gold.pixels:
+        return gold
+    size = gold.frame_size
+    if size is None and pred.get("width") and pred.get("height"):
+        size = (int(pred["width"]), int(pred["height"]))
+    if size is None:
+        raise InputError(
+            f"video {gold.video_id}: the gold boxes are in pixels, but neither its frames "
+            "(videos/<video>/NNNN.jpg beside annotations.json) nor the prediction give the "
+            "frame size"
+        )
+    scale = np.asarray([size[0], size[1], size[0], size[1]], np.float64)
+    frames = {
+        index: [replace(o, box=np.clip(o.box / scale, 0.0, 1.0)) for o in objects]
+        for index, objects in gold.frames.items()
+    }
+    return replace(gold, frames=frames, pixels=False, frame_size=size)
+
+
+def score_video(
+    gold: GoldVideo, pred: dict[str, Any] | None, ignore_labels: bool = False
+) -> VideoScore:
+    """Count matches, identity matches, relations and motions of one video (class-agnostic
+    matching with ``ignore_labels``)."""
     from scipy.optimize import linear_sum_assignment
 
     score = VideoScore(gold.video_id)
     if pred is None:
         score.missing = True
         score.gold = sum(1 for objs in gold.frames.values() for o in objs if not o.ignore)
+        if gold.groups:
+            for objects in gold.frames.values():
+                for missed in objects:
+                    score.count_group(missed.group, 1, 0)
         return score
+    gold = _normalised(gold, pred)
     gold_vocab = {p for rels in gold.relations.values() for _, p, _ in rels}
     pairs: dict[tuple[int, int], int] = {}  # (gold track, pred track) -> frames matched
     pred_tracks = {int(t["track_id"]): t for t in pred.get("tracks", [])}
@@ -252,7 +401,7 @@ def score_video(gold: GoldVideo, pred: dict[str, Any] | None) -> VideoScore:
             _Object(int(o["track_id"]), str(o["label"]), np.asarray(o["box"], np.float64))
             for o in frame.get("objects", [])
         ]
-        matches, iou = _match(gold_objs, pred_objs)
+        matches, iou = _match(gold_objs, pred_objs, ignore_labels)
         matched_pred = {c for _, c in matches}
         on_ignored = set()
         for c in range(len(pred_objs)):
@@ -266,6 +415,11 @@ def score_video(gold: GoldVideo, pred: dict[str, Any] | None) -> VideoScore:
         score.gold += sum(1 for g in gold_objs if not g.ignore)
         score.pred += len(pred_objs) - len(on_ignored) - (len(matches) - len(counted))
         score.matched += len(counted)
+        if gold.groups:
+            found = {r for r, _ in counted}
+            for r, gold_obj in enumerate(gold_objs):
+                if not gold_obj.ignore:
+                    score.count_group(gold_obj.group, 1, int(r in found))
         to_gold = {}
         for r, c in counted:
             key = (gold_objs[r].track_id, pred_objs[c].track_id)
@@ -322,9 +476,12 @@ class DSGMetrics:
     motion_accuracy: float
     colour_accuracy: float
     tracks: int
+    ignore_labels: bool = False
+    # group -> (gold objects, matched), for gold that has groups (Something-Else: object, hand)
+    groups: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        payload = {
             "task": "dsg",
             "videos": self.videos,
             "missing_predictions": self.missing,
@@ -340,18 +497,34 @@ class DSGMetrics:
             "colour_accuracy": round(self.colour_accuracy, 4),
             "matched_tracks": self.tracks,
             "iou_threshold": IOU_THRESHOLD,
+            "labels": "ignored" if self.ignore_labels else "matched",
         }
+        if self.groups:
+            payload["by_group"] = {
+                group: {"gold_objects": gold, "matched": matched,
+                        "recall": round(_ratio(matched, gold), 4)}
+                for group, (gold, matched) in sorted(self.groups.items())
+            }  # fmt: skip
+        return payload
 
 
 def _ratio(a: int, b: int) -> float:
     return a / b if b else 0.0
 
 
-def evaluate_dsg(gold_path: Path, pred_path: Path) -> tuple[DSGMetrics, list[VideoScore]]:
-    """Score a build-dsg output folder against gold (see the module docstring)."""
+def evaluate_dsg(
+    gold_path: Path, pred_path: Path, *, ignore_labels: bool = False
+) -> tuple[DSGMetrics, list[VideoScore]]:
+    """Score a build-dsg output folder against gold (see the module docstring); with
+    ``ignore_labels``, objects match whatever their labels (class-agnostic)."""
     gold = read_gold(gold_path)
     predictions = dict(_pred_records(pred_path))
-    scores = [score_video(g, predictions.get(g.video_id)) for g in gold]
+    scores = [score_video(g, predictions.get(g.video_id), ignore_labels) for g in gold]
+    groups: dict[str, tuple[int, int]] = {}
+    for s in scores:
+        for group, (count, matched) in s.groups.items():
+            before = groups.get(group, (0, 0))
+            groups[group] = (before[0] + count, before[1] + matched)
     total = VideoScore("all")
     for s in scores:
         for name in (
@@ -384,5 +557,7 @@ def evaluate_dsg(gold_path: Path, pred_path: Path) -> tuple[DSGMetrics, list[Vid
         motion_accuracy=_ratio(total.motion_correct, total.tracks),
         colour_accuracy=_ratio(total.colour_correct, total.colour_tracks),
         tracks=total.tracks,
+        ignore_labels=ignore_labels,
+        groups=groups,
     )
     return metrics, scores

@@ -175,7 +175,12 @@ def embed_videos(
     encoder call: only the embeddings are kept (module docstring). A ``chunk`` that is a
     multiple of ``batch`` gives the embeddings of a single pass exactly; others agree to float
     rounding (the encoder's batches differ). None decoded is an :class:`InputError`."""
-    refs = [(vid, dataset.videos[vid].path if vid in dataset.videos else None) for vid in video_ids]
+    refs = [
+        (vid, dataset.videos[vid].location if vid in dataset.videos else None) for vid in video_ids
+    ]
+    absent = {
+        vid for vid in video_ids if vid not in dataset.videos or dataset.videos[vid].path is None
+    }
     ids: list[str] = []
     parts: list[Tensor] = []
     failures: dict[str, str] = {}
@@ -190,15 +195,39 @@ def embed_videos(
             # else the C library keeps the freed frames and activations resident, and the
             # peak creeps up with the number of chunks
             release_freed_memory()
-    if failures:
-        log.warning("%d video(s) could not be decoded (left out)", len(failures))
+    missing = [vid for vid in failures if vid in absent]
+    broken = [vid for vid in failures if vid not in absent]
+    root_hint = video_root_hint(dataset)
+    if missing:
+        log.warning(
+            "%d of %d video(s) not found, left out (first: %s)%s",
+            len(missing), len(refs), failures[missing[0]], f"; {root_hint}" if root_hint else "",
+        )  # fmt: skip
+    if broken:
+        log.warning(
+            "%d video(s) could not be decoded, left out (first: %s)",
+            len(broken), failures[broken[0]],
+        )  # fmt: skip
     if not ids:
+        first = failures[(missing or broken)[0]] if failures else "no videos"
+        what = "was found" if len(missing) == len(refs) else "could be decoded"
         raise InputError(
-            f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} could "
-            "be decoded",
-            hint="annotation-only datasets need --video-root pointing at the video files",
+            f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} "
+            f"{what} (first: {first})",
+            hint=root_hint if missing else None,
         )
     return VideoEmbeddings(ids, torch.cat(parts), failures)
+
+
+def video_root_hint(dataset: TaskDataset) -> str | None:
+    """What to do about videos that are not found: pass ``--video-root`` when it was not given;
+    when it was, what the folder should hold (None: nothing more to say)."""
+    if dataset.video_root is None:
+        return "pass --video-root DIR, the folder of the dataset's video files"
+    return (
+        f"--video-root {dataset.video_root} should hold <video_id>.mp4 (or another video "
+        "extension, or a folder of frame images) for each video"
+    )
 
 
 def evaluate_retrieval(

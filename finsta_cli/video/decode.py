@@ -89,12 +89,26 @@ def _image_files(folder: Path) -> list[Path]:
     )
 
 
+def _has_video_below(folder: Path) -> bool:
+    """Whether ``folder`` or a folder under it holds a video file."""
+    for _, _, files in os.walk(folder):
+        if any(Path(name).suffix.lower() in VIDEO_EXTENSIONS for name in files):
+            return True
+    return False
+
+
 def is_frame_folder(folder: Path) -> bool:
-    """True for a folder holding frame images (a frame dump counts as one video)."""
+    """True for a frame dump (one video): a folder holding frame images and no video files, in
+    it or in a folder under it. Images beside videos are stray files, not a video."""
     try:
-        return any(p.suffix.lower() in IMAGE_EXTENSIONS for p in folder.iterdir())
+        names = [p.suffix.lower() for p in folder.iterdir()]
     except OSError:
         return False
+    if not any(suffix in IMAGE_EXTENSIONS for suffix in names):
+        return False
+    if any(suffix in VIDEO_EXTENSIONS for suffix in names):
+        return False
+    return not _has_video_below(folder)
 
 
 def _read_manifest(path: Path, on_error: OnBadInput | None = None) -> list[VideoSource]:
@@ -138,54 +152,107 @@ def _read_manifest(path: Path, on_error: OnBadInput | None = None) -> list[Video
 
 
 def discover_videos(
-    inputs: Sequence[str | os.PathLike[str]], on_error: OnBadInput | None = None
+    inputs: Sequence[str | os.PathLike[str]],
+    on_error: OnBadInput | None = None,
+    on_warning: Callable[[str], None] | None = None,
 ) -> list[VideoSource]:
     """Expand command-line inputs into videos, in a stable order.
 
     A file is a video (even with an odd suffix: decoding then reports what it is), except a
     ``.jsonl`` file, which is a manifest of ``{"id", "path"}`` lines (relative paths from the
     manifest's folder; a ``finsta synth`` split file such as ``test.jsonl`` works as one); a
-    folder holding images is one video (a frame dump); any other folder is searched recursively
-    for video files and frame folders. A path that does not exist is kept, so that it fails as
-    an item with its reason. Ids are file stems (folder names for frame folders); when two
-    videos share a stem, their paths relative to the input folder tell them apart. A manifest
-    line that names no video, or a file name that is not UTF-8, raises :class:`InputError`, or
-    is passed to ``on_error``.
+    folder holding images and no videos (:func:`is_frame_folder`) is one video (a frame dump);
+    any other folder is searched recursively for video files and frame folders, and images
+    lying beside videos are left out with a warning. A path that does not exist is kept, so
+    that it fails as an item with its reason. Ids are file stems (folder names for frame
+    folders); when two videos share a stem, their paths relative to the input folder tell them
+    apart. A manifest line that names no video, or a file name that is not UTF-8, raises
+    :class:`InputError`, or is passed to ``on_error``.
+
+    Warnings (stray images, an input that holds no video) go to ``on_warning`` (default: the
+    log). Inputs that hold no video at all, and nothing that failed, are a :class:`UsageError`
+    naming them.
     """
     if not inputs:
         raise UsageError("no videos given", hint="finsta build-dsg VIDEO_OR_FOLDER... --out DIR")
+    warn = on_warning if on_warning is not None else log.warning
+    rejected: list[BadInput] = []
+
+    def bad(failure: BadInput) -> None:
+        rejected.append(failure)
+        if on_error is None:
+            raise InputError(failure.reason)
+        on_error(failure)
+
     sources: list[VideoSource] = []
+    empty: list[Path] = []
     for raw in inputs:
         path = Path(raw).expanduser()
         if path.is_dir():
             if is_frame_folder(path):
                 sources.append(VideoSource(path.name or str(path), path, "frames"))
                 continue
-            found: list[tuple[str, Path, SourceKind]] = []
-            for folder, dirs, files in os.walk(path):
-                dirs.sort()
-                here = Path(folder)
-                for sub in list(dirs):
-                    if is_frame_folder(here / sub):
-                        found.append(
-                            ((here / sub).relative_to(path).as_posix(), here / sub, "frames")
-                        )
-                        dirs.remove(sub)  # its images are the video, not more videos
-                for name in sorted(files):
-                    if Path(name).suffix.lower() in VIDEO_EXTENSIONS:
-                        relative = (here / name).relative_to(path).with_suffix("")
-                        found.append((relative.as_posix(), here / name, "video"))
-            stems: dict[str, int] = {}
-            for rel_id, _, _ in found:
-                stems[Path(rel_id).name] = stems.get(Path(rel_id).name, 0) + 1
-            for rel_id, target, kind in sorted(found, key=lambda f: f[0]):
-                stem = Path(rel_id).name
-                sources.append(VideoSource(stem if stems[stem] == 1 else rel_id, target, kind))
+            found = _search_folder(path, warn)
+            if not found:
+                empty.append(path)
+            sources.extend(found)
         elif path.suffix.lower() in MANIFEST_EXTENSIONS and path.is_file():
-            sources.extend(_read_manifest(path, on_error))
+            before = len(rejected)
+            listed = _read_manifest(path, bad if on_error is not None else None)
+            if not listed and len(rejected) == before:
+                empty.append(path)
+            sources.extend(listed)
         else:
             sources.append(VideoSource(path.stem or path.name, path, "video"))
-    return [source for source in sources if _valid_name(source, on_error)]
+    kept = [source for source in sources if _valid_name(source, bad)]
+    if empty:
+        names = ", ".join(str(path) for path in empty)
+        if not kept and not rejected:
+            raise UsageError(
+                f"no videos found in {names}",
+                hint="give video files (" + ", ".join(sorted(VIDEO_EXTENSIONS)) + "), folders "
+                "holding them (searched recursively), folders of frame images, or a JSONL "
+                "manifest of {id, path}",
+            )
+        for path in empty:
+            warn(f"{path}: no videos found in it; left out")
+    return kept
+
+
+def _search_folder(root: Path, warn: Callable[[str], None]) -> list[VideoSource]:
+    """The videos under ``root``: video files and frame folders, ids as :func:`discover_videos`
+    says. Images lying beside videos are left out with one warning per folder."""
+    found: list[tuple[str, Path, SourceKind]] = []
+    for folder, dirs, files in os.walk(root):
+        dirs.sort()
+        here = Path(folder)
+        for sub in list(dirs):
+            if is_frame_folder(here / sub):
+                found.append(((here / sub).relative_to(root).as_posix(), here / sub, "frames"))
+                dirs.remove(sub)  # its images are the video, not more videos
+        stray = []
+        for name in sorted(files):
+            suffix = Path(name).suffix.lower()
+            if suffix in VIDEO_EXTENSIONS:
+                relative = (here / name).relative_to(root).with_suffix("")
+                found.append((relative.as_posix(), here / name, "video"))
+            elif suffix in IMAGE_EXTENSIONS:
+                stray.append(name)
+        if stray:
+            shown = ", ".join(stray[:3]) + (f" and {len(stray) - 3} more" if stray[3:] else "")
+            warn(
+                f"{here}: {len(stray)} image file(s) left out ({shown}): a folder is read as "
+                "one video of frame images only when it holds images and no videos; move frame "
+                "images into a folder of their own"
+            )
+    stems: dict[str, int] = {}
+    for rel_id, _, _ in found:
+        stems[Path(rel_id).name] = stems.get(Path(rel_id).name, 0) + 1
+    sources = []
+    for rel_id, target, kind in sorted(found, key=lambda f: f[0]):
+        stem = Path(rel_id).name
+        sources.append(VideoSource(stem if stems[stem] == 1 else rel_id, target, kind))
+    return sources
 
 
 def _valid_name(source: VideoSource, on_error: OnBadInput | None) -> bool:
@@ -290,7 +357,7 @@ class _VideoFile:
     def __init__(self, path: Path, longest: int) -> None:
         self.path = path
         if not path.exists():
-            raise InputError(f"{path}: file not found")
+            raise InputError(not_found(path))
         if path.is_dir():
             raise InputError(f"{path}: a folder with no images, not a video")
         try:
@@ -408,6 +475,13 @@ class _FrameFolder:
             except Exception as exc:  # Pillow's plugins raise many kinds on a damaged file
                 raise _image_error(self.files[index], exc) from None
         return np.stack(frames)
+
+
+def not_found(path: Path) -> str:
+    """The reason given for a video that is not there: ``not found: PATH``, the path tried."""
+    if path.is_symlink():
+        return f"not found: {path} (a link to {os.readlink(path)}, which does not exist)"
+    return f"not found: {path}"
 
 
 def _first_line(exc: BaseException) -> str:

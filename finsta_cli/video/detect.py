@@ -362,9 +362,12 @@ def detection_lines(record: Any, *, track_ids: bool = False) -> list[dict[str, A
 # --- the factory -----------------------------------------------------------------------------
 def _make_yolo(config: BuildDSGConfig, device: str) -> Detector:
     from finsta_cli.assets import default_detector_weights
+    from finsta_cli.video.weights import fetch_official_checkpoint, is_official_checkpoint
 
     weights = config.weights or str(default_detector_weights())
     is_yaml = weights.endswith((".yaml", ".yml"))
+    if not is_yaml and not Path(weights).is_file() and is_official_checkpoint(weights):
+        weights = str(fetch_official_checkpoint(weights, config.allow_download))
     if not is_yaml and not Path(weights).is_file():
         default = config.weights is None
         raise MissingResourceError(

@@ -57,7 +57,7 @@ class BuildDSGConfig(StageConfig):
 
     SECTION: ClassVar[str] = "build_dsg"
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"batch", "device", "threads", "prefetch", "decode_workers", "assemble"}
+        {"batch", "device", "threads", "prefetch", "decode_workers", "assemble", "allow_download"}
     )
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
@@ -68,6 +68,11 @@ class BuildDSGConfig(StageConfig):
         description="yolo: ultralytics checkpoint (.pt), or a model .yaml for a random one; "
         "nanodet: a file of tools/convert_nanodet.py (default: the shipped one)",
     )
+    allow_download: bool = Field(
+        False,
+        description="let ultralytics fetch an official checkpoint named by weights "
+        "(also FINSTA_ALLOW_DOWNLOAD=1)",
+    )
     detections: str | None = Field(None, description="detections file for --detector file")
     conf: float = Field(0.25, ge=0.0, le=1.0)
     iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold")
@@ -76,7 +81,9 @@ class BuildDSGConfig(StageConfig):
     decode_size: int = Field(
         0, ge=0, description="longest side of decoded frames; 0: imgsz (never enlarged)"
     )
-    folder_fps: float = Field(12.0, gt=0, description="frame rate of frame-image folders")
+    folder_fps: float = Field(
+        12.0, gt=0, description="frame rate of frame-image folders (warned about when not set)"
+    )
     region_features: bool = True
     tracker: Literal["hungarian", "bytetrack"] = "hungarian"
     tracking: TrackerOptions = Field(default_factory=TrackerOptions)
@@ -172,9 +179,12 @@ def run_build_dsg(
     whole = shard or Shard()
     # A manifest line that names no video, or a second video of one id, fails alone.
     bad: list[BadInput] = []
+    notes: list[str] = []  # stray images, inputs without videos: warned about once the run starts
     # Hashing reads every video: only this shard's are hashed (select() checks again).
     sources = [
-        source for source in discover_videos(inputs, bad.append) if whole.contains(source.id)
+        source
+        for source in discover_videos(inputs, bad.append, notes.append)
+        if whole.contains(source.id)
     ]
     detector_key = _detector_hash(config)
     items = [
@@ -196,6 +206,9 @@ def run_build_dsg(
     ) as run:
         for source in inputs:
             run.add_input(source, None, None)
+        for note in notes:
+            run.warn("inputs", note)
+        _warn_default_folder_fps(sources, config, run)
         for failure in bad:
             if whole.contains(failure.id):
                 run.fail(failure.id, failure.reason, source=failure.source)
@@ -204,6 +217,67 @@ def run_build_dsg(
             _process(todo, out_dir, config, device, run)
     assert run.summary is not None
     return run.summary
+
+
+def _warn_default_folder_fps(
+    sources: Sequence[VideoSource], config: BuildDSGConfig, run: StageRun[VideoSource]
+) -> None:
+    """A frame folder carries no frame rate: say so when it is read at the default one."""
+    folders = [source.id for source in sources if source.kind == "frames"]
+    if not folders or "folder_fps" in config.model_fields_set:
+        return
+    shown = ", ".join(folders[:3]) + (f" and {len(folders) - 3} more" if folders[3:] else "")
+    run.warn(
+        "folder_fps_default",
+        f"{len(folders)} frame folder(s) ({shown}) read at {config.folder_fps:g} frames a "
+        "second, the default: their timestamps and motions assume it. Give the rate the frames "
+        "were dumped at with --folder-fps (MSR-VTT frame dumps are often 1 fps)",
+    )
+
+
+class _FootageCheck:
+    """Watches the first frames of each video for footage that is not finsta synth, when the
+    detector knows only synth's shapes (:mod:`finsta_cli.video.footage`)."""
+
+    def __init__(self, run: StageRun[VideoSource], weights: str) -> None:
+        self.run, self.weights = run, weights
+        self.checked = 0
+        self.real: list[str] = []
+        self.warning: Any = None
+
+    def see(self, video_id: str, frames: np.ndarray) -> None:
+        from finsta_cli.video.footage import looks_like_synth, real_footage_message
+
+        self.checked += 1
+        if looks_like_synth(frames):
+            return
+        self.real.append(video_id)
+        if self.warning is None:  # at once, so that a long run can be stopped
+            self.run.warn(
+                "synth_detector_on_real_footage",
+                real_footage_message(self.real, None, self.weights),
+            )
+            self.warning = self.run.warnings[-1]
+
+    def finish(self) -> None:
+        """The count over the whole run, in the manifest (and on stderr when it grew)."""
+        from finsta_cli.video.footage import real_footage_message
+
+        if self.warning is None:
+            return
+        self.warning.message = real_footage_message(self.real, self.checked, self.weights)
+        log.warning("%s", self.warning.message)
+
+
+def _footage_check(
+    config: BuildDSGConfig, names: dict[int, str], run: StageRun[VideoSource]
+) -> _FootageCheck | None:
+    from finsta_cli.assets import default_detector_weights
+    from finsta_cli.video.footage import is_synth_detector
+
+    if config.detector != "yolo" or not is_synth_detector(names):
+        return None
+    return _FootageCheck(run, config.weights or str(default_detector_weights()))
 
 
 def _process(
@@ -294,14 +368,17 @@ def _process(
                 run.done(job.item, outputs)
 
     names, feature_dim = dict(detector.names), int(detector.feature_dim)
+    footage = _footage_check(config, names, run)
     writing: deque[tuple[_AssemblyJob, Future[_Outcome]]] = deque()
     try:
-        _feed(todo, config, run, states, batch, flush, finish_ready, collect)
+        _feed(todo, config, run, states, batch, flush, finish_ready, collect, footage)
         flush()
         finish_ready()
     finally:
         collect(wait=True)
         writer.shutdown(wait=True)
+        if footage is not None:
+            footage.finish()
 
 
 def _feed(
@@ -313,8 +390,10 @@ def _feed(
     flush: Callable[[], None],
     finish_ready: Callable[[], None],
     collect: Callable[[bool], None],
+    footage: _FootageCheck | None = None,
 ) -> None:
-    """Route decoded chunks into detector batches; finished videos go to the writer."""
+    """Route decoded chunks into detector batches; finished videos go to the writer; the first
+    chunk of each video goes past ``footage`` (the synth detector's check)."""
     workers = config.decode_workers or auto_decode_workers()
     reader = PrefetchingReader(
         todo, config.decode_options(), depth=config.prefetch, workers=workers
@@ -333,6 +412,8 @@ def _feed(
             assert isinstance(entry, FrameChunk)
             state = states.setdefault(entry.item.id, _VideoState(entry.item))
             state.info = entry.info
+            if footage is not None and entry.positions and entry.positions[0] == 0:
+                footage.see(entry.item.id, entry.frames)
             for k, position in enumerate(entry.positions):
                 batch.append((state, position, entry.indices[k], entry.times[k], entry.frames[k]))
                 if len(batch) >= config.batch:

@@ -23,6 +23,10 @@ with arguments from the file), create it (NEWOBJ: ``__new__``) and set its attri
 ``__setstate__``, or the instance ``__dict__``). For the allowed layers that is library code
 building a layer, never code the file chose; a callable the file stores (a hook, an attribute)
 can only be one of the allowed classes or an instance of one.
+
+An official checkpoint name (``yolov8n.pt``, ``yolo11n.pt``) that is not a local file is fetched
+by ultralytics' own download into finsta's cache, only when the user allows downloads
+(:func:`fetch_official_checkpoint`); the file it wrote goes through the same three steps.
 """
 
 from __future__ import annotations
@@ -191,6 +195,62 @@ def check_detector_file(path: Path) -> list[Any]:
     if not isinstance(model, model_class):
         raise InputError(f"{path}: a {type(model).__name__}, not an ultralytics detection model")
     return entries
+
+
+def is_official_checkpoint(name: str) -> bool:
+    """Whether ``name`` is a bare file name of ultralytics' release checkpoints (``yolov8n.pt``,
+    ``yolo11n.pt``, ...: the COCO detectors ultralytics downloads by name)."""
+    if Path(name).name != name or not name.endswith(".pt"):
+        return False
+    from finsta_cli.offline import import_ultralytics
+
+    import_ultralytics()
+    from ultralytics.utils.downloads import GITHUB_ASSETS_NAMES
+
+    return name in GITHUB_ASSETS_NAMES
+
+
+def _download_asset(target: Path) -> None:
+    """ultralytics' own download of a release checkpoint to ``target`` (its file name)."""
+    from ultralytics.utils.downloads import attempt_download_asset
+
+    with contextlib.redirect_stdout(sys.stderr):
+        attempt_download_asset(target)
+
+
+def fetch_official_checkpoint(name: str, allow_download: bool = False) -> Path:
+    """The local copy of ultralytics' release checkpoint ``name`` (:func:`is_official_checkpoint`):
+    finsta's download cache, else downloaded there by ultralytics when the user allows it
+    (:func:`finsta_cli.offline.download_allowed`). The file is then loaded like any other, through
+    :func:`load_yolo`'s checks. MissingResourceError (exit 4) when not allowed or offline."""
+    from finsta_cli.offline import ALLOW_DOWNLOAD_HINT, download_allowed, download_dir
+
+    target = download_dir("ultralytics") / name
+    if target.is_file():
+        return target
+    if not download_allowed(allow_download):
+        raise MissingResourceError(
+            f"{name}: no such file here; it names an official ultralytics checkpoint, which "
+            "finsta downloads only when allowed",
+            hint=f"{ALLOW_DOWNLOAD_HINT}: ultralytics then fetches it into {target.parent}; or "
+            "give --weights the path of a copy you downloaded",
+        )
+    from finsta_cli.offline import import_ultralytics
+
+    import_ultralytics()
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        _download_asset(target)
+    except Exception as exc:
+        reason = str(exc).replace("❌", "").strip().splitlines()
+        raise MissingResourceError(
+            f"{name}: could not download the official ultralytics checkpoint "
+            f"({reason[0] if reason else type(exc).__name__})",
+            hint="offline? download it where there is a network and give --weights its path",
+        ) from None
+    if not target.is_file():
+        raise MissingResourceError(f"{name}: ultralytics downloaded nothing to {target}")
+    return target
 
 
 def load_yolo(weights: str | Path) -> Any:

@@ -432,3 +432,45 @@ def test_a_second_run_on_the_same_folder_is_refused(
     result = runner.invoke(app, command)
     assert result.exit_code == 0, result.output
     assert not stray.exists()
+
+
+@pytest.fixture(scope="module")
+def small_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from finsta_cli.data.synth import SynthConfig, generate_dataset
+
+    out = tmp_path_factory.mktemp("synth-c4c")
+    assert generate_dataset(SynthConfig(videos=6, seed=3), out, quiet=True).failed == 0
+    return out
+
+
+def test_clip4clip_weights_for_another_activation_and_tags_not_allowed(
+    runner: CliRunner, small_synth: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytest.importorskip("open_clip")
+    monkeypatch.delenv("FINSTA_ALLOW_DOWNLOAD", raising=False)
+    base = ["align-train", "--data", str(small_synth), "--out", str(tmp_path / "r"),
+            "--objective", "host-only", "--host", "clip4clip"]  # fmt: skip
+    # A CLIP4Clip checkpoint (its clip.logit_scale says so) for a GELU architecture: refused
+    # before any model is built, naming both, never loaded into the wrong activation.
+    weights = tmp_path / "pytorch_model.bin.1"
+    torch.save(
+        {"clip.logit_scale": torch.tensor(4.6), "clip.visual.proj": torch.ones(2, 2)}, weights
+    )
+    config = tmp_path / "gelu.yaml"
+    config.write_text("align_train:\n  host_options:\n    arch: ViT-B-32\n", encoding="utf-8")
+    result = runner.invoke(app, [*base, "--host-weights", str(weights), "--config", str(config)])
+    assert result.exit_code == 1, result.output
+    assert (
+        f"{weights}: a CLIP4Clip checkpoint, trained with QuickGELU, but arch 'ViT-B-32' uses GELU"
+        in " ".join(result.output.split())
+    )
+    assert "arch: ViT-B-32-quickgelu" in result.output and "Traceback" not in result.output
+    # Without an arch, one whose shapes fit is looked for: none fits this file.
+    result = runner.invoke(app, [*base, "--host-weights", str(weights)])
+    assert result.exit_code == 1, result.output
+    assert "no open_clip QuickGELU ViT architecture has the shapes" in result.output
+    # An open_clip pretrained tag is downloaded only when allowed: exit 4 with the way to allow it.
+    result = runner.invoke(app, [*base, "--host-pretrained", "openai"])
+    assert result.exit_code == 4, result.output
+    assert "ViT-B-32-quickgelu/openai" in result.output and "--allow-download" in result.output
+    assert not (tmp_path / "r" / "checkpoint.pt").exists()

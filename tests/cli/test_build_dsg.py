@@ -18,7 +18,7 @@ from finsta_cli.cli.app import app
 from finsta_cli.data.synth import SynthConfig, generate_dataset
 from finsta_cli.schema.dsg import DSG
 from tests.conftest import repo_env
-from tests.video.conftest import make_mp4, write_gt_detections
+from tests.video.conftest import make_mp4, natural_frames, write_gt_detections
 
 
 @pytest.fixture(scope="module")
@@ -132,7 +132,7 @@ def test_bad_inputs_fail_alone(tmp_path: Path, runner: CliRunner, synth: tuple[P
     assert set(failures) == {"zero", "cut", "text", "gone"}
     assert "empty file" in failures["zero"] and "zero.mp4" in failures["zero"]
     assert "not a video" in failures["text"]
-    assert "not found" in failures["gone"]
+    assert failures["gone"].startswith(f"not found: {videos / 'gone.mp4'} (a link to ")
     assert "cut.mp4" in failures["cut"]
     assert sorted(_check_outputs(out)) == ["good", "short"]
     # a video shorter than --frames uses all its frames; no detections: valid, empty frames
@@ -310,6 +310,8 @@ def test_shipped_detector_meets_quality_goals_on_synth(
     )
     metrics = json.loads(scored.stdout)
     assert metrics["recall"] >= 0.9 and metrics["idf1"] >= 0.85
+    # On synth videos, the synth detector is not warned about.
+    assert json.loads((out / "manifest.json").read_text())["warnings"] == []
     assert metrics["motion_accuracy"] >= 0.8
     import torch
 
@@ -361,3 +363,146 @@ def test_shards_split_the_videos(
     assert done == 4
     assert (out / "manifest.shard-0-of-2.json").is_file()
     assert len(_check_outputs(out)) == 4
+
+
+def _flat(output: str) -> str:
+    """CLI output with rich's line wrapping undone."""
+    return " ".join(output.split())
+
+
+def _warnings(out: Path) -> list[dict[str, str]]:
+    warnings: list[dict[str, str]] = json.loads((out / "manifest.json").read_text())["warnings"]
+    return warnings
+
+
+def test_the_synth_detector_on_real_footage_is_warned_about(
+    tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
+) -> None:
+    from finsta_cli.assets import default_detector_weights
+    from finsta_cli.data.synth_render import write_mp4
+
+    if not default_detector_weights().is_file():
+        pytest.skip(f"shipped weights {default_detector_weights()} absent (docs/synth.md)")
+    data, _ = synth
+    street = tmp_path / "street.mp4"
+    write_mp4(street, list(natural_frames(6, 96, 160)), 8)  # colours of a filmed scene
+    rendered = sorted((data / "videos").glob("*.mp4"))[0]
+    out = tmp_path / "sgs"
+    args = ["build-dsg", str(street), str(rendered), "--out", str(out), "--frames", "4"]
+    result = runner.invoke(app, [*args, "--device", "cpu", "--json", "-q"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["done"] == 2  # warned, not refused
+    text = _flat(result.output)
+    assert "street does not look like finsta synth footage" in text
+    assert "--detector nanodet" in text and rendered.stem not in text
+    [warning] = _warnings(out)
+    assert warning["code"] == "synth_detector_on_real_footage"
+    assert warning["message"].startswith("1 of 2 video(s) (street) do not look like synth footage")
+    assert "knows only the six synth shapes" in warning["message"]
+    # A detector of other classes (a random COCO YOLO here) is not the synth detector.
+    coco = tmp_path / "coco"
+    result = runner.invoke(
+        app, [*args[:3], "--out", str(coco), "--weights", "yolov8n.yaml", "--imgsz", "64", "-q"]
+    )
+    assert result.exit_code == 0, result.output
+    assert _warnings(coco) == []
+
+
+def test_stray_images_and_inputs_without_videos(tmp_path: Path, runner: CliRunner) -> None:
+    videos = tmp_path / "videos"
+    (videos / "sub").mkdir(parents=True)
+    make_mp4(videos / "sub" / "clip.mp4", 4)
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(videos / "poster.png")
+    detections = tmp_path / "none.jsonl"
+    detections.write_text("")
+    out = tmp_path / "sgs"
+    common = ["--detector", "file", "--detections", str(detections), "--json"]
+    result = runner.invoke(app, ["build-dsg", str(videos), "--out", str(out), *common])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["done"] == 1
+    assert (out / "clip.json").is_file() and not (out / "videos.json").exists()
+    assert "1 image file(s) left out (poster.png)" in _flat(result.output)
+    [warning] = _warnings(out)
+    assert warning["code"] == "inputs" and warning["message"].startswith(f"{videos}: 1 image")
+
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    result = runner.invoke(app, ["build-dsg", str(empty), "--out", str(tmp_path / "o"), *common])
+    assert result.exit_code == 2, result.output
+    assert f"no videos found in {empty}" in _flat(result.output)
+    assert not (tmp_path / "o").exists()
+
+
+def test_frame_folders_are_read_at_the_given_frame_rate(tmp_path: Path, runner: CliRunner) -> None:
+    from PIL import Image
+
+    dump = tmp_path / "frames" / "video7020"
+    dump.mkdir(parents=True)
+    for i in range(5):
+        Image.new("RGB", (48, 32), (40 * i, 90, 30)).save(dump / f"{i:04d}.jpg")
+    detections = tmp_path / "none.jsonl"
+    detections.write_text("")
+    out = tmp_path / "sgs"
+    args = ["build-dsg", str(dump), "--out", str(out), "--detector", "file"]
+    args += ["--detections", str(detections), "--json", "-q"]
+    result = runner.invoke(app, args)
+    assert result.exit_code == 0, result.output
+    record = DSG.model_validate_json((out / "video7020.json").read_text())
+    assert record.frames[1].time == pytest.approx(1 / 12, abs=1e-5)
+    [warning] = _warnings(out)
+    assert warning["code"] == "folder_fps_default"
+    assert "(video7020) read at 12 frames a second, the default" in warning["message"]
+    assert "--folder-fps" in _flat(result.output)
+
+    result = runner.invoke(app, [*args, "--folder-fps", "1"])
+    assert result.exit_code == 0, result.output
+    record = DSG.model_validate_json((out / "video7020.json").read_text())
+    assert [f.time for f in record.frames] == [0.0, 1.0, 2.0, 3.0, 4.0]
+    assert record.fps == 1.0
+    assert _warnings(out) == []
+
+
+def test_official_weights_are_fetched_only_when_allowed(
+    tmp_path: Path, runner: CliRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from finsta_cli.offline import ALLOW_DOWNLOAD_ENV, download_dir
+    from finsta_cli.video.weights import load_yolo
+    from tests.pickles import Touch
+
+    monkeypatch.delenv(ALLOW_DOWNLOAD_ENV, raising=False)
+    video = make_mp4(tmp_path / "a.mp4", 3)
+    out = tmp_path / "sgs"
+    args = ["build-dsg", str(video), "--out", str(out), "--weights", "yolov8n.pt"]
+    args += ["--imgsz", "64", "--frames", "2", "--device", "cpu", "--json", "-q"]
+    refused = runner.invoke(app, args)
+    assert refused.exit_code == 4, refused.output
+    text = _flat(refused.output)
+    assert "yolov8n.pt: no such file here; it names an official ultralytics checkpoint" in text
+    assert f"--allow-download (or set {ALLOW_DOWNLOAD_ENV}=1)" in text
+
+    # Allowed: ultralytics' own download, stood in for by a random YOLO written where it writes.
+    fetched: list[Path] = []
+
+    def download(target: Path) -> None:
+        fetched.append(target)
+        load_yolo("yolov8n.yaml").save(str(target))
+
+    monkeypatch.setattr("finsta_cli.video.weights._download_asset", download)
+    result = runner.invoke(app, [*args, "--allow-download"])
+    assert result.exit_code == 0, result.output
+    target = download_dir("ultralytics") / "yolov8n.pt"
+    assert fetched == [target] and target.is_file()
+    # The environment variable allows it too; a copy in the cache is not fetched again.
+    monkeypatch.setenv(ALLOW_DOWNLOAD_ENV, "1")
+    assert runner.invoke(app, [*args, "--force"]).exit_code == 0
+    assert fetched == [target]
+
+    # What the download wrote is checked as a local file is: a pickle that runs code is refused.
+    marker = tmp_path / "ran"
+    torch.save({"model": Touch(marker)}, download_dir("ultralytics") / "yolo11n.pt")
+    args[args.index("yolov8n.pt")] = "yolo11n.pt"
+    result = runner.invoke(app, [*args, "--force"])
+    assert result.exit_code == 1 and "refused" in _flat(result.output)
+    assert not marker.exists()

@@ -69,3 +69,60 @@ def test_eval_names_a_bad_gold_file(runner: CliRunner, tmp_path: Path) -> None:
         and "bad.csv" in result.output
         and "not a FACTUAL CSV" in result.output
     )
+
+
+def _something_else_clip(root: Path) -> Path:
+    """A Something-Else folder: videos/77/0001-0004.jpg (200 x 100) and annotations.json with a
+    bottle and a hand in every frame."""
+    from PIL import Image
+
+    (root / "videos" / "77").mkdir(parents=True)
+    records = []
+    for k in range(1, 5):
+        Image.new("RGB", (200, 100), (90, 90, 90)).save(root / "videos" / "77" / f"{k:04d}.jpg")
+        boxes = [(20.0 + 5 * k, "bottle", "0000"), (120.0, "hand", "hand")]
+        labels = [
+            {"box2d": {"x1": x, "y1": 20.0, "x2": x + 40.0, "y2": 60.0}, "category": category,
+             "standard_category": standard}
+            for x, category, standard in boxes
+        ]  # fmt: skip
+        records.append({"name": f"77/{k:04d}.jpg", "labels": labels})
+    gold = root / "annotations.json"
+    gold.write_text(json.dumps({"77": records}), encoding="utf-8")
+    return gold
+
+
+def test_eval_dsg_against_something_else_with_and_without_labels(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    gold = _something_else_clip(tmp_path / "se")
+    # Predictions: the gold boxes, the bottle called "cup" (as a COCO detector would say).
+    detections = tmp_path / "cups.json"
+    detections.write_text(gold.read_text().replace('"bottle"', '"cup"'), encoding="utf-8")
+    out = tmp_path / "sgs"
+    videos = str(tmp_path / "se" / "videos")
+    built = runner.invoke(
+        app, ["build-dsg", videos, "--out", str(out), "--detector", "file", "--detections",
+              str(detections), "-q"],
+    )  # fmt: skip
+    assert built.exit_code == 0, built.output
+    args = ["eval", "--task", "dsg", "--gold", str(gold), "--pred", str(out), "--json"]
+    labelled = json.loads(runner.invoke(app, args).stdout)
+    assert labelled["labels"] == "matched" and labelled["recall"] == 0.5
+    assert labelled["by_group"]["object"]["recall"] == 0.0
+    assert labelled["by_group"]["hand"]["recall"] == 1.0
+    result = runner.invoke(app, [*args, "--ignore-labels"])
+    assert result.exit_code == 0, result.output
+    agnostic = json.loads(result.stdout)
+    assert agnostic["labels"] == "ignored" and agnostic["gold_objects"] == 8
+    assert agnostic["recall"] == 1.0 and agnostic["precision"] == 1.0
+    assert agnostic["by_group"]["object"] == {"gold_objects": 4, "matched": 4, "recall": 1.0}
+    human = runner.invoke(app, [*args[:-1], "--ignore-labels"])
+    assert "recall (hand)" in human.output and "1.0 (4 of 4)" in human.output
+
+    tsg_gold, tsg_pred = write_pair(tmp_path)
+    refused = runner.invoke(
+        app, ["eval", "--task", "tsg", "--gold", str(tsg_gold), "--pred", str(tsg_pred),
+              "--ignore-labels"],
+    )  # fmt: skip
+    assert refused.exit_code == 2 and "--ignore-labels applies to eval --task dsg" in refused.output

@@ -130,9 +130,47 @@ def test_annotation_only_dataset_is_exit_1(
                "--data", str(annotations), "--out", str(tmp_path / "o")]  # fmt: skip
     result = runner.invoke(app, command)
     assert result.exit_code == 1, result.output
-    assert "none of the 2 videos of split 'test' could be decoded" in result.output
-    assert "--video-root" in result.output
+    output = " ".join(result.output.split())
+    assert "none of the 2 videos of split 'test' was found" in output
+    assert "(first: clip0: not found (no video file is named for it))" in output
+    assert "hint: pass --video-root DIR, the folder of the dataset's video files" in output
+    assert "could not be decoded" not in output
     assert "internal error" not in result.output and "Traceback" not in result.output
+
+
+def test_absent_videos_name_the_path_looked_for(
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+) -> None:
+    videos = align_set.data / "videos"
+    present = sorted(videos.glob("*.mp4"))[0].stem
+    annotations = tmp_path / "test.jsonl"
+    annotations.write_text(
+        json.dumps({"video_id": present, "caption": "a red cube moves left"}) + "\n"
+        + json.dumps({"video_id": "clip9", "caption": "a blue ball rolls"}) + "\n"
+    )  # fmt: skip
+    command = ["zeroshot", "--task", "retrieval", "--checkpoint", str(align_set.checkpoint),
+               "--data", str(annotations), "--out", str(tmp_path / "o"), "--video-root",
+               str(videos)]  # fmt: skip
+    result = runner.invoke(app, command)
+    assert result.exit_code == 3, result.output  # one video scored, one left out
+    output = " ".join(result.output.split())
+    assert f"1 of 2 video(s) not found, left out (first: not found: {videos}/clip9.mp4)" in output
+    assert "pass --video-root" not in output and "could not be decoded" not in output
+    failures = (tmp_path / "o" / "failures.jsonl").read_text()
+    assert json.loads(failures) == {"id": "clip9", "error": f"not found: {videos}/clip9.mp4"}
+
+    # --video-root given, and none of the videos in it: the hint says what it should hold.
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    command[-1] = str(empty)
+    result = runner.invoke(app, command)
+    assert result.exit_code == 1, result.output
+    output = " ".join(result.output.split())
+    assert f"was found (first: not found: {empty}/{present}.mp4)" in output
+    assert f"hint: --video-root {empty} should hold <video_id>.mp4" in output
+    assert "pass --video-root" not in output
 
 
 @dataclass

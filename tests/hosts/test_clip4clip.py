@@ -61,6 +61,12 @@ def seq_host() -> Clip4ClipHost:
 
 
 @pytest.fixture(scope="module")
+def quick_host() -> Clip4ClipHost:
+    """A ViT-B/32 with QuickGELU, as OpenAI's CLIP and CLIP4Clip were trained."""
+    return _seeded_host(2, arch="ViT-B-32-quickgelu")
+
+
+@pytest.fixture(scope="module")
 def frames() -> torch.Tensor:
     generator = torch.Generator().manual_seed(7)
     return torch.randint(0, 256, (2, 3, 224, 224, 3), dtype=torch.uint8, generator=generator)
@@ -330,16 +336,124 @@ def test_clip4clip_checkpoint_with_temporal_weights_loads(
     assert any("initialised" in r.getMessage() for r in records)
 
 
-def test_meanp_host_ignores_temporal_weights(meanp_host: Clip4ClipHost) -> None:
-    state = _open_clip_state(meanp_host)  # its own weights: loading them changes nothing
+def test_meanp_host_ignores_temporal_weights(quick_host: Clip4ClipHost) -> None:
+    state = _open_clip_state(quick_host)  # its own weights: loading them changes nothing
     state["frame_position_embeddings.weight"] = torch.zeros(77, 512)
     try:
         with _captured_log() as records:
-            meanp_host.load_pretrained_state(state, "with-temporal.pt")
+            quick_host.load_pretrained_state(state, "with-temporal.pt")
         assert any("not used by a meanP host" in r.getMessage() for r in records)
-        assert torch.equal(meanp_host.clip.visual.proj, state["visual.proj"])
+        assert torch.equal(quick_host.clip.visual.proj, state["visual.proj"])
     finally:
-        meanp_host.weights_source = None
+        quick_host.weights_source = None
+
+
+def _activations(host: Clip4ClipHost) -> set[str]:
+    return {type(m.mlp.gelu).__name__ for m in host.clip.visual.transformer.resblocks}
+
+
+def test_clip4clip_checkpoint_is_built_with_quickgelu(
+    tmp_path: Path, quick_host: Clip4ClipHost
+) -> None:
+    # CLIP4Clip's pytorch_model.bin (meanP): clip.* with clip.logit_scale, trained with QuickGELU.
+    # GELU and QuickGELU hold the same tensors: only the keys say which one the file needs.
+    path = tmp_path / "pytorch_model.bin.2"
+    torch.save({"clip." + k: v for k, v in _open_clip_state(quick_host).items()}, path)
+    loaded = build_clip4clip({"weights": str(path)})
+    assert loaded.host_config()["arch"] == "ViT-B-32-quickgelu"
+    assert loaded.quick_gelu and _activations(loaded) == {"QuickGELU"}
+    assert _same_state(loaded, quick_host)
+    # The resolved architecture is what a finsta checkpoint of it records and rebuilds.
+    saved = tmp_path / "host.pt"
+    save_host(saved, loaded)
+    assert _activations(load_host(saved)) == {"QuickGELU"}  # type: ignore[arg-type]
+
+
+def test_clip4clip_checkpoint_into_a_gelu_arch_is_refused(
+    tmp_path: Path, quick_host: Clip4ClipHost, meanp_host: Clip4ClipHost
+) -> None:
+    state = {"clip." + k: v for k, v in _open_clip_state(quick_host).items()}
+    path = tmp_path / "pytorch_model.bin.2"
+    torch.save(state, path)
+    with pytest.raises(InputError) as info:
+        build_clip4clip({"arch": "ViT-B-32", "weights": str(path)})
+    assert info.value.message == (
+        f"{path}: a CLIP4Clip checkpoint, trained with QuickGELU, but arch 'ViT-B-32' uses GELU: "
+        "loaded into it, its features would be wrong"
+    )
+    assert info.value.hint is not None and "arch: ViT-B-32-quickgelu" in info.value.hint
+    # A host already built with GELU refuses it too, and keeps its own weights.
+    before = meanp_host.clip.visual.proj.clone()
+    with pytest.raises(InputError, match="uses GELU"):
+        meanp_host.load_pretrained_state(state, "c4c.bin")
+    assert torch.equal(meanp_host.clip.visual.proj, before)
+    # seqTransf files say CLIP4Clip by their temporal keys alone.
+    temporal = {"transformerClip.resblocks.0.ln_1.weight": torch.ones(512)}
+    with pytest.raises(InputError, match="CLIP4Clip checkpoint"):
+        meanp_host.load_pretrained_state({**_open_clip_state(quick_host), **temporal}, "seq.bin")
+
+
+def test_openai_and_open_clip_state_dicts_get_their_activation(
+    tmp_path: Path, quick_host: Clip4ClipHost, meanp_host: Clip4ClipHost
+) -> None:
+    # OpenAI's CLIP state dict (re-saved from its TorchScript file) carries three scalars.
+    openai = dict(_open_clip_state(quick_host))
+    openai.update(
+        input_resolution=torch.tensor(224), context_length=torch.tensor(77),
+        vocab_size=torch.tensor(49408),
+    )  # fmt: skip
+    path = tmp_path / "ViT-B-32.state.pt"
+    torch.save(openai, path)
+    assert build_clip4clip({"weights": str(path)}).host_config()["arch"] == "ViT-B-32-quickgelu"
+    # open_clip's own files do not say: GELU, as before, by the shapes of the tensors.
+    plain = tmp_path / "open_clip_model.pt"
+    torch.save(_open_clip_state(meanp_host), plain)
+    built = build_clip4clip({"weights": str(plain)})
+    assert built.host_config()["arch"] == "ViT-B-32" and _activations(built) == {"GELU"}
+    assert _same_state(built, meanp_host)
+
+
+def test_pretrained_tags_download_only_when_allowed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, quick_host: Clip4ClipHost
+) -> None:
+    import open_clip
+
+    fetched = tmp_path / "open_clip_model.safetensors"
+    calls: list[dict[str, object]] = []
+
+    def download(cfg: dict[str, object], **kwargs: object) -> str:
+        calls.append(cfg)
+        from safetensors.torch import save_file
+
+        save_file({k: v.contiguous() for k, v in _open_clip_state(quick_host).items()}, fetched)
+        return str(fetched)
+
+    monkeypatch.setattr(open_clip.pretrained, "download_pretrained", download)
+    monkeypatch.delenv("FINSTA_ALLOW_DOWNLOAD", raising=False)
+    with pytest.raises(MissingResourceError) as info:
+        build_clip4clip({"pretrained": "openai"})
+    assert info.value.exit_code == 4 and not calls
+    assert "ViT-B-32-quickgelu/openai" in info.value.message
+    assert info.value.hint is not None and "--allow-download" in info.value.hint
+    assert "FINSTA_ALLOW_DOWNLOAD=1" in info.value.hint
+
+    monkeypatch.setenv("FINSTA_ALLOW_DOWNLOAD", "1")
+    host = build_clip4clip({"pretrained": "openai"})
+    assert len(calls) == 1 and host.weights_source == str(fetched)
+    assert host.host_config()["arch"] == "ViT-B-32-quickgelu" and _same_state(host, quick_host)
+    with pytest.raises(InputError, match="uses GELU"):  # openai's weights are QuickGELU
+        build_clip4clip({"pretrained": "openai", "arch": "ViT-B-32"})
+    with pytest.raises(ConfigError, match="no pretrained weights 'laion9b'"):
+        build_clip4clip({"pretrained": "laion9b"})
+    with pytest.raises(ConfigError, match="not both"):
+        build_clip4clip({"pretrained": "openai", "weights": str(fetched)})
+
+    def offline(cfg: dict[str, object], **kwargs: object) -> str:
+        raise OSError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(open_clip.pretrained, "download_pretrained", offline)
+    with pytest.raises(MissingResourceError, match=r"could not download .*name resolution"):
+        build_clip4clip({"pretrained": "openai"})
 
 
 def test_safetensors_and_nested_forms_are_read(tmp_path: Path) -> None:

@@ -107,3 +107,63 @@ def test_synth_motion_labels() -> None:
         3: {"right"},
         4: {"still"},
     }
+
+
+def test_ignore_labels_matches_boxes_whatever_their_labels(tmp_path: Path) -> None:
+    gold = _write(tmp_path / "gold", [_dsg("v", [[_obj(0, 0.1, "cube"), _obj(1, 0.6, "ball")]])])
+    # The right boxes with the wrong classes: a COCO detector's "cup" on a gold "mug".
+    pred = _write(tmp_path / "pred", [_dsg("v", [[_obj(3, 0.1, "ring"), _obj(4, 0.6, "ball")]])])
+    labelled, _ = evaluate_dsg(gold, pred)
+    assert labelled.recall == 0.5 and labelled.to_json()["labels"] == "matched"
+    agnostic, _ = evaluate_dsg(gold, pred, ignore_labels=True)
+    assert (agnostic.recall, agnostic.precision) == (1.0, 1.0)
+    assert agnostic.to_json()["labels"] == "ignored"
+
+
+def _something_else(folder: Path, *, frames: bool) -> Path:
+    """A Something-Else annotations.json of one clip (200 x 100 px): a bottle and a hand in two
+    frames, and the clip's frame images beside it when ``frames``."""
+    from PIL import Image
+
+    def label(x1: float, category: str, standard: str) -> dict[str, Any]:
+        box = {"x1": x1, "y1": 20.0, "x2": x1 + 40.0, "y2": 60.0}
+        return {"box2d": box, "category": category, "standard_category": standard}
+
+    records = [
+        {"name": f"77/{k:04d}.jpg", "labels": [label(20.0, "bottle", "0000"),
+                                                label(120.0, "hand", "hand")]}
+        for k in (1, 2)
+    ]  # fmt: skip
+    folder.mkdir(parents=True)
+    path = folder / "annotations.json"
+    path.write_text(json.dumps({"77": records}), encoding="utf-8")
+    if frames:
+        (folder / "videos" / "77").mkdir(parents=True)
+        for k in (1, 2):
+            Image.new("RGB", (200, 100)).save(folder / "videos" / "77" / f"{k:04d}.jpg")
+    return path
+
+
+def test_something_else_annotations_are_gold(tmp_path: Path) -> None:
+    gold = _something_else(tmp_path / "se", frames=True)
+    # build-dsg's frames 0 and 1 are images 0001 and 0002; the bottle found, the hand not.
+    bottle = {"track_id": 0, "label": "bottle", "score": 0.9, "box": [0.1, 0.2, 0.3, 0.6]}
+    pred = _write(tmp_path / "pred", [_dsg("77", [[bottle], [bottle]], width=200, height=100)])
+    for given in (gold, gold.parent):  # the file, or the folder holding it
+        metrics, _ = evaluate_dsg(given, pred)
+        assert (metrics.gold_objects, metrics.pred_objects) == (4, 2)
+        assert metrics.recall == 0.5 and metrics.precision == 1.0
+        assert metrics.to_json()["by_group"] == {
+            "hand": {"gold_objects": 2, "matched": 0, "recall": 0.0},
+            "object": {"gold_objects": 2, "matched": 2, "recall": 1.0},
+        }
+    # Without the frames, the prediction's frame size normalises the pixel boxes.
+    bare = _something_else(tmp_path / "bare", frames=False)
+    assert evaluate_dsg(bare, pred)[0].recall == 0.5
+    unsized = _write(tmp_path / "unsized", [_dsg("77", [[bottle], [bottle]])])
+    with pytest.raises(InputError, match="video 77: the gold boxes are in pixels"):
+        evaluate_dsg(bare, unsized)
+    broken = tmp_path / "broken.json"
+    broken.write_text(json.dumps({"77": [{"name": "77/0001.jpg", "labels": [{"box": 1}]}]}))
+    with pytest.raises(InputError, match="video 77: not in Something-Else format"):
+        evaluate_dsg(broken, pred)

@@ -137,8 +137,9 @@ def test_annotation_only_dataset_is_a_clear_error(align_set: AlignSet, tmp_path:
     rows = [{"video_id": f"clip{i}", "caption": f"a red cube moves {d}"}
             for i, d in enumerate(("left", "right"))]  # fmt: skip
     annotations.write_text("".join(json.dumps(r) + "\n" for r in rows))
-    with pytest.raises(InputError, match="none of the 2 videos of split 'test' could be decoded"):
+    with pytest.raises(InputError, match="none of the 2 videos of split 'test' was found") as info:
         run_host_eval(align_set.checkpoint, annotations, "retrieval", split="test", quiet=True)
+    assert info.value.hint == "pass --video-root DIR, the folder of the dataset's video files"
 
 
 def test_write_host_eval(align_set: AlignSet, tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from finsta_cli.data.synth import SynthConfig, generate_dataset
 from finsta_cli.data.synth_records import ground_truth_dsg
@@ -52,3 +53,21 @@ def make_mp4(path: Path, frames: int, size: tuple[int, int] = (96, 64), fps: int
         images.append(image)
     write_mp4(path, images, fps)
     return path
+
+
+def natural_frames(count: int, height: int, width: int, seed: int = 0) -> np.ndarray:
+    """(count, height, width, 3) frames with the colour variety of a photograph: each channel
+    a smooth random field of its own, so hue and brightness change across the frame."""
+    rng = np.random.default_rng(seed)
+    frames = []
+    for _ in range(count):
+        channels = [
+            np.asarray(
+                Image.fromarray(rng.integers(0, 256, (6, 8), dtype=np.uint8)).resize(
+                    (width, height), Image.Resampling.BICUBIC
+                )
+            )
+            for _ in range(3)
+        ]
+        frames.append(np.stack(channels, axis=-1))
+    return np.stack(frames)

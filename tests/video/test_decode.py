@@ -83,6 +83,59 @@ def test_discover_folders_frame_dumps_and_manifests(tmp_path: Path) -> None:
         discover_videos([])
 
 
+def test_a_stray_image_beside_videos_is_warned_about_not_taken_as_a_video(
+    tmp_path: Path,
+) -> None:
+    videos = tmp_path / "videos"
+    (videos / "sub").mkdir(parents=True)
+    make_mp4(videos / "sub" / "clip.mp4", 3)
+    Image.new("RGB", (8, 8)).save(videos / "cover.jpg")
+    warnings: list[str] = []
+    # The videos are in a subfolder: the folder still holds videos, so it is no frame dump.
+    assert discover_videos([videos], on_warning=warnings.append) == [
+        VideoSource("clip", videos / "sub" / "clip.mp4", "video")
+    ]
+    [warning] = warnings
+    assert warning.startswith(f"{videos}: 1 image file(s) left out (cover.jpg)")
+    # Beside a video in the same folder too.
+    make_mp4(videos / "top.mp4", 3)
+    warnings.clear()
+    found = discover_videos([videos], on_warning=warnings.append)
+    assert [(s.id, s.kind) for s in found] == [("clip", "video"), ("top", "video")]
+    assert len(warnings) == 1 and "cover.jpg" in warnings[0]
+    # A frame dump holding a video is not a frame dump either (given directly or found).
+    dump = tmp_path / "dump"
+    dump.mkdir()
+    Image.new("RGB", (8, 8)).save(dump / "0001.jpg")
+    make_mp4(dump / "odd.mp4", 3)
+    warnings.clear()
+    assert discover_videos([dump], on_warning=warnings.append) == [
+        VideoSource("odd", dump / "odd.mp4", "video")
+    ]
+    assert "0001.jpg" in warnings[0]
+
+
+def test_inputs_without_videos_are_a_usage_error_naming_them(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    (empty / "deeper").mkdir(parents=True)
+    (empty / "notes.txt").write_text("no video here")
+    with pytest.raises(UsageError) as info:
+        discover_videos([empty])
+    assert info.value.message == f"no videos found in {empty}"
+    assert info.value.exit_code == 2
+    manifest = tmp_path / "none.jsonl"
+    manifest.write_text("")
+    with pytest.raises(UsageError, match=r"no videos found in .*none\.jsonl"):
+        discover_videos([manifest], lambda failure: None)
+    # Beside inputs that hold videos, an empty folder is warned about and left out.
+    clip = make_mp4(tmp_path / "clip.mp4", 3)
+    warnings: list[str] = []
+    assert discover_videos([empty, clip], on_warning=warnings.append) == [
+        VideoSource("clip", clip, "video")
+    ]
+    assert warnings == [f"{empty}: no videos found in it; left out"]
+
+
 def test_duplicate_ids_are_refused(tmp_path: Path) -> None:
     make_mp4(tmp_path / "clip.mp4", 2)
     sources = [VideoSource("clip", tmp_path / "clip.mp4", "video")] * 2
@@ -193,8 +246,9 @@ def test_truncated_and_missing_files_fail_clearly(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         list(iter_chunks(_item(cut), DecodeOptions()))  # type: ignore[arg-type]
     assert "cut.mp4" in info.value.message
-    with pytest.raises(InputError, match="file not found"):
+    with pytest.raises(InputError) as missing:
         list(iter_chunks(_item(tmp_path / "gone.mp4"), DecodeOptions()))  # type: ignore[arg-type]
+    assert missing.value.message == f"not found: {tmp_path / 'gone.mp4'}"
 
 
 @pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0, reason="root reads anything")
