@@ -149,6 +149,7 @@ def read_predictions(path: str | Path) -> list[tuple[str, list[Fact]]]:
                         tsg,
                         object_names=conventions.object_names,
                         predicate_names=conventions.predicate_names,
+                        drop_attribute=conventions.drops_attribute,
                     )
                     rows.append((tsg.text, facts))
                 else:

@@ -67,6 +67,17 @@ class Conventions:
             return pair
         return self.modifiers.get(f"{dep}:{modifier}", default)
 
+    def drops_attribute(self, attribute: str, head: str) -> bool:
+        """Whether FACTUAL leaves out this modifier in front of this noun ("snowy" of "snowy
+        hill"): the TSG keeps such scene words as attributes, the FACTUAL writer drops them."""
+        pair = self.pairs.get(f"{attribute} {head}")
+        if pair is not None:
+            return pair == "drop"
+        policy = self.modifiers.get(
+            f"amod:{attribute}", self.modifiers.get(f"compound:{attribute}")
+        )
+        return policy == "drop"
+
     def of_policy(self, head: str) -> str:
         return self.of_heads.get(head, self.default_of)
 
@@ -266,7 +277,7 @@ def learn_conventions(
     predicate_votes: dict[str, Counter[str]] = defaultdict(Counter)
     for index, tsg in enumerate(parse_docs(docs, conventions=conventions)):
         gold = [fact for fact in data[index][1] if len(fact) == 3]
-        for fact in tsg_to_facts(tsg):
+        for fact in tsg_to_facts(tsg, drop_attribute=conventions.drops_attribute):
             if len(fact) != 3:
                 continue
             subject, predicate, obj = fact

@@ -11,7 +11,7 @@ caption's own words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from finsta_cli.schema import TSG
 
@@ -75,6 +75,7 @@ def tsg_to_facts(
     *,
     object_names: Mapping[str, str] | None = None,
     predicate_names: Mapping[str, str] | None = None,
+    drop_attribute: Callable[[str, str], bool] | None = None,
 ) -> list[Fact]:
     """Flatten a TSG into FACTUAL facts.
 
@@ -88,6 +89,8 @@ def tsg_to_facts(
 
     ``object_names`` and ``predicate_names`` rewrite names to FACTUAL's spellings
     ("guy" -> "person", "sitting on" conventions); unknown names are kept.
+    ``drop_attribute(attribute, head noun)`` says which attributes written in front of their
+    object FACTUAL leaves out ("snowy hill" -> ``( hill )``; the TSG keeps the scene word).
     """
     object_names = object_names or {}
     predicate_names = predicate_names or {}
@@ -103,6 +106,10 @@ def tsg_to_facts(
     used: set[int] = set()
     for edge in tsg.edges:
         if edge.type == "has_attribute":
+            if drop_attribute is not None and _dropped(
+                tsg, edge.source, edge.target, drop_attribute
+            ):
+                continue
             facts.append((name(edge.source), "is", normalise_text(nodes[edge.target].label)))
             used.add(edge.source)
         elif edge.type == "agent":
@@ -137,6 +144,15 @@ def tsg_to_facts(
         if node.type == "object" and node.id not in used:
             facts.append((name(node.id),))
     return facts
+
+
+def _dropped(tsg: TSG, obj: int, attribute: int, drop: Callable[[str, str], bool]) -> bool:
+    """An attribute in front of its object ("snowy hill") that FACTUAL's conventions drop."""
+    obj_span, attr_span = tsg.nodes[obj].span, tsg.nodes[attribute].span
+    if obj_span is None or attr_span is None or attr_span[1] > obj_span[1]:
+        return False
+    words = normalise_text(tsg.nodes[obj].label).split()
+    return bool(words) and drop(normalise_text(tsg.nodes[attribute].label), words[-1])
 
 
 def fact_set(facts: Iterable[Sequence[str]]) -> frozenset[Fact]:

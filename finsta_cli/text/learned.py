@@ -599,6 +599,7 @@ def record_facts(record: Mapping[str, Any], conventions: Conventions) -> frozens
             tsg,
             object_names=conventions.object_names,
             predicate_names=conventions.predicate_names,
+            drop_attribute=conventions.drops_attribute,
         )
     )
 

@@ -372,6 +372,7 @@ def run_parse_text(
                 tsg,
                 object_names=conventions.object_names,
                 predicate_names=conventions.predicate_names,
+                drop_attribute=conventions.drops_attribute,
             )
             return factual_line(tsg.text, format_facts(facts))
         # The record has the TSG schema's shape (tests check it validates to the same JSON);

@@ -67,6 +67,15 @@ SHADES = frozenset({
 EXPLETIVES = frozenset({
     "this", "that", "these", "those", "there", "here", "it", "what", "which", "something",
 })  # fmt: skip
+# Modifiers that say how many or which, not what the object looks like: FACTUAL's "drop"
+# decisions for these are followed; every other word it drops ("snowy hill") stays a scene word.
+NON_SCENE_MODIFIERS = frozenset({
+    "other", "same", "different", "several", "many", "few", "more", "most", "numerous",
+    "multiple", "various", "entire", "whole", "single", "separate", "certain", "such", "own",
+    "next", "last", "additional", "another", "each", "every", "both", "all", "some", "any",
+})  # fmt: skip
+# Indefinite people: FACTUAL names "someone" a person.
+INDEFINITE_PEOPLE = frozenset({"someone", "somebody"})
 SUBJECT_DEPS = frozenset({"nsubj", "csubj", "expl"})
 OBJECT_DEPS = frozenset({"dobj", "obj", "dative", "oprd"})
 # Adverbs that order clauses or negate rather than describe the action.
@@ -85,7 +94,22 @@ PATH_PREPOSITIONS = frozenset({
     "down", "across", "through", "along", "into", "onto", "toward", "towards", "to", "from",
     "up", "past", "around", "out", "off", "via",
 })  # fmt: skip
-BEFORE_MARKERS = frozenset({"then", "after", "afterwards", "later", "next", "before", "until"})
+# Words in front of a clause that put it after the clause before it ("A, then B", "A. Next, B").
+SEQUENCERS = frozenset({
+    "then", "afterwards", "afterward", "later", "next", "subsequently", "thereafter", "finally",
+    "eventually",
+})  # fmt: skip
+# Conjunctions in front of a clause: how it relates to the clause it depends on.
+SUBORDINATORS: dict[str, str] = {
+    "after": "after", "once": "after", "before": "before", "until": "before", "till": "before",
+    "while": "overlaps", "whilst": "overlaps", "as": "overlaps", "when": "overlaps",
+    "meanwhile": "overlaps",
+}  # fmt: skip
+BEFORE_AFTER = ("after", "before")
+# Dependents that open a verb's clause in front of it (its subject, auxiliaries, negation).
+CLAUSE_OPENING_DEPS = frozenset({
+    "nsubj", "nsubjpass", "csubj", "expl", "aux", "auxpass", "neg",
+})  # fmt: skip
 # Words that give a motion its direction: kept as pred_attr nodes of the verb whatever their tag
 # ("moves right": the small model tags "right" as an adjective, "left" even as a verb).
 DIRECTION_WORDS = frozenset({
@@ -373,6 +397,23 @@ def _verb_evidence(token: _Tok, tokens: list[_Tok], nouns: frozenset[str]) -> bo
     kids = _children(tokens, token)
     if any(c.dep_ in ("nsubj", "prt", "dobj", "mark") for c in kids):
         return True  # a subject, particle, object or clause marker ("while the cone crosses")
+    if any(c.dep_ == "conj" and c.pos_ in ("VERB", "AUX") for c in kids):
+        return True  # a clause joined to it: "the cube crosses ... and then the ring moves"
+    if any(
+        c.dep_ == "prep"
+        and c.lower_ in CLAUSE_PREPOSITIONS
+        and any(g.head is c and g.pos_ == "VERB" for g in tokens)
+        for c in kids
+    ):
+        return True  # "the cube crosses ... before the ring moves"
+    if any(c.dep_ == "advcl" and c.pos_ == "VERB" for c in kids):
+        return True  # "Before the cylinder enters ..., the star crosses in front of the ball"
+    if token.dep_ in ("dep", "ccomp") and token.head.pos_ == "VERB":
+        return True  # a clause hung on the next one: "First the ring crosses ...; after that"
+    if token.dep_ == "nsubj" and any(
+        c.dep_ == "nsubj" and c.i > token.i for c in _children(tokens, token.head)
+    ):
+        return True  # the subject of a verb that has its own: a clause of its own
     if token.dep_ == "nsubj" and token.head.lower_ in DIRECTION_WORDS:
         return True
     head = token.head
@@ -407,33 +448,244 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             for child in _children(tokens, token.head):
                 if child.i < token.i and child.dep_ in ("det", "amod", "nummod", "predet"):
                     child.head = token
+    # Two passes: a verb re-read in the first may be the evidence for one before it ("the star
+    # crosses ...; after that, the cylinder moves right", "moves" re-read from a noun).
+    for _ in range(2):
+        for token in tokens:
+            if token.verb or token.i == 0 or not token.lower_.endswith("s"):
+                continue
+            subject = tokens[token.i - 1]
+            if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
+                continue
+            if subject.tag_ not in ("NN", "NNP") or subject.dep_ not in ("compound", "nsubj"):
+                continue
+            if token.pos_ in ("VERB", "AUX"):
+                # Already a verb, but "cone" left a compound of it: make it the subject.
+                if token.tag_ != "VBZ" or subject.dep_ != "compound":
+                    continue
+                if any(c.dep_ in ("nsubj", "nsubjpass") for c in _children(tokens, token)):
+                    continue
+                lemma = token.lemma_
+            else:
+                if token.pos_ not in ("NOUN", "PROPN") or token.tag_ not in ("NNS", "NNPS"):
+                    continue
+                lemma = token.lemma_.lower()
+                if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
+                    continue
+            _reread_as_verb(tokens, token, subject, lemma)
+    _repair_gerunds(tokens, nouns)
     for token in tokens:
-        if token.i == 0 or not token.lower_.endswith("s"):
-            continue
-        subject = tokens[token.i - 1]
-        if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
-            continue
-        if subject.tag_ not in ("NN", "NNP") or subject.dep_ not in ("compound", "nsubj"):
-            continue
-        if token.pos_ in ("VERB", "AUX"):
-            # Already a verb, but "cone" left a compound of it: make it the subject.
-            if token.tag_ != "VBZ" or subject.dep_ != "compound":
-                continue
-            if any(c.dep_ in ("nsubj", "nsubjpass") for c in _children(tokens, token)):
-                continue
-            lemma = token.lemma_
-        else:
-            if token.pos_ not in ("NOUN", "PROPN") or token.tag_ not in ("NNS", "NNPS"):
-                continue
-            lemma = token.lemma_.lower()
-            if lemma not in verbs or not _verb_evidence(token, tokens, nouns):
-                continue
-        _reread_as_verb(tokens, token, subject, lemma)
+        _subject_from_preposition(tokens, token)
+        _split_clauses(tokens, token)
+    for token in tokens:
+        _plural_subject_verb(tokens, token, verbs)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
             _attach_direction(tokens, token)
         elif token.lower_ in DIRECTION_SIDES and token.dep_ == "pobj":
             _attach_side(token)
+
+
+FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD"})
+# Nouns an -ing word in front of names a kind of ("swimming pool", "cooking show"): the -ing
+# word there is no action of the caption.
+GERUND_MODIFIED_NOUNS = frozenset({
+    "pool", "show", "match", "lot", "board", "class", "lesson", "competition", "contest",
+    "event", "events", "game", "session", "room", "area", "suit", "machine", "pot", "pan",
+    "equipment", "gear", "table", "ring", "video", "channel", "program", "tutorial",
+    "demonstration", "station", "track", "field", "court", "shoes", "boots", "scene", "clip",
+    "device", "recipe", "meet", "team", "stick", "utensils", "bag", "spot", "trip", "tour",
+})  # fmt: skip
+# Words that make one action with the -ing word after them ("arm wrestling", "ice skating").
+INCORPORATED_OBJECTS = frozenset({
+    "arm", "ice", "rock", "sky", "snow", "water", "finger", "face", "body", "kite", "wind",
+    "roller", "speed", "figure", "tap", "break", "belly", "pole", "bungee", "scuba",
+})  # fmt: skip
+NOT_GERUNDS = frozenset({"being", "thing", "nothing", "anything", "everything", "something"})
+
+
+def _gerund_lemma(token: _Tok, nouns: frozenset[str]) -> str | None:
+    """The verb of an -ing word the small model tagged a noun ("dancing", "wrestling"), or
+    None when the word is also a name of things (FACTUAL's nouns: "building", "painting")."""
+    word = token.lower_
+    if not word.endswith("ing") or len(word) < 6 or word in nouns or word in NOT_GERUNDS:
+        return None
+    if token.tag_ not in ("NN", "NNP") or token.verb:
+        return None
+    stem = word[:-3]
+    for lemma in (stem, stem[:-1] if len(stem) > 2 and stem[-1] == stem[-2] else "", stem + "e"):
+        if lemma and lemma in _VERB_LEMMAS:
+            return lemma
+    return None
+
+
+def _as_gerund_verb(verb: _Tok, lemma: str) -> None:
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBG", lemma, False, True
+
+
+def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
+    """Actions the small model read as nouns, re-read as verbs.
+
+    - an action label in front of its object ("poking frog", "brushing teeth") or with its
+      object word in front ("arm wrestling", "ice skating": one verb, "arm wrestle");
+    - an -ing word after a noun it was read as the head of ("a boy in a red shirt singing":
+      "shirt" is the object, "singing" the boy's action);
+    - a person doing something to a thing read as one compound ("a lady cutting onions");
+    - an -ing word conjoined to a noun ("playing guitar and singing a song", "a girl with a
+      hat on and dancing"): a verb joined to the verb before it, or to the noun it describes.
+    """
+    for token in tokens:
+        lemma = _gerund_lemma(token, nouns) if token.dep_ != "conj" else None
+        if lemma is None:
+            continue
+        kids = _children(tokens, token)
+        before = tokens[token.i - 1] if token.i > 0 else None
+        if (
+            token.dep_ == "compound"
+            and token.head.i == token.i + 1
+            and token.head.pos_ in ("NOUN", "PROPN")
+            and token.head.lower_ not in GERUND_MODIFIED_NOUNS
+        ):
+            noun = token.head
+            if before is not None and before.dep_ == "compound" and before.head in (noun, token):
+                if before.lemma_.lower() not in PERSON_NOUNS:
+                    continue
+                # "a lady cutting onions": the lady does the cutting to the onions.
+                _take_place(tokens, before, noun, before=before.i)
+                _as_gerund_verb(token, lemma)
+                token.dep_, token.head = "acl", before
+                noun.dep_, noun.head = "dobj", token
+            elif token.i == 0 and noun.dep_ == "ROOT" and not _has_verb(tokens):
+                # "Poking frog": an action label.
+                _take_place(tokens, token, noun, before=token.i)
+                _as_gerund_verb(token, lemma)
+                noun.dep_, noun.head = "dobj", token
+            continue
+        compound = next(
+            (c for c in kids if c.dep_ == "compound" and c.i == token.i - 1 and c.pos_ == "NOUN"),
+            None,
+        )
+        if compound is None or token.dep_ not in ("ROOT", "attr", "pobj", "dobj", "appos"):
+            continue
+        if any(c.dep_ in ("det", "amod", "poss", "nummod") and c.i < compound.i for c in kids):
+            # "in a red shirt singing": the compound is the object, the -ing word an action of
+            # the noun the phrase describes.
+            owner = token.head
+            while owner.pos_ not in ("NOUN", "PROPN") and owner.head is not owner:
+                owner = owner.head
+            if owner.pos_ not in ("NOUN", "PROPN") or owner is token:
+                continue
+            _take_place(tokens, compound, token)
+            _as_gerund_verb(token, lemma)
+            token.dep_, token.head = "acl", owner
+            for child in kids:
+                if child.i > token.i and child.dep_ == "conj":
+                    child.head = token  # "singing and dancing"
+        elif (token.dep_ == "attr" and token.head.lemma_ == "be") or (
+            token.dep_ == "ROOT" and compound.lower_ in INCORPORATED_OBJECTS
+        ):
+            # "two boys are arm wrestling", "Arm wrestling": one action of two words.
+            _as_gerund_verb(token, f"{compound.lower_} {lemma}")
+            head = token.head
+            if token.dep_ == "attr":
+                _take_place(tokens, token, head)
+                head.dep_, head.pos_, head.head = "aux", "AUX", token
+        elif token.dep_ == "ROOT":
+            # "zebra grazing on grass": a subject and its action.
+            _as_gerund_verb(token, lemma)
+            compound.dep_ = "nsubj"
+    for token in tokens:
+        lemma = _gerund_lemma(token, nouns) if token.dep_ == "conj" else None
+        if lemma is None or token.head.verb or token.head.pos_ == "VERB":
+            if lemma is not None:
+                _as_gerund_verb(token, lemma)  # "laughing and dancing"
+            continue
+        earlier = [t for t in tokens[: token.i] if t.pos_ == "VERB" and t.tag_.startswith("VB")]
+        _as_gerund_verb(token, lemma)
+        if earlier:
+            governor = earlier[-1]
+            token.head, token.dep_ = governor, "conj"
+            for child in _children(tokens, governor):
+                if child.i > token.i and child.dep_ in ("dobj", "prep"):
+                    child.head = token  # "... and singing song": the song is sung
+        else:
+            owner = token.head
+            while owner.dep_ not in ("ROOT", "nsubj") and owner.head is not owner:
+                owner = owner.head
+            if owner.pos_ in ("NOUN", "PROPN"):
+                token.head, token.dep_ = owner, "acl"  # "a girl with a hat on and dancing"
+
+
+def _has_verb(tokens: list[_Tok]) -> bool:
+    return any(t.pos_ in ("VERB", "AUX") for t in tokens)
+
+
+def _split_clauses(tokens: list[_Tok], verb: _Tok) -> None:
+    """Two clauses the small model read as one, made two conjoined clauses again.
+
+    "a man talks to the camera then shows a phone": the first verb read as the subject of the
+    second; "a boy throws a ball and a dog chases it": the second verb read as a conjunct of
+    the first one's object, its own object left on the first verb. The second clause becomes a
+    conjunct of the first verb and takes the words after it.
+    """
+    if verb.pos_ != "VERB" or verb.tag_ not in FINITE_TAGS:
+        return
+    head = verb.head
+    if verb.dep_ in ("nsubj", "csubj") and head.pos_ == "VERB" and head.i > verb.i:
+        _take_place(tokens, verb, head, before=verb.i)
+        head.dep_, head.head = "conj", verb
+    elif verb.dep_ == "conj" and head.pos_ in ("NOUN", "PROPN") and head.dep_ in ("dobj", "pobj"):
+        governor = head.head
+        while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+            governor = governor.head
+        if governor.pos_ not in ("VERB", "AUX") or governor.i > verb.i:
+            return
+        verb.head = governor
+        for child in _children(tokens, governor):
+            if child.i > verb.i and child.dep_ in ("dobj", "prep", "advmod", "prt", "dative"):
+                child.head = verb  # "... and a dog chases it": "it" is the dog's
+
+
+def _plural_subject_verb(tokens: list[_Tok], verb: _Tok, verbs: set[str]) -> None:
+    """ "two girls dance while singing": a verb after a plural subject tagged as the head noun
+    of "girls dance". Re-read as the verb when its word is a verb lemma and its own
+    dependents say so (an object, a particle, a clause marker or a clause of its own)."""
+    if verb.i == 0 or verb.tag_ != "NN" or verb.lower_ not in verbs:
+        return
+    subject = tokens[verb.i - 1]
+    if subject.head is not verb or subject.tag_ not in ("NNS", "NNPS"):
+        return
+    if subject.dep_ not in ("compound", "nsubj"):
+        return
+    kids = _children(tokens, verb)
+    if not any(
+        c.dep_ in ("dobj", "prt", "mark")
+        or (c.dep_ in ("advcl", "conj") and c.pos_ == "VERB")
+        or (c.dep_ == "prep" and c.lower_ in MOTION_PREPOSITIONS)
+        for c in kids
+    ):
+        return
+    _reread_as_verb(tokens, verb, subject, verb.lower_)
+    verb.tag_ = "VBP"
+
+
+def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "the ring travels down after the cylinder comes in": the small model reads "after the
+    cylinder" as a phrase of the first verb and leaves "comes" a clause without a subject.
+    A finite verb with no subject right after the object of a clause preposition takes that
+    object as its subject, and the preposition marks its clause."""
+    if verb.pos_ != "VERB" or verb.tag_ not in ("VBZ", "VBP", "VBD") or verb.i == 0:
+        return
+    if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in _children(tokens, verb)):
+        return
+    noun = tokens[verb.i - 1]
+    prep = noun.head
+    if noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN", "PRON"):
+        return
+    if prep.lower_ not in CLAUSE_PREPOSITIONS or prep.head is prep or verb.head is not prep.head:
+        return
+    noun.dep_, noun.head = "nsubj", verb
+    prep.dep_, prep.head = "mark", verb
 
 
 def _attach_side(side: _Tok) -> None:
@@ -487,8 +739,9 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
             _take_place(tokens, verb, head)
             head.dep_, head.pos_, head.head = "advmod", "ADV", verb
         elif head.pos_ in ("VERB", "AUX") and head.i > verb.i:
-            # "the cube heads for the ball, and the cone does not move": two clauses.
-            _take_place(tokens, verb, head)
+            # "the cube heads for the ball, and the cone does not move": two clauses; the
+            # second keeps its own words ("the cube enters after the star moves up").
+            _take_place(tokens, verb, head, before=verb.i)
             head.dep_, head.head = "conj", verb
     elif verb.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head is not head:
         # "after the cube moves right": the preposition marks the clause.
@@ -505,13 +758,14 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
         following.dep_, following.head = "advmod", verb  # "moves right" attached elsewhere
 
 
-def _take_place(tokens: list[_Tok], token: _Tok, other: _Tok) -> None:
-    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it."""
+def _take_place(tokens: list[_Tok], token: _Tok, other: _Tok, before: int | None = None) -> None:
+    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it (with
+    ``before``, only those in front of that position)."""
     root = other.head is other
     token.dep_ = other.dep_
     token.head = token if root else other.head
     for child in _children(tokens, other):
-        if child is not token:
+        if child is not token and (before is None or child.i < before):
             child.head = token
 
 
@@ -527,7 +781,7 @@ def _is_nominal(
     """
     if _ALNUM.search(token.text) is None:
         return False
-    if token.pos_ in ("NOUN", "PROPN"):
+    if token.pos_ in ("NOUN", "PROPN") or token.lower_ in INDEFINITE_PEOPLE:
         return True
     if token.verb:
         return False
@@ -846,7 +1100,7 @@ class _GraphBuilder:
         def visit(head: _Tok) -> None:
             for child in self.kids[head.i]:
                 if (
-                    child.dep_ == "compound"
+                    (child.dep_ == "compound" or (child.dep_ == "amod" and child.i == head.i - 1))
                     and child.i < head.i
                     and child.i not in self.objects
                     and self._modifier_policy(child, token) == "merge"
@@ -876,6 +1130,8 @@ class _GraphBuilder:
         self.name_words[token.i] = [word for word in words if word.i != token.i]
         label = " ".join(word.lower_ for word in words)
         lemma = token.lemma_.lower()
+        if token.lower_ in INDEFINITE_PEOPLE:
+            label = lemma = "person"  # "someone is cooking": FACTUAL's name for them
         if token.lower_ == "one" and self.objects:
             # "a red motorcycle beside a black one": one names the earlier object again.
             earlier = self.nodes[self.objects[max(self.objects)]]
@@ -932,7 +1188,11 @@ class _GraphBuilder:
             if dep == "compound" and child.i in self.objects:
                 return  # an object of its own ("clock face")
             policy = self._modifier_policy(child, head)
-            if policy == "drop" or (policy == "merge" and dep != "compound"):
+            if policy == "merge" and dep != "compound":
+                return  # "polar bear": in the name (_name_tokens)
+            if policy == "drop":
+                if self._kept_scene_word(child, head):
+                    self._attribute(node_id, child, nested=False)  # the word alone
                 return
             if dep == "nummod" or child.pos_ == "NUM":
                 count = NUMBER_WORDS.get(child.lower_)
@@ -948,15 +1208,32 @@ class _GraphBuilder:
             if owner is not None and child.pos_ != "PRON":
                 self._possession(owner, node_id, child)
 
+    def _kept_scene_word(self, modifier: _Tok, head: _Tok) -> bool:
+        """Whether a modifier FACTUAL drops stays an attribute: it says what the object is like
+        ("snowy", "bathroom" of "bathroom floor"), not how many or which ("other", "several")
+        and is not a number. Only words in front of the object that the FACTUAL writer knows to
+        leave out again (:meth:`Conventions.drops_attribute`) are kept, so FACTUAL facts stay
+        as they were."""
+        return (
+            modifier.i < head.i
+            and self.conv.drops_attribute(modifier.lower_, head.lower_)
+            and modifier.dep_ != "nummod"
+            and modifier.pos_ in ("ADJ", "NOUN", "PROPN", "VERB", "X")  # "snowy": X (FW)
+            and modifier.text.isalpha()
+            and len(modifier.text) > 1
+            and modifier.lower_ not in NON_SCENE_MODIFIERS
+            and modifier.lower_ not in NUMBER_WORDS
+        )
+
     def _count(self, node_id: int, count: int, token: _Tok) -> None:
         self.nodes[node_id]["count"] = count
         if count > 1:
             attribute = self.add_node("attribute", str(count), self.span([token]))
             self.add_edge(node_id, attribute, "has_attribute")
 
-    def _attribute(self, node_id: int, adjective: _Tok) -> None:
+    def _attribute(self, node_id: int, adjective: _Tok, nested: bool = True) -> None:
         words = [adjective]
-        for child in self.kids[adjective.i]:
+        for child in self.kids[adjective.i] if nested else ():
             if child.i > adjective.i:
                 if child.dep_ == "prt":
                     words.append(child)  # "lit up"
@@ -1079,8 +1356,9 @@ class _GraphBuilder:
         head = verb.head
         if not agents and verb.dep_ in ("acl", "relcl", "amod") and head.i != verb.i:
             agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
-            if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ == "with":
-                # "woman with long hair sitting on the bus": the woman sits.
+            if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ in ("with", "in"):
+                # "woman with long hair sitting on the bus", "a man in a tshirt playing
+                # guitar": the woman sits, the man plays.
                 owner = head.head.head
                 if owner.i in self.objects:
                     agents = self.expand_single(owner)
@@ -1181,6 +1459,7 @@ class _GraphBuilder:
             if dangling.dep_ == "prt":
                 label = " ".join(label.split(" ")[:-1]) or label
             prep_args.append((dangling.lower_, gap_target))
+            prep_spans.setdefault(dangling.lower_, [dangling])
         elif gap_target is not None and not patients and verb.dep_ == "relcl":
             patients.append(gap_target)  # "rope the man is holding"
         if patients and prep_args and not by_agents:
@@ -1192,9 +1471,10 @@ class _GraphBuilder:
                 if preposition.split(" ")[0] in PATH_PREPOSITIONS:
                     kept.append((preposition, target))
                     continue
+                # The relation's span is its preposition's; ``words`` stay the verb's.
+                prep_words = prep_spans.get(preposition, [verb])
                 for patient in patients:
-                    words = prep_spans.get(preposition, [verb])
-                    self._relation(patient, preposition, target, words)
+                    self._relation(patient, preposition, target, prep_words)
             prep_args = kept
         if by_agents:
             # "the ball is hit by the man": the man is the agent, the ball the patient.
@@ -1352,34 +1632,226 @@ class _GraphBuilder:
 
     # -- time --------------------------------------------------------------------------------
     def build_temporal(self) -> None:
-        """Order the verb predicates: clause order, then/after/before, while/as overlap."""
-        verbs = sorted(self.predicates.values(), key=lambda p: p.token)
-        for predicate in verbs:
-            verb = self.tokens[predicate.token]
-            head = verb.head
-            markers = {
-                c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
-            }
-            if verb.dep_ == "pcomp" and head.dep_ == "prep":
-                markers.add(head.lower_)  # "before running": the preposition is the marker
-                head = head.head
-            if head.i == verb.i or head.i not in self.predicates:
-                continue
-            other = self.predicates[head.i].node
-            if verb.dep_ == "conj":
-                if markers & OVERLAP_MARKERS:
-                    self.add_edge(other, predicate.node, "overlaps")
+        """Order the verb predicates.
+
+        The words that state an order are read where they stand in the caption, since the
+        small model often hangs the clauses wrongly ("A, then B" read with A a complement of
+        B, "B after A" with the "after" under B's object): a sequencer ("then", "after that",
+        "afterwards", ...) in front of a clause puts the clause before it after the one before
+        it, even across sentences ("A. Then B."); a conjunction in front of a clause ("after",
+        "before", "until", "while", "as", "when", ...) relates it to the clause it depends on,
+        or to the main clause after it when it opens the sentence ("After A, B"). A sequencer
+        with no verb after it repeats the verb before it ("pours water, then sauce"). Pairs
+        no word orders fall back on the parse: conjoined verbs of one subject in clause order,
+        participles of the same subject overlapping.
+        """
+        ordered: set[frozenset[int]] = set()
+        self._sequencers_used: set[int] = set()
+        self._sentences: list[int] = []
+        sentence = 0
+        for token in self.tokens:
+            self._sentences.append(sentence)
+            if token.lower_ in (".", "!", "?"):
+                sentence += 1
+        for verb_i in sorted(self.predicates):
+            self._order_clause(self.tokens[verb_i], ordered)
+        for token in self.tokens:
+            if token.lower_ in SEQUENCERS and token.i not in self._sequencers_used:
+                self._gapped_predicate(token, ordered)
+        for predicate in sorted(self.predicates.values(), key=lambda p: p.token):
+            self._order_by_parse(predicate, ordered)
+
+    def _order(self, first: _Tok, second: _Tok, kind: str, ordered: set[frozenset[int]]) -> None:
+        a, b = self.predicates[first.i].node, self.predicates[second.i].node
+        if a != b:
+            ordered.add(frozenset((a, b)))
+            self.add_edge(a, b, kind)
+
+    def _clause_start(self, verb: _Tok) -> int:
+        """The first token of a verb's clause: its subject's (or auxiliary's) first word."""
+        start = verb.i
+        for child in self.kids[verb.i]:
+            if child.i < verb.i and child.dep_ in CLAUSE_OPENING_DEPS:
+                start = min(start, min(self.subtree(child)))
+        return start
+
+    def _connectives(self, verb: _Tok) -> list[_Tok]:
+        """The order words in front of a verb's clause ("and then", ", after that ,", "while"),
+        and a sequencer between its subject and the verb ("the cube then moves")."""
+        start = self._clause_start(verb)
+        found: list[_Tok] = []
+        j = start - 1
+        while j >= 0:
+            token = self.tokens[j]
+            lower = token.lower_
+            if lower in SEQUENCERS or lower in SUBORDINATORS:
+                found.append(token)
+            elif lower in ("that", "this") and j > 0 and self.tokens[j - 1].lower_ in BEFORE_AFTER:
+                found.append(self.tokens[j - 1])  # "after that": a sequencer
+                j -= 1
+            elif not (token.is_punct or token.dep_ == "cc" or lower in ("and", "but", "first")):
+                break
+            j -= 1
+        for token in self.tokens[start + 1 : verb.i]:
+            if token.lower_ in SEQUENCERS and token.head is verb:
+                found.append(token)
+        return found
+
+    def _governor(self, before: int, sentence_only: bool) -> _Tok | None:
+        """The verb a clause at token ``before`` follows: the last predicate verb before it,
+        preferring main clauses to relative clauses and participles of nouns."""
+        sentence = self._sentences[before]
+        earlier = [
+            self.tokens[i]
+            for i in sorted(self.predicates)
+            if i < before and (not sentence_only or self._sentences[i] == sentence)
+        ]
+        main = [t for t in earlier if t.dep_ not in ("relcl", "acl", "amod", "xcomp")]
+        chosen = main or earlier
+        return chosen[-1] if chosen else None
+
+    def _main_after(self, verb: _Tok) -> _Tok | None:
+        """The main clause after a sentence-opening subordinate clause ("After A, B")."""
+        sentence = self._sentences[verb.i]
+        later = [
+            self.tokens[i]
+            for i in sorted(self.predicates)
+            if i > verb.i and self._sentences[i] == sentence
+        ]
+        after_comma = [
+            t for t in later if any(self.tokens[k].lower_ in (",", ";") for k in range(verb.i, t.i))
+        ]
+        found = after_comma or later
+        return found[0] if found else None
+
+    def _order_clause(self, verb: _Tok, ordered: set[frozenset[int]]) -> None:
+        if verb.dep_ == "xcomp":
+            return  # "returns later to add": a purpose, not a next event
+        for word in self._connectives(verb):
+            lower = word.lower_
+            if lower in SEQUENCERS or (lower in ("after", "before") and self._is_anaphoric(word)):
+                earlier = self._governor(self._clause_start(verb), sentence_only=False)
+                if earlier is None:
+                    continue
+                self._sequencers_used.add(word.i)
+                if lower == "before":  # "before that, B": B came first
+                    self._order(verb, earlier, "before", ordered)
                 else:
-                    self.add_edge(other, predicate.node, "before")
-            elif verb.dep_ in ("advcl", "prep", "pcomp"):
-                if markers & {"after", "once"}:
-                    self.add_edge(predicate.node, other, "before")
-                elif markers & {"before", "until"}:
-                    self.add_edge(other, predicate.node, "before")
-                elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
-                    self.add_edge(other, predicate.node, "overlaps")
-                elif markers & BEFORE_MARKERS:
-                    self.add_edge(other, predicate.node, "before")
+                    self._order(earlier, verb, "before", ordered)
+                return
+            relation = SUBORDINATORS[lower]
+            main = self._governor(word.i, sentence_only=True)
+            opening = main is None
+            if opening:
+                main = self._main_after(verb)
+            if main is None:
+                continue
+            if relation == "overlaps":
+                self._order(main, verb, "overlaps", ordered)
+            elif relation == "after":  # "B after A", "After A, B": A first
+                self._order(verb, main, "before", ordered)
+            else:  # "A before B", "A until B", "Before B, A"
+                self._order(main, verb, "before", ordered)
+            return
+
+    def _is_anaphoric(self, word: _Tok) -> bool:
+        """ "after that" / "before this": the preposition points back at the clause before."""
+        following = self.tokens[word.i + 1] if word.i + 1 < len(self.tokens) else None
+        return following is not None and following.lower_ in ("that", "this")
+
+    def _gapped_predicate(self, word: _Tok, ordered: set[frozenset[int]]) -> None:
+        """ "drives a car onto a field and then back to the street", "pours water, then
+        sauce": a sequencer before words with no verb of their own repeats the verb before it.
+        The new predicate has that verb's label, span and agents, takes the words after the
+        sequencer as its arguments (they leave the first predicate), and comes after it."""
+        remnant = word.head
+        if remnant is word or remnant.i < word.i or remnant.i in self.predicates:
+            return
+        verb = remnant.head
+        while verb.i not in self.predicates and verb.head is not verb and verb.dep_ != "ROOT":
+            verb = verb.head
+        if verb.i not in self.predicates or verb.i > word.i:
+            return
+        first = self.predicates[verb.i]
+        old = self.nodes[first.node]
+        moved: list[tuple[int, str, str | None]] = []  # (target, edge type, preposition)
+        adverbs: list[_Tok] = []
+        if remnant.dep_ == "prep":
+            label, objects, _ = self.prep_targets(remnant)
+            moved += [(node, "prep_arg", label) for obj in objects for node in self.expand(obj)]
+        elif self.object_for(remnant) is not None:
+            for node in self.expand_single(remnant):
+                kind = "patient"
+                for edge in self.edges:
+                    if edge["source"] == first.node and edge["target"] == node:
+                        kind = edge["type"]
+                        moved.append((node, kind, edge["preposition"]))
+                        break
+                else:
+                    moved.append((node, kind, None))
+        elif remnant.lower_ in DIRECTION_WORDS or remnant.pos_ == "ADV":
+            adverbs.append(remnant)
+            for child in self.kids[remnant.i]:
+                if child.dep_ == "prep":
+                    label, objects, _ = self.prep_targets(child)
+                    moved += [
+                        (node, "prep_arg", label) for obj in objects for node in self.expand(obj)
+                    ]
+        if not moved and not adverbs:
+            return
+        node = self.add_node("predicate", old["label"], old["span"], lemma=old["lemma"])
+        for agent in first.agents:
+            self.add_edge(node, agent, "agent")
+        for target, kind, preposition in moved:
+            self._drop_edge(first.node, target)
+            self.add_edge(node, target, kind, preposition if kind == "prep_arg" else None)
+        for adverb in adverbs:
+            pred_attr = self.add_node("pred_attr", adverb.lower_, self.span([adverb]))
+            self.add_edge(node, pred_attr, "pred_attr")
+        ordered.add(frozenset((first.node, node)))
+        self.add_edge(first.node, node, "before")
+        self._sequencers_used.add(word.i)
+
+    def _drop_edge(self, source: int, target: int) -> None:
+        kept = []
+        for edge in self.edges:
+            if edge["source"] == source and edge["target"] == target:
+                self.edge_keys.discard((source, target, edge["type"], edge["preposition"]))
+            else:
+                kept.append(edge)
+        self.edges[:] = kept
+
+    def _order_by_parse(self, predicate: _Predicate, ordered: set[frozenset[int]]) -> None:
+        """Order a verb no word orders from the parse: a conjoined verb of the same subject
+        after the first, a participle or "while" clause overlapping its head."""
+        verb = self.tokens[predicate.token]
+        head = verb.head
+        markers = {
+            c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
+        }
+        if verb.dep_ == "pcomp" and head.dep_ == "prep":
+            markers.add(head.lower_)  # "before running": the preposition is the marker
+            head = head.head
+        if head.i == verb.i or head.i not in self.predicates:
+            return
+        other = self.predicates[head.i]
+        if frozenset((other.node, predicate.node)) in ordered:
+            return
+        if verb.dep_ == "conj":
+            if markers & OVERLAP_MARKERS:
+                self.add_edge(other.node, predicate.node, "overlaps")
+            elif set(predicate.agents) == set(other.agents):
+                # "picks up the box and leaves": one subject's actions in the order told.
+                self.add_edge(other.node, predicate.node, "before")
+        elif verb.dep_ in ("advcl", "prep", "pcomp"):
+            if markers & {"after", "once"}:
+                self.add_edge(predicate.node, other.node, "before")
+            elif markers & {"before", "until"}:
+                self.add_edge(other.node, predicate.node, "before")
+            elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
+                self.add_edge(other.node, predicate.node, "overlaps")
+            elif markers & SEQUENCERS:
+                self.add_edge(other.node, predicate.node, "before")
 
     def build(self, item_id: str) -> dict[str, Any]:
         self.build_objects()

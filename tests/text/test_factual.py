@@ -90,3 +90,30 @@ def test_tsg_to_facts_joins_verb_and_preposition() -> None:
         ],
     )
     assert tsg_to_facts(tsg) == [("man", "sit on", "bench")]
+
+
+def test_tsg_to_facts_drops_only_attributes_in_front_of_their_object() -> None:
+    # "a snowy hill, the road is snowy": FACTUAL drops the modifier, not the predicate.
+    text = "a snowy hill, the road is snowy"
+    tsg = TSG(
+        id="1",
+        text=text,
+        nodes=[
+            TSGNode(id=0, type="attribute", label="snowy", span=(2, 7)),
+            TSGNode(id=1, type="object", label="hill", span=(8, 12)),
+            TSGNode(id=2, type="object", label="road", span=(18, 22)),
+            TSGNode(id=3, type="attribute", label="snowy", span=(26, 31)),
+        ],
+        edges=[
+            TSGEdge(source=1, target=0, type="has_attribute"),
+            TSGEdge(source=2, target=3, type="has_attribute"),
+        ],
+    )
+    calls: list[tuple[str, str]] = []
+
+    def drop(attribute: str, head: str) -> bool:
+        calls.append((attribute, head))
+        return attribute == "snowy"
+
+    assert tsg_to_facts(tsg, drop_attribute=drop) == [("road", "is", "snowy"), ("hill",)]
+    assert calls == [("snowy", "hill")]

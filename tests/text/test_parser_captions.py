@@ -1,0 +1,403 @@
+"""The rule parser on video captions: predicate spans, order across clauses, action labels and
+the scene words a caption depends on.
+
+Hand-built parses reproduce en_core_web_sm's parses of the sentences (so the rules are tested
+whatever the model does); the sentences are this file's own, not any dataset's.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from finsta_cli.data.synth import SPLITS, SynthConfig, generate_dataset
+from finsta_cli.schema import TSG
+from finsta_cli.text.conventions import Conventions
+from finsta_cli.text.factual import tsg_to_facts
+from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts
+from finsta_cli.text.scoring import score_synth_order
+
+from .test_parser import edges_by_type, make_doc
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _verb_lexicon() -> None:
+    load_nlp()  # loading the pipeline registers its lemmatizer's verb lexicon
+
+
+def span_text(tsg: TSG, label: str) -> list[str]:
+    return [
+        tsg.text[node.span[0] : node.span[1]]
+        for node in tsg.nodes
+        if node.type == "predicate" and node.label == label and node.span is not None
+    ]
+
+
+def test_a_verbs_span_stays_on_the_verb_when_its_phrase_places_the_object() -> None:
+    # "a man is giving a review on a vehicle": "on a vehicle" places the review (review on
+    # vehicle); the verb's own predicate kept the preposition's span before.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 3, "nsubj", "NOUN", "NN", "man"),
+        ("is", 3, "aux", "AUX", "VBZ", "be"),
+        ("giving", 3, "ROOT", "VERB", "VBG", "give"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("review", 3, "dobj", "NOUN", "NN", "review"),
+        ("on", 3, "prep", "ADP", "IN", "on"),
+        ("a", 8, "det", "DET", "DT", "a"),
+        ("vehicle", 6, "pobj", "NOUN", "NN", "vehicle"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert span_text(tsg, "give") == ["giving"]
+    assert span_text(tsg, "on") == ["on"]
+    assert ("on", "review") in edges_by_type(tsg, "agent")
+
+
+def arguments(tsg: TSG, predicate: int) -> set[tuple[str, str]]:
+    return {
+        (edge.type, tsg.nodes[edge.target].label)
+        for edge in tsg.edges
+        if edge.source == predicate and edge.type in ("agent", "patient", "prep_arg", "pred_attr")
+    }
+
+
+def test_then_orders_a_clause_read_as_the_complement_of_the_next() -> None:
+    # The small model reads "A, then B" with A a complement (ccomp) of B.
+    doc = make_doc([
+        ("The", 2, "det", "DET", "DT", "the"),
+        ("green", 2, "amod", "ADJ", "JJ", "green"),
+        ("star", 3, "nsubj", "NOUN", "NN", "star"),
+        ("moves", 10, "ccomp", "VERB", "VBZ", "move"),
+        ("right", 3, "advmod", "ADV", "RB", "right"),
+        (",", 10, "punct", "PUNCT", ",", ","),
+        ("then", 10, "advmod", "ADV", "RB", "then"),
+        ("the", 9, "det", "DET", "DT", "the"),
+        ("green", 9, "compound", "PROPN", "NNP", "green"),
+        ("ball", 10, "nsubj", "NOUN", "NN", "ball"),
+        ("enters", 10, "ROOT", "VERB", "VBZ", "enter"),
+        ("from", 10, "prep", "ADP", "IN", "from"),
+        ("the", 13, "det", "DET", "DT", "the"),
+        ("right", 11, "pobj", "NOUN", "NN", "right"),
+        (".", 10, "punct", "PUNCT", ".", "."),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "before") == [("move", "enter")]
+
+
+def test_after_under_the_first_clause_still_puts_its_clause_first() -> None:
+    # "The purple cube enters from the top after the pink star moves up.": "after" hangs on
+    # "enters" (itself tagged a plural noun, the subject of "moves") and has no object.
+    doc = make_doc([
+        ("The", 3, "det", "DET", "DT", "the"),
+        ("purple", 2, "amod", "ADJ", "JJ", "purple"),
+        ("cube", 3, "compound", "NOUN", "NN", "cube"),
+        ("enters", 11, "nsubj", "NOUN", "NNS", "enter"),
+        ("from", 3, "prep", "ADP", "IN", "from"),
+        ("the", 6, "det", "DET", "DT", "the"),
+        ("top", 4, "pobj", "NOUN", "NN", "top"),
+        ("after", 3, "prep", "ADP", "IN", "after"),
+        ("the", 10, "det", "DET", "DT", "the"),
+        ("pink", 10, "amod", "ADJ", "JJ", "pink"),
+        ("star", 11, "nsubj", "NOUN", "NN", "star"),
+        ("moves", 11, "ROOT", "VERB", "VBZ", "move"),
+        ("up", 11, "prt", "ADP", "RP", "up"),
+        (".", 11, "punct", "PUNCT", ".", "."),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "before") == [("move up", "enter")]
+    assert sorted(edges_by_type(tsg, "agent")) == [("enter", "cube"), ("move up", "star")]
+
+
+def test_a_verb_read_as_the_next_verbs_subject_is_a_clause_of_its_own() -> None:
+    # "a man talks to the camera then shows a phone": "talks" read as the subject of "shows".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 2, "nsubj", "NOUN", "NN", "man"),
+        ("talks", 7, "nsubj", "VERB", "VBZ", "talk"),
+        ("to", 2, "prep", "ADP", "IN", "to"),
+        ("the", 5, "det", "DET", "DT", "the"),
+        ("camera", 3, "pobj", "NOUN", "NN", "camera"),
+        ("then", 7, "advmod", "ADV", "RB", "then"),
+        ("shows", 7, "ROOT", "VERB", "VBZ", "show"),
+        ("a", 9, "det", "DET", "DT", "a"),
+        ("phone", 7, "dobj", "NOUN", "NN", "phone"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert sorted(edges_by_type(tsg, "agent")) == [("show", "man"), ("talk", "man")]
+    assert edges_by_type(tsg, "patient") == [("show", "phone")]
+    assert edges_by_type(tsg, "before") == [("talk", "show")]
+
+
+def test_a_second_clause_read_as_a_conjunct_of_the_object_and_no_order_for_and() -> None:
+    # "a boy throws a ball and a dog chases it": "chases" a conjunct of "ball", "it" left on
+    # "throws". Plain "and" between two subjects' actions states no order.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("boy", 2, "nsubj", "NOUN", "NN", "boy"),
+        ("throws", 2, "ROOT", "VERB", "VBZ", "throw"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("ball", 2, "dobj", "NOUN", "NN", "ball"),
+        ("and", 4, "cc", "CCONJ", "CC", "and"),
+        ("a", 8, "det", "DET", "DT", "a"),
+        ("dog", 8, "compound", "NOUN", "NN", "dog"),
+        ("chases", 4, "conj", "VERB", "VBZ", "chase"),
+        ("it", 2, "dobj", "PRON", "PRP", "it"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert sorted(edges_by_type(tsg, "agent")) == [("chase", "dog"), ("throw", "boy")]
+    assert sorted(edges_by_type(tsg, "patient")) == [("chase", "ball"), ("throw", "ball")]
+    assert edges_by_type(tsg, "before") == []
+
+
+def test_then_before_a_noun_repeats_the_verb() -> None:
+    # "a cook puts salt in the pan then pepper": the left-out verb is "puts" again.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("cook", 2, "nsubj", "NOUN", "NN", "cook"),
+        ("puts", 2, "ROOT", "VERB", "VBZ", "put"),
+        ("salt", 2, "dobj", "NOUN", "NN", "salt"),
+        ("in", 2, "prep", "ADP", "IN", "in"),
+        ("the", 6, "det", "DET", "DT", "the"),
+        ("pan", 4, "pobj", "NOUN", "NN", "pan"),
+        ("then", 8, "advmod", "ADV", "RB", "then"),
+        ("pepper", 2, "dep", "NOUN", "NN", "pepper"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    puts = [node.id for node in tsg.nodes if node.label == "put"]
+    assert len(puts) == 2
+    assert arguments(tsg, puts[0]) == {("agent", "cook"), ("patient", "salt")}
+    assert arguments(tsg, puts[1]) == {("agent", "cook"), ("patient", "pepper")}
+    assert [(e.source, e.target) for e in tsg.edges if e.type == "before"] == [tuple(puts)]
+    assert span_text(tsg, "put") == ["puts", "puts"]  # both stand for the caption's verb
+
+
+def test_then_before_a_phrase_repeats_the_verb_with_that_phrase() -> None:
+    # "the man drives a truck onto the road and then back into the garage"
+    doc = make_doc([
+        ("the", 1, "det", "DET", "DT", "the"),
+        ("man", 2, "nsubj", "NOUN", "NN", "man"),
+        ("drives", 2, "ROOT", "VERB", "VBZ", "drive"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("truck", 2, "dobj", "NOUN", "NN", "truck"),
+        ("onto", 2, "prep", "ADP", "IN", "onto"),
+        ("the", 7, "det", "DET", "DT", "the"),
+        ("road", 5, "pobj", "NOUN", "NN", "road"),
+        ("and", 2, "cc", "CCONJ", "CC", "and"),
+        ("then", 10, "advmod", "ADV", "RB", "then"),
+        ("back", 2, "conj", "ADV", "RB", "back"),
+        ("into", 10, "prep", "ADP", "IN", "into"),
+        ("the", 13, "det", "DET", "DT", "the"),
+        ("garage", 11, "pobj", "NOUN", "NN", "garage"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    drives = [node.id for node in tsg.nodes if node.label == "drive"]
+    assert len(drives) == 2
+    assert ("prep_arg", "road") in arguments(tsg, drives[0])
+    assert arguments(tsg, drives[1]) == {("agent", "man"), ("prep_arg", "garage"),
+                                         ("pred_attr", "back")}  # fmt: skip
+    assert [(e.source, e.target) for e in tsg.edges if e.type == "before"] == [tuple(drives)]
+
+
+@pytest.mark.parametrize(
+    ("caption", "before", "overlaps"),
+    [
+        ("a boy kicks the ball, then a girl catches it", [("kick", "catch")], []),
+        ("a man opens the door. then he walks outside", [("open", "walk")], []),
+        ("a woman is talking and then a dog runs across the room", [("talk", "run")], []),
+        ("first a woman cuts the onions, then she fries them", [("cut", "fry")], []),
+        ("a woman washes a car, afterwards she dries it with a towel", [("wash", "dry")], []),
+        ("a woman sits down after she enters the room", [("enter", "sit down")], []),
+        ("after the music stops the dancers bow", [("stop", "bow")], []),
+        ("a man waves at the camera before leaving the room", [("wave", "leave")], []),
+        ("a girl laughs until she falls down", [("laugh", "fall down")], []),
+        ("a dog barks while a cat sleeps on the sofa", [], [("bark", "sleep")]),
+        ("a man is cooking as his wife watches", [], [("cook", "watch")]),
+        ("two girls dance while singing a song", [], [("dance", "sing")]),
+        ("the man picks up the phone and answers it", [("pick up", "answer")], []),
+        ("a man returns later to add salt", [], []),
+    ],
+)
+def test_order_words_on_the_real_pipeline(
+    caption: str, before: list[tuple[str, str]], overlaps: list[tuple[str, str]]
+) -> None:
+    tsg = next(parse_texts([caption]))
+    assert edges_by_type(tsg, "before") == before
+    assert edges_by_type(tsg, "overlaps") == overlaps
+
+
+def test_synth_captions_order_their_events(tmp_path: Path) -> None:
+    # Every template of finsta synth that states an order ("A, then B", "First A; after that,
+    # B", "Before B, A", ...) gets a before edge from the first event's predicate to the
+    # second's; events told as simultaneous ("A while B", "A, and B") never get one.
+    generate_dataset(SynthConfig(videos=30, seed=5), tmp_path, quiet=True)
+    captions = [
+        caption
+        for split in SPLITS
+        if (tmp_path / f"{split}.jsonl").is_file()
+        for line in (tmp_path / f"{split}.jsonl").read_text().splitlines()
+        for caption in json.loads(line)["captions"]
+    ]
+    score = score_synth_order(captions, parse_texts([c["text"] for c in captions]))
+    assert score.pairs >= 20 and len(score.by_template) >= 5
+    assert score.right >= 0.98 * score.pairs, score.misses
+    assert score.reversed == 0
+    assert score.concurrent >= 10 and score.concurrent_before == 0
+
+
+# "several other people walk across a snowy field near a polar bear": FACTUAL drops "snowy"
+# and the quantity words and writes "polar bear" as one name.
+SNOWY_FIELD = [
+    ("several", 2, "amod", "ADJ", "JJ", "several"),
+    ("other", 2, "amod", "ADJ", "JJ", "other"),
+    ("people", 3, "nsubj", "NOUN", "NNS", "people"),
+    ("walk", 3, "ROOT", "VERB", "VBP", "walk"),
+    ("across", 3, "prep", "ADP", "IN", "across"),
+    ("a", 7, "det", "DET", "DT", "a"),
+    ("snowy", 7, "amod", "X", "FW", "snowy"),
+    ("field", 4, "pobj", "NOUN", "NN", "field"),
+    ("near", 7, "prep", "ADP", "IN", "near"),
+    ("a", 11, "det", "DET", "DT", "a"),
+    ("polar", 11, "amod", "ADJ", "JJ", "polar"),
+    ("bear", 8, "pobj", "NOUN", "NN", "bear"),
+]  # fmt: skip
+SNOWY_CONVENTIONS = Conventions(
+    modifiers={"amod:snowy": "drop", "amod:several": "drop", "amod:other": "drop",
+               "amod:polar": "merge"},
+)  # fmt: skip
+
+
+def test_scene_words_factual_drops_stay_in_the_graph() -> None:
+    tsg = parse_doc(make_doc(SNOWY_FIELD), "1", SNOWY_CONVENTIONS)
+    assert ("field", "snowy") in edges_by_type(tsg, "has_attribute")
+    assert "polar bear" in {node.label for node in tsg.nodes if node.type == "object"}
+    # Words that say how many or which are not scene words: still left out.
+    attributes = {label for _, label in edges_by_type(tsg, "has_attribute")}
+    assert not attributes & {"several", "other"}
+
+
+def test_the_factual_writer_leaves_out_what_factual_drops() -> None:
+    tsg = parse_doc(make_doc(SNOWY_FIELD), "1", SNOWY_CONVENTIONS)
+    facts = tsg_to_facts(tsg, drop_attribute=SNOWY_CONVENTIONS.drops_attribute)
+    assert ("field", "is", "snowy") not in facts
+    assert ("people", "walk across", "field") in facts
+    assert ("field", "is", "snowy") in tsg_to_facts(tsg)  # without the conventions: kept
+
+
+def test_someone_is_a_person() -> None:
+    # "someone pours milk into a cup": spaCy tags "someone" a pronoun.
+    doc = make_doc([
+        ("someone", 1, "nsubj", "PRON", "NN", "someone"),
+        ("pours", 1, "ROOT", "VERB", "VBZ", "pour"),
+        ("milk", 1, "dobj", "NOUN", "NN", "milk"),
+        ("into", 1, "prep", "ADP", "IN", "into"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("cup", 3, "pobj", "NOUN", "NN", "cup"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert ("pour", "person") in edges_by_type(tsg, "agent")
+    person = next(node for node in tsg.nodes if node.label == "person")
+    assert tsg.text[person.span[0] : person.span[1]] == "someone"
+
+
+def test_an_action_label_is_a_predicate_with_its_object() -> None:
+    # "Poking frog": the small model reads one compound noun.
+    doc = make_doc([
+        ("Poking", 1, "compound", "NOUN", "NN", "poking"),
+        ("frog", 1, "ROOT", "NOUN", "NN", "frog"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "patient") == [("poke", "frog")]
+    assert span_text(tsg, "poke") == ["Poking"]
+
+
+def test_a_noun_the_small_model_gives_an_ing_word_is_kept_as_a_kind() -> None:
+    # "swimming pool": the -ing word names a kind of pool, no action.
+    doc = make_doc([
+        ("swimming", 1, "compound", "NOUN", "NN", "swimming"),
+        ("pool", 1, "ROOT", "NOUN", "NN", "pool"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert [node.label for node in tsg.nodes] == ["swimming pool"]
+
+
+def test_a_two_word_action_after_be_is_one_predicate() -> None:
+    # "two boys are arm wrestling": "wrestling" read as a noun, the attribute of "are".
+    doc = make_doc([
+        ("two", 1, "nummod", "NUM", "CD", "two"),
+        ("boys", 2, "nsubj", "NOUN", "NNS", "boy"),
+        ("are", 2, "ROOT", "AUX", "VBP", "be"),
+        ("arm", 4, "compound", "NOUN", "NN", "arm"),
+        ("wrestling", 2, "attr", "NOUN", "NN", "wrestling"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "agent") == [("arm wrestle", "boys")]
+    assert [node.label for node in tsg.nodes if node.type == "object"] == ["boys"]
+    assert span_text(tsg, "arm wrestle") == ["wrestling"]
+
+
+def test_a_subject_and_its_action_read_as_one_compound() -> None:
+    # "zebra grazing on grass"
+    doc = make_doc([
+        ("zebra", 1, "compound", "NOUN", "NN", "zebra"),
+        ("grazing", 1, "ROOT", "NOUN", "NN", "grazing"),
+        ("on", 1, "prep", "ADP", "IN", "on"),
+        ("grass", 2, "pobj", "NOUN", "NN", "grass"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert edges_by_type(tsg, "agent") == [("graze", "zebra")]
+    assert arguments(tsg, next(n.id for n in tsg.nodes if n.label == "graze")) == {
+        ("agent", "zebra"), ("prep_arg", "grass")}  # fmt: skip
+
+
+def test_an_ing_word_after_clothes_is_the_wearers_action() -> None:
+    # "a boy in a red shirt singing and dancing": "singing" read as the head of "shirt".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("boy", 1, "ROOT", "NOUN", "NN", "boy"),
+        ("in", 1, "prep", "ADP", "IN", "in"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("red", 6, "amod", "ADJ", "JJ", "red"),
+        ("shirt", 6, "compound", "NOUN", "NN", "shirt"),
+        ("singing", 2, "pobj", "NOUN", "NN", "singing"),
+        ("and", 6, "cc", "CCONJ", "CC", "and"),
+        ("dancing", 6, "conj", "NOUN", "NN", "dancing"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert sorted(edges_by_type(tsg, "agent")) == [("dance", "boy"), ("in", "boy"),
+                                                   ("sing", "boy")]  # fmt: skip
+    assert ("shirt", "red") in edges_by_type(tsg, "has_attribute")
+    assert ("in", "shirt") in edges_by_type(tsg, "prep_arg")
+
+
+def test_an_ing_word_conjoined_to_an_object_is_the_next_action() -> None:
+    # "a guy playing guitar and singing a song": "singing" a conjunct of "guitar".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("guy", 1, "ROOT", "NOUN", "NN", "guy"),
+        ("playing", 1, "acl", "VERB", "VBG", "play"),
+        ("guitar", 2, "dobj", "NOUN", "NN", "guitar"),
+        ("and", 3, "cc", "CCONJ", "CC", "and"),
+        ("singing", 3, "conj", "NOUN", "NN", "singing"),
+        ("a", 7, "det", "DET", "DT", "a"),
+        ("song", 2, "dobj", "NOUN", "NN", "song"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    sing = next(n.id for n in tsg.nodes if n.label == "sing")
+    play = next(n.id for n in tsg.nodes if n.label == "play")
+    assert arguments(tsg, sing) == {("agent", "guy"), ("patient", "song")}
+    assert arguments(tsg, play) == {("agent", "guy"), ("patient", "guitar")}
+
+
+def test_a_person_doing_something_read_as_one_compound() -> None:
+    # "a lady cutting onions": one compound noun "lady cutting onions".
+    doc = make_doc([
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("lady", 2, "compound", "NOUN", "NN", "lady"),
+        ("cutting", 3, "compound", "NOUN", "NN", "cutting"),
+        ("onions", 3, "ROOT", "NOUN", "NNS", "onion"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    cut = next(n.id for n in tsg.nodes if n.label == "cut")
+    assert arguments(tsg, cut) == {("agent", "lady"), ("patient", "onions")}
