@@ -144,8 +144,14 @@ def test_action_zero_shot_over_a_declared_label_set(align_set: AlignSet, tmp_pat
         device="cpu", threads=1, quiet=True,
     )  # fmt: skip
     assert result.metrics["classes"] == 31 and result.metrics["count"] == 1
-    assert result.predictions[0]["label"] == record["action"]
-    assert result.predictions[0]["predicted"] in [record["action"], *extra]
+    (row,) = result.predictions
+    assert row["label"] == record["action"] and row["predicted"] in [record["action"], *extra]
+    # The gold class's rank among the 31 and the five best labels, best first.
+    assert 1 <= row["rank"] <= 31 and row["top5"][0] == row["predicted"]
+    assert len(set(row["top5"])) == 5 and set(row["top5"]) <= {record["action"], *extra}
+    assert result.metrics["top1"] == 100.0 * (row["rank"] == 1)
+    assert result.metrics["top5"] == 100.0 * (row["rank"] <= 5)
+    assert (record["action"] in row["top5"]) == (row["rank"] <= 5)
 
 
 def test_retrieval_cannot_be_finetuned(align_set: AlignSet) -> None:
