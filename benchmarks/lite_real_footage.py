@@ -258,7 +258,8 @@ def report(results: dict[str, dict[str, Any]], data: dict[str, Path]) -> list[st
         for name, result in results.items():
             run = result["runs"][set_name]
             if "metrics" not in run:
-                lines.append(f"| {name} | failed (exit {run['rc']}) | | | | | {run['wall_s']:.1f} |")
+                wall = run["wall_s"]
+                lines.append(f"| {name} | failed (exit {run['rc']}) | | | | | {wall:.1f} |")
                 continue
             m = run["metrics"]
             ranks = " ".join(str(p["t2v_rank"]) for p in run["predictions"] if "t2v_rank" in p)
