@@ -33,9 +33,17 @@ so they are built with :func:`finsta_cli.hosts.factory.build_host` and written w
 other, so untrained heads put texts and videos in unrelated spaces: their figures are chance by
 construction, and their spread shows how much a set of 5 videos moves by luck alone.
 
+``--spread`` adds the mean pairwise cosine of each host's embeddings of the real clips and
+captions (and, with ``--synth DIR``, of 40 test videos of a synth folder): synth-trained heads
+map every real clip to about one point. ``--tower-bridge`` scores the towers alone, bridged by
+ImageNet's class names (:func:`tower_bridge`): what they carry without any trained layer.
+
     python benchmarks/lite_real_footage.py --work /tmp/real \\
         --checkpoint synth280=/tmp/effect/demo/select/C-seqTransf-text1/run/checkpoint.pt \\
-        --fresh-heads 3 --threads 1 --markdown /tmp/real/summary.md
+        --fresh-heads 3 --threads 1 --spread --synth /tmp/effect/demo/synth --tower-bridge \\
+        --markdown /tmp/real/summary.md
+
+Figures and a reading: docs/benchmarks.md, "The lite host on real footage".
 
 Exit code: 0 when every command exited 0, else the first other exit code (3: some videos could
 not be decoded; they are listed), 4 when ``../shared/benchmarks`` is absent.
