@@ -8,6 +8,7 @@ from pathlib import Path
 
 DEFAULT_DETECTOR_NAME = "finsta-synth-yolov8n.pt"
 LITE_CHECKPOINT_NAME = "lite-synth-{temporal}.pt"
+NANODET_NAME = "nanodet-g-coco.pt"
 
 
 def assets_dir() -> Path:
@@ -33,3 +34,8 @@ def default_lite_checkpoint(temporal: str = "seqTransf") -> Path:
     """The lite host's shipped starting point with ``temporal``: its own layers aligned with its
     own loss on synth videos the demo never sees (the card is the ``.json`` beside it)."""
     return assets_dir() / "hosts" / LITE_CHECKPOINT_NAME.format(temporal=temporal)
+
+
+def nanodet_weights() -> Path:
+    """``--detector nanodet``'s default ``--weights``: NanoDet-g (COCO-80), converted from TF.js."""
+    return assets_dir() / "detector" / NANODET_NAME

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
-from finsta_cli.assets import default_detector_weights
+from finsta_cli.assets import default_detector_weights, nanodet_weights
 from finsta_cli.errors import FinstaError, MissingResourceError
 from finsta_cli.offline import (
     OFFLINE_VARIABLES,
@@ -81,6 +81,7 @@ class EnvReport(BaseModel):
     packages: dict[str, str | None]
     spacy_model: SpacyReport
     detector: DetectorReport
+    coco_detector: DetectorReport  # --detector nanodet's shipped weights
     towers: list[TowerReport]
     device: DeviceReport
     offline: dict[str, str | None]
@@ -149,6 +150,18 @@ def collect_environment(
                 )
             )
 
+    coco = nanodet_weights()
+    coco_detector = DetectorReport(weights=str(coco), exists=coco.is_file())
+    if not coco_detector.exists:
+        missing.append(
+            Missing(
+                what="COCO detector weights (--detector nanodet)",
+                reason=f"{coco} does not exist",
+                hint="reinstall finsta from its repository (assets/detector/), or set "
+                "$FINSTA_ASSETS to a folder holding detector/nanodet-g-coco.pt",
+            )
+        )
+
     from finsta_cli.hosts.pretrained import tower_reports
 
     towers = []
@@ -182,6 +195,7 @@ def collect_environment(
         packages=package_versions(),
         spacy_model=spacy_report,
         detector=detector,
+        coco_detector=coco_detector,
         towers=towers,
         device=device_report,
         offline={name: os.environ.get(name) for name in OFFLINE_VARIABLES},

@@ -25,6 +25,7 @@ from finsta_cli.video.footage import COCO_DETECTOR
 
 class Detector(str, enum.Enum):
     yolo = "yolo"
+    nanodet = "nanodet"
     file = "file"
 
 
@@ -63,8 +64,9 @@ def build_dsg(
             "--detector",
             help="yolo: an ultralytics YOLO (--weights); by default the shipped synth detector, "
             "which knows only finsta synth's six shapes (ball cube cylinder cone ring star) and "
-            f"is warned about on other footage: for real footage use --detector {COCO_DETECTOR} "
-            "(80 COCO classes) or COCO YOLO weights. file: boxes from --detections. "
+            "is warned about on other footage. "
+            f"{COCO_DETECTOR}: the shipped COCO-80 NanoDet-g for real footage (people, vehicles, "
+            "animals, household objects; offline, no download). file: boxes from --detections. "
             "[default: yolo]",
         ),
     ] = None,
@@ -72,9 +74,10 @@ def build_dsg(
         str | None,
         typer.Option(
             "--weights",
-            help="ultralytics checkpoint: a local .pt, a model .yaml (random), or an official "
-            "name (yolov8n.pt, yolo11n.pt: COCO, fetched with --allow-download). Default: "
-            "the synth detector assets/detector/finsta-synth-yolov8n.pt.",
+            help="yolo: a local .pt, a model .yaml (random), or an official name (yolov8n.pt, "
+            "yolo11n.pt: COCO, fetched with --allow-download); default the synth detector "
+            "assets/detector/finsta-synth-yolov8n.pt. nanodet: a file of "
+            "tools/convert_nanodet.py; default assets/detector/nanodet-g-coco.pt.",
         ),
     ] = None,
     allow_download: Annotated[
@@ -100,7 +103,8 @@ def build_dsg(
         int | None, typer.Option("--max-objects", min=1, help="Objects kept per frame [20].")
     ] = None,
     imgsz: Annotated[
-        int | None, typer.Option("--imgsz", min=32, help="Detector input [256].")
+        int | None,
+        typer.Option("--imgsz", min=32, help="Detector input [256; nanodet: 416]."),
     ] = None,
     batch: Annotated[
         int | None, typer.Option("--batch", min=1, help="Frames per detector batch [16].")

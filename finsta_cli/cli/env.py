@@ -62,6 +62,11 @@ def _print_table(report: EnvReport) -> None:
     if report.detector.exists and any(m.what == "detector weights" for m in report.missing):
         weights_state = "[red]refused[/]"
     table.add_row("detector weights", f"{report.detector.weights} ({weights_state})")
+    coco = report.coco_detector
+    table.add_row(
+        "COCO detector (nanodet)",
+        f"{coco.weights} ({'present' if coco.exists else '[red]missing[/]'})",
+    )
     for tower in report.towers:
         if tower.found:
             size = f"{(tower.size_bytes or 0) / 2**20:.1f} MiB"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -737,8 +738,15 @@ def _read_jsonl(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     base = video_root if video_root is not None else path.parent
     out = _Builder("jsonl", split, path)
     qa_count: dict[str, int] = {}
+    label_set: list[str] | None = None
+    label_lines: dict[str, int] = {}  # video id -> the line of its label
     for line, record in iter_jsonl(path):
         where = f"{path}:{line}"
+        if "video_id" not in record and "labels" in record:
+            if label_set is not None:
+                raise InputError(f"{where}: a second 'labels' line (one label set per file)")
+            label_set = _jsonl_label_set(record["labels"], where)
+            continue
         video_id = _text(record, "video_id", where)
         video = record.get("video")
         if video is not None and not isinstance(video, str):
@@ -769,7 +777,32 @@ def _read_jsonl(path: Path, split: str, video_root: Path | None) -> TaskDataset:
             out.question(_jsonl_question(record, video_id, n, where), where)
         if record.get("label") is not None:
             out.action(video_id, _text(record, "label", where), where)
-    return out.build()
+            label_lines.setdefault(video_id, line)
+    if label_set is not None:
+        known = set(label_set)
+        for action in out.actions.values():
+            if action.label not in known:
+                raise InputError(
+                    f"{path}:{label_lines[action.video_id]}: label {action.label!r} of video "
+                    f"{action.video_id!r} is not in the file's 'labels' ({len(label_set)} labels)"
+                )
+    return out.build(label_set)
+
+
+def _jsonl_label_set(value: Any, where: str) -> list[str]:
+    """The action label set of a generic JSONL line ``{"labels": [...]}``: the classes an action
+    is chosen among (zero-shot: one prompt each), not only the labels its videos carry."""
+    if not isinstance(value, list) or not value:
+        raise InputError(f"{where}: 'labels' must be a non-empty list of strings")
+    labels = []
+    for k, label in enumerate(value):
+        if not isinstance(label, str) or not label.strip():
+            raise InputError(f"{where}: labels[{k}] must be a non-empty string")
+        labels.append(label.strip())
+    repeated = sorted(label for label, n in Counter(labels).items() if n > 1)
+    if repeated:
+        raise InputError(f"{where}: 'labels' repeats {', '.join(map(repr, repeated[:3]))}")
+    return labels
 
 
 def _jsonl_negative(

@@ -1,8 +1,15 @@
-"""Object detectors for build-dsg: an ultralytics YOLO model, or precomputed boxes from a file.
+"""Object detectors for build-dsg: an ultralytics YOLO model, the shipped COCO NanoDet, or
+precomputed boxes from a file.
 
-The backend is a fixed choice, ``--detector {yolo,file}``, made by :func:`make_detector` from a
-small dict of factory functions that import their heavy packages inside. Both return, per
-frame, :class:`FrameDetections` in the pixels of the decoded frame.
+The backend is a fixed choice, ``--detector {yolo,nanodet,file}``, made by :func:`make_detector`
+from a small dict of factory functions that import their heavy packages inside. Each returns,
+per frame, :class:`FrameDetections` in the pixels of the decoded frame. What each knows:
+
+- ``yolo``: the classes of its checkpoint; the default one (``finsta-synth-yolov8n.pt``) knows
+  only the six shapes of ``finsta synth`` (ball, cube, cylinder, cone, ring, star);
+- ``nanodet``: the 80 COCO classes (people, vehicles, animals, household objects), on real
+  footage, offline (:mod:`finsta_cli.video.nanodet`, ``assets/detector/nanodet-g-coco.pt``);
+- ``file``: whatever labels the file gives.
 
 Detection files (``--detector file --detections FILE``) come in two formats:
 
@@ -37,7 +44,10 @@ if TYPE_CHECKING:
     from finsta_cli.video.features import DetectInputHook
     from finsta_cli.video.stage import BuildDSGConfig
 
-DetectorKind = Literal["yolo", "file"]
+DetectorKind = Literal["yolo", "nanodet", "file"]
+# Options whose default depends on the detector (a config file or the command line wins):
+# NanoDet runs at the size it was trained at.
+DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {"nanodet": {"imgsz": 416}}
 
 
 @dataclass(frozen=True)
@@ -379,6 +389,42 @@ def _make_yolo(config: BuildDSGConfig, device: str) -> Detector:
     )
 
 
+def detector_weights(config: BuildDSGConfig) -> Path:
+    """The weights file (or, for ``file``, the detections file) the chosen detector reads."""
+    from finsta_cli.assets import default_detector_weights, nanodet_weights
+
+    if config.detector == "file":
+        return Path(str(config.detections))
+    if config.weights is not None:
+        return Path(config.weights)
+    return nanodet_weights() if config.detector == "nanodet" else default_detector_weights()
+
+
+def _make_nanodet(config: BuildDSGConfig, device: str) -> Detector:
+    from finsta_cli.video.nanodet import NanoDetDetector
+
+    weights = detector_weights(config)
+    if not weights.is_file():
+        raise MissingResourceError(
+            f"detector weights {weights} not found",
+            hint="the NanoDet file ships in finsta's assets (assets/detector/nanodet-g-coco.pt); "
+            "reinstall finsta, or give --weights a file written by tools/convert_nanodet.py"
+            if config.weights is None
+            else "give --weights a file written by tools/convert_nanodet.py",
+        )
+    return NanoDetDetector(
+        weights,
+        conf=config.conf,
+        iou=config.iou,
+        max_objects=config.max_objects,
+        imgsz=config.imgsz,
+        device=device,
+        threads=config.threads,
+        region_features=config.region_features,
+        warmup_batch=config.batch,
+    )
+
+
 def _make_file(config: BuildDSGConfig, device: str) -> Detector:
     if config.detections is None:
         raise UsageError("--detector file needs --detections FILE")
@@ -387,6 +433,7 @@ def _make_file(config: BuildDSGConfig, device: str) -> Detector:
 
 DETECTORS: dict[str, Callable[[BuildDSGConfig, str], Detector]] = {
     "yolo": _make_yolo,
+    "nanodet": _make_nanodet,
     "file": _make_file,
 }
 

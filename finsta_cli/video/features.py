@@ -16,6 +16,7 @@ Shapes:
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -57,23 +58,46 @@ def find_detect_layer(model: Any) -> Any | None:
     return last if len(stride) > 0 else None
 
 
+@dataclass(frozen=True)
+class Letterbox:
+    """Where an image lands in a letterboxed network input: scaled by ``gain_x``/``gain_y``
+    (one ratio, rounded to whole pixels: ``new_w`` x ``new_h``), shifted by ``pad_x``/``pad_y``."""
+
+    gain_x: float
+    gain_y: float
+    pad_x: int
+    pad_y: int
+    new_w: int
+    new_h: int
+
+
+def letterbox(original_hw: tuple[int, int], input_hw: tuple[int, int]) -> Letterbox:
+    """ultralytics' letterbox: the smaller of the two side ratios, centred padding."""
+    gain = min(input_hw[0] / original_hw[0], input_hw[1] / original_hw[1])
+    new_h = max(round(original_hw[0] * gain), 1)
+    new_w = max(round(original_hw[1] * gain), 1)
+    return Letterbox(
+        gain_x=new_w / original_hw[1],
+        gain_y=new_h / original_hw[0],
+        pad_x=round((input_hw[1] - new_w) / 2 - 0.1),
+        pad_y=round((input_hw[0] - new_h) / 2 - 0.1),
+        new_w=new_w,
+        new_h=new_h,
+    )
+
+
 def input_boxes(
     boxes: np.ndarray, original_hw: tuple[int, int], input_hw: tuple[int, int]
 ) -> np.ndarray:
     """Map xyxy boxes from an original image to the letterboxed network input.
 
     The inverse of ultralytics' ``scale_boxes``: the same gain (the smaller of the two side
-    ratios) and the same centred padding.
+    ratios) and the same centred padding (:func:`letterbox`).
     """
-    gain = min(input_hw[0] / original_hw[0], input_hw[1] / original_hw[1])
-    new_h = max(round(original_hw[0] * gain), 1)
-    new_w = max(round(original_hw[1] * gain), 1)
-    gain_y, gain_x = new_h / original_hw[0], new_w / original_hw[1]
-    pad_x = round((input_hw[1] - new_w) / 2 - 0.1)
-    pad_y = round((input_hw[0] - new_h) / 2 - 0.1)
+    box = letterbox(original_hw, input_hw)
     out = boxes.astype(np.float32, copy=True)
-    out[:, [0, 2]] = out[:, [0, 2]] * gain_x + pad_x
-    out[:, [1, 3]] = out[:, [1, 3]] * gain_y + pad_y
+    out[:, [0, 2]] = out[:, [0, 2]] * box.gain_x + box.pad_x
+    out[:, [1, 3]] = out[:, [1, 3]] * box.gain_y + box.pad_y
     return out
 
 

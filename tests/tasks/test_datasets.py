@@ -338,6 +338,23 @@ def test_generic_jsonl(tmp_path: Path) -> None:
     assert detect_format(path) == "jsonl"
 
 
+def test_generic_jsonl_label_set_line(tmp_path: Path) -> None:
+    # A line {"labels": [...]} (no video_id) is the action label set, e.g. Kinetics' 400
+    # classes for 2 labelled clips; without it the set is only the labels the videos carry.
+    records = [
+        {"video_id": "a", "label": "arm wrestling"},
+        {"labels": ["abseiling", "arm wrestling", "cleaning pool", "zumba"]},
+        {"video_id": "b", "caption": "a pool", "label": "cleaning pool"},
+    ]
+    data = load_task_dataset(_write_jsonl(tmp_path / "test.jsonl", records))
+    assert data.labels == ["abseiling", "arm wrestling", "cleaning pool", "zumba"]
+    assert [(a.video_id, a.label) for a in data.actions] == [
+        ("a", "arm wrestling"),
+        ("b", "cleaning pool"),
+    ]
+    assert list(data.videos) == ["a", "b"] and data.counts()["labels"] == 4
+
+
 # --------------------------------------------------------------------------------------------
 # bad input
 
@@ -419,6 +436,22 @@ def test_jsonl_errors(tmp_path: Path) -> None:
     _write_jsonl(path, [{"video_id": "a", "question": "q", "answer": "x", "qa_id": "1"}] * 2)
     with pytest.raises(InputError, match=r"data.jsonl:2: question id '1' appears twice"):
         load_task_dataset(path)
+    label_set = {"labels": ["x", "y"]}
+    _write_jsonl(path, [label_set, {"video_id": "a"}, {"video_id": "b", "label": "z"}])
+    with pytest.raises(InputError, match=r"data.jsonl:3: label 'z' of video 'b' is not in"):
+        load_task_dataset(path)
+    _write_jsonl(path, [label_set, label_set])
+    with pytest.raises(InputError, match=r"data.jsonl:2: a second 'labels' line"):
+        load_task_dataset(path)
+    bad_sets = (
+        ([], "'labels' must be a non-empty list"),
+        (["x", 3], r"labels\[1\] must be a non-empty string"),
+        (["x", "y", "x"], "'labels' repeats 'x'"),
+    )
+    for bad, reason in bad_sets:
+        _write_jsonl(path, [{"video_id": "a", "label": "x"}, {"labels": bad}])
+        with pytest.raises(InputError, match=rf"data.jsonl:2: {reason}"):
+            load_task_dataset(path)
 
 
 def test_ambiguous_split_in_a_folder(tmp_path: Path) -> None:

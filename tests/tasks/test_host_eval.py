@@ -127,6 +127,33 @@ def test_action_zero_shot_and_finetuned(align_set: AlignSet) -> None:
     assert tuned.metrics["top1"] >= 60  # trained and evaluated on the same 9 videos
 
 
+def test_action_zero_shot_over_a_declared_label_set(align_set: AlignSet, tmp_path: Path) -> None:
+    # A generic JSONL's {"labels": [...]} line is the class set the prompts are drawn from, as
+    # Kinetics' 400 classes for 2 real clips (benchmarks/lite_real_footage.py).
+    record = align_set.records()[0]
+    video = align_set.data / record["video"]
+    extra = [f"extra class {i}" for i in range(30)]
+    rows = [
+        {"labels": [record["action"], *extra]},
+        {"video_id": record["video_id"], "video": str(video), "label": record["action"]},
+    ]
+    annotations = tmp_path / "test.jsonl"
+    annotations.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    result = run_host_eval(
+        align_set.checkpoint, annotations, "action", split="test", cache=align_set.cache,
+        device="cpu", threads=1, quiet=True,
+    )  # fmt: skip
+    assert result.metrics["classes"] == 31 and result.metrics["count"] == 1
+    (row,) = result.predictions
+    assert row["label"] == record["action"] and row["predicted"] in [record["action"], *extra]
+    # The gold class's rank among the 31 and the five best labels, best first.
+    assert 1 <= row["rank"] <= 31 and row["top5"][0] == row["predicted"]
+    assert len(set(row["top5"])) == 5 and set(row["top5"]) <= {record["action"], *extra}
+    assert result.metrics["top1"] == 100.0 * (row["rank"] == 1)
+    assert result.metrics["top5"] == 100.0 * (row["rank"] <= 5)
+    assert (record["action"] in row["top5"]) == (row["rank"] <= 5)
+
+
 def test_retrieval_cannot_be_finetuned(align_set: AlignSet) -> None:
     with pytest.raises(UsageError, match="retrieval has no task head"):
         _eval(align_set, "retrieval", "test", finetune=True)
