@@ -36,7 +36,7 @@ def demo(
     steps: Annotated[
         int | None,
         typer.Option(
-            "--steps", min=1, help="Post-training steps of each arm [lite 300, tiny 150]."
+            "--steps", min=1, help="Post-training steps of each arm [lite 150, tiny 150]."
         ),
     ] = None,
     init_steps: Annotated[
