@@ -45,6 +45,9 @@ def main() -> None:
     for seed in args.seeds:
         if not (args.out / f"demo-seed{seed}.json").is_file():
             run_demo(args.out, plan=plan, seed=seed, quiet=True, chart=False)
+    for seed in args.seeds:
+        if not (args.lite / f"demo-seed{seed}.json").is_file():
+            raise SystemExit(f"{args.lite}: no demo-seed{seed}.json: run finsta demo --seed {seed}")
         for host, folder in (("lite", args.lite), ("tiny", args.out)):
             result = json.loads((folder / f"demo-seed{seed}.json").read_text(encoding="utf-8"))
             for rows in result["comparison"].values():
