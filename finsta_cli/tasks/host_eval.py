@@ -24,6 +24,7 @@ Every task scores the host's own embeddings, or an :class:`Embedder`'s: with ``g
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -338,8 +339,14 @@ def evaluate_videoqa(
     seed: int = 0,
     epochs: int = 300,
     video_chunk: int = VIDEO_CHUNK,
+    open_ended: bool = True,
 ) -> HostEvalResult:
-    """Multiple-choice and open-ended accuracy (see the module docstring)."""
+    """Multiple-choice and open-ended accuracy (see the module docstring). ``open_ended``
+    False leaves the open-ended questions out: zero-shot, each is scored against every
+    candidate answer (questions x answers texts to encode: minutes for a pretrained text
+    tower on a few thousand questions)."""
+    if not open_ended:
+        dataset = dataclasses.replace(dataset, qa_open=[])
     if not dataset.qa_mc and not dataset.qa_open:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
     video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
@@ -559,8 +566,10 @@ def run_host_eval(
     quiet: bool = False,
     graphs: GraphSources | None = None,
     video_chunk: int = VIDEO_CHUNK,
+    open_ended: bool = True,
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
+    ``open_ended``: videoqa also scores the open-ended questions (see :func:`evaluate_videoqa`);
     ``epochs``: full-batch epochs of a fine-tuned head; ``video_chunk``: videos decoded at a
     time. With ``graphs``, evaluate a fusion checkpoint's fused host + scene-graph embeddings
     (:mod:`finsta_cli.tasks.graph_eval`)."""
@@ -606,7 +615,7 @@ def run_host_eval(
         elif task == "videoqa":
             result = evaluate_videoqa(
                 host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
-                video_chunk=video_chunk,
+                video_chunk=video_chunk, open_ended=open_ended,
             )  # fmt: skip
         else:
             result = evaluate_action(

@@ -81,6 +81,15 @@ def test_videoqa_zero_shot(align_set: AlignSet) -> None:
     assert counts and not any(p["tied"] for p in counts)
 
 
+def test_videoqa_can_leave_the_open_ended_questions_out(align_set: AlignSet) -> None:
+    every = _eval(align_set, "videoqa", "val")
+    mc_only = _eval(align_set, "videoqa", "val", open_ended=False)
+    assert "open_accuracy" not in mc_only.metrics
+    assert {p["kind"] for p in mc_only.predictions} == {"mc"}
+    assert mc_only.metrics["mc_accuracy"] == every.metrics["mc_accuracy"]
+    assert mc_only.metrics["mc_count"] == every.metrics["mc_count"]
+
+
 def test_videoqa_ties_count_against(align_set: AlignSet, tmp_path: Path) -> None:
     # A host without the number words in its vocabulary (as hosts built before the task words
     # were added): "How many objects ...? two" and "... three" are the same text to it, so
