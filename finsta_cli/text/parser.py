@@ -142,6 +142,17 @@ CLAUSE_PREPOSITIONS = frozenset({"after", "before", "until", "while", "as", "sin
 # Verb lemmas of the loaded spaCy pipelines' lemmatizer tables (filled by load_nlp).
 _VERB_LEMMAS: set[str] = set()
 OVERLAP_MARKERS = frozenset({"while", "as", "when", "during", "meanwhile"})
+# Nouns of what a video shows ("a video of a car", "footage of the storm", "the history of
+# motion pictures"): an object of their own, related to what they show by "of", when FACTUAL's
+# train split has no reading of "X of Y" for them (its default drops X).
+MEDIA_NOUNS = frozenset({
+    "video", "videos", "footage", "clip", "clips", "picture", "pictures", "photo", "photos",
+    "photograph", "photographs", "compilation", "montage", "slideshow", "trailer", "documentary",
+    "history", "recording", "film", "films", "movie", "movies", "series", "story", "review",
+    "demonstration", "tutorial", "interview", "highlights", "commercial", "advertisement",
+    "segment", "report", "presentation", "animation", "cartoon", "song", "music", "episode",
+    "performance", "news",
+})  # fmt: skip
 
 
 _ALNUM = re.compile(r"[^\W_]")
@@ -479,6 +490,7 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
         _split_clauses(tokens, token)
     for token in tokens:
         _plural_subject_verb(tokens, token, verbs)
+    _repair_clauses(tokens, nouns)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
             _attach_direction(tokens, token)
@@ -679,11 +691,143 @@ def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
     if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in _children(tokens, verb)):
         return
     noun = tokens[verb.i - 1]
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ == "NOUN":
+        noun = noun.head.head  # "as footage of the storm plays"
     prep = noun.head
     if noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN", "PRON"):
         return
     if prep.lower_ not in CLAUSE_PREPOSITIONS or prep.head is prep or verb.head is not prep.head:
         return
+    noun.dep_, noun.head = "nsubj", verb
+    prep.dep_, prep.head = "mark", verb
+
+
+def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
+    """Clauses of video captions the small model hangs wrongly, mended in place.
+
+    - a subject read as a compound of its -ing verb ("a girl dancing while ...", "there is a
+      man dancing"): the noun becomes the verb's subject (not when FACTUAL names the -ing
+      word as an object: "metal railing");
+    - a progressive read as an adjective ("women are modeling clothes": "modeling" an
+      adjective of "clothes"): the -ing word becomes the verb, "are" its auxiliary;
+    - a clause read as a relative clause of the object before it ("a woman opens the door then
+      a man walks in", "after the players shake hands the game begins"): it becomes a clause of
+      its own;
+    - a clause after "as" / "while" read as the preposition's object ("kids laughing as a
+      clown performs tricks"): the noun becomes the verb's subject, the word its marker.
+    """
+    for token in tokens:
+        if token.lower_ not in nouns:
+            _compound_subject(tokens, token)
+    for token in tokens:
+        _progressive_read_as_adjective(tokens, token)
+    for token in tokens:
+        _clause_read_as_relative(tokens, token)
+    for token in tokens:
+        _clause_after_preposition_object(tokens, token)
+
+
+def _compound_subject(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a girl dancing", "there is a man dancing": a noun read as a compound of the -ing verb
+    right after it, the verb without a subject: the noun is the subject."""
+    if verb.pos_ != "VERB" or verb.tag_ != "VBG" or verb.i == 0:
+        return
+    noun = tokens[verb.i - 1]
+    if noun.head is not verb or noun.dep_ != "compound" or noun.pos_ not in ("NOUN", "PROPN"):
+        return
+    kids = _children(tokens, verb)
+    if any(c.dep_ in ("nsubj", "nsubjpass", "csubj") for c in kids):
+        return
+    noun.dep_ = "nsubj"
+    for child in kids:
+        if child.i < noun.i and child.dep_ in NOUN_MODIFIER_DEPS:
+            child.head = noun  # "a girl": the determiner is the girl's
+
+
+def _progressive_read_as_adjective(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "women are modeling clothes": an -ing word right after "be", read as an adjective of
+    the noun after it, is the verb; "be" is its auxiliary and the noun its object."""
+    if verb.tag_ != "VBG" or verb.dep_ != "amod" or verb.i == 0:
+        return
+    noun = verb.head
+    be = tokens[verb.i - 1]
+    if noun.i <= verb.i or noun.dep_ not in ("attr", "dobj") or noun.head is not be:
+        return
+    if be.lemma_ != "be" or not any(
+        c.dep_ == "nsubj" and c.i < be.i for c in _children(tokens, be)
+    ):
+        return
+    if any(t.dep_ in ("det", "poss", "nummod") for t in tokens[verb.i + 1 : noun.i]):
+        return
+    _take_place(tokens, verb, be)
+    verb.pos_, verb.verb = "VERB", True
+    be.dep_, be.head, be.pos_ = "aux", verb, "AUX"
+    noun.dep_, noun.head = "dobj", verb
+
+
+def _clause_read_as_relative(tokens: list[_Tok], verb: _Tok) -> None:
+    """A clause the small model read as a relative clause of the object before it.
+
+    "a woman opens the door then a man walks in": "a man walks in" is no relative clause of
+    "door" when an order word stands between them, when the clause before is a subordinate
+    one opening the caption ("after the players shake hands the game begins", "while driving a
+    car a man talks ..."), or when the verb has an object of its own (the relative clause
+    "the door a man opens" has none). It becomes a clause joined to the verb before it, or the
+    main clause.
+    """
+    if verb.dep_ != "relcl" or verb.pos_ != "VERB":
+        return
+    kids = _children(tokens, verb)
+    if verb.tag_ not in FINITE_TAGS and not any(c.dep_ in ("aux", "auxpass") for c in kids):
+        return
+    subject = next((c for c in kids if c.dep_ in ("nsubj", "nsubjpass") and c.i < verb.i), None)
+    noun = verb.head
+    if subject is None or subject.pos_ == "PRON" or subject.lower_ in ("who", "that", "which"):
+        return
+    start = min([subject.i, *(c.i for c in kids if c.i < verb.i)])
+    between = tokens[noun.i + 1 : start]
+    if any(t.lower_ in ("who", "that", "which", "whom", "whose") for t in between):
+        return
+    governor = noun.head
+    while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+        governor = governor.head
+    if governor.pos_ not in ("VERB", "AUX") or governor.i > noun.i:
+        return
+    opening = governor.head is governor and any(
+        c.dep_ in ("mark", "advmod") and c.lower_ in SUBORDINATORS and c.i < governor.i
+        for c in _children(tokens, governor)
+    )
+    ordered = any(t.lower_ in SEQUENCERS for t in tokens[noun.i + 1 : verb.i])
+    own_object = any(c.dep_ == "dobj" for c in kids)
+    if opening:
+        # "After A the game begins": the relative clause is the main clause.
+        verb.dep_, verb.head = "ROOT", verb
+        governor.dep_, governor.head = "advcl", verb
+    elif ordered or own_object:
+        verb.dep_, verb.head = "conj", governor
+
+
+def _clause_after_preposition_object(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "kids laughing as a clown performs tricks": "as a clown" read as a phrase of
+    "laughing" and "kids" as the subject of "performs". The noun right before the verb is its
+    subject, "as" marks its clause, which depends on the -ing verb; "kids" heads the
+    caption again."""
+    if verb.pos_ != "VERB" or verb.tag_ not in FINITE_TAGS or verb.i == 0:
+        return
+    subject = next((c for c in _children(tokens, verb) if c.dep_ == "nsubj"), None)
+    noun = tokens[verb.i - 1]
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ == "NOUN":
+        noun = noun.head.head  # "as footage of the storm plays"
+    prep = noun.head
+    if subject is None or noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN"):
+        return
+    if prep.lower_ not in ("as", "while") or prep.head.pos_ != "VERB" or prep.head.tag_ != "VBG":
+        return
+    participle = prep.head
+    if participle.dep_ != "acl" or participle.head is not subject or verb.head is not verb:
+        return
+    subject.dep_, subject.head = "ROOT", subject
+    verb.dep_, verb.head = "advcl", participle
     noun.dep_, noun.head = "nsubj", verb
     prep.dep_, prep.head = "mark", verb
 
@@ -745,8 +889,12 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
             head.dep_, head.head = "conj", verb
     elif verb.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head is not head:
         # "after the cube moves right": the preposition marks the clause.
-        verb.dep_, verb.head = "advcl", head.head
+        governor = head.head
+        verb.dep_, verb.head = "advcl", governor
         head.dep_, head.head = "mark", verb
+        for child in _children(tokens, governor):
+            if child.i > verb.i and child.dep_ in ("dobj", "prt", "dative"):
+                child.head = verb  # "cheer as a runner crosses the finish line"
     following = tokens[verb.i + 1] if verb.i + 1 < len(tokens) else None
     if (
         following is not None
@@ -1091,7 +1239,14 @@ class _GraphBuilder:
     def _is_quantity(self, token: _Tok) -> bool:
         if self._of_object(token) is None:
             return False
-        return self.conv.of_policy(token.lower_) == "drop"
+        return self._of_reading(token) == "drop"
+
+    def _of_reading(self, token: _Tok) -> str:
+        """How "X of Y" reads for the noun X: FACTUAL's convention, or "X of Y" for what a
+        video shows ("a video of a car")."""
+        if token.lower_ in MEDIA_NOUNS and token.lower_ not in self.conv.of_heads:
+            return "fwd:of"
+        return self.conv.of_policy(token.lower_)
 
     def _name_tokens(self, token: _Tok) -> list[_Tok]:
         """The head noun with the compounds merged into its name, in caption order."""
@@ -1275,6 +1430,17 @@ class _GraphBuilder:
                 found.extend(self.expand(child)[1:])
         return found
 
+    def _conjoined_preps(self, prep: _Tok) -> list[_Tok]:
+        """Prepositions conjoined to ``prep`` ("about X and about Y"), found through the
+        conjunct's place in the parse: under the preposition or under its object."""
+        found = []
+        for head in [prep, *(c for c in self.kids[prep.i] if c.dep_ == "pobj")]:
+            for child in self.kids[head.i]:
+                if child.dep_ == "conj" and child.pos_ == "ADP":
+                    found.append(child)
+                    found.extend(self._conjoined_preps(child))
+        return found
+
     def _is_prep_adverb(self, token: _Tok) -> bool:
         # "next to", "close to", "away from": an adverb heading the preposition.
         return token.dep_ in ("advmod", "amod", "npadvmod") and any(
@@ -1283,7 +1449,7 @@ class _GraphBuilder:
 
     def prep_targets(self, prep: _Tok) -> tuple[str, list[_Tok], list[_Tok]]:
         """A preposition's label (multi-word ones joined), its objects and its words."""
-        if prep.dep_ not in ("prep", "agent"):
+        if prep.dep_ not in ("prep", "agent") and not (prep.dep_ == "conj" and prep.pos_ == "ADP"):
             inner_prep = next((c for c in self.kids[prep.i] if c.dep_ == "prep"), None)
             if inner_prep is None:
                 return prep.lower_, [], [prep]
@@ -1360,7 +1526,9 @@ class _GraphBuilder:
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
                 # guitar": the woman sits, the man plays.
                 owner = head.head.head
-                if owner.i in self.objects:
+                if owner.i in self.objects and not (
+                    head.lemma_.lower() in PERSON_NOUNS and owner.lemma_.lower() not in PERSON_NOUNS
+                ):  # "a car with a guy speaking about it": the guy speaks
                     agents = self.expand_single(owner)
         elif not agents and verb.dep_ == "conj" and head.i != verb.i:
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
@@ -1431,10 +1599,12 @@ class _GraphBuilder:
                 for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
                     by_agents += self.expand(pobj)
             elif child.dep_ in ("prep", "agent") or self._is_prep_adverb(child):
-                prep_label, objects, prep_words = self.prep_targets(child)
-                prep_spans[prep_label] = prep_words
-                for obj in objects:
-                    prep_args += [(prep_label, node) for node in self.expand(obj)]
+                # "talking about deforestation and about climate change": both phrases.
+                for prep in [child, *self._conjoined_preps(child)]:
+                    prep_label, objects, prep_words = self.prep_targets(prep)
+                    prep_spans[prep_label] = prep_words
+                    for obj in objects:
+                        prep_args += [(prep_label, node) for node in self.expand(obj)]
             elif child.lower_ in DIRECTION_WORDS and child.dep_ in (
                 "advmod",
                 "npadvmod",
@@ -1462,7 +1632,9 @@ class _GraphBuilder:
             prep_spans.setdefault(dangling.lower_, [dangling])
         elif gap_target is not None and not patients and verb.dep_ == "relcl":
             patients.append(gap_target)  # "rope the man is holding"
-        if patients and prep_args and not by_agents:
+        # "fries them in a pan": a pronoun object places nothing; the phrase is the verb's.
+        noun_objects = [c for c in self.kids[verb.i] if c.dep_ in OBJECT_DEPS and c.pos_ != "PRON"]
+        if patients and prep_args and not by_agents and noun_objects:
             # "holding a ball in the air": a phrase after the object places the object
             # (FACTUAL writes ball in air, not person hold in air); a path ("riding a bike
             # down the street") stays with the action.
@@ -1510,7 +1682,7 @@ class _GraphBuilder:
             if not targets:
                 continue
             if label == "of":
-                direction, _, predicate = self.conv.of_policy(token.lower_).partition(":")
+                direction, _, predicate = self._of_reading(token).partition(":")
                 for subject in subjects:
                     for target in targets:
                         owner, owned = (

@@ -401,3 +401,218 @@ def test_a_person_doing_something_read_as_one_compound() -> None:
     tsg = parse_doc(doc, "1", Conventions())
     cut = next(n.id for n in tsg.nodes if n.label == "cut")
     assert arguments(tsg, cut) == {("agent", "lady"), ("patient", "onions")}
+
+
+def predicates_with_arguments(tsg: TSG) -> dict[str, set[tuple[str, str]]]:
+    return {node.label: arguments(tsg, node.id) for node in tsg.nodes if node.type == "predicate"}
+
+
+def test_a_subject_read_as_a_compound_of_its_ing_verb_is_its_subject() -> None:
+    # "there is a man dancing while people watch": "man" a compound of "dancing".
+    doc = make_doc([
+        ("there", 1, "expl", "PRON", "EX", "there"),
+        ("is", 1, "ROOT", "VERB", "VBZ", "be"),
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("man", 4, "compound", "NOUN", "NN", "man"),
+        ("dancing", 1, "attr", "VERB", "VBG", "dance"),
+        ("while", 7, "mark", "SCONJ", "IN", "while"),
+        ("people", 7, "nsubj", "NOUN", "NNS", "people"),
+        ("watch", 1, "advcl", "VERB", "VBP", "watch"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert sorted(edges_by_type(tsg, "agent")) == [("dance", "man"), ("watch", "people")]
+    assert edges_by_type(tsg, "overlaps") == [("dance", "watch")]
+
+
+def test_an_ing_word_factual_names_as_a_thing_keeps_its_compound() -> None:
+    # "grey metal railing": "railing" tagged VBG with "metal" its compound stays a name.
+    doc = make_doc([
+        ("grey", 2, "amod", "ADJ", "JJ", "grey"),
+        ("metal", 2, "compound", "NOUN", "NN", "metal"),
+        ("railing", 2, "ROOT", "VERB", "VBG", "rail"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions(nouns=frozenset({"railing"})))
+    assert edges_by_type(tsg, "agent") == []
+
+
+def test_a_clause_after_as_read_as_the_prepositions_object() -> None:
+    # "kids laughing as a clown performs tricks": "as a clown" a phrase of "laughing", "kids"
+    # the subject of "performs".
+    doc = make_doc([
+        ("kids", 5, "nsubj", "NOUN", "NNS", "kid"),
+        ("laughing", 0, "acl", "VERB", "VBG", "laugh"),
+        ("as", 1, "prep", "ADP", "IN", "as"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("clown", 2, "pobj", "NOUN", "NN", "clown"),
+        ("performs", 5, "ROOT", "VERB", "VBZ", "perform"),
+        ("tricks", 5, "dobj", "NOUN", "NNS", "trick"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "laugh": {("agent", "kids")},
+        "perform": {("agent", "clown"), ("patient", "tricks")},
+    }
+    assert edges_by_type(tsg, "overlaps") == [("laugh", "perform")]
+
+
+def test_a_verb_read_from_a_clause_prepositions_object_takes_the_object_after_it() -> None:
+    # "people cheer as a runner crosses the finish line": "crosses" a plural noun after "as",
+    # "the finish line" left as the object of "cheer".
+    doc = make_doc([
+        ("people", 1, "nsubj", "NOUN", "NNS", "people"),
+        ("cheer", 1, "ROOT", "VERB", "VBP", "cheer"),
+        ("as", 1, "prep", "ADP", "IN", "as"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("runner", 5, "compound", "NOUN", "NN", "runner"),
+        ("crosses", 2, "pobj", "NOUN", "NNS", "cross"),
+        ("the", 8, "det", "DET", "DT", "the"),
+        ("finish", 8, "compound", "NOUN", "NN", "finish"),
+        ("line", 1, "dobj", "NOUN", "NN", "line"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "cheer": {("agent", "people")},
+        "cross": {("agent", "runner"), ("patient", "finish line")},
+    }
+    assert edges_by_type(tsg, "overlaps") == [("cheer", "cross")]
+
+
+def test_the_subject_of_a_clause_after_as_may_have_an_of_phrase() -> None:
+    # "a news anchor reports as footage of the storm plays": "footage" is what plays, and a
+    # video's footage stays an object ("X of Y" for what a video shows).
+    doc = make_doc([
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("news", 2, "compound", "NOUN", "NN", "news"),
+        ("anchor", 3, "compound", "NOUN", "NN", "anchor"),
+        ("reports", 9, "nsubj", "NOUN", "NNS", "report"),
+        ("as", 3, "prep", "ADP", "IN", "as"),
+        ("footage", 4, "pobj", "NOUN", "NN", "footage"),
+        ("of", 5, "prep", "ADP", "IN", "of"),
+        ("the", 8, "det", "DET", "DT", "the"),
+        ("storm", 6, "pobj", "NOUN", "NN", "storm"),
+        ("plays", 9, "ROOT", "VERB", "VBZ", "play"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions(default_of="drop"))
+    assert predicates_with_arguments(tsg) == {
+        "report": {("agent", "news anchor")},
+        "play": {("agent", "footage")},
+        "of": {("agent", "footage"), ("prep_arg", "storm")},
+    }
+    assert edges_by_type(tsg, "overlaps") == [("report", "play")]
+    assert edges_by_type(tsg, "before") == []
+
+
+def test_a_progressive_read_as_an_adjective_is_the_verb() -> None:
+    # "women are modeling clothes": "modeling" an adjective of "clothes".
+    doc = make_doc([
+        ("women", 1, "nsubj", "NOUN", "NNS", "woman"),
+        ("are", 1, "ROOT", "AUX", "VBP", "be"),
+        ("modeling", 3, "amod", "VERB", "VBG", "model"),
+        ("clothes", 1, "attr", "NOUN", "NNS", "clothe"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {"model": {("agent", "women"), ("patient", "clothes")}}
+
+
+def test_a_clause_after_then_read_as_a_relative_clause_of_the_object() -> None:
+    # "a woman opens the door then a man walks in": "walks" a relative clause of "door".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 2, "nsubj", "NOUN", "NN", "woman"),
+        ("opens", 2, "ROOT", "VERB", "VBZ", "open"),
+        ("the", 4, "det", "DET", "DT", "the"),
+        ("door", 2, "dobj", "NOUN", "NN", "door"),
+        ("then", 8, "advmod", "ADV", "RB", "then"),
+        ("a", 7, "det", "DET", "DT", "a"),
+        ("man", 8, "nsubj", "NOUN", "NN", "man"),
+        ("walks", 4, "relcl", "VERB", "VBZ", "walk"),
+        ("in", 8, "advmod", "ADP", "IN", "in"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "open": {("agent", "woman"), ("patient", "door")},
+        "walk": {("agent", "man")},
+    }
+    assert edges_by_type(tsg, "before") == [("open", "walk")]
+
+
+def test_the_main_clause_read_as_a_relative_clause_after_an_opening_after_clause() -> None:
+    # "after the players shake hands the game begins": "begins" a relative clause of "hands".
+    doc = make_doc([
+        ("after", 3, "mark", "SCONJ", "IN", "after"),
+        ("the", 2, "det", "DET", "DT", "the"),
+        ("players", 3, "nsubj", "NOUN", "NNS", "player"),
+        ("shake", 3, "ROOT", "VERB", "VBP", "shake"),
+        ("hands", 3, "dobj", "NOUN", "NNS", "hand"),
+        ("the", 6, "det", "DET", "DT", "the"),
+        ("game", 7, "nsubj", "NOUN", "NN", "game"),
+        ("begins", 4, "relcl", "VERB", "VBZ", "begin"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "shake": {("agent", "players"), ("patient", "hands")},
+        "begin": {("agent", "game")},
+    }
+    assert edges_by_type(tsg, "before") == [("shake", "begin")]
+
+
+def test_a_phrase_after_a_pronoun_object_is_the_verbs() -> None:
+    # "the chef chops onions before he fries them in a pan": "them" is no place to put "in a
+    # pan"; the frying is in the pan.
+    doc = make_doc([
+        ("the", 1, "det", "DET", "DT", "the"),
+        ("chef", 2, "nsubj", "NOUN", "NN", "chef"),
+        ("chops", 2, "ROOT", "VERB", "VBZ", "chop"),
+        ("onions", 2, "dobj", "NOUN", "NNS", "onion"),
+        ("before", 6, "mark", "SCONJ", "IN", "before"),
+        ("he", 6, "nsubj", "PRON", "PRP", "he"),
+        ("fries", 2, "advcl", "VERB", "VBZ", "fry"),
+        ("them", 6, "dobj", "PRON", "PRP", "they"),
+        ("in", 6, "prep", "ADP", "IN", "in"),
+        ("a", 10, "det", "DET", "DT", "a"),
+        ("pan", 8, "pobj", "NOUN", "NN", "pan"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    fry = predicates_with_arguments(tsg)["fry"]
+    assert ("prep_arg", "pan") in fry and ("patient", "onions") in fry
+    assert "in" not in predicates_with_arguments(tsg)
+
+
+def test_conjoined_prepositions_of_a_verb_are_both_its_arguments() -> None:
+    # "a man is talking about deforestation and about climate change"
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 3, "nsubj", "NOUN", "NN", "man"),
+        ("is", 3, "aux", "AUX", "VBZ", "be"),
+        ("talking", 3, "ROOT", "VERB", "VBG", "talk"),
+        ("about", 3, "prep", "ADP", "IN", "about"),
+        ("deforestation", 4, "pobj", "NOUN", "NN", "deforestation"),
+        ("and", 5, "cc", "CCONJ", "CC", "and"),
+        ("about", 4, "conj", "ADP", "IN", "about"),
+        ("climate", 9, "compound", "NOUN", "NN", "climate"),
+        ("change", 7, "pobj", "NOUN", "NN", "change"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["talk"] == {
+        ("agent", "man"),
+        ("prep_arg", "deforestation"),
+        ("prep_arg", "climate change"),
+    }
+
+
+def test_a_person_after_with_does_the_action_after_them() -> None:
+    # "a car with a guy speaking about the car": the guy speaks, not the car ("a woman with
+    # long hair sitting": the woman sits, as before).
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("car", 1, "ROOT", "NOUN", "NN", "car"),
+        ("with", 1, "prep", "ADP", "IN", "with"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("guy", 2, "pobj", "NOUN", "NN", "guy"),
+        ("speaking", 4, "acl", "VERB", "VBG", "speak"),
+        ("about", 5, "prep", "ADP", "IN", "about"),
+        ("the", 8, "det", "DET", "DT", "the"),
+        ("car", 6, "pobj", "NOUN", "NN", "car"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert ("agent", "guy") in predicates_with_arguments(tsg)["speak"]
