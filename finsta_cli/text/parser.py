@@ -725,6 +725,79 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
         _clause_read_as_relative(tokens, token)
     for token in tokens:
         _clause_after_preposition_object(tokens, token)
+    for token in tokens:
+        _subject_taken_by_opening_clause(tokens, token)
+    for token in tokens:
+        _participle_clause_read_as_noun(tokens, token)
+
+
+def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "while the reporter talks footage of the fire is shown": the clause opening the
+    caption took the main clause's subject as its object. A main verb without a subject, after
+    a clause with a subordinator in front whose object ends right before the main verb's
+    auxiliaries, gets that object as its subject."""
+    if verb.head is not verb or verb.pos_ != "VERB":
+        return
+    kids = _children(tokens, verb)
+    start = min([verb.i, *(c.i for c in kids if c.dep_ in ("aux", "auxpass") and c.i < verb.i)])
+    clause = next(
+        (
+            c
+            for c in kids
+            if c.dep_ in ("advcl", "csubj", "csubjpass")  # "as A talks images ... are shown"
+            and c.i < start
+            and any(
+                m.dep_ == "mark" and m.lower_ in SUBORDINATORS and m.i < c.i
+                for m in _children(tokens, c)
+            )
+        ),
+        None,
+    )
+    if clause is None or any(
+        c.dep_ in ("nsubj", "nsubjpass", "csubj", "expl") and c is not clause for c in kids
+    ):
+        return
+    noun = next(
+        (c for c in _children(tokens, clause) if c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN")),
+        None,
+    )
+    if noun is None or noun.i < clause.i:
+        return
+    last = noun
+    while _children(tokens, last) and max(c.i for c in _children(tokens, last)) > last.i:
+        last = max(_children(tokens, last), key=lambda c: c.i)
+    if last.i != start - 1:
+        return
+    passive = any(c.dep_ == "auxpass" for c in kids) or verb.tag_ == "VBN"
+    noun.dep_, noun.head = ("nsubjpass" if passive else "nsubj"), verb
+    clause.dep_ = "advcl"
+
+
+def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
+    """ "a woman dancing while a man in a suit playing piano": the clause after "while" read
+    as the noun "man" (with "while" its marker) and "playing" a participle of "suit". The
+    participle heads the clause, the noun is its subject."""
+    if noun.pos_ not in ("NOUN", "PROPN") or noun.dep_ != "advcl":
+        return
+    marks = [c for c in _children(tokens, noun) if c.dep_ == "mark" and c.lower_ in SUBORDINATORS]
+    if not marks:
+        return
+    participle = None
+    frontier = [noun]
+    for _ in range(3):  # the noun, its phrase ("in a suit"), the phrase's object
+        frontier = [c for t in frontier for c in _children(tokens, t) if c.i > noun.i]
+        participle = next(
+            (t for t in frontier if t.tag_ == "VBG" and t.dep_ in ("acl", "relcl")), None
+        )
+        if participle is not None:
+            break
+        frontier = [t for t in frontier if t.dep_ in ("prep", "pobj")]
+    if participle is None:
+        return
+    participle.dep_, participle.head = "advcl", noun.head
+    noun.dep_, noun.head = "nsubj", participle
+    for mark in marks:
+        mark.head = participle
 
 
 def _compound_subject(tokens: list[_Tok], verb: _Tok) -> None:
@@ -824,7 +897,10 @@ def _clause_after_preposition_object(tokens: list[_Tok], verb: _Tok) -> None:
     if prep.lower_ not in ("as", "while") or prep.head.pos_ != "VERB" or prep.head.tag_ != "VBG":
         return
     participle = prep.head
-    if participle.dep_ != "acl" or participle.head is not subject or verb.head is not verb:
+    top = participle
+    while top.dep_ == "advcl" and top.head.tag_ == "VBG" and top.head is not top:
+        top = top.head  # "a woman sitting in a chair talking as a man listens"
+    if top.dep_ != "acl" or top.head is not subject or verb.head is not verb:
         return
     subject.dep_, subject.head = "ROOT", subject
     verb.dep_, verb.head = "advcl", participle
@@ -1091,6 +1167,9 @@ class _GraphBuilder:
         # The nearest earlier object of that number that is not an argument of the same verb.
         own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
         own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
+        if token.dep_ == "pobj" and token.head.head.pos_ == "VERB":
+            # "puts butter on it": not the butter.
+            own_subjects |= {c.i for c in self.kids[token.head.head.i] if c.dep_ in OBJECT_DEPS}
         for candidate in reversed(range(token.i)):
             node_id = self.objects.get(candidate)
             if node_id is None or candidate in own_subjects:
@@ -1163,10 +1242,13 @@ class _GraphBuilder:
                     self.fronted[verb.i] = compounds[0]
 
     def _find_gerund_compounds(self) -> None:
-        # "on cutting board": the small model reads "cutting" as a verb taking "board".
+        # "on cutting board": the small model reads "cutting" as a verb taking "board"
+        # ("after baking it", "before eating lunch": an action, not a name).
         for token in self.tokens:
             if token.dep_ == "pcomp" and token.tag_ == "VBG" and token.i + 1 < len(self.tokens):
                 following = self.tokens[token.i + 1]
+                if token.head.lower_ in CLAUSE_PREPOSITIONS or following.pos_ == "PRON":
+                    continue
                 if following.dep_ == "dobj" and following.head.i == token.i:
                     self.gerund_compounds[following.i] = token
                     self.absorbed.add(token.i)
@@ -1530,7 +1612,7 @@ class _GraphBuilder:
                     head.lemma_.lower() in PERSON_NOUNS and owner.lemma_.lower() not in PERSON_NOUNS
                 ):  # "a car with a guy speaking about it": the guy speaks
                     agents = self.expand_single(owner)
-        elif not agents and verb.dep_ == "conj" and head.i != verb.i:
+        elif not agents and head.i != verb.i and (verb.dep_ == "conj" or self._sequenced(verb)):
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
         elif not agents and verb.dep_ in ("advcl", "xcomp") and head.i != verb.i:
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
@@ -1549,6 +1631,17 @@ class _GraphBuilder:
             governor = head.head
             agents = list(self._agents_of(governor)) or self._verb_subjects(governor)[0]
         return agents, passive
+
+    def _sequenced(self, verb: _Tok) -> bool:
+        """ "a man demonstrates a product then shows the price": a verb after "then" that the
+        small model hung loosely (``dep``) on the verb before it shares its subject."""
+        head = verb.head
+        return (
+            verb.dep_ == "dep"
+            and head.pos_ == "VERB"
+            and head.i < verb.i
+            and any(c.lower_ in SEQUENCERS and c.i < verb.i for c in self.kids[verb.i])
+        )
 
     def _is_by_agent(self, verb: _Tok, child: _Tok) -> bool:
         """Whether ``child`` is a "by" phrase naming the agent ("hit by the man").

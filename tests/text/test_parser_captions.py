@@ -616,3 +616,135 @@ def test_a_person_after_with_does_the_action_after_them() -> None:
     ])  # fmt: skip
     tsg = parse_doc(doc, "1", Conventions())
     assert ("agent", "guy") in predicates_with_arguments(tsg)["speak"]
+
+
+def test_a_clause_after_while_read_as_a_noun_with_a_participle() -> None:
+    # "a woman in a red dress dancing while a man in a suit playing piano": "while" marks the
+    # noun "man", "playing" hangs on "suit".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 1, "ROOT", "NOUN", "NN", "woman"),
+        ("in", 1, "prep", "ADP", "IN", "in"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("red", 6, "amod", "ADJ", "JJ", "red"),
+        ("dress", 6, "compound", "NOUN", "NN", "dress"),
+        ("dancing", 2, "pobj", "NOUN", "NN", "dancing"),
+        ("while", 9, "mark", "SCONJ", "IN", "while"),
+        ("a", 9, "det", "DET", "DT", "a"),
+        ("man", 1, "advcl", "NOUN", "NN", "man"),
+        ("in", 9, "prep", "ADP", "IN", "in"),
+        ("a", 12, "det", "DET", "DT", "a"),
+        ("suit", 10, "pobj", "NOUN", "NN", "suit"),
+        ("playing", 12, "acl", "VERB", "VBG", "play"),
+        ("piano", 13, "dobj", "NOUN", "NN", "piano"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["dance"] == {("agent", "woman")}
+    assert found["play"] == {("agent", "man"), ("patient", "piano")}
+    assert edges_by_type(tsg, "overlaps") == [("dance", "play")]
+
+
+def test_an_opening_while_clause_gives_back_the_main_clauses_subject() -> None:
+    # "while the reporter talks footage of the fire is shown": "footage" read as the object
+    # of "talks", "shown" left without a subject.
+    doc = make_doc([
+        ("while", 3, "mark", "SCONJ", "IN", "while"),
+        ("the", 2, "det", "DET", "DT", "the"),
+        ("reporter", 3, "nsubj", "NOUN", "NN", "reporter"),
+        ("talks", 9, "advcl", "VERB", "VBZ", "talk"),
+        ("footage", 3, "dobj", "NOUN", "NN", "footage"),
+        ("of", 4, "prep", "ADP", "IN", "of"),
+        ("the", 7, "det", "DET", "DT", "the"),
+        ("fire", 5, "pobj", "NOUN", "NN", "fire"),
+        ("is", 9, "auxpass", "AUX", "VBZ", "be"),
+        ("shown", 9, "ROOT", "VERB", "VBN", "show"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["talk"] == {("agent", "reporter")}
+    assert found["show"] == {("agent", "footage")}
+    assert edges_by_type(tsg, "overlaps") == [("show", "talk")]
+
+
+def test_an_action_after_after_with_a_pronoun_object_is_no_name() -> None:
+    # "a woman takes out a cake after baking it": "baking it" is an action ("on cutting
+    # board" stays a name).
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 2, "nsubj", "NOUN", "NN", "woman"),
+        ("takes", 2, "ROOT", "VERB", "VBZ", "take"),
+        ("out", 2, "prt", "ADP", "RP", "out"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("cake", 2, "dobj", "NOUN", "NN", "cake"),
+        ("after", 2, "prep", "ADP", "IN", "after"),
+        ("baking", 6, "pcomp", "VERB", "VBG", "bake"),
+        ("it", 7, "dobj", "PRON", "PRP", "it"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["bake"] == {("agent", "woman"), ("patient", "cake")}
+    assert edges_by_type(tsg, "before") == [("bake", "take out")]
+
+
+def test_a_clause_after_as_under_a_chain_of_participles() -> None:
+    # "a woman sitting in a chair talking as a man listens"
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 10, "nsubj", "NOUN", "NN", "woman"),
+        ("sitting", 1, "acl", "VERB", "VBG", "sit"),
+        ("in", 2, "prep", "ADP", "IN", "in"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("chair", 3, "pobj", "NOUN", "NN", "chair"),
+        ("talking", 2, "advcl", "VERB", "VBG", "talk"),
+        ("as", 6, "prep", "ADP", "IN", "as"),
+        ("a", 9, "det", "DET", "DT", "a"),
+        ("man", 7, "pobj", "NOUN", "NN", "man"),
+        ("listens", 10, "ROOT", "VERB", "VBZ", "listen"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["talk"] == {("agent", "woman")}
+    assert found["listen"] == {("agent", "man")}
+    assert ("talk", "listen") in edges_by_type(tsg, "overlaps")
+
+
+def test_a_verb_after_then_hung_loosely_shares_the_subject() -> None:
+    # "a man demonstrates a product then shows the price": "shows" a ``dep`` of the first verb.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 2, "nsubj", "NOUN", "NN", "man"),
+        ("demonstrates", 2, "ROOT", "VERB", "VBZ", "demonstrate"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("product", 2, "dobj", "NOUN", "NN", "product"),
+        ("then", 6, "advmod", "ADV", "RB", "then"),
+        ("shows", 2, "dep", "VERB", "VBZ", "show"),
+        ("the", 8, "det", "DET", "DT", "the"),
+        ("price", 6, "dobj", "NOUN", "NN", "price"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["show"] == {("agent", "man"), ("patient", "price")}
+    assert edges_by_type(tsg, "before") == [("demonstrate", "show")]
+
+
+def test_a_pronoun_in_a_verbs_phrase_is_not_that_verbs_object() -> None:
+    # "first a man cuts the bread then he puts butter on it": "it" is the bread.
+    doc = make_doc([
+        ("first", 3, "advmod", "ADV", "RB", "first"),
+        ("a", 2, "det", "DET", "DT", "a"),
+        ("man", 3, "nsubj", "NOUN", "NN", "man"),
+        ("cuts", 8, "advcl", "VERB", "VBZ", "cut"),
+        ("the", 5, "det", "DET", "DT", "the"),
+        ("bread", 3, "dobj", "NOUN", "NN", "bread"),
+        ("then", 8, "advmod", "ADV", "RB", "then"),
+        ("he", 8, "nsubj", "PRON", "PRP", "he"),
+        ("puts", 8, "ROOT", "VERB", "VBZ", "put"),
+        ("butter", 8, "dobj", "NOUN", "NN", "butter"),
+        ("on", 8, "prep", "ADP", "IN", "on"),
+        ("it", 10, "pobj", "PRON", "PRP", "it"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    # FACTUAL's reading ("holding a ball in the air": the phrase places the object) or the
+    # verb's: either way the place is the bread, not the butter.
+    placed = found.get("on") == {("agent", "butter"), ("prep_arg", "bread")}
+    assert placed or ("prep_arg", "bread") in found["put"]
