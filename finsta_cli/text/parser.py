@@ -1011,6 +1011,8 @@ def _is_nominal(
         return False
     if token.pos_ == "NUM":
         return token.dep_ in ARGUMENT_DEPS
+    if token.pos_ == "ADJ" and token.dep_ == "dobj" and token.head.pos_ == "VERB":
+        return True  # "opens a present", "discusses spongebob": a verb's object is a thing
     if token.lower_ not in nouns or token.pos_ not in ("VERB", "ADJ", "ADV", "ADP"):
         return False
     if token.dep_ == "conj":  # "books and objects": a conjunct of a noun is a noun
@@ -1168,8 +1170,18 @@ class _GraphBuilder:
         own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
         own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
         if token.dep_ == "pobj" and token.head.head.pos_ == "VERB":
-            # "puts butter on it": not the butter.
-            own_subjects |= {c.i for c in self.kids[token.head.head.i] if c.dep_ in OBJECT_DEPS}
+            # "puts butter on it", "the dog runs after it": neither the butter nor the dog.
+            own_subjects |= {
+                c.i
+                for c in self.kids[token.head.head.i]
+                if c.dep_ in OBJECT_DEPS or c.dep_ in SUBJECT_DEPS
+            }
+        if lower in ("it", "them") and token.dep_ != "nsubj":
+            # "a car stops at the light and then a bus passes it": an object pronoun points
+            # back at the subject of a clause before, when one fits, before the nearest noun.
+            subject = self._earlier_subject(token, want, own_subjects)
+            if subject is not None:
+                return subject
         for candidate in reversed(range(token.i)):
             node_id = self.objects.get(candidate)
             if node_id is None or candidate in own_subjects:
@@ -1192,6 +1204,30 @@ class _GraphBuilder:
             self.objects[token.i] = node
             return node
         return None
+
+    def _earlier_subject(self, pronoun: _Tok, number: str, excluded: set[int]) -> int | None:
+        """The object node of the nearest subject before the pronoun's clause that is not a
+        person, of the pronoun's number, and not one of ``excluded``."""
+        verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
+        excluded = set(excluded)
+        while verb.head is not verb and verb.dep_ in ("conj", "xcomp", "advcl", "dep"):
+            if any(c.dep_ in ("nsubj", "nsubjpass") for c in self.kids[verb.i]):
+                break
+            # "a dog runs to the ball and picks it up": the dog picks; "it" is not the dog.
+            verb = verb.head
+            excluded |= {c.i for c in self.kids[verb.i] if c.dep_ in ("nsubj", "nsubjpass")}
+        for candidate in reversed(range(pronoun.i)):
+            token = self.tokens[candidate]
+            if token.dep_ not in ("nsubj", "nsubjpass") or candidate in excluded:
+                continue
+            node_id = self.objects.get(candidate)
+            if node_id is None or self._is_person_word(token):
+                return None
+            return node_id if self.nodes[node_id].get("number") in (number, None) else None
+        return None
+
+    def _is_person_word(self, token: _Tok) -> bool:
+        return token.lemma_.lower() in PERSON_NOUNS or token.lower_ in INDEFINITE_PEOPLE
 
     def subtree(self, token: _Tok) -> set[int]:
         found = {token.i}
@@ -1688,6 +1724,10 @@ class _GraphBuilder:
         for child in self.kids[verb.i]:
             if child.dep_ in OBJECT_DEPS:
                 patients += self.expand(child)
+            elif child.dep_ == "prt":
+                # "puts on his helmet": the small model hangs the object on the particle.
+                for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
+                    patients += self.expand(pobj)
             elif self._is_by_agent(verb, child):
                 for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
                     by_agents += self.expand(pobj)

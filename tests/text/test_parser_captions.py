@@ -748,3 +748,68 @@ def test_a_pronoun_in_a_verbs_phrase_is_not_that_verbs_object() -> None:
     # verb's: either way the place is the bread, not the butter.
     placed = found.get("on") == {("agent", "butter"), ("prep_arg", "bread")}
     assert placed or ("prep_arg", "bread") in found["put"]
+
+
+def test_an_object_pronoun_points_back_at_the_subject_of_the_clause_before() -> None:
+    # "a car stops at the light and then a bus passes it": the bus passes the car, not the
+    # light (the nearest noun).
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("car", 2, "nsubj", "NOUN", "NN", "car"),
+        ("stops", 2, "ROOT", "VERB", "VBZ", "stop"),
+        ("at", 2, "prep", "ADP", "IN", "at"),
+        ("the", 5, "det", "DET", "DT", "the"),
+        ("light", 3, "pobj", "NOUN", "NN", "light"),
+        ("and", 2, "cc", "CCONJ", "CC", "and"),
+        ("then", 10, "advmod", "ADV", "RB", "then"),
+        ("a", 9, "det", "DET", "DT", "a"),
+        ("bus", 10, "nsubj", "NOUN", "NN", "bus"),
+        ("passes", 2, "conj", "VERB", "VBZ", "pass"),
+        ("it", 10, "dobj", "PRON", "PRP", "it"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["pass"] == {("agent", "bus"), ("patient", "car")}
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb", "expected"),
+    [
+        # A person before is no "it": the nearest thing ("the ball").
+        ("a boy kicks the ball and then the dog chases it", "chase", ("patient", "ball")),
+        # The subject a conjoined verb shares is its own: "it" is the ball.
+        ("a dog runs to the ball and picks it up", "pick up", ("patient", "ball")),
+        # A pronoun in a verb's phrase is not the verb's own subject.
+        ("the man throws the ball. then the dog runs after it", "run", ("prep_arg", "ball")),
+        ("a cat sits on a table while a woman pets it", "pet", ("patient", "cat")),
+    ],
+)
+def test_pronouns_on_the_real_pipeline(caption: str, verb: str, expected: tuple[str, str]) -> None:
+    tsg = next(parse_texts([caption]))
+    assert expected in predicates_with_arguments(tsg)[verb]
+
+
+def test_an_object_hung_on_the_particle_is_the_verbs_patient() -> None:
+    # "a man puts on his helmet": "helmet" the object of the particle "on".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 2, "nsubj", "NOUN", "NN", "man"),
+        ("puts", 2, "ROOT", "VERB", "VBZ", "put"),
+        ("on", 2, "prt", "ADP", "RP", "on"),
+        ("his", 5, "poss", "PRON", "PRP$", "his"),
+        ("helmet", 3, "pobj", "NOUN", "NN", "helmet"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["put on"] == {("agent", "man"), ("patient", "helmet")}
+
+
+def test_an_adjective_as_a_verbs_object_is_a_thing() -> None:
+    # "a girl opens a present": "present" tagged an adjective.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("girl", 2, "nsubj", "NOUN", "NN", "girl"),
+        ("opens", 2, "ROOT", "VERB", "VBZ", "open"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("present", 2, "dobj", "ADJ", "JJ", "present"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["open"] == {("agent", "girl"), ("patient", "present")}
