@@ -728,6 +728,12 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     for token in tokens:
         _subject_taken_by_opening_clause(tokens, token)
     for token in tokens:
+        if token.lower_ not in nouns:
+            _verb_read_as_clothes(tokens, token)
+            _gerund_read_as_adjective(tokens, token)
+    for token in tokens:
+        _action_given_to_a_video(tokens, token)
+    for token in tokens:
         _participle_clause_read_as_noun(tokens, token)
 
 
@@ -771,6 +777,105 @@ def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
     passive = any(c.dep_ == "auxpass" for c in kids) or verb.tag_ == "VBN"
     noun.dep_, noun.head = ("nsubjpass" if passive else "nsubj"), verb
     clause.dep_ = "advcl"
+
+
+def _verb_read_as_clothes(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a woman in black puts on lipstick", "a boy in blue kicks a ball": the verb after a
+    colour read as the noun the person is in ("in black puts"). The colour is what they are
+    in; the verb is the sentence's, with the person as subject and the words after it."""
+    if verb.dep_ != "pobj" or verb.tag_ not in ("NNS", "NNPS") or verb.i < 2:
+        return
+    colour, prep = tokens[verb.i - 1], verb.head
+    if colour.lower_ not in COLOUR_WORDS or colour.head is not verb or prep.lower_ != "in":
+        return
+    lemma = verb.lemma_.lower()
+    if lemma not in _VERB_LEMMAS or any(c.i > verb.i for c in _children(tokens, verb)):
+        return
+    owner = prep.head
+    if owner.pos_ not in ("NOUN", "PROPN") or owner.i > prep.i:
+        return
+    governor = owner.head
+    if owner.head is owner:
+        verb.dep_, verb.head = "ROOT", verb
+    elif owner.dep_ == "nsubj" and governor.pos_ in ("NOUN", "PROPN") and governor.i > verb.i:
+        # "a boy in blue kicks a ball": "ball" read as the root, "boy" its subject.
+        _take_place(tokens, verb, governor, before=verb.i)
+        governor.dep_, governor.head = "dobj", verb
+    else:
+        return
+    colour.dep_, colour.head = "pobj", prep
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBZ", lemma, False, True
+    owner.dep_, owner.head = "nsubj", verb
+    for child in _children(tokens, owner):
+        if child.i > verb.i:
+            child.head = verb  # "puts on lipstick", "jumps over a fence"
+
+
+# Prepositions after which an -ing word in front of a noun is an action on it ("talks about
+# cooking pasta"), not a kind of the noun ("on cutting board", "in swimming pool").
+ACTION_PREPOSITIONS = frozenset({"about", "after", "before", "without", "by", "while"})
+
+
+def _gerund_read_as_adjective(tokens: list[_Tok], gerund: _Tok) -> None:
+    """ "a woman talks about cooking pasta": "cooking" read as an adjective of "pasta"."""
+    if gerund.tag_ != "VBG" or gerund.dep_ not in ("amod", "compound") or gerund.i == 0:
+        return
+    prep, noun = tokens[gerund.i - 1], gerund.head
+    if prep.lower_ not in ACTION_PREPOSITIONS or noun.head is not prep or noun.dep_ != "pobj":
+        return
+    if noun.i != gerund.i + 1 or noun.lower_ in GERUND_MODIFIED_NOUNS:
+        return
+    gerund.dep_, gerund.head, gerund.pos_, gerund.verb = "pcomp", prep, "VERB", True
+    noun.dep_, noun.head = "dobj", gerund
+
+
+# Nouns of a video or picture, and what they can do: "a movie clip showing ..." shows, but in
+# "a scene with soldiers marching" the soldiers march.
+SHOWING_NOUNS = MEDIA_NOUNS | {"scene", "screen", "image", "images", "shot", "view"}
+SHOWING_VERBS = frozenset({
+    "show", "feature", "depict", "play", "start", "begin", "end", "display", "include",
+    "contain", "star", "focus", "describe", "explain", "present", "demonstrate", "highlight",
+    "capture", "compare", "have", "be", "open", "close", "cover", "discuss", "tell", "introduce",
+    "advertise", "promote", "review", "teach", "give", "provide", "use", "talk", "come", "go",
+    "continue", "change", "fade", "load", "zoom", "pan", "cut", "consist", "involve", "run",
+})  # fmt: skip
+
+
+def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a scene with soldiers in uniforms marching", "a movie clip showing a man and women in
+    dresses dancing": the small model gives the action to the video or scene. The action
+    belongs to the nouns before it that can act (the soldiers; the man and women, not the
+    dresses they are in)."""
+    if verb.tag_ != "VBG" or verb.pos_ != "VERB" or verb.lemma_.lower() in SHOWING_VERBS:
+        return
+    subject = next((c for c in _children(tokens, verb) if c.dep_ == "nsubj" and c.i < verb.i), None)
+    if subject is None and verb.dep_ == "acl" and verb.head.i < verb.i:
+        subject = verb.head
+    if subject is None or subject.lower_ not in SHOWING_NOUNS:
+        return
+    candidate = next(
+        (
+            t
+            for t in reversed(tokens[subject.i + 1 : verb.i])
+            if t.pos_ in ("NOUN", "PROPN") and t.dep_ in ("pobj", "dobj", "conj")
+        ),
+        None,
+    )
+    for _ in range(3):
+        if candidate is None or candidate.dep_ != "pobj" or candidate.head.lower_ != "in":
+            break
+        place = candidate.head.head  # "in dresses": the wearer
+        if place.pos_ in ("NOUN", "PROPN"):
+            candidate = place
+        else:
+            candidate = next((c for c in _children(tokens, place) if c.dep_ == "dobj"), None)
+    if candidate is None or candidate.lower_ in SHOWING_NOUNS:
+        return
+    while candidate.dep_ == "conj" and candidate.head.pos_ in ("NOUN", "PROPN"):
+        candidate = candidate.head  # "a man and women": both
+    if verb.head is verb:
+        subject.dep_, subject.head = "ROOT", subject
+    verb.dep_, verb.head = "acl", candidate
 
 
 def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
@@ -1283,7 +1388,9 @@ class _GraphBuilder:
         for token in self.tokens:
             if token.dep_ == "pcomp" and token.tag_ == "VBG" and token.i + 1 < len(self.tokens):
                 following = self.tokens[token.i + 1]
-                if token.head.lower_ in CLAUSE_PREPOSITIONS or following.pos_ == "PRON":
+                if following.pos_ == "PRON" or token.head.lower_ in (
+                    CLAUSE_PREPOSITIONS | ACTION_PREPOSITIONS
+                ):
                     continue
                 if following.dep_ == "dobj" and following.head.i == token.i:
                     self.gerund_compounds[following.i] = token
@@ -1644,9 +1751,14 @@ class _GraphBuilder:
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
                 # guitar": the woman sits, the man plays.
                 owner = head.head.head
-                if owner.i in self.objects and not (
-                    head.lemma_.lower() in PERSON_NOUNS and owner.lemma_.lower() not in PERSON_NOUNS
-                ):  # "a car with a guy speaking about it": the guy speaks
+                if (
+                    owner.i in self.objects
+                    and owner.lower_ not in SHOWING_NOUNS  # "a scene with soldiers marching"
+                    and not (
+                        head.lemma_.lower() in PERSON_NOUNS
+                        and owner.lemma_.lower() not in PERSON_NOUNS
+                    )  # "a car with a guy speaking about it": the guy speaks
+                ):
                     agents = self.expand_single(owner)
         elif not agents and head.i != verb.i and (verb.dep_ == "conj" or self._sequenced(verb)):
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
@@ -2135,6 +2247,8 @@ class _GraphBuilder:
             c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
         }
         if verb.dep_ == "pcomp" and head.dep_ == "prep":
+            if head.lower_ in ("about", "of", "on", "for"):
+                return  # "talks about cooking pasta": a topic, not an event
             markers.add(head.lower_)  # "before running": the preposition is the marker
             head = head.head
         if head.i == verb.i or head.i not in self.predicates:

@@ -813,3 +813,89 @@ def test_an_adjective_as_a_verbs_object_is_a_thing() -> None:
     ])  # fmt: skip
     tsg = parse_doc(doc, "1", Conventions())
     assert predicates_with_arguments(tsg)["open"] == {("agent", "girl"), ("patient", "present")}
+
+
+def test_a_verb_after_in_and_a_colour_is_the_persons_action() -> None:
+    # "a woman in black puts on lipstick": "puts" read as what she is in ("in black puts").
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 1, "ROOT", "NOUN", "NN", "woman"),
+        ("in", 1, "prep", "ADP", "IN", "in"),
+        ("black", 4, "amod", "ADJ", "JJ", "black"),
+        ("puts", 2, "pobj", "NOUN", "NNS", "put"),
+        ("on", 1, "prep", "ADP", "IN", "on"),
+        ("lipstick", 5, "pobj", "NOUN", "NN", "lipstick"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["put"] == {("agent", "woman"), ("prep_arg", "lipstick")}
+    assert "puts" not in [node.label for node in tsg.nodes if node.type == "object"]
+
+
+def test_a_verb_after_in_and_a_colour_takes_the_noun_read_as_the_root() -> None:
+    # "a boy in blue kicks a ball": "ball" read as the root, "boy" its subject.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("boy", 6, "nsubj", "NOUN", "NN", "boy"),
+        ("in", 1, "prep", "ADP", "IN", "in"),
+        ("blue", 4, "amod", "ADJ", "JJ", "blue"),
+        ("kicks", 2, "pobj", "NOUN", "NNS", "kick"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("ball", 6, "ROOT", "NOUN", "NN", "ball"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["kick"] == {("agent", "boy"), ("patient", "ball")}
+
+
+def test_an_action_the_parse_gives_to_a_scene_is_the_actors() -> None:
+    # "a scene with soldiers in uniforms marching": the soldiers march.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("scene", 6, "nsubj", "NOUN", "NN", "scene"),
+        ("with", 1, "prep", "ADP", "IN", "with"),
+        ("soldiers", 2, "pobj", "NOUN", "NNS", "soldier"),
+        ("in", 3, "prep", "ADP", "IN", "in"),
+        ("uniforms", 4, "pobj", "NOUN", "NNS", "uniform"),
+        ("marching", 6, "ROOT", "VERB", "VBG", "march"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["march"] == {("agent", "soldiers")}
+
+
+def test_an_action_the_parse_gives_to_a_clip_is_the_people_it_shows() -> None:
+    # "a movie clip showing a man and women in dresses dancing": the man and women dance (not
+    # the clip, not the dresses); the clip shows them.
+    doc = make_doc([
+        ("a", 2, "det", "DET", "DT", "a"),
+        ("movie", 2, "compound", "NOUN", "NN", "movie"),
+        ("clip", 10, "nsubj", "NOUN", "NN", "clip"),
+        ("showing", 2, "acl", "VERB", "VBG", "show"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("man", 3, "dobj", "NOUN", "NN", "man"),
+        ("and", 5, "cc", "CCONJ", "CC", "and"),
+        ("women", 5, "conj", "NOUN", "NNS", "woman"),
+        ("in", 3, "prep", "ADP", "IN", "in"),
+        ("dresses", 8, "pobj", "NOUN", "NNS", "dress"),
+        ("dancing", 10, "ROOT", "VERB", "VBG", "dance"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["dance"] == {("agent", "man"), ("agent", "women")}
+    assert ("agent", "movie clip") in found["show"]
+
+
+def test_an_ing_word_after_about_is_an_action_on_the_noun() -> None:
+    # "a woman talks about cooking pasta": "cooking" read as an adjective of "pasta"; a topic
+    # is no event, so no order.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 2, "nsubj", "NOUN", "NN", "woman"),
+        ("talks", 2, "ROOT", "VERB", "VBZ", "talk"),
+        ("about", 2, "prep", "ADP", "IN", "about"),
+        ("cooking", 5, "amod", "VERB", "VBG", "cook"),
+        ("pasta", 3, "pobj", "NOUN", "NN", "pasta"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["cook"] == {("agent", "woman"), ("patient", "pasta")}
+    assert edges_by_type(tsg, "overlaps") == []
+    assert [n.label for n in tsg.nodes if n.type == "object"] == ["woman", "pasta"]
