@@ -593,6 +593,14 @@ def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             for child in kids:
                 if child.i > token.i and child.dep_ == "conj":
                     child.head = token  # "singing and dancing"
+        elif (
+            token.dep_ == "attr"
+            and token.head.lemma_ == "be"
+            and any(c.dep_ == "expl" for c in _children(tokens, token.head))
+        ):
+            # "there is a man dancing": the man is the one dancing.
+            _as_gerund_verb(token, lemma)
+            compound.dep_ = "nsubj"
         elif (token.dep_ == "attr" and token.head.lemma_ == "be") or (
             token.dep_ == "ROOT" and compound.lower_ in INCORPORATED_OBJECTS
         ):
@@ -717,6 +725,8 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
       clown performs tricks"): the noun becomes the verb's subject, the word its marker.
     """
     for token in tokens:
+        _action_read_into_a_place_name(tokens, token, nouns)
+    for token in tokens:
         if token.lower_ not in nouns:
             _compound_subject(tokens, token)
     for token in tokens:
@@ -777,6 +787,29 @@ def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
     passive = any(c.dep_ == "auxpass" for c in kids) or verb.tag_ == "VBN"
     noun.dep_, noun.head = ("nsubjpass" if passive else "nsubj"), verb
     clause.dep_ = "advcl"
+
+
+def _action_read_into_a_place_name(tokens: list[_Tok], action: _Tok, nouns: frozenset[str]) -> None:
+    """ "a man is in the kitchen cooking dinner", "people in the park playing football": the
+    place, the action and its object read as one name ("kitchen cooking dinner"). The place
+    is the preposition's object; the -ing word is an action of whoever is there, on the noun
+    after it."""
+    if action.dep_ != "compound" or action.i == 0 or action.i + 1 >= len(tokens):
+        return
+    noun, place = tokens[action.i + 1], tokens[action.i - 1]
+    if action.head is not noun or noun.dep_ != "pobj" or noun.lower_ in GERUND_MODIFIED_NOUNS:
+        return
+    if place.pos_ not in ("NOUN", "PROPN") or place.dep_ != "compound":
+        return
+    if place.head not in (action, noun) or noun.head.lower_ not in ("in", "at", "on"):
+        return
+    lemma = action.lemma_.lower() if action.tag_ == "VBG" else _gerund_lemma(action, nouns)
+    if lemma is None or lemma not in _VERB_LEMMAS or action.lower_ in nouns:
+        return
+    _take_place(tokens, place, noun, before=place.i)
+    _as_gerund_verb(action, lemma)
+    action.dep_, action.head = "acl", place
+    noun.dep_, noun.head = "dobj", action
 
 
 def _verb_read_as_clothes(tokens: list[_Tok], verb: _Tok) -> None:
@@ -908,7 +941,7 @@ def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
 def _compound_subject(tokens: list[_Tok], verb: _Tok) -> None:
     """ "a girl dancing", "there is a man dancing": a noun read as a compound of the -ing verb
     right after it, the verb without a subject: the noun is the subject."""
-    if verb.pos_ != "VERB" or verb.tag_ != "VBG" or verb.i == 0:
+    if verb.pos_ != "VERB" or verb.tag_ != "VBG" or verb.i == 0 or verb.dep_ == "compound":
         return
     noun = tokens[verb.i - 1]
     if noun.head is not verb or noun.dep_ != "compound" or noun.pos_ not in ("NOUN", "PROPN"):
@@ -1275,12 +1308,13 @@ class _GraphBuilder:
         own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
         own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
         if token.dep_ == "pobj" and token.head.head.pos_ == "VERB":
-            # "puts butter on it", "the dog runs after it": neither the butter nor the dog.
-            own_subjects |= {
-                c.i
-                for c in self.kids[token.head.head.i]
-                if c.dep_ in OBJECT_DEPS or c.dep_ in SUBJECT_DEPS
-            }
+            # "puts butter on it", "the dog runs after it": neither the butter nor the dog
+            # ("pours a glass of milk into it": nor the milk).
+            for c in self.kids[token.head.head.i]:
+                if c.dep_ in OBJECT_DEPS:
+                    own_subjects |= self.subtree(c)
+                elif c.dep_ in SUBJECT_DEPS:
+                    own_subjects.add(c.i)
         if lower in ("it", "them") and token.dep_ != "nsubj":
             # "a car stops at the light and then a bus passes it": an object pronoun points
             # back at the subject of a clause before, when one fits, before the nearest noun.
@@ -1751,8 +1785,13 @@ class _GraphBuilder:
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
                 # guitar": the woman sits, the man plays.
                 owner = head.head.head
+                if owner.lemma_ == "be":
+                    # "friends are in a room talking": the friends talk, not the room.
+                    owner = next(
+                        (c for c in self.kids[owner.i] if c.dep_ in ("nsubj", "expl")), owner
+                    )
                 if (
-                    owner.i in self.objects
+                    self.object_for(owner) is not None
                     and owner.lower_ not in SHOWING_NOUNS  # "a scene with soldiers marching"
                     and not (
                         head.lemma_.lower() in PERSON_NOUNS

@@ -899,3 +899,61 @@ def test_an_ing_word_after_about_is_an_action_on_the_noun() -> None:
     assert found["cook"] == {("agent", "woman"), ("patient", "pasta")}
     assert edges_by_type(tsg, "overlaps") == []
     assert [n.label for n in tsg.nodes if n.type == "object"] == ["woman", "pasta"]
+
+
+def test_an_action_hung_on_the_place_someone_is_in_is_theirs() -> None:
+    # "a group of friends are in a room talking with each other": "talking" hangs on "room".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("group", 4, "nsubj", "NOUN", "NN", "group"),
+        ("of", 1, "prep", "ADP", "IN", "of"),
+        ("friends", 2, "pobj", "NOUN", "NNS", "friend"),
+        ("are", 4, "ROOT", "AUX", "VBP", "be"),
+        ("in", 4, "prep", "ADP", "IN", "in"),
+        ("a", 7, "det", "DET", "DT", "a"),
+        ("room", 5, "pobj", "NOUN", "NN", "room"),
+        ("talking", 7, "acl", "VERB", "VBG", "talk"),
+        ("with", 8, "prep", "ADP", "IN", "with"),
+        ("each", 11, "det", "DET", "DT", "each"),
+        ("other", 9, "pobj", "ADJ", "JJ", "other"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions(of_heads={"group": "drop"}))
+    assert ("agent", "friends") in predicates_with_arguments(tsg)["talk"]
+
+
+def test_a_place_an_action_and_its_object_read_as_one_name() -> None:
+    # "there are people in the park playing football": "park playing football" one name.
+    doc = make_doc([
+        ("there", 1, "expl", "PRON", "EX", "there"),
+        ("are", 1, "ROOT", "VERB", "VBP", "be"),
+        ("people", 1, "attr", "NOUN", "NNS", "people"),
+        ("in", 2, "prep", "ADP", "IN", "in"),
+        ("the", 7, "det", "DET", "DT", "the"),
+        ("park", 6, "compound", "NOUN", "NN", "park"),
+        ("playing", 7, "compound", "VERB", "VBG", "play"),
+        ("football", 3, "pobj", "NOUN", "NN", "football"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["play"] == {("agent", "people"), ("patient", "football")}
+    assert found["in"] == {("agent", "people"), ("prep_arg", "park")}
+
+
+def test_there_is_someone_doing_something_read_as_one_compound() -> None:
+    # "there is a man dancing": "man dancing" a compound noun after "is" (not the two-word
+    # action of "boys are arm wrestling").
+    doc = make_doc([
+        ("there", 1, "expl", "PRON", "EX", "there"),
+        ("is", 1, "ROOT", "VERB", "VBZ", "be"),
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("man", 4, "compound", "NOUN", "NN", "man"),
+        ("dancing", 1, "attr", "NOUN", "NN", "dancing"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {"dance": {("agent", "man")}}
+
+
+def test_a_pronoun_in_a_verbs_phrase_is_nothing_in_the_verbs_object() -> None:
+    # "pours a glass of milk into it": not the milk in the glass; the bowl.
+    tsg = next(parse_texts(["a woman holds a bowl and pours a glass of milk into it"]))
+    assert ("prep_arg", "bowl") in predicates_with_arguments(tsg)["pour"]
