@@ -490,6 +490,8 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
         _split_clauses(tokens, token)
     for token in tokens:
         _plural_subject_verb(tokens, token, verbs)
+    for token in tokens:
+        _verb_read_as_conjoined_object(tokens, token, nouns)
     _repair_clauses(tokens, nouns)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
@@ -689,6 +691,30 @@ def _plural_subject_verb(tokens: list[_Tok], verb: _Tok, verbs: set[str]) -> Non
     verb.tag_ = "VBP"
 
 
+def _verb_read_as_conjoined_object(tokens: list[_Tok], verb: _Tok, nouns: frozenset[str]) -> None:
+    """ "a guy plays a video game and talks about it": "talks" read as a plural noun joined to
+    the object ("a game and talks"). After "and", with a phrase or object of its own, a word
+    whose lemma is a verb and that FACTUAL does not name as a thing is the verb joined to the
+    verb before, in the same form ("plays ... and talks")."""
+    if verb.tag_ != "NNS" or verb.dep_ != "conj" or verb.lower_ in nouns or verb.i < 2:
+        return
+    lemma = verb.lemma_.lower()
+    if lemma not in _VERB_LEMMAS or tokens[verb.i - 1].lower_ != "and":
+        return
+    kids = _children(tokens, verb)
+    if not any(c.dep_ in ("prep", "dobj") and c.i > verb.i for c in kids):
+        return
+    if any(c.i < verb.i and c.dep_ in ("det", "amod", "compound", "nummod", "poss") for c in kids):
+        return  # "a game and new toys": a noun phrase of its own
+    governor = verb.head
+    while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+        governor = governor.head
+    if governor.tag_ != "VBZ" or governor.i > verb.i:
+        return
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBZ", lemma, False, True
+    verb.head = governor
+
+
 def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
     """ "the ring travels down after the cylinder comes in": the small model reads "after the
     cylinder" as a phrase of the first verb and leaves "comes" a clause without a subject.
@@ -743,6 +769,8 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             _gerund_read_as_adjective(tokens, token)
     for token in tokens:
         _action_given_to_a_video(tokens, token)
+    for token in tokens:
+        _topic_read_on_a_place(tokens, token)
     for token in tokens:
         _participle_clause_read_as_noun(tokens, token)
 
@@ -909,6 +937,21 @@ def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
     if verb.head is verb:
         subject.dep_, subject.head = "ROOT", subject
     verb.dep_, verb.head = "acl", candidate
+
+
+def _topic_read_on_a_place(tokens: list[_Tok], about: _Tok) -> None:
+    """ "a man speaking at a conference about technology": "about technology" is what he
+    speaks about, not a kind of conference. "about" after the object of a verb's preposition
+    goes to the verb (a video or story keeps its topic: "a talk in a video about cars")."""
+    if about.lower_ != "about" or about.dep_ != "prep":
+        return
+    noun = about.head
+    if noun.dep_ != "pobj" or noun.lower_ in SHOWING_NOUNS or noun.i > about.i:
+        return
+    verb = noun.head.head
+    if verb.pos_ != "VERB" or noun.head.dep_ != "prep":
+        return
+    about.head = verb
 
 
 def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
@@ -1811,6 +1854,12 @@ class _GraphBuilder:
             for child in self.kids[verb.i]:
                 if child.dep_ in ("npadvmod", "dep") and child.i < verb.i:
                     agents += self.expand(child)
+        elif (
+            not agents
+            and verb.dep_ == "pcomp"
+            and (pobj := self._pobj_before(head, verb)) is not None
+        ):
+            agents = self.expand(pobj)  # "a cartoon of a boy running": the boy runs
         elif not agents and verb.dep_ == "pcomp" and head.head.i in self.objects:
             agents = self.expand_single(head.head)
         elif not agents and verb.dep_ == "pcomp" and head.head.pos_ in ("VERB", "AUX"):
@@ -1818,6 +1867,18 @@ class _GraphBuilder:
             governor = head.head
             agents = list(self._agents_of(governor)) or self._verb_subjects(governor)[0]
         return agents, passive
+
+    def _pobj_before(self, prep: _Tok, verb: _Tok) -> _Tok | None:
+        """The object of ``prep`` in front of a verb that is the preposition's other
+        complement ("of a boy running"), if there is one."""
+        return next(
+            (
+                c
+                for c in self.kids[prep.i]
+                if c.dep_ == "pobj" and c.i < verb.i and c.pos_ != "PRON"
+            ),
+            None,
+        )
 
     def _sequenced(self, verb: _Tok) -> bool:
         """ "a man demonstrates a product then shows the price": a verb after "then" that the

@@ -957,3 +957,57 @@ def test_a_pronoun_in_a_verbs_phrase_is_nothing_in_the_verbs_object() -> None:
     # "pours a glass of milk into it": not the milk in the glass; the bowl.
     tsg = next(parse_texts(["a woman holds a bowl and pours a glass of milk into it"]))
     assert ("prep_arg", "bowl") in predicates_with_arguments(tsg)["pour"]
+
+
+def test_an_action_after_of_and_its_noun_is_the_nouns() -> None:
+    # "a cartoon of a boy running": "running" a second complement of "of".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("cartoon", 1, "ROOT", "NOUN", "NN", "cartoon"),
+        ("of", 1, "prep", "ADP", "IN", "of"),
+        ("a", 4, "det", "DET", "DT", "a"),
+        ("boy", 2, "pobj", "NOUN", "NN", "boy"),
+        ("running", 2, "pcomp", "VERB", "VBG", "run"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["run"] == {("agent", "boy")}
+
+
+def test_a_verb_after_and_read_as_a_plural_noun() -> None:
+    # "a guy plays a video game and talks about it": "talks" tagged a plural noun.
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("guy", 2, "nsubj", "NOUN", "NN", "guy"),
+        ("plays", 2, "ROOT", "VERB", "VBZ", "play"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("video", 5, "compound", "NOUN", "NN", "video"),
+        ("game", 2, "dobj", "NOUN", "NN", "game"),
+        ("and", 2, "cc", "CCONJ", "CC", "and"),
+        ("talks", 2, "conj", "NOUN", "NNS", "talk"),
+        ("about", 7, "prep", "ADP", "IN", "about"),
+        ("it", 8, "pobj", "PRON", "PRP", "it"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["talk"] == {
+        ("agent", "guy"),
+        ("prep_arg", "video game"),
+    }
+    assert "talks" not in [node.label for node in tsg.nodes if node.type == "object"]
+
+
+def test_about_after_a_place_is_what_the_verb_is_about() -> None:
+    # "a man speaking at a conference about technology"
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 1, "ROOT", "NOUN", "NN", "man"),
+        ("speaking", 1, "acl", "VERB", "VBG", "speak"),
+        ("at", 2, "prep", "ADP", "IN", "at"),
+        ("a", 5, "det", "DET", "DT", "a"),
+        ("conference", 3, "pobj", "NOUN", "NN", "conference"),
+        ("about", 5, "prep", "ADP", "IN", "about"),
+        ("technology", 6, "pobj", "NOUN", "NN", "technology"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "speak": {("agent", "man"), ("prep_arg", "conference"), ("prep_arg", "technology")}
+    }
