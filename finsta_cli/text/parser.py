@@ -1364,6 +1364,14 @@ class _GraphBuilder:
             subject = self._earlier_subject(token, want, own_subjects)
             if subject is not None:
                 return subject
+        if lower in PERSON_PRONOUNS:
+            # "when the food is ready he serves it": a person word before any subject.
+            for candidate in reversed(range(token.i)):
+                node_id = self.objects.get(candidate)
+                if node_id is None or candidate in own_subjects:
+                    continue
+                if self._is_person_word(self.tokens[candidate]):
+                    return node_id
         for candidate in reversed(range(token.i)):
             node_id = self.objects.get(candidate)
             if node_id is None or candidate in own_subjects:
@@ -1389,7 +1397,9 @@ class _GraphBuilder:
 
     def _earlier_subject(self, pronoun: _Tok, number: str, excluded: set[int]) -> int | None:
         """The object node of the nearest subject before the pronoun's clause that is not a
-        person, of the pronoun's number, and not one of ``excluded``."""
+        person, of the pronoun's number, and not one of ``excluded``; when that subject is a
+        person (or the clause shares the pronoun's subject), the nearest direct object before
+        of the pronoun's number ("a man pours milk into a glass then drinks it": the milk)."""
         verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
         excluded = set(excluded)
         while verb.head is not verb and verb.dep_ in ("conj", "xcomp", "advcl", "dep"):
@@ -1403,9 +1413,21 @@ class _GraphBuilder:
             if token.dep_ not in ("nsubj", "nsubjpass") or candidate in excluded:
                 continue
             node_id = self.objects.get(candidate)
-            if node_id is None or self._is_person_word(token):
+            if node_id is not None and self._is_person_word(token):
+                return self._earlier_object(pronoun, number, excluded)
+            if node_id is None:
                 return None
             return node_id if self.nodes[node_id].get("number") in (number, None) else None
+        return self._earlier_object(pronoun, number, excluded)
+
+    def _earlier_object(self, pronoun: _Tok, number: str, excluded: set[int]) -> int | None:
+        for candidate in reversed(range(pronoun.i)):
+            token = self.tokens[candidate]
+            if token.dep_ != "dobj" or candidate in excluded or self._is_person_word(token):
+                continue
+            node_id = self.object_for(token) if token.pos_ != "PRON" else None
+            if node_id is not None and self.nodes[node_id].get("number") in (number, None):
+                return node_id
         return None
 
     def _is_person_word(self, token: _Tok) -> bool:

@@ -1011,3 +1011,19 @@ def test_about_after_a_place_is_what_the_verb_is_about() -> None:
     assert predicates_with_arguments(tsg) == {
         "speak": {("agent", "man"), ("prep_arg", "conference"), ("prep_arg", "technology")}
     }
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb", "expected"),
+    [
+        # A person's subject is no "it"; the clause's object is ("milk", not the nearer glass).
+        ("a man pours milk into a glass then drinks it", "drink", ("patient", "milk")),
+        # "he" is the man, not the food that is the nearer subject.
+        ("a man is cooking and when the food is ready he serves it", "serve", ("agent", "man")),
+    ],
+)
+def test_pronouns_prefer_the_roles_before(
+    caption: str, verb: str, expected: tuple[str, str]
+) -> None:
+    tsg = next(parse_texts([caption]))
+    assert expected in predicates_with_arguments(tsg)[verb]
