@@ -514,6 +514,8 @@ GERUND_MODIFIED_NOUNS = frozenset({
 INCORPORATED_OBJECTS = frozenset({
     "arm", "ice", "rock", "sky", "snow", "water", "finger", "face", "body", "kite", "wind",
     "roller", "speed", "figure", "tap", "break", "belly", "pole", "bungee", "scuba",
+    "horse", "sword", "video", "bull", "cliff", "street", "mountain", "barrel", "fly",
+    "ballroom", "salsa", "hula", "jet", "wake", "weight", "power", "fist", "pillow", "swing",
 })  # fmt: skip
 NOT_GERUNDS = frozenset({"being", "thing", "nothing", "anything", "everything", "something"})
 
@@ -753,6 +755,8 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     for token in tokens:
         _action_read_into_a_place_name(tokens, token, nouns)
     for token in tokens:
+        _subject_and_two_word_action(tokens, token, nouns)
+    for token in tokens:
         if token.lower_ not in nouns:
             _compound_subject(tokens, token)
     for token in tokens:
@@ -815,6 +819,43 @@ def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
     passive = any(c.dep_ == "auxpass" for c in kids) or verb.tag_ == "VBN"
     noun.dep_, noun.head = ("nsubjpass" if passive else "nsubj"), verb
     clause.dep_ = "advcl"
+
+
+def _subject_and_two_word_action(tokens: list[_Tok], action: _Tok, nouns: frozenset[str]) -> None:
+    """ "a man ice skating", "two men sword fighting", "a girl horse riding on a beach",
+    "friends video calling each other": a subject and an action of two words read as one
+    compound noun. The -ing word is the verb (one action with the word before it, as in
+    "arm wrestle"), the person before is its subject."""
+    if action.i < 2 or action.lower_ in nouns:
+        return
+    word, subject = tokens[action.i - 1], tokens[action.i - 2]
+    if word.lower_ not in INCORPORATED_OBJECTS or subject.pos_ not in ("NOUN", "PROPN"):
+        return
+    if subject.head not in (word, action):
+        return
+    person = {subject.lemma_.lower(), subject.lower_, subject.lower_.removesuffix("s")}
+    if not person & (PERSON_NOUNS | INDEFINITE_PEOPLE):  # ("kids" tagged a proper noun)
+        return  # "ski pole laying on the ground": no one doing "pole laying"
+    if " " in action.lemma_:
+        lemma: str | None = action.lemma_.split(" ", 1)[1]  # already "sword fight"
+    elif action.pos_ == "VERB" and action.tag_ == "VBG":
+        lemma = action.lemma_.lower()
+    else:
+        lemma = _gerund_lemma(action, nouns)
+    if lemma is None:
+        return
+    if word.head is action and word.dep_ in ("compound", "nsubj"):
+        pass
+    elif action.head is word and action.dep_ == "acl":
+        _take_place(tokens, action, word)  # "friends video calling": "video" read as the root
+    else:
+        return
+    _as_gerund_verb(action, f"{word.lower_} {lemma}")
+    word.dep_, word.head = "compound", action
+    for child in _children(tokens, action) + _children(tokens, subject):
+        if child.i < subject.i and child.dep_ in NOUN_MODIFIER_DEPS:
+            child.head = subject  # "two men": the number is the men's
+    subject.dep_, subject.head = "nsubj", action
 
 
 def _action_read_into_a_place_name(tokens: list[_Tok], action: _Tok, nouns: frozenset[str]) -> None:
@@ -986,6 +1027,8 @@ def _compound_subject(tokens: list[_Tok], verb: _Tok) -> None:
     right after it, the verb without a subject: the noun is the subject."""
     if verb.pos_ != "VERB" or verb.tag_ != "VBG" or verb.i == 0 or verb.dep_ == "compound":
         return
+    if " " in verb.lemma_:
+        return  # "Arm wrestling": "arm" is part of the action
     noun = tokens[verb.i - 1]
     if noun.head is not verb or noun.dep_ != "compound" or noun.pos_ not in ("NOUN", "PROPN"):
         return
@@ -1948,7 +1991,12 @@ class _GraphBuilder:
         agents, passive = self._verb_subjects(verb)
         particles = [c for c in self.kids[verb.i] if c.dep_ == "prt"]
         words = [verb, *particles]
-        lemma = self.conv.verb_lemmas.get(verb.lower_, verb.lemma_.lower())
+        lemma = verb.lemma_.lower()
+        if " " in lemma:  # "horse ride": one action of two words keeps both
+            first, _, rest = lemma.partition(" ")
+            lemma = f"{first} {self.conv.verb_lemmas.get(verb.lower_, rest)}"
+        else:
+            lemma = self.conv.verb_lemmas.get(verb.lower_, lemma)
         label = " ".join([lemma] + [p.lower_ for p in particles])
         patients: list[int] = []
         prep_args: list[tuple[str, int]] = []
@@ -2021,8 +2069,13 @@ class _GraphBuilder:
             agents = by_agents
         elif passive and verb.dep_ not in ("acl", "relcl"):
             pass  # "the fence is painted": the subject keeps the agent slot, as FACTUAL does
-        if not agents and not patients and not prep_args:
-            return
+        if (
+            not agents
+            and not patients
+            and not prep_args
+            and not (" " in lemma and verb.dep_ == "ROOT")
+        ):
+            return  # (an action label of two words, "Arm wrestling", stands alone)
         node = self.add_node("predicate", label, self.span(words), lemma=lemma)
         self.predicates[verb.i] = _Predicate(node=node, token=verb.i, agents=agents)
         for agent in agents:

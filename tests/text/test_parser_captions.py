@@ -1027,3 +1027,64 @@ def test_pronouns_prefer_the_roles_before(
 ) -> None:
     tsg = next(parse_texts([caption]))
     assert expected in predicates_with_arguments(tsg)[verb]
+
+
+def test_a_person_and_a_two_word_action_read_as_one_compound() -> None:
+    # "a girl horse riding on a beach": one compound noun; spaCy lemmatises "riding" as "rid".
+    doc = make_doc([
+        ("a", 3, "det", "DET", "DT", "a"),
+        ("girl", 2, "compound", "NOUN", "NN", "girl"),
+        ("horse", 3, "compound", "NOUN", "NN", "horse"),
+        ("riding", 3, "ROOT", "VERB", "VBG", "rid"),
+        ("on", 3, "prep", "ADP", "IN", "on"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("beach", 4, "pobj", "NOUN", "NN", "beach"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions(verb_lemmas={"riding": "ride"}))
+    assert predicates_with_arguments(tsg) == {
+        "horse ride": {("agent", "girl"), ("prep_arg", "beach")}
+    }
+
+
+@pytest.mark.parametrize(
+    ("rows", "label", "agent"),
+    [
+        (
+            [  # "two men sword fighting"
+                ("two", 2, "nummod", "NUM", "CD", "two"),
+                ("men", 2, "compound", "NOUN", "NNS", "man"),
+                ("sword", 3, "compound", "NOUN", "NN", "sword"),
+                ("fighting", 3, "ROOT", "NOUN", "NN", "fighting"),
+            ],
+            "sword fight",
+            "men",
+        ),
+        (
+            [  # "friends video calling each other": "video" read as the root
+                ("friends", 1, "compound", "PROPN", "NNP", "friends"),
+                ("video", 1, "ROOT", "NOUN", "NN", "video"),
+                ("calling", 1, "acl", "VERB", "VBG", "call"),
+                ("each", 4, "det", "DET", "DT", "each"),
+                ("other", 2, "dobj", "ADJ", "JJ", "other"),
+            ],
+            "video call",
+            "friends",
+        ),
+    ],
+)
+def test_two_word_actions_of_people(rows: list, label: str, agent: str) -> None:
+    tsg = parse_doc(make_doc(rows), "1", Conventions())
+    assert predicates_with_arguments(tsg)[label] >= {("agent", agent)}
+    assert "sword" not in [node.label for node in tsg.nodes if node.type == "object"]
+
+
+def test_a_two_word_action_label_stands_alone_and_things_do_not_act() -> None:
+    # "Arm wrestling" (a Kinetics label): the action, with no one named; "ski pole laying on
+    # the ground": no one does "pole laying".
+    label = make_doc([
+        ("Arm", 1, "compound", "NOUN", "NN", "arm"),
+        ("wrestling", 1, "ROOT", "NOUN", "NN", "wrestling"),
+    ])  # fmt: skip
+    assert predicates_with_arguments(parse_doc(label, "1", Conventions())) == {"arm wrestle": set()}
+    tsg = next(parse_texts(["ski pole laying on the ground"]))
+    assert "pole lay" not in {node.label for node in tsg.nodes}
