@@ -142,6 +142,12 @@ CLAUSE_PREPOSITIONS = frozenset({"after", "before", "until", "while", "as", "sin
 # Verb lemmas of the loaded spaCy pipelines' lemmatizer tables (filled by load_nlp).
 _VERB_LEMMAS: set[str] = set()
 OVERLAP_MARKERS = frozenset({"while", "as", "when", "during", "meanwhile"})
+# What a thing has that a video caption talks about ("the features of a phone"): objects of
+# their own, had by the noun after "of" (FACTUAL's default drops them).
+ASPECT_NOUNS = frozenset({
+    "features", "feature", "details", "specs", "specifications", "benefits", "rules", "steps",
+    "price", "design", "engine", "performance", "functions",
+})  # fmt: skip
 # Nouns of what a video shows ("a video of a car", "footage of the storm", "the history of
 # motion pictures"): an object of their own, related to what they show by "of", when FACTUAL's
 # train split has no reading of "X of Y" for them (its default drops X).
@@ -151,7 +157,7 @@ MEDIA_NOUNS = frozenset({
     "history", "recording", "film", "films", "movie", "movies", "series", "story", "review",
     "demonstration", "tutorial", "interview", "highlights", "commercial", "advertisement",
     "segment", "report", "presentation", "animation", "cartoon", "song", "music", "episode",
-    "performance", "news",
+    "news",
 })  # fmt: skip
 
 
@@ -1611,8 +1617,11 @@ class _GraphBuilder:
     def _of_reading(self, token: _Tok) -> str:
         """How "X of Y" reads for the noun X: FACTUAL's convention, or "X of Y" for what a
         video shows ("a video of a car")."""
-        if token.lower_ in MEDIA_NOUNS and token.lower_ not in self.conv.of_heads:
-            return "fwd:of"
+        if token.lower_ not in self.conv.of_heads:
+            if token.lower_ in MEDIA_NOUNS:
+                return "fwd:of"
+            if token.lower_ in ASPECT_NOUNS:
+                return "rev:have"  # "the features of a phone": the phone has them
         return self.conv.of_policy(token.lower_)
 
     def _name_tokens(self, token: _Tok) -> list[_Tok]:

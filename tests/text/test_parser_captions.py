@@ -1088,3 +1088,14 @@ def test_a_two_word_action_label_stands_alone_and_things_do_not_act() -> None:
     assert predicates_with_arguments(parse_doc(label, "1", Conventions())) == {"arm wrestle": set()}
     tsg = next(parse_texts(["ski pole laying on the ground"]))
     assert "pole lay" not in {node.label for node in tsg.nodes}
+
+
+def test_what_a_thing_has_stays_an_object_before_of() -> None:
+    # "the features of a phone": FACTUAL's default for a noun it never saw before "of" drops
+    # it; a video caption talks about the features.
+    tsg = next(parse_texts(["a man describes the features of a phone"]))
+    assert predicates_with_arguments(tsg)["describe"] == {
+        ("agent", "man"),
+        ("patient", "features"),
+    }
+    assert ("have", "phone") in edges_by_type(tsg, "agent")
