@@ -148,6 +148,29 @@ ASPECT_NOUNS = frozenset({
     "features", "feature", "details", "specs", "specifications", "benefits", "rules", "steps",
     "price", "design", "engine", "performance", "functions",
 })  # fmt: skip
+# Tools: "with" one of them after a verb's object is the action's ("slices an onion with a
+# knife"), except after verbs of having or showing ("holding a cup with a spoon").
+INSTRUMENT_NOUNS = frozenset({
+    "knife", "scissors", "spoon", "fork", "brush", "hammer", "stick", "bat", "racket", "racquet",
+    "towel", "sponge", "pen", "pencil", "spatula", "saw", "needle", "tool", "tools", "hand",
+    "hands", "finger", "fingers", "drill", "screwdriver", "whisk", "cloth", "rag", "camera",
+    "chopsticks", "ladle", "tongs", "paddle", "club", "shovel", "axe", "sword", "rope", "foot",
+    "feet", "mouth", "teeth", "marker", "crayon", "blade", "iron", "roller", "cutter", "peeler",
+})  # fmt: skip
+NON_INSTRUMENT_VERBS = frozenset({
+    "hold", "carry", "have", "wear", "show", "see", "watch", "look", "stand", "sit", "fill",
+    "decorate", "cover", "serve", "sell", "buy", "give", "bring", "display", "find", "meet",
+})  # fmt: skip
+# Places "by" names beside a passive ("interviewed by a beach", "parked by the river"), unless
+# the verb is one places do ("surrounded by the sea").
+BY_PLACES = frozenset({
+    "beach", "river", "lake", "pool", "window", "door", "road", "sea", "ocean", "shore",
+    "fireplace", "roadside", "street", "bridge",
+})  # fmt: skip
+PLACE_VERBS = frozenset({
+    "surround", "cover", "border", "line", "block", "shade", "light", "fill", "frame", "flank",
+    "wash", "reflect", "hide", "separate", "enclose",
+})  # fmt: skip
 # Nouns of what a video shows ("a video of a car", "footage of the storm", "the history of
 # motion pictures"): an object of their own, related to what they show by "of", when FACTUAL's
 # train split has no reading of "X of Y" for them (its default drops X).
@@ -781,6 +804,8 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
         _action_given_to_a_video(tokens, token)
     for token in tokens:
         _topic_read_on_a_place(tokens, token)
+        _phrase_on_something(tokens, token)
+        _tool_on_the_object(tokens, token)
     for token in tokens:
         _participle_clause_read_as_noun(tokens, token)
 
@@ -984,6 +1009,32 @@ def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
     if verb.head is verb:
         subject.dep_, subject.head = "ROOT", subject
     verb.dep_, verb.head = "acl", candidate
+
+
+def _tool_on_the_object(tokens: list[_Tok], prep: _Tok) -> None:
+    """ "slices white onion with sharp knife": a tool after "with" hung on the verb's object
+    is the action's."""
+    noun = prep.head
+    if prep.lower_ != "with" or prep.dep_ != "prep" or noun.dep_ != "dobj" or noun.i > prep.i:
+        return
+    verb = noun.head
+    if verb.pos_ != "VERB" or verb.lemma_.lower() in NON_INSTRUMENT_VERBS:
+        return
+    if any(
+        c.dep_ == "pobj" and {c.lemma_.lower(), c.lower_} & INSTRUMENT_NOUNS
+        for c in _children(tokens, prep)
+    ):
+        prep.head = verb
+
+
+def _phrase_on_something(tokens: list[_Tok], prep: _Tok) -> None:
+    """ "a man talking something about the new phones": a phrase hung on "something" (no
+    object of its own) is the verb's."""
+    noun = prep.head
+    if prep.dep_ != "prep" or noun.lower_ not in ("something", "anything", "everything"):
+        return
+    if noun.dep_ == "dobj" and noun.head.pos_ == "VERB" and noun.i < prep.i:
+        prep.head = noun.head
 
 
 def _topic_read_on_a_place(tokens: list[_Tok], about: _Tok) -> None:
@@ -1898,6 +1949,10 @@ class _GraphBuilder:
         head = verb.head
         if not agents and verb.dep_ in ("acl", "relcl", "amod") and head.i != verb.i:
             agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
+            if verb.dep_ == "acl" and head.dep_ == "dobj" and head.head.lemma_.lower() == "wear":
+                # "a girl wearing a dress sleeping": the wearer sleeps, not the dress.
+                wearer = self._agents_of(head.head) or self._verb_subjects(head.head)[0]
+                agents = list(wearer) or agents
             if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ in ("with", "in"):
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
                 # guitar": the woman sits, the man plays.
@@ -1965,6 +2020,16 @@ class _GraphBuilder:
             and any(c.lower_ in SEQUENCERS and c.i < verb.i for c in self.kids[verb.i])
         )
 
+    def _is_instrument(self, lemma: str, preposition: str, target: int) -> bool:
+        """ "slices an onion with a knife", "hitting ball with racket" (FACTUAL: woman hit with
+        racket): a tool after "with" is the action's, not the object's."""
+        node = self.nodes[target]
+        return (
+            preposition == "with"
+            and lemma not in NON_INSTRUMENT_VERBS
+            and bool({node["lemma"], node["label"]} & INSTRUMENT_NOUNS)
+        )
+
     def _is_by_agent(self, verb: _Tok, child: _Tok) -> bool:
         """Whether ``child`` is a "by" phrase naming the agent ("hit by the man").
 
@@ -1975,7 +2040,12 @@ class _GraphBuilder:
         if verb.tag_ != "VBN" and child.dep_ != "agent":
             return False
         pobjs = [c for c in self.kids[child.i] if c.dep_ == "pobj"]
-        return any(self.object_for(p) is not None for p in pobjs)
+        # "interviewed by a beach": a place, not the interviewer.
+        place_verb = verb.lemma_.lower() in PLACE_VERBS
+        return any(
+            self.object_for(p) is not None and (place_verb or p.lemma_.lower() not in BY_PLACES)
+            for p in pobjs
+        )
 
     def _gap_target(self, verb: _Tok, agents: list[int]) -> int | None:
         """The object a clause without its object points back to, if any."""
@@ -2064,7 +2134,9 @@ class _GraphBuilder:
             # down the street") stays with the action.
             kept = []
             for preposition, target in prep_args:
-                if preposition.split(" ")[0] in PATH_PREPOSITIONS:
+                if preposition.split(" ")[0] in PATH_PREPOSITIONS or self._is_instrument(
+                    lemma, preposition, target
+                ):
                     kept.append((preposition, target))
                     continue
                 # The relation's span is its preposition's; ``words`` stay the verb's.

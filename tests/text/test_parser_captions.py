@@ -1099,3 +1099,92 @@ def test_what_a_thing_has_stays_an_object_before_of() -> None:
         ("patient", "features"),
     }
     assert ("have", "phone") in edges_by_type(tsg, "agent")
+
+
+def test_a_tool_after_with_is_the_actions() -> None:
+    # "somebody slices white onion with sharp knife": "with" hung on "onion".
+    doc = make_doc([
+        ("somebody", 1, "nsubj", "PRON", "NN", "somebody"),
+        ("slices", 1, "ROOT", "VERB", "VBZ", "slice"),
+        ("white", 3, "amod", "ADJ", "JJ", "white"),
+        ("onion", 1, "dobj", "NOUN", "NN", "onion"),
+        ("with", 3, "prep", "ADP", "IN", "with"),
+        ("sharp", 6, "amod", "ADJ", "JJ", "sharp"),
+        ("knife", 4, "pobj", "NOUN", "NN", "knife"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["slice"] == {
+        ("agent", "person"),
+        ("patient", "onion"),
+        ("prep_arg", "knife"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb", "expected", "relation"),
+    [
+        # A tool after the object, hung on the verb: still the action's (FACTUAL: "woman hit
+        # with racket").
+        ("a man cuts a paper with scissors", "cut", ("prep_arg", "scissors"), None),
+        # Holding is no use of a tool: the cup has the spoon.
+        ("a woman holds a cup with a spoon", "hold", ("patient", "cup"), "with"),
+    ],
+)
+def test_tools_on_the_real_pipeline(
+    caption: str, verb: str, expected: tuple[str, str], relation: str | None
+) -> None:
+    tsg = next(parse_texts([caption]))
+    found = predicates_with_arguments(tsg)
+    assert expected in found[verb]
+    assert (relation in found) == (relation is not None)
+
+
+def test_a_place_after_by_is_no_agent() -> None:
+    # "a man getting interviewed by a beach"
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 1, "ROOT", "NOUN", "NN", "man"),
+        ("getting", 3, "auxpass", "AUX", "VBG", "getting"),
+        ("interviewed", 1, "acl", "VERB", "VBN", "interview"),
+        ("by", 3, "agent", "ADP", "IN", "by"),
+        ("a", 6, "det", "DET", "DT", "a"),
+        ("beach", 4, "pobj", "NOUN", "NN", "beach"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["interview"] == {
+        ("agent", "man"),
+        ("prep_arg", "beach"),
+    }
+    # "surrounded by the sea": the sea does the surrounding.
+    tsg = next(parse_texts(["an island surrounded by the sea"]))
+    assert ("agent", "sea") in predicates_with_arguments(tsg)["surround"]
+
+
+def test_a_phrase_hung_on_something_is_the_verbs() -> None:
+    # "a man talking something about the new smart phones"
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("man", 1, "ROOT", "NOUN", "NN", "man"),
+        ("talking", 1, "acl", "VERB", "VBG", "talk"),
+        ("something", 2, "dobj", "PRON", "NN", "something"),
+        ("about", 3, "prep", "ADP", "IN", "about"),
+        ("the", 8, "det", "DET", "DT", "the"),
+        ("new", 8, "amod", "ADJ", "JJ", "new"),
+        ("smart", 8, "amod", "ADJ", "JJ", "smart"),
+        ("phones", 4, "pobj", "NOUN", "NNS", "phone"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["talk"] == {("agent", "man"), ("prep_arg", "phones")}
+
+
+def test_an_action_hung_on_what_someone_wears_is_theirs() -> None:
+    # "a girl wearing cloth sleeping": "sleeping" hangs on "cloth".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("girl", 1, "ROOT", "NOUN", "NN", "girl"),
+        ("wearing", 1, "acl", "VERB", "VBG", "wear"),
+        ("cloth", 2, "dobj", "NOUN", "NN", "cloth"),
+        ("sleeping", 3, "acl", "VERB", "VBG", "sleep"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["sleep"] == {("agent", "girl")}
