@@ -180,7 +180,7 @@ MEDIA_NOUNS = frozenset({
     "history", "recording", "film", "films", "movie", "movies", "series", "story", "review",
     "demonstration", "tutorial", "interview", "highlights", "commercial", "advertisement",
     "segment", "report", "presentation", "animation", "cartoon", "song", "music", "episode",
-    "news",
+    "news", "mashup", "medley", "collage", "gameplay",
 })  # fmt: skip
 
 
@@ -459,6 +459,8 @@ def _verb_evidence(token: _Tok, tokens: list[_Tok], nouns: frozenset[str]) -> bo
     head = token.head
     if token.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head.pos_ == "VERB":
         return True  # "enters after the cone crosses ...": a clause after a verb
+    if token.dep_ == "dobj" and token.head.pos_ == "VERB" and not any(c.i > token.i for c in kids):
+        return False  # "wearing bikini dresses": a verb's object with nothing after it
     if token.lower_ not in nouns:
         return True
     following = tokens[token.i + 1] if token.i + 1 < len(tokens) else None
@@ -581,6 +583,15 @@ def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     """
     for token in tokens:
         lemma = _gerund_lemma(token, nouns) if token.dep_ != "conj" else None
+        if (
+            lemma is None
+            and token.tag_ == "VBG"
+            and token.dep_ == "compound"
+            and token.lower_ not in nouns
+            and token.i > 0
+            and tokens[token.i - 1].lemma_.lower() in PERSON_NOUNS
+        ):
+            lemma = token.lemma_.lower()  # "footage of someone playing minecraft"
         if lemma is None:
             continue
         kids = _children(tokens, token)
@@ -1973,6 +1984,14 @@ class _GraphBuilder:
                     agents = self.expand_single(owner)
         elif not agents and head.i != verb.i and (verb.dep_ == "conj" or self._sequenced(verb)):
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+        elif (
+            not agents
+            and verb.dep_ == "xcomp"
+            and verb.tag_ == "VBG"
+            and (seen := next((c for c in self.kids[head.i] if c.dep_ == "dobj"), None)) is not None
+            and seen.i < verb.i
+        ):
+            agents = self.expand(seen)  # "a screen showing some people talking": they talk
         elif not agents and verb.dep_ in ("advcl", "xcomp") and head.i != verb.i:
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
             if not agents and head.i in self.objects:

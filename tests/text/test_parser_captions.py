@@ -1188,3 +1188,47 @@ def test_an_action_hung_on_what_someone_wears_is_theirs() -> None:
     ])  # fmt: skip
     tsg = parse_doc(doc, "1", Conventions())
     assert predicates_with_arguments(tsg)["sleep"] == {("agent", "girl")}
+
+
+def test_a_person_and_their_action_read_as_compounds_of_the_object() -> None:
+    # "gameplay footage of someone playing minecraft": "someone" and "playing" (tagged a verb)
+    # compounds of "minecraft".
+    doc = make_doc([
+        ("gameplay", 1, "compound", "NOUN", "NN", "gameplay"),
+        ("footage", 1, "ROOT", "NOUN", "NN", "footage"),
+        ("of", 1, "prep", "ADP", "IN", "of"),
+        ("someone", 5, "compound", "PRON", "NN", "someone"),
+        ("playing", 5, "compound", "VERB", "VBG", "play"),
+        ("minecraft", 2, "pobj", "NOUN", "NN", "minecraft"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["play"] == {("agent", "person"), ("patient", "minecraft")}
+
+
+def test_a_plural_object_with_nothing_after_it_stays_a_noun() -> None:
+    # "all persons are wearing bikini dresses": "dresses" is no verb with "bikini" its subject.
+    doc = make_doc([
+        ("all", 1, "det", "DET", "DT", "all"),
+        ("persons", 3, "nsubj", "NOUN", "NNS", "person"),
+        ("are", 3, "aux", "AUX", "VBP", "be"),
+        ("wearing", 3, "ROOT", "VERB", "VBG", "wear"),
+        ("bikini", 5, "compound", "NOUN", "NN", "bikini"),
+        ("dresses", 3, "dobj", "NOUN", "NNS", "dress"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg) == {
+        "wear": {("agent", "persons"), ("patient", "bikini dresses")}
+    }
+
+
+def test_an_ing_complement_after_an_object_is_the_objects_action() -> None:
+    # "screen showing some people talking": the people talk.
+    doc = make_doc([
+        ("screen", 0, "ROOT", "NOUN", "NN", "screen"),
+        ("showing", 0, "acl", "VERB", "VBG", "show"),
+        ("some", 3, "det", "DET", "DT", "some"),
+        ("people", 1, "dobj", "NOUN", "NNS", "people"),
+        ("talking", 1, "xcomp", "VERB", "VBG", "talk"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    assert predicates_with_arguments(tsg)["talk"] == {("agent", "people")}
