@@ -157,6 +157,26 @@ INSTRUMENT_NOUNS = frozenset({
     "chopsticks", "ladle", "tongs", "paddle", "club", "shovel", "axe", "sword", "rope", "foot",
     "feet", "mouth", "teeth", "marker", "crayon", "blade", "iron", "roller", "cutter", "peeler",
 })  # fmt: skip
+# Who one does something with ("a man playing frisbee with his dog": FACTUAL man play with dog).
+COMPANION_NOUNS = PERSON_NOUNS | {
+    "team",
+    "friends",
+    "family",
+    "partner",
+    "kids",
+    "children",
+    "dog",
+    "others",
+    "girlfriend",
+    "boyfriend",
+    "mom",
+    "dad",
+    "parents",
+    "teammates",
+    "opponent",
+    "crowd",
+    "group",
+}
 NON_INSTRUMENT_VERBS = frozenset({
     "hold", "carry", "have", "wear", "show", "see", "watch", "look", "stand", "sit", "fill",
     "decorate", "cover", "serve", "sell", "buy", "give", "bring", "display", "find", "meet",
@@ -1023,8 +1043,8 @@ def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
 
 
 def _tool_on_the_object(tokens: list[_Tok], prep: _Tok) -> None:
-    """ "slices white onion with sharp knife": a tool after "with" hung on the verb's object
-    is the action's."""
+    """ "slices white onion with sharp knife", "playing badminton with a team": a tool or a
+    companion after "with" hung on the verb's object is the action's."""
     noun = prep.head
     if prep.lower_ != "with" or prep.dep_ != "prep" or noun.dep_ != "dobj" or noun.i > prep.i:
         return
@@ -1032,7 +1052,7 @@ def _tool_on_the_object(tokens: list[_Tok], prep: _Tok) -> None:
     if verb.pos_ != "VERB" or verb.lemma_.lower() in NON_INSTRUMENT_VERBS:
         return
     if any(
-        c.dep_ == "pobj" and {c.lemma_.lower(), c.lower_} & INSTRUMENT_NOUNS
+        c.dep_ == "pobj" and {c.lemma_.lower(), c.lower_} & (INSTRUMENT_NOUNS | COMPANION_NOUNS)
         for c in _children(tokens, prep)
     ):
         prep.head = verb
@@ -1048,6 +1068,13 @@ def _phrase_on_something(tokens: list[_Tok], prep: _Tok) -> None:
         prep.head = noun.head
 
 
+# Verbs whose "about" phrase is their topic wherever the parse hangs it.
+TALKING_VERBS = frozenset({
+    "talk", "speak", "chat", "discuss", "explain", "tell", "argue", "joke", "complain",
+    "report", "comment", "sing", "rant", "ask", "write", "read", "learn", "think", "teach",
+})  # fmt: skip
+
+
 def _topic_read_on_a_place(tokens: list[_Tok], about: _Tok) -> None:
     """ "a man speaking at a conference about technology": "about technology" is what he
     speaks about, not a kind of conference. "about" after the object of a verb's preposition
@@ -1055,12 +1082,14 @@ def _topic_read_on_a_place(tokens: list[_Tok], about: _Tok) -> None:
     if about.lower_ != "about" or about.dep_ != "prep":
         return
     noun = about.head
-    if noun.dep_ != "pobj" or noun.lower_ in SHOWING_NOUNS or noun.i > about.i:
+    if noun.dep_ != "pobj" or noun.i > about.i:
         return
     verb = noun.head.head
     if verb.pos_ != "VERB" or noun.head.dep_ != "prep":
         return
-    about.head = verb
+    if noun.lower_ in SHOWING_NOUNS and verb.lemma_.lower() not in TALKING_VERBS:
+        return  # "dancing in a video about cars": the video's topic
+    about.head = verb  # "talks on the news about the fight": what he talks about
 
 
 def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
@@ -2043,11 +2072,12 @@ class _GraphBuilder:
         """ "slices an onion with a knife", "hitting ball with racket" (FACTUAL: woman hit with
         racket): a tool after "with" is the action's, not the object's."""
         node = self.nodes[target]
-        return (
-            preposition == "with"
-            and lemma not in NON_INSTRUMENT_VERBS
-            and bool({node["lemma"], node["label"]} & INSTRUMENT_NOUNS)
-        )
+        if preposition != "with":
+            return False
+        words = {node["lemma"], node["label"]}
+        if words & COMPANION_NOUNS:
+            return True  # "playing badminton with a team": who one plays with
+        return lemma not in NON_INSTRUMENT_VERBS and bool(words & INSTRUMENT_NOUNS)
 
     def _is_by_agent(self, verb: _Tok, child: _Tok) -> bool:
         """Whether ``child`` is a "by" phrase naming the agent ("hit by the man").

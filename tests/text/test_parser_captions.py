@@ -1232,3 +1232,20 @@ def test_an_ing_complement_after_an_object_is_the_objects_action() -> None:
     ])  # fmt: skip
     tsg = parse_doc(doc, "1", Conventions())
     assert predicates_with_arguments(tsg)["talk"] == {("agent", "people")}
+
+
+@pytest.mark.parametrize(
+    ("caption", "verb", "expected"),
+    [
+        # Who one plays with is the action's (FACTUAL: "man play with dog").
+        ("a man playing frisbee with his dog", "play", ("prep_arg", "dog")),
+        ("a team is playing badminton with a team in white", "play", ("prep_arg", "team")),
+        # What a talk is about, even after the news it is on.
+        ("a man talks on the news about the election", "talk", ("prep_arg", "election")),
+    ],
+)
+def test_companions_and_topics_on_the_real_pipeline(
+    caption: str, verb: str, expected: tuple[str, str]
+) -> None:
+    tsg = next(parse_texts([caption]))
+    assert expected in predicates_with_arguments(tsg)[verb]
