@@ -834,6 +834,8 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     for token in tokens:
         _action_given_to_a_video(tokens, token)
     for token in tokens:
+        _second_subject_after_with(tokens, token)
+    for token in tokens:
         _topic_read_on_a_place(tokens, token)
         _phrase_on_something(tokens, token)
         _tool_on_the_object(tokens, token)
@@ -1040,6 +1042,33 @@ def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
     if verb.head is verb:
         subject.dep_, subject.head = "ROOT", subject
     verb.dep_, verb.head = "acl", candidate
+
+
+def _second_subject_after_with(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a woman with blonde hair and a black shirt is talking": "shirt" read as a second
+    subject of "talking". Two subjects for one verb, the first with a "with" phrase before
+    "and" the second: the second is joined to the object of "with" (a person, to the first
+    subject)."""
+    subjects = [c for c in _children(tokens, verb) if c.dep_ == "nsubj" and c.i < verb.i]
+    if len(subjects) != 2:
+        return
+    first, second = subjects
+    joiner = tokens[second.i - 1] if second.i > 0 else None
+    words = [t for t in tokens[first.i + 1 : second.i] if t.dep_ in ("det", "amod", "compound")]
+    and_word = next((t for t in tokens[first.i : second.i] if t.lower_ == "and"), None)
+    if joiner is None or and_word is None:
+        return
+    owned = [
+        t
+        for t in tokens[first.i + 1 : and_word.i]
+        if t.dep_ == "pobj" and t.head.lower_ == "with" and t.head.head is first
+    ]
+    if not owned or any(w.i < and_word.i for w in words if w.head is second):
+        return
+    # "a man with a hat and a woman are dancing": a person is a second subject.
+    head = first if second.lemma_.lower() in PERSON_NOUNS else owned[-1]
+    second.dep_, second.head = "conj", head
+    and_word.head = head
 
 
 def _tool_on_the_object(tokens: list[_Tok], prep: _Tok) -> None:

@@ -1249,3 +1249,27 @@ def test_companions_and_topics_on_the_real_pipeline(
 ) -> None:
     tsg = next(parse_texts([caption]))
     assert expected in predicates_with_arguments(tsg)[verb]
+
+
+def test_a_second_subject_after_with_and_is_what_the_first_is_with() -> None:
+    # "a woman with blonde hair and a black shirt is talking": "shirt" read as a second
+    # subject of "talking".
+    doc = make_doc([
+        ("a", 1, "det", "DET", "DT", "a"),
+        ("woman", 10, "nsubj", "NOUN", "NN", "woman"),
+        ("with", 1, "prep", "ADP", "IN", "with"),
+        ("blonde", 4, "amod", "ADJ", "JJ", "blonde"),
+        ("hair", 2, "pobj", "NOUN", "NN", "hair"),
+        ("and", 1, "cc", "CCONJ", "CC", "and"),
+        ("a", 8, "det", "DET", "DT", "a"),
+        ("black", 8, "amod", "ADJ", "JJ", "black"),
+        ("shirt", 10, "nsubj", "NOUN", "NN", "shirt"),
+        ("is", 10, "aux", "AUX", "VBZ", "be"),
+        ("talking", 10, "ROOT", "VERB", "VBG", "talk"),
+    ])  # fmt: skip
+    tsg = parse_doc(doc, "1", Conventions())
+    found = predicates_with_arguments(tsg)
+    assert found["talk"] == {("agent", "woman")}
+    # ... and a person there is a second subject indeed.
+    tsg = next(parse_texts(["a man with a hat and a woman are dancing"]))
+    assert predicates_with_arguments(tsg)["dance"] == {("agent", "man"), ("agent", "woman")}
