@@ -812,35 +812,49 @@ def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     - a clause after "as" / "while" read as the preposition's object ("kids laughing as a
       clown performs tricks"): the noun becomes the verb's subject, the word its marker.
     """
+    # Each pass reads the tree the passes before it left; the checks in front of each call
+    # are the first test of the function called (the rules run on every caption).
     for token in tokens:
-        _action_read_into_a_place_name(tokens, token, nouns)
+        if token.dep_ == "compound":
+            _action_read_into_a_place_name(tokens, token, nouns)
+    for token in tokens[2:]:
+        if tokens[token.i - 1].lower_ in INCORPORATED_OBJECTS:
+            _subject_and_two_word_action(tokens, token, nouns)
     for token in tokens:
-        _subject_and_two_word_action(tokens, token, nouns)
-    for token in tokens:
-        if token.lower_ not in nouns:
+        if token.tag_ == "VBG" and token.lower_ not in nouns:
             _compound_subject(tokens, token)
     for token in tokens:
-        _progressive_read_as_adjective(tokens, token)
+        if token.tag_ == "VBG" and token.dep_ == "amod":
+            _progressive_read_as_adjective(tokens, token)
     for token in tokens:
-        _clause_read_as_relative(tokens, token)
+        if token.dep_ == "relcl":
+            _clause_read_as_relative(tokens, token)
     for token in tokens:
-        _clause_after_preposition_object(tokens, token)
+        if token.tag_ in FINITE_TAGS:
+            _clause_after_preposition_object(tokens, token)
     for token in tokens:
-        _subject_taken_by_opening_clause(tokens, token)
+        if token.head is token:
+            _subject_taken_by_opening_clause(tokens, token)
     for token in tokens:
         if token.lower_ not in nouns:
-            _verb_read_as_clothes(tokens, token)
-            _gerund_read_as_adjective(tokens, token)
+            if token.dep_ == "pobj":
+                _verb_read_as_clothes(tokens, token)
+            elif token.tag_ == "VBG":
+                _gerund_read_as_adjective(tokens, token)
     for token in tokens:
-        _action_given_to_a_video(tokens, token)
+        if token.tag_ == "VBG":
+            _action_given_to_a_video(tokens, token)
+    if sum(token.dep_ == "nsubj" for token in tokens) > 1:
+        for token in tokens:
+            _second_subject_after_with(tokens, token)
     for token in tokens:
-        _second_subject_after_with(tokens, token)
+        if token.dep_ == "prep":
+            _topic_read_on_a_place(tokens, token)
+            _phrase_on_something(tokens, token)
+            _tool_on_the_object(tokens, token)
     for token in tokens:
-        _topic_read_on_a_place(tokens, token)
-        _phrase_on_something(tokens, token)
-        _tool_on_the_object(tokens, token)
-    for token in tokens:
-        _participle_clause_read_as_noun(tokens, token)
+        if token.dep_ == "advcl":
+            _participle_clause_read_as_noun(tokens, token)
 
 
 def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
