@@ -82,6 +82,7 @@ def main() -> int:
     if not (args.gold or args.synth_videos or args.synth_data or args.spans):
         parser.error("give --gold, --synth-videos / --synth-data or --spans")
 
+    from finsta_cli.errors import InputError
     from finsta_cli.text.scoring import (
         read_gold,
         score_gold,
@@ -91,7 +92,11 @@ def main() -> int:
 
     figures: dict[str, Any] = {"parser": args.parser}
     if args.gold:
-        items = read_gold(args.gold)
+        try:
+            items = read_gold(args.gold)
+        except InputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
         score = score_gold(items, parse([item.text for item in items], args.parser))
         figures["gold"] = {"file": str(args.gold), **score.figures()}
         if not args.json:

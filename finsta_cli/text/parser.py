@@ -142,6 +142,66 @@ CLAUSE_PREPOSITIONS = frozenset({"after", "before", "until", "while", "as", "sin
 # Verb lemmas of the loaded spaCy pipelines' lemmatizer tables (filled by load_nlp).
 _VERB_LEMMAS: set[str] = set()
 OVERLAP_MARKERS = frozenset({"while", "as", "when", "during", "meanwhile"})
+# What a thing has that a video caption talks about ("the features of a phone"): objects of
+# their own, had by the noun after "of" (FACTUAL's default drops them).
+ASPECT_NOUNS = frozenset({
+    "features", "feature", "details", "specs", "specifications", "benefits", "rules", "steps",
+    "price", "design", "engine", "performance", "functions",
+})  # fmt: skip
+# Tools: "with" one of them after a verb's object is the action's ("slices an onion with a
+# knife"), except after verbs of having or showing ("holding a cup with a spoon").
+INSTRUMENT_NOUNS = frozenset({
+    "knife", "scissors", "spoon", "fork", "brush", "hammer", "stick", "bat", "racket", "racquet",
+    "towel", "sponge", "pen", "pencil", "spatula", "saw", "needle", "tool", "tools", "hand",
+    "hands", "finger", "fingers", "drill", "screwdriver", "whisk", "cloth", "rag", "camera",
+    "chopsticks", "ladle", "tongs", "paddle", "club", "shovel", "axe", "sword", "rope", "foot",
+    "feet", "mouth", "teeth", "marker", "crayon", "blade", "iron", "roller", "cutter", "peeler",
+})  # fmt: skip
+# Who one does something with ("a man playing frisbee with his dog": FACTUAL man play with dog).
+COMPANION_NOUNS = PERSON_NOUNS | {
+    "team",
+    "friends",
+    "family",
+    "partner",
+    "kids",
+    "children",
+    "dog",
+    "others",
+    "girlfriend",
+    "boyfriend",
+    "mom",
+    "dad",
+    "parents",
+    "teammates",
+    "opponent",
+    "crowd",
+    "group",
+}
+NON_INSTRUMENT_VERBS = frozenset({
+    "hold", "carry", "have", "wear", "show", "see", "watch", "look", "stand", "sit", "fill",
+    "decorate", "cover", "serve", "sell", "buy", "give", "bring", "display", "find", "meet",
+})  # fmt: skip
+# Places "by" names beside a passive ("interviewed by a beach", "parked by the river"), unless
+# the verb is one places do ("surrounded by the sea").
+BY_PLACES = frozenset({
+    "beach", "river", "lake", "pool", "window", "door", "road", "sea", "ocean", "shore",
+    "fireplace", "roadside", "street", "bridge",
+})  # fmt: skip
+PLACE_VERBS = frozenset({
+    "surround", "cover", "border", "line", "block", "shade", "light", "fill", "frame", "flank",
+    "wash", "reflect", "hide", "separate", "enclose",
+})  # fmt: skip
+# Nouns of what a video shows ("a video of a car", "footage of the storm", "the history of
+# motion pictures"): an object of their own, related to what they show by "of", when FACTUAL's
+# train split has no reading of "X of Y" for them (its default drops X).
+MEDIA_NOUNS = frozenset({
+    "video", "videos", "footage", "clip", "clips", "picture", "pictures", "photo", "photos",
+    "photograph", "photographs", "compilation", "montage", "slideshow", "trailer", "documentary",
+    "history", "recording", "film", "films", "movie", "movies", "series", "story", "review",
+    "demonstration", "tutorial", "interview", "highlights", "commercial", "advertisement",
+    "segment", "report", "presentation", "animation", "cartoon", "song", "music", "episode",
+    "news", "mashup", "medley", "collage", "gameplay",
+})  # fmt: skip
 
 
 _ALNUM = re.compile(r"[^\W_]")
@@ -419,6 +479,8 @@ def _verb_evidence(token: _Tok, tokens: list[_Tok], nouns: frozenset[str]) -> bo
     head = token.head
     if token.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head.pos_ == "VERB":
         return True  # "enters after the cone crosses ...": a clause after a verb
+    if token.dep_ == "dobj" and token.head.pos_ == "VERB" and not any(c.i > token.i for c in kids):
+        return False  # "wearing bikini dresses": a verb's object with nothing after it
     if token.lower_ not in nouns:
         return True
     following = tokens[token.i + 1] if token.i + 1 < len(tokens) else None
@@ -480,6 +542,9 @@ def _repair_verbs(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     for token in tokens:
         _plural_subject_verb(tokens, token, verbs)
     for token in tokens:
+        _verb_read_as_conjoined_object(tokens, token, nouns)
+    _repair_clauses(tokens, nouns)
+    for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
             _attach_direction(tokens, token)
         elif token.lower_ in DIRECTION_SIDES and token.dep_ == "pobj":
@@ -500,6 +565,8 @@ GERUND_MODIFIED_NOUNS = frozenset({
 INCORPORATED_OBJECTS = frozenset({
     "arm", "ice", "rock", "sky", "snow", "water", "finger", "face", "body", "kite", "wind",
     "roller", "speed", "figure", "tap", "break", "belly", "pole", "bungee", "scuba",
+    "horse", "sword", "video", "bull", "cliff", "street", "mountain", "barrel", "fly",
+    "ballroom", "salsa", "hula", "jet", "wake", "weight", "power", "fist", "pillow", "swing",
 })  # fmt: skip
 NOT_GERUNDS = frozenset({"being", "thing", "nothing", "anything", "everything", "something"})
 
@@ -536,6 +603,15 @@ def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
     """
     for token in tokens:
         lemma = _gerund_lemma(token, nouns) if token.dep_ != "conj" else None
+        if (
+            lemma is None
+            and token.tag_ == "VBG"
+            and token.dep_ == "compound"
+            and token.lower_ not in nouns
+            and token.i > 0
+            and tokens[token.i - 1].lemma_.lower() in PERSON_NOUNS
+        ):
+            lemma = token.lemma_.lower()  # "footage of someone playing minecraft"
         if lemma is None:
             continue
         kids = _children(tokens, token)
@@ -581,6 +657,14 @@ def _repair_gerunds(tokens: list[_Tok], nouns: frozenset[str]) -> None:
             for child in kids:
                 if child.i > token.i and child.dep_ == "conj":
                     child.head = token  # "singing and dancing"
+        elif (
+            token.dep_ == "attr"
+            and token.head.lemma_ == "be"
+            and any(c.dep_ == "expl" for c in _children(tokens, token.head))
+        ):
+            # "there is a man dancing": the man is the one dancing.
+            _as_gerund_verb(token, lemma)
+            compound.dep_ = "nsubj"
         elif (token.dep_ == "attr" and token.head.lemma_ == "be") or (
             token.dep_ == "ROOT" and compound.lower_ in INCORPORATED_OBJECTS
         ):
@@ -669,6 +753,30 @@ def _plural_subject_verb(tokens: list[_Tok], verb: _Tok, verbs: set[str]) -> Non
     verb.tag_ = "VBP"
 
 
+def _verb_read_as_conjoined_object(tokens: list[_Tok], verb: _Tok, nouns: frozenset[str]) -> None:
+    """ "a guy plays a video game and talks about it": "talks" read as a plural noun joined to
+    the object ("a game and talks"). After "and", with a phrase or object of its own, a word
+    whose lemma is a verb and that FACTUAL does not name as a thing is the verb joined to the
+    verb before, in the same form ("plays ... and talks")."""
+    if verb.tag_ != "NNS" or verb.dep_ != "conj" or verb.lower_ in nouns or verb.i < 2:
+        return
+    lemma = verb.lemma_.lower()
+    if lemma not in _VERB_LEMMAS or tokens[verb.i - 1].lower_ != "and":
+        return
+    kids = _children(tokens, verb)
+    if not any(c.dep_ in ("prep", "dobj") and c.i > verb.i for c in kids):
+        return
+    if any(c.i < verb.i and c.dep_ in ("det", "amod", "compound", "nummod", "poss") for c in kids):
+        return  # "a game and new toys": a noun phrase of its own
+    governor = verb.head
+    while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+        governor = governor.head
+    if governor.tag_ != "VBZ" or governor.i > verb.i:
+        return
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBZ", lemma, False, True
+    verb.head = governor
+
+
 def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
     """ "the ring travels down after the cylinder comes in": the small model reads "after the
     cylinder" as a phrase of the first verb and leaves "comes" a clause without a subject.
@@ -679,11 +787,487 @@ def _subject_from_preposition(tokens: list[_Tok], verb: _Tok) -> None:
     if any(c.dep_ in ("nsubj", "nsubjpass", "expl") for c in _children(tokens, verb)):
         return
     noun = tokens[verb.i - 1]
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ == "NOUN":
+        noun = noun.head.head  # "as footage of the storm plays"
     prep = noun.head
     if noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN", "PRON"):
         return
     if prep.lower_ not in CLAUSE_PREPOSITIONS or prep.head is prep or verb.head is not prep.head:
         return
+    noun.dep_, noun.head = "nsubj", verb
+    prep.dep_, prep.head = "mark", verb
+
+
+def _repair_clauses(tokens: list[_Tok], nouns: frozenset[str]) -> None:
+    """Clauses of video captions the small model hangs wrongly, mended in place.
+
+    - a subject read as a compound of its -ing verb ("a girl dancing while ...", "there is a
+      man dancing"): the noun becomes the verb's subject (not when FACTUAL names the -ing
+      word as an object: "metal railing");
+    - a progressive read as an adjective ("women are modeling clothes": "modeling" an
+      adjective of "clothes"): the -ing word becomes the verb, "are" its auxiliary;
+    - a clause read as a relative clause of the object before it ("a woman opens the door then
+      a man walks in", "after the players shake hands the game begins"): it becomes a clause of
+      its own;
+    - a clause after "as" / "while" read as the preposition's object ("kids laughing as a
+      clown performs tricks"): the noun becomes the verb's subject, the word its marker.
+    """
+    # Each pass reads the tree the passes before it left; the checks in front of each call
+    # are the first test of the function called (the rules run on every caption).
+    for token in tokens:
+        if token.dep_ == "compound":
+            _action_read_into_a_place_name(tokens, token, nouns)
+    for token in tokens[2:]:
+        if tokens[token.i - 1].lower_ in INCORPORATED_OBJECTS:
+            _subject_and_two_word_action(tokens, token, nouns)
+    for token in tokens:
+        if token.tag_ == "VBG" and token.lower_ not in nouns:
+            _compound_subject(tokens, token)
+    for token in tokens:
+        if token.tag_ == "VBG" and token.dep_ == "amod":
+            _progressive_read_as_adjective(tokens, token)
+    for token in tokens:
+        if token.dep_ == "relcl":
+            _clause_read_as_relative(tokens, token)
+    for token in tokens:
+        if token.tag_ in FINITE_TAGS:
+            _clause_after_preposition_object(tokens, token)
+    for token in tokens:
+        if token.head is token:
+            _subject_taken_by_opening_clause(tokens, token)
+    for token in tokens:
+        if token.lower_ not in nouns:
+            if token.dep_ == "pobj":
+                _verb_read_as_clothes(tokens, token)
+            elif token.tag_ == "VBG":
+                _gerund_read_as_adjective(tokens, token)
+    for token in tokens:
+        if token.tag_ == "VBG":
+            _action_given_to_a_video(tokens, token)
+    if sum(token.dep_ == "nsubj" for token in tokens) > 1:
+        for token in tokens:
+            _second_subject_after_with(tokens, token)
+    for token in tokens:
+        if token.dep_ == "prep":
+            _topic_read_on_a_place(tokens, token)
+            _phrase_on_something(tokens, token)
+            _tool_on_the_object(tokens, token)
+    for token in tokens:
+        if token.dep_ == "advcl":
+            _participle_clause_read_as_noun(tokens, token)
+
+
+def _subject_taken_by_opening_clause(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "while the reporter talks footage of the fire is shown": the clause opening the
+    caption took the main clause's subject as its object. A main verb without a subject, after
+    a clause with a subordinator in front whose object ends right before the main verb's
+    auxiliaries, gets that object as its subject."""
+    if verb.head is not verb or verb.pos_ != "VERB":
+        return
+    kids = _children(tokens, verb)
+    start = min([verb.i, *(c.i for c in kids if c.dep_ in ("aux", "auxpass") and c.i < verb.i)])
+    clause = next(
+        (
+            c
+            for c in kids
+            if c.dep_ in ("advcl", "csubj", "csubjpass")  # "as A talks images ... are shown"
+            and c.i < start
+            and any(
+                m.dep_ == "mark" and m.lower_ in SUBORDINATORS and m.i < c.i
+                for m in _children(tokens, c)
+            )
+        ),
+        None,
+    )
+    if clause is None or any(
+        c.dep_ in ("nsubj", "nsubjpass", "csubj", "expl") and c is not clause for c in kids
+    ):
+        return
+    noun = next(
+        (c for c in _children(tokens, clause) if c.dep_ == "dobj" and c.pos_ in ("NOUN", "PROPN")),
+        None,
+    )
+    if noun is None or noun.i < clause.i:
+        return
+    last = noun
+    while _children(tokens, last) and max(c.i for c in _children(tokens, last)) > last.i:
+        last = max(_children(tokens, last), key=lambda c: c.i)
+    if last.i != start - 1:
+        return
+    passive = any(c.dep_ == "auxpass" for c in kids) or verb.tag_ == "VBN"
+    noun.dep_, noun.head = ("nsubjpass" if passive else "nsubj"), verb
+    clause.dep_ = "advcl"
+
+
+def _subject_and_two_word_action(tokens: list[_Tok], action: _Tok, nouns: frozenset[str]) -> None:
+    """ "a man ice skating", "two men sword fighting", "a girl horse riding on a beach",
+    "friends video calling each other": a subject and an action of two words read as one
+    compound noun. The -ing word is the verb (one action with the word before it, as in
+    "arm wrestle"), the person before is its subject."""
+    if action.i < 2 or action.lower_ in nouns:
+        return
+    word, subject = tokens[action.i - 1], tokens[action.i - 2]
+    if word.lower_ not in INCORPORATED_OBJECTS or subject.pos_ not in ("NOUN", "PROPN"):
+        return
+    if subject.head not in (word, action):
+        return
+    person = {subject.lemma_.lower(), subject.lower_, subject.lower_.removesuffix("s")}
+    if not person & (PERSON_NOUNS | INDEFINITE_PEOPLE):  # ("kids" tagged a proper noun)
+        return  # "ski pole laying on the ground": no one doing "pole laying"
+    if " " in action.lemma_:
+        lemma: str | None = action.lemma_.split(" ", 1)[1]  # already "sword fight"
+    elif action.pos_ == "VERB" and action.tag_ == "VBG":
+        lemma = action.lemma_.lower()
+    else:
+        lemma = _gerund_lemma(action, nouns)
+    if lemma is None:
+        return
+    if word.head is action and word.dep_ in ("compound", "nsubj"):
+        pass
+    elif action.head is word and action.dep_ == "acl":
+        _take_place(tokens, action, word)  # "friends video calling": "video" read as the root
+    else:
+        return
+    _as_gerund_verb(action, f"{word.lower_} {lemma}")
+    word.dep_, word.head = "compound", action
+    for child in _children(tokens, action) + _children(tokens, subject):
+        if child.i < subject.i and child.dep_ in NOUN_MODIFIER_DEPS:
+            child.head = subject  # "two men": the number is the men's
+    subject.dep_, subject.head = "nsubj", action
+
+
+def _action_read_into_a_place_name(tokens: list[_Tok], action: _Tok, nouns: frozenset[str]) -> None:
+    """ "a man is in the kitchen cooking dinner", "people in the park playing football": the
+    place, the action and its object read as one name ("kitchen cooking dinner"). The place
+    is the preposition's object; the -ing word is an action of whoever is there, on the noun
+    after it."""
+    if action.dep_ != "compound" or action.i == 0 or action.i + 1 >= len(tokens):
+        return
+    noun, place = tokens[action.i + 1], tokens[action.i - 1]
+    if action.head is not noun or noun.dep_ != "pobj" or noun.lower_ in GERUND_MODIFIED_NOUNS:
+        return
+    if place.pos_ not in ("NOUN", "PROPN") or place.dep_ != "compound":
+        return
+    if place.head not in (action, noun) or noun.head.lower_ not in ("in", "at", "on"):
+        return
+    lemma = action.lemma_.lower() if action.tag_ == "VBG" else _gerund_lemma(action, nouns)
+    if lemma is None or lemma not in _VERB_LEMMAS or action.lower_ in nouns:
+        return
+    _take_place(tokens, place, noun, before=place.i)
+    _as_gerund_verb(action, lemma)
+    action.dep_, action.head = "acl", place
+    noun.dep_, noun.head = "dobj", action
+
+
+def _verb_read_as_clothes(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a woman in black puts on lipstick", "a boy in blue kicks a ball": the verb after a
+    colour read as the noun the person is in ("in black puts"). The colour is what they are
+    in; the verb is the sentence's, with the person as subject and the words after it."""
+    if verb.dep_ != "pobj" or verb.tag_ not in ("NNS", "NNPS") or verb.i < 2:
+        return
+    colour, prep = tokens[verb.i - 1], verb.head
+    if colour.lower_ not in COLOUR_WORDS or colour.head is not verb or prep.lower_ != "in":
+        return
+    lemma = verb.lemma_.lower()
+    if lemma not in _VERB_LEMMAS or any(c.i > verb.i for c in _children(tokens, verb)):
+        return
+    owner = prep.head
+    if owner.pos_ not in ("NOUN", "PROPN") or owner.i > prep.i:
+        return
+    governor = owner.head
+    if owner.head is owner:
+        verb.dep_, verb.head = "ROOT", verb
+    elif owner.dep_ == "nsubj" and governor.pos_ in ("NOUN", "PROPN") and governor.i > verb.i:
+        # "a boy in blue kicks a ball": "ball" read as the root, "boy" its subject.
+        _take_place(tokens, verb, governor, before=verb.i)
+        governor.dep_, governor.head = "dobj", verb
+    else:
+        return
+    colour.dep_, colour.head = "pobj", prep
+    verb.pos_, verb.tag_, verb.lemma_, verb.plural, verb.verb = "VERB", "VBZ", lemma, False, True
+    owner.dep_, owner.head = "nsubj", verb
+    for child in _children(tokens, owner):
+        if child.i > verb.i:
+            child.head = verb  # "puts on lipstick", "jumps over a fence"
+
+
+# Prepositions after which an -ing word in front of a noun is an action on it ("talks about
+# cooking pasta"), not a kind of the noun ("on cutting board", "in swimming pool").
+ACTION_PREPOSITIONS = frozenset({"about", "after", "before", "without", "by", "while"})
+
+
+def _gerund_read_as_adjective(tokens: list[_Tok], gerund: _Tok) -> None:
+    """ "a woman talks about cooking pasta": "cooking" read as an adjective of "pasta"."""
+    if gerund.tag_ != "VBG" or gerund.dep_ not in ("amod", "compound") or gerund.i == 0:
+        return
+    prep, noun = tokens[gerund.i - 1], gerund.head
+    if prep.lower_ not in ACTION_PREPOSITIONS or noun.head is not prep or noun.dep_ != "pobj":
+        return
+    if noun.i != gerund.i + 1 or noun.lower_ in GERUND_MODIFIED_NOUNS:
+        return
+    gerund.dep_, gerund.head, gerund.pos_, gerund.verb = "pcomp", prep, "VERB", True
+    noun.dep_, noun.head = "dobj", gerund
+
+
+# Nouns of a video or picture, and what they can do: "a movie clip showing ..." shows, but in
+# "a scene with soldiers marching" the soldiers march.
+SHOWING_NOUNS = MEDIA_NOUNS | {"scene", "screen", "image", "images", "shot", "view"}
+SHOWING_VERBS = frozenset({
+    "show", "feature", "depict", "play", "start", "begin", "end", "display", "include",
+    "contain", "star", "focus", "describe", "explain", "present", "demonstrate", "highlight",
+    "capture", "compare", "have", "be", "open", "close", "cover", "discuss", "tell", "introduce",
+    "advertise", "promote", "review", "teach", "give", "provide", "use", "talk", "come", "go",
+    "continue", "change", "fade", "load", "zoom", "pan", "cut", "consist", "involve", "run",
+})  # fmt: skip
+
+
+def _action_given_to_a_video(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a scene with soldiers in uniforms marching", "a movie clip showing a man and women in
+    dresses dancing": the small model gives the action to the video or scene. The action
+    belongs to the nouns before it that can act (the soldiers; the man and women, not the
+    dresses they are in)."""
+    if verb.tag_ != "VBG" or verb.pos_ != "VERB" or verb.lemma_.lower() in SHOWING_VERBS:
+        return
+    subject = next((c for c in _children(tokens, verb) if c.dep_ == "nsubj" and c.i < verb.i), None)
+    if subject is None and verb.dep_ == "acl" and verb.head.i < verb.i:
+        subject = verb.head
+    if subject is None or subject.lower_ not in SHOWING_NOUNS:
+        return
+    candidate = next(
+        (
+            t
+            for t in reversed(tokens[subject.i + 1 : verb.i])
+            if t.pos_ in ("NOUN", "PROPN") and t.dep_ in ("pobj", "dobj", "conj")
+        ),
+        None,
+    )
+    for _ in range(3):
+        if candidate is None or candidate.dep_ != "pobj" or candidate.head.lower_ != "in":
+            break
+        place = candidate.head.head  # "in dresses": the wearer
+        if place.pos_ in ("NOUN", "PROPN"):
+            candidate = place
+        else:
+            candidate = next((c for c in _children(tokens, place) if c.dep_ == "dobj"), None)
+    if candidate is None or candidate.lower_ in SHOWING_NOUNS:
+        return
+    while candidate.dep_ == "conj" and candidate.head.pos_ in ("NOUN", "PROPN"):
+        candidate = candidate.head  # "a man and women": both
+    if verb.head is verb:
+        subject.dep_, subject.head = "ROOT", subject
+    verb.dep_, verb.head = "acl", candidate
+
+
+def _second_subject_after_with(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a woman with blonde hair and a black shirt is talking": "shirt" read as a second
+    subject of "talking". Two subjects for one verb, the first with a "with" phrase before
+    "and" the second: the second is joined to the object of "with" (a person, to the first
+    subject)."""
+    subjects = [c for c in _children(tokens, verb) if c.dep_ == "nsubj" and c.i < verb.i]
+    if len(subjects) != 2:
+        return
+    first, second = subjects
+    joiner = tokens[second.i - 1] if second.i > 0 else None
+    words = [t for t in tokens[first.i + 1 : second.i] if t.dep_ in ("det", "amod", "compound")]
+    and_word = next((t for t in tokens[first.i : second.i] if t.lower_ == "and"), None)
+    if joiner is None or and_word is None:
+        return
+    owned = [
+        t
+        for t in tokens[first.i + 1 : and_word.i]
+        if t.dep_ == "pobj" and t.head.lower_ == "with" and t.head.head is first
+    ]
+    if not owned or any(w.i < and_word.i for w in words if w.head is second):
+        return
+    # "a man with a hat and a woman are dancing": a person is a second subject.
+    head = first if second.lemma_.lower() in PERSON_NOUNS else owned[-1]
+    second.dep_, second.head = "conj", head
+    and_word.head = head
+
+
+def _tool_on_the_object(tokens: list[_Tok], prep: _Tok) -> None:
+    """ "slices white onion with sharp knife", "playing badminton with a team": a tool or a
+    companion after "with" hung on the verb's object is the action's."""
+    noun = prep.head
+    if prep.lower_ != "with" or prep.dep_ != "prep" or noun.dep_ != "dobj" or noun.i > prep.i:
+        return
+    verb = noun.head
+    if verb.pos_ != "VERB" or verb.lemma_.lower() in NON_INSTRUMENT_VERBS:
+        return
+    if any(
+        c.dep_ == "pobj" and {c.lemma_.lower(), c.lower_} & (INSTRUMENT_NOUNS | COMPANION_NOUNS)
+        for c in _children(tokens, prep)
+    ):
+        prep.head = verb
+
+
+def _phrase_on_something(tokens: list[_Tok], prep: _Tok) -> None:
+    """ "a man talking something about the new phones": a phrase hung on "something" (no
+    object of its own) is the verb's."""
+    noun = prep.head
+    if prep.dep_ != "prep" or noun.lower_ not in ("something", "anything", "everything"):
+        return
+    if noun.dep_ == "dobj" and noun.head.pos_ == "VERB" and noun.i < prep.i:
+        prep.head = noun.head
+
+
+# Verbs whose "about" phrase is their topic wherever the parse hangs it.
+TALKING_VERBS = frozenset({
+    "talk", "speak", "chat", "discuss", "explain", "tell", "argue", "joke", "complain",
+    "report", "comment", "sing", "rant", "ask", "write", "read", "learn", "think", "teach",
+})  # fmt: skip
+
+
+def _topic_read_on_a_place(tokens: list[_Tok], about: _Tok) -> None:
+    """ "a man speaking at a conference about technology": "about technology" is what he
+    speaks about, not a kind of conference. "about" after the object of a verb's preposition
+    goes to the verb (a video or story keeps its topic: "a talk in a video about cars")."""
+    if about.lower_ != "about" or about.dep_ != "prep":
+        return
+    noun = about.head
+    if noun.dep_ != "pobj" or noun.i > about.i:
+        return
+    verb = noun.head.head
+    if verb.pos_ != "VERB" or noun.head.dep_ != "prep":
+        return
+    if noun.lower_ in SHOWING_NOUNS and verb.lemma_.lower() not in TALKING_VERBS:
+        return  # "dancing in a video about cars": the video's topic
+    about.head = verb  # "talks on the news about the fight": what he talks about
+
+
+def _participle_clause_read_as_noun(tokens: list[_Tok], noun: _Tok) -> None:
+    """ "a woman dancing while a man in a suit playing piano": the clause after "while" read
+    as the noun "man" (with "while" its marker) and "playing" a participle of "suit". The
+    participle heads the clause, the noun is its subject."""
+    if noun.pos_ not in ("NOUN", "PROPN") or noun.dep_ != "advcl":
+        return
+    marks = [c for c in _children(tokens, noun) if c.dep_ == "mark" and c.lower_ in SUBORDINATORS]
+    if not marks:
+        return
+    participle = None
+    frontier = [noun]
+    for _ in range(3):  # the noun, its phrase ("in a suit"), the phrase's object
+        frontier = [c for t in frontier for c in _children(tokens, t) if c.i > noun.i]
+        participle = next(
+            (t for t in frontier if t.tag_ == "VBG" and t.dep_ in ("acl", "relcl")), None
+        )
+        if participle is not None:
+            break
+        frontier = [t for t in frontier if t.dep_ in ("prep", "pobj")]
+    if participle is None:
+        return
+    participle.dep_, participle.head = "advcl", noun.head
+    noun.dep_, noun.head = "nsubj", participle
+    for mark in marks:
+        mark.head = participle
+
+
+def _compound_subject(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "a girl dancing", "there is a man dancing": a noun read as a compound of the -ing verb
+    right after it, the verb without a subject: the noun is the subject."""
+    if verb.pos_ != "VERB" or verb.tag_ != "VBG" or verb.i == 0 or verb.dep_ == "compound":
+        return
+    if " " in verb.lemma_:
+        return  # "Arm wrestling": "arm" is part of the action
+    noun = tokens[verb.i - 1]
+    if noun.head is not verb or noun.dep_ != "compound" or noun.pos_ not in ("NOUN", "PROPN"):
+        return
+    kids = _children(tokens, verb)
+    if any(c.dep_ in ("nsubj", "nsubjpass", "csubj") for c in kids):
+        return
+    noun.dep_ = "nsubj"
+    for child in kids:
+        if child.i < noun.i and child.dep_ in NOUN_MODIFIER_DEPS:
+            child.head = noun  # "a girl": the determiner is the girl's
+
+
+def _progressive_read_as_adjective(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "women are modeling clothes": an -ing word right after "be", read as an adjective of
+    the noun after it, is the verb; "be" is its auxiliary and the noun its object."""
+    if verb.tag_ != "VBG" or verb.dep_ != "amod" or verb.i == 0:
+        return
+    noun = verb.head
+    be = tokens[verb.i - 1]
+    if noun.i <= verb.i or noun.dep_ not in ("attr", "dobj") or noun.head is not be:
+        return
+    if be.lemma_ != "be" or not any(
+        c.dep_ == "nsubj" and c.i < be.i for c in _children(tokens, be)
+    ):
+        return
+    if any(t.dep_ in ("det", "poss", "nummod") for t in tokens[verb.i + 1 : noun.i]):
+        return
+    _take_place(tokens, verb, be)
+    verb.pos_, verb.verb = "VERB", True
+    be.dep_, be.head, be.pos_ = "aux", verb, "AUX"
+    noun.dep_, noun.head = "dobj", verb
+
+
+def _clause_read_as_relative(tokens: list[_Tok], verb: _Tok) -> None:
+    """A clause the small model read as a relative clause of the object before it.
+
+    "a woman opens the door then a man walks in": "a man walks in" is no relative clause of
+    "door" when an order word stands between them, when the clause before is a subordinate
+    one opening the caption ("after the players shake hands the game begins", "while driving a
+    car a man talks ..."), or when the verb has an object of its own (the relative clause
+    "the door a man opens" has none). It becomes a clause joined to the verb before it, or the
+    main clause.
+    """
+    if verb.dep_ != "relcl" or verb.pos_ != "VERB":
+        return
+    kids = _children(tokens, verb)
+    if verb.tag_ not in FINITE_TAGS and not any(c.dep_ in ("aux", "auxpass") for c in kids):
+        return
+    subject = next((c for c in kids if c.dep_ in ("nsubj", "nsubjpass") and c.i < verb.i), None)
+    noun = verb.head
+    if subject is None or subject.pos_ == "PRON" or subject.lower_ in ("who", "that", "which"):
+        return
+    start = min([subject.i, *(c.i for c in kids if c.i < verb.i)])
+    between = tokens[noun.i + 1 : start]
+    if any(t.lower_ in ("who", "that", "which", "whom", "whose") for t in between):
+        return
+    governor = noun.head
+    while governor.pos_ not in ("VERB", "AUX") and governor.head is not governor:
+        governor = governor.head
+    if governor.pos_ not in ("VERB", "AUX") or governor.i > noun.i:
+        return
+    opening = governor.head is governor and any(
+        c.dep_ in ("mark", "advmod") and c.lower_ in SUBORDINATORS and c.i < governor.i
+        for c in _children(tokens, governor)
+    )
+    ordered = any(t.lower_ in SEQUENCERS for t in tokens[noun.i + 1 : verb.i])
+    own_object = any(c.dep_ == "dobj" for c in kids)
+    if opening:
+        # "After A the game begins": the relative clause is the main clause.
+        verb.dep_, verb.head = "ROOT", verb
+        governor.dep_, governor.head = "advcl", verb
+    elif ordered or own_object:
+        verb.dep_, verb.head = "conj", governor
+
+
+def _clause_after_preposition_object(tokens: list[_Tok], verb: _Tok) -> None:
+    """ "kids laughing as a clown performs tricks": "as a clown" read as a phrase of
+    "laughing" and "kids" as the subject of "performs". The noun right before the verb is its
+    subject, "as" marks its clause, which depends on the -ing verb; "kids" heads the
+    caption again."""
+    if verb.pos_ != "VERB" or verb.tag_ not in FINITE_TAGS or verb.i == 0:
+        return
+    subject = next((c for c in _children(tokens, verb) if c.dep_ == "nsubj"), None)
+    noun = tokens[verb.i - 1]
+    while noun.dep_ == "pobj" and noun.head.lower_ == "of" and noun.head.head.pos_ == "NOUN":
+        noun = noun.head.head  # "as footage of the storm plays"
+    prep = noun.head
+    if subject is None or noun.dep_ != "pobj" or noun.pos_ not in ("NOUN", "PROPN"):
+        return
+    if prep.lower_ not in ("as", "while") or prep.head.pos_ != "VERB" or prep.head.tag_ != "VBG":
+        return
+    participle = prep.head
+    top = participle
+    while top.dep_ == "advcl" and top.head.tag_ == "VBG" and top.head is not top:
+        top = top.head  # "a woman sitting in a chair talking as a man listens"
+    if top.dep_ != "acl" or top.head is not subject or verb.head is not verb:
+        return
+    subject.dep_, subject.head = "ROOT", subject
+    verb.dep_, verb.head = "advcl", participle
     noun.dep_, noun.head = "nsubj", verb
     prep.dep_, prep.head = "mark", verb
 
@@ -745,8 +1329,12 @@ def _reread_as_verb(tokens: list[_Tok], verb: _Tok, subject: _Tok, lemma: str) -
             head.dep_, head.head = "conj", verb
     elif verb.dep_ == "pobj" and head.lower_ in CLAUSE_PREPOSITIONS and head.head is not head:
         # "after the cube moves right": the preposition marks the clause.
-        verb.dep_, verb.head = "advcl", head.head
+        governor = head.head
+        verb.dep_, verb.head = "advcl", governor
         head.dep_, head.head = "mark", verb
+        for child in _children(tokens, governor):
+            if child.i > verb.i and child.dep_ in ("dobj", "prt", "dative"):
+                child.head = verb  # "cheer as a runner crosses the finish line"
     following = tokens[verb.i + 1] if verb.i + 1 < len(tokens) else None
     if (
         following is not None
@@ -787,6 +1375,8 @@ def _is_nominal(
         return False
     if token.pos_ == "NUM":
         return token.dep_ in ARGUMENT_DEPS
+    if token.pos_ == "ADJ" and token.dep_ == "dobj" and token.head.pos_ == "VERB":
+        return True  # "opens a present", "discusses spongebob": a verb's object is a thing
     if token.lower_ not in nouns or token.pos_ not in ("VERB", "ADJ", "ADV", "ADP"):
         return False
     if token.dep_ == "conj":  # "books and objects": a conjunct of a noun is a noun
@@ -943,6 +1533,28 @@ class _GraphBuilder:
         # The nearest earlier object of that number that is not an argument of the same verb.
         own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
         own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
+        if token.dep_ == "pobj" and token.head.head.pos_ == "VERB":
+            # "puts butter on it", "the dog runs after it": neither the butter nor the dog
+            # ("pours a glass of milk into it": nor the milk).
+            for c in self.kids[token.head.head.i]:
+                if c.dep_ in OBJECT_DEPS:
+                    own_subjects |= self.subtree(c)
+                elif c.dep_ in SUBJECT_DEPS:
+                    own_subjects.add(c.i)
+        if lower in ("it", "them") and token.dep_ != "nsubj":
+            # "a car stops at the light and then a bus passes it": an object pronoun points
+            # back at the subject of a clause before, when one fits, before the nearest noun.
+            subject = self._earlier_subject(token, want, own_subjects)
+            if subject is not None:
+                return subject
+        if lower in PERSON_PRONOUNS:
+            # "when the food is ready he serves it": a person word before any subject.
+            for candidate in reversed(range(token.i)):
+                node_id = self.objects.get(candidate)
+                if node_id is None or candidate in own_subjects:
+                    continue
+                if self._is_person_word(self.tokens[candidate]):
+                    return node_id
         for candidate in reversed(range(token.i)):
             node_id = self.objects.get(candidate)
             if node_id is None or candidate in own_subjects:
@@ -965,6 +1577,44 @@ class _GraphBuilder:
             self.objects[token.i] = node
             return node
         return None
+
+    def _earlier_subject(self, pronoun: _Tok, number: str, excluded: set[int]) -> int | None:
+        """The object node of the nearest subject before the pronoun's clause that is not a
+        person, of the pronoun's number, and not one of ``excluded``; when that subject is a
+        person (or the clause shares the pronoun's subject), the nearest direct object before
+        of the pronoun's number ("a man pours milk into a glass then drinks it": the milk)."""
+        verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
+        excluded = set(excluded)
+        while verb.head is not verb and verb.dep_ in ("conj", "xcomp", "advcl", "dep"):
+            if any(c.dep_ in ("nsubj", "nsubjpass") for c in self.kids[verb.i]):
+                break
+            # "a dog runs to the ball and picks it up": the dog picks; "it" is not the dog.
+            verb = verb.head
+            excluded |= {c.i for c in self.kids[verb.i] if c.dep_ in ("nsubj", "nsubjpass")}
+        for candidate in reversed(range(pronoun.i)):
+            token = self.tokens[candidate]
+            if token.dep_ not in ("nsubj", "nsubjpass") or candidate in excluded:
+                continue
+            node_id = self.objects.get(candidate)
+            if node_id is not None and self._is_person_word(token):
+                return self._earlier_object(pronoun, number, excluded)
+            if node_id is None:
+                return None
+            return node_id if self.nodes[node_id].get("number") in (number, None) else None
+        return self._earlier_object(pronoun, number, excluded)
+
+    def _earlier_object(self, pronoun: _Tok, number: str, excluded: set[int]) -> int | None:
+        for candidate in reversed(range(pronoun.i)):
+            token = self.tokens[candidate]
+            if token.dep_ != "dobj" or candidate in excluded or self._is_person_word(token):
+                continue
+            node_id = self.object_for(token) if token.pos_ != "PRON" else None
+            if node_id is not None and self.nodes[node_id].get("number") in (number, None):
+                return node_id
+        return None
+
+    def _is_person_word(self, token: _Tok) -> bool:
+        return token.lemma_.lower() in PERSON_NOUNS or token.lower_ in INDEFINITE_PEOPLE
 
     def subtree(self, token: _Tok) -> set[int]:
         found = {token.i}
@@ -1015,10 +1665,15 @@ class _GraphBuilder:
                     self.fronted[verb.i] = compounds[0]
 
     def _find_gerund_compounds(self) -> None:
-        # "on cutting board": the small model reads "cutting" as a verb taking "board".
+        # "on cutting board": the small model reads "cutting" as a verb taking "board"
+        # ("after baking it", "before eating lunch": an action, not a name).
         for token in self.tokens:
             if token.dep_ == "pcomp" and token.tag_ == "VBG" and token.i + 1 < len(self.tokens):
                 following = self.tokens[token.i + 1]
+                if following.pos_ == "PRON" or token.head.lower_ in (
+                    CLAUSE_PREPOSITIONS | ACTION_PREPOSITIONS
+                ):
+                    continue
                 if following.dep_ == "dobj" and following.head.i == token.i:
                     self.gerund_compounds[following.i] = token
                     self.absorbed.add(token.i)
@@ -1091,7 +1746,17 @@ class _GraphBuilder:
     def _is_quantity(self, token: _Tok) -> bool:
         if self._of_object(token) is None:
             return False
-        return self.conv.of_policy(token.lower_) == "drop"
+        return self._of_reading(token) == "drop"
+
+    def _of_reading(self, token: _Tok) -> str:
+        """How "X of Y" reads for the noun X: FACTUAL's convention, or "X of Y" for what a
+        video shows ("a video of a car")."""
+        if token.lower_ not in self.conv.of_heads:
+            if token.lower_ in MEDIA_NOUNS:
+                return "fwd:of"
+            if token.lower_ in ASPECT_NOUNS:
+                return "rev:have"  # "the features of a phone": the phone has them
+        return self.conv.of_policy(token.lower_)
 
     def _name_tokens(self, token: _Tok) -> list[_Tok]:
         """The head noun with the compounds merged into its name, in caption order."""
@@ -1275,6 +1940,17 @@ class _GraphBuilder:
                 found.extend(self.expand(child)[1:])
         return found
 
+    def _conjoined_preps(self, prep: _Tok) -> list[_Tok]:
+        """Prepositions conjoined to ``prep`` ("about X and about Y"), found through the
+        conjunct's place in the parse: under the preposition or under its object."""
+        found = []
+        for head in [prep, *(c for c in self.kids[prep.i] if c.dep_ == "pobj")]:
+            for child in self.kids[head.i]:
+                if child.dep_ == "conj" and child.pos_ == "ADP":
+                    found.append(child)
+                    found.extend(self._conjoined_preps(child))
+        return found
+
     def _is_prep_adverb(self, token: _Tok) -> bool:
         # "next to", "close to", "away from": an adverb heading the preposition.
         return token.dep_ in ("advmod", "amod", "npadvmod") and any(
@@ -1283,7 +1959,7 @@ class _GraphBuilder:
 
     def prep_targets(self, prep: _Tok) -> tuple[str, list[_Tok], list[_Tok]]:
         """A preposition's label (multi-word ones joined), its objects and its words."""
-        if prep.dep_ not in ("prep", "agent"):
+        if prep.dep_ not in ("prep", "agent") and not (prep.dep_ == "conj" and prep.pos_ == "ADP"):
             inner_prep = next((c for c in self.kids[prep.i] if c.dep_ == "prep"), None)
             if inner_prep is None:
                 return prep.lower_, [], [prep]
@@ -1356,14 +2032,38 @@ class _GraphBuilder:
         head = verb.head
         if not agents and verb.dep_ in ("acl", "relcl", "amod") and head.i != verb.i:
             agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
+            if verb.dep_ == "acl" and head.dep_ == "dobj" and head.head.lemma_.lower() == "wear":
+                # "a girl wearing a dress sleeping": the wearer sleeps, not the dress.
+                wearer = self._agents_of(head.head) or self._verb_subjects(head.head)[0]
+                agents = list(wearer) or agents
             if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ in ("with", "in"):
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
                 # guitar": the woman sits, the man plays.
                 owner = head.head.head
-                if owner.i in self.objects:
+                if owner.lemma_ == "be":
+                    # "friends are in a room talking": the friends talk, not the room.
+                    owner = next(
+                        (c for c in self.kids[owner.i] if c.dep_ in ("nsubj", "expl")), owner
+                    )
+                if (
+                    self.object_for(owner) is not None
+                    and owner.lower_ not in SHOWING_NOUNS  # "a scene with soldiers marching"
+                    and not (
+                        head.lemma_.lower() in PERSON_NOUNS
+                        and owner.lemma_.lower() not in PERSON_NOUNS
+                    )  # "a car with a guy speaking about it": the guy speaks
+                ):
                     agents = self.expand_single(owner)
-        elif not agents and verb.dep_ == "conj" and head.i != verb.i:
+        elif not agents and head.i != verb.i and (verb.dep_ == "conj" or self._sequenced(verb)):
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+        elif (
+            not agents
+            and verb.dep_ == "xcomp"
+            and verb.tag_ == "VBG"
+            and (seen := next((c for c in self.kids[head.i] if c.dep_ == "dobj"), None)) is not None
+            and seen.i < verb.i
+        ):
+            agents = self.expand(seen)  # "a screen showing some people talking": they talk
         elif not agents and verb.dep_ in ("advcl", "xcomp") and head.i != verb.i:
             agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
             if not agents and head.i in self.objects:
@@ -1374,6 +2074,12 @@ class _GraphBuilder:
             for child in self.kids[verb.i]:
                 if child.dep_ in ("npadvmod", "dep") and child.i < verb.i:
                     agents += self.expand(child)
+        elif (
+            not agents
+            and verb.dep_ == "pcomp"
+            and (pobj := self._pobj_before(head, verb)) is not None
+        ):
+            agents = self.expand(pobj)  # "a cartoon of a boy running": the boy runs
         elif not agents and verb.dep_ == "pcomp" and head.head.i in self.objects:
             agents = self.expand_single(head.head)
         elif not agents and verb.dep_ == "pcomp" and head.head.pos_ in ("VERB", "AUX"):
@@ -1381,6 +2087,40 @@ class _GraphBuilder:
             governor = head.head
             agents = list(self._agents_of(governor)) or self._verb_subjects(governor)[0]
         return agents, passive
+
+    def _pobj_before(self, prep: _Tok, verb: _Tok) -> _Tok | None:
+        """The object of ``prep`` in front of a verb that is the preposition's other
+        complement ("of a boy running"), if there is one."""
+        return next(
+            (
+                c
+                for c in self.kids[prep.i]
+                if c.dep_ == "pobj" and c.i < verb.i and c.pos_ != "PRON"
+            ),
+            None,
+        )
+
+    def _sequenced(self, verb: _Tok) -> bool:
+        """ "a man demonstrates a product then shows the price": a verb after "then" that the
+        small model hung loosely (``dep``) on the verb before it shares its subject."""
+        head = verb.head
+        return (
+            verb.dep_ == "dep"
+            and head.pos_ == "VERB"
+            and head.i < verb.i
+            and any(c.lower_ in SEQUENCERS and c.i < verb.i for c in self.kids[verb.i])
+        )
+
+    def _is_instrument(self, lemma: str, preposition: str, target: int) -> bool:
+        """ "slices an onion with a knife", "hitting ball with racket" (FACTUAL: woman hit with
+        racket): a tool after "with" is the action's, not the object's."""
+        node = self.nodes[target]
+        if preposition != "with":
+            return False
+        words = {node["lemma"], node["label"]}
+        if words & COMPANION_NOUNS:
+            return True  # "playing badminton with a team": who one plays with
+        return lemma not in NON_INSTRUMENT_VERBS and bool(words & INSTRUMENT_NOUNS)
 
     def _is_by_agent(self, verb: _Tok, child: _Tok) -> bool:
         """Whether ``child`` is a "by" phrase naming the agent ("hit by the man").
@@ -1392,7 +2132,12 @@ class _GraphBuilder:
         if verb.tag_ != "VBN" and child.dep_ != "agent":
             return False
         pobjs = [c for c in self.kids[child.i] if c.dep_ == "pobj"]
-        return any(self.object_for(p) is not None for p in pobjs)
+        # "interviewed by a beach": a place, not the interviewer.
+        place_verb = verb.lemma_.lower() in PLACE_VERBS
+        return any(
+            self.object_for(p) is not None and (place_verb or p.lemma_.lower() not in BY_PLACES)
+            for p in pobjs
+        )
 
     def _gap_target(self, verb: _Tok, agents: list[int]) -> int | None:
         """The object a clause without its object points back to, if any."""
@@ -1417,7 +2162,12 @@ class _GraphBuilder:
         agents, passive = self._verb_subjects(verb)
         particles = [c for c in self.kids[verb.i] if c.dep_ == "prt"]
         words = [verb, *particles]
-        lemma = self.conv.verb_lemmas.get(verb.lower_, verb.lemma_.lower())
+        lemma = verb.lemma_.lower()
+        if " " in lemma:  # "horse ride": one action of two words keeps both
+            first, _, rest = lemma.partition(" ")
+            lemma = f"{first} {self.conv.verb_lemmas.get(verb.lower_, rest)}"
+        else:
+            lemma = self.conv.verb_lemmas.get(verb.lower_, lemma)
         label = " ".join([lemma] + [p.lower_ for p in particles])
         patients: list[int] = []
         prep_args: list[tuple[str, int]] = []
@@ -1427,14 +2177,20 @@ class _GraphBuilder:
         for child in self.kids[verb.i]:
             if child.dep_ in OBJECT_DEPS:
                 patients += self.expand(child)
+            elif child.dep_ == "prt":
+                # "puts on his helmet": the small model hangs the object on the particle.
+                for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
+                    patients += self.expand(pobj)
             elif self._is_by_agent(verb, child):
                 for pobj in (c for c in self.kids[child.i] if c.dep_ == "pobj"):
                     by_agents += self.expand(pobj)
             elif child.dep_ in ("prep", "agent") or self._is_prep_adverb(child):
-                prep_label, objects, prep_words = self.prep_targets(child)
-                prep_spans[prep_label] = prep_words
-                for obj in objects:
-                    prep_args += [(prep_label, node) for node in self.expand(obj)]
+                # "talking about deforestation and about climate change": both phrases.
+                for prep in [child, *self._conjoined_preps(child)]:
+                    prep_label, objects, prep_words = self.prep_targets(prep)
+                    prep_spans[prep_label] = prep_words
+                    for obj in objects:
+                        prep_args += [(prep_label, node) for node in self.expand(obj)]
             elif child.lower_ in DIRECTION_WORDS and child.dep_ in (
                 "advmod",
                 "npadvmod",
@@ -1462,13 +2218,17 @@ class _GraphBuilder:
             prep_spans.setdefault(dangling.lower_, [dangling])
         elif gap_target is not None and not patients and verb.dep_ == "relcl":
             patients.append(gap_target)  # "rope the man is holding"
-        if patients and prep_args and not by_agents:
+        # "fries them in a pan": a pronoun object places nothing; the phrase is the verb's.
+        noun_objects = [c for c in self.kids[verb.i] if c.dep_ in OBJECT_DEPS and c.pos_ != "PRON"]
+        if patients and prep_args and not by_agents and noun_objects:
             # "holding a ball in the air": a phrase after the object places the object
             # (FACTUAL writes ball in air, not person hold in air); a path ("riding a bike
             # down the street") stays with the action.
             kept = []
             for preposition, target in prep_args:
-                if preposition.split(" ")[0] in PATH_PREPOSITIONS:
+                if preposition.split(" ")[0] in PATH_PREPOSITIONS or self._is_instrument(
+                    lemma, preposition, target
+                ):
                     kept.append((preposition, target))
                     continue
                 # The relation's span is its preposition's; ``words`` stay the verb's.
@@ -1482,8 +2242,13 @@ class _GraphBuilder:
             agents = by_agents
         elif passive and verb.dep_ not in ("acl", "relcl"):
             pass  # "the fence is painted": the subject keeps the agent slot, as FACTUAL does
-        if not agents and not patients and not prep_args:
-            return
+        if (
+            not agents
+            and not patients
+            and not prep_args
+            and not (" " in lemma and verb.dep_ == "ROOT")
+        ):
+            return  # (an action label of two words, "Arm wrestling", stands alone)
         node = self.add_node("predicate", label, self.span(words), lemma=lemma)
         self.predicates[verb.i] = _Predicate(node=node, token=verb.i, agents=agents)
         for agent in agents:
@@ -1510,7 +2275,7 @@ class _GraphBuilder:
             if not targets:
                 continue
             if label == "of":
-                direction, _, predicate = self.conv.of_policy(token.lower_).partition(":")
+                direction, _, predicate = self._of_reading(token).partition(":")
                 for subject in subjects:
                     for target in targets:
                         owner, owned = (
@@ -1830,6 +2595,8 @@ class _GraphBuilder:
             c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
         }
         if verb.dep_ == "pcomp" and head.dep_ == "prep":
+            if head.lower_ in ("about", "of", "on", "for"):
+                return  # "talks about cooking pasta": a topic, not an event
             markers.add(head.lower_)  # "before running": the preposition is the marker
             head = head.head
         if head.i == verb.i or head.i not in self.predicates:

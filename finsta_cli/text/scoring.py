@@ -351,11 +351,13 @@ def _predicate_right(graph: _Graph, node: int, gold: GoldPredicate) -> bool:
     agents = [("", target) for target in graph.agents.get(node, [])]
     arguments = graph.arguments.get(node, [])
     if gold.passive:
-        # No agent named: the subject may sit in either slot (finsta keeps it as the agent).
-        pooled = [GoldArg(a.objects, a.optional) for a in [*gold.agents, *gold.arguments]]
+        # No agent named: the subject may sit in either slot (finsta keeps it as the agent);
+        # prepositional arguments ("shown on the screen") stay prepositional.
+        gold_preps = [a for a in gold.arguments if a.prepositions != ("",)]
+        gold_patients = [a for a in gold.arguments if a.prepositions == ("",)]
+        pooled = [GoldArg(a.objects, a.optional) for a in [*gold.agents, *gold_patients]]
         patients = [(p, n) for p, n in arguments if p == ""]
         others = [(p, n) for p, n in arguments if p != ""]
-        gold_preps = [a for a in gold.arguments if a.prepositions != ("",)]
         return _args_right(graph, agents + patients, pooled, label) and _args_right(
             graph, others, gold_preps, label
         )

@@ -210,3 +210,32 @@ def test_spans_off_the_verb() -> None:
     assert spans_off_the_verb(bad, tokens) == ["give -> 'on'"]
     # A relation no word of the caption names ("have" read from "of") is not counted.
     assert spans_off_the_verb(bad, [(25, "on")]) == []
+
+
+@pytest.mark.parametrize(
+    ("subject_edge", "right"),
+    [("agent", 1.0), ("patient", 1.0)],
+)
+def test_a_passive_without_agent_keeps_its_prepositional_argument(
+    subject_edge: str, right: float
+) -> None:
+    # "!pass": the subject may sit in the agent or the patient slot; "on the screen" stays a
+    # prepositional argument (it was pooled with the subject before, so never matched).
+    text = "numbers are displayed on the screen"
+    graph = TSG.model_validate({
+        "id": "1",
+        "text": text,
+        "nodes": [
+            {"id": 0, "type": "object", "label": "numbers", "span": (0, 7)},
+            {"id": 1, "type": "object", "label": "screen", "span": (29, 35)},
+            {"id": 2, "type": "predicate", "label": "display", "span": (12, 21)},
+        ],
+        "edges": [
+            {"source": 2, "target": 0, "type": subject_edge},
+            {"source": 2, "target": 1, "type": "prep_arg", "preposition": "on"},
+        ],
+    })  # fmt: skip
+    gold = parse_gold(f"= c1 | {text}\nP displayed: > numbers ; on screen !pass\n")
+    assert score_gold(gold, [graph]).figures()["predicates"]["right_arguments"] == right
+    wrong = parse_gold(f"= c1 | {text}\nP displayed: > numbers ; in screen !pass\n")
+    assert score_gold(wrong, [graph]).figures()["predicates"]["right_arguments"] == 0.0
