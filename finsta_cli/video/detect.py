@@ -376,17 +376,14 @@ def _make_yolo(config: BuildDSGConfig, device: str) -> Detector:
             if default
             else "give --weights a local ultralytics .pt checkpoint",
         )
-    return YoloDetector(
-        weights,
-        conf=config.conf,
-        iou=config.iou,
-        max_objects=config.max_objects,
-        imgsz=config.imgsz,
-        device=device,
-        threads=config.threads,
-        region_features=config.region_features,
-        warmup_batch=config.batch,
-    )
+    return YoloDetector(weights, **_detector_options(config, device))
+
+
+def _detector_options(config: BuildDSGConfig, device: str) -> dict[str, Any]:
+    """The options every network detector takes from the config (besides its weights)."""
+    return {"conf": config.conf, "iou": config.iou, "max_objects": config.max_objects,
+            "imgsz": config.imgsz, "device": device, "threads": config.threads,
+            "region_features": config.region_features, "warmup_batch": config.batch}  # fmt: skip
 
 
 def detector_weights(config: BuildDSGConfig) -> Path:
@@ -412,17 +409,7 @@ def _make_nanodet(config: BuildDSGConfig, device: str) -> Detector:
             if config.weights is None
             else "give --weights a file written by tools/convert_nanodet.py",
         )
-    return NanoDetDetector(
-        weights,
-        conf=config.conf,
-        iou=config.iou,
-        max_objects=config.max_objects,
-        imgsz=config.imgsz,
-        device=device,
-        threads=config.threads,
-        region_features=config.region_features,
-        warmup_batch=config.batch,
-    )
+    return NanoDetDetector(weights, **_detector_options(config, device))
 
 
 def _make_file(config: BuildDSGConfig, device: str) -> Detector:
