@@ -13,44 +13,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 from pathlib import Path
 
-ROWS: list[tuple[str, str, tuple[str, ...]]] = [
-    ("text->video R@1", "eval-retrieval-test", ("t2v_r1",)),
-    ("video->text R@1", "eval-retrieval-test", ("v2t_r1",)),
-    ("hard negatives: all", "eval-retrieval-test", ("hard_negatives", "accuracy")),
-    (
-        "hard negatives: temporal",
-        "eval-retrieval-test",
-        ("hard_negatives", "per_aspect", "temporal", "accuracy"),
-    ),
-    (
-        "hard negatives: spatial",
-        "eval-retrieval-test",
-        ("hard_negatives", "per_aspect", "spatial", "accuracy"),
-    ),
-    (
-        "hard negatives: attribute",
-        "eval-retrieval-test",
-        ("hard_negatives", "per_aspect", "attribute", "accuracy"),
-    ),
-    (
-        "hard negatives: object",
-        "eval-retrieval-test",
-        ("hard_negatives", "per_aspect", "object", "accuracy"),
-    ),
-    ("QA multiple choice (zero-shot)", "eval-videoqa-test", ("mc_accuracy",)),
-    ("QA multiple choice (head)", "eval-videoqa-ft-test", ("mc_accuracy",)),
-    ("QA open-ended (head)", "eval-videoqa-ft-test", ("open_accuracy",)),
-    ("action top-1 (head)", "eval-action-ft-test", ("top1",)),
-    ("zero-shot unseen: text->video R@1", "eval-zeroshot-test_unseen", ("t2v_r1",)),
-    (
-        "zero-shot unseen: hard negatives",
-        "eval-zeroshot-test_unseen",
-        ("hard_negatives", "accuracy"),
-    ),
-]
+from demo_seeds import _summary as summary
+
+from finsta_cli.demo import EVALUATIONS, ROWS
+
+
+def folder(key: str) -> str:
+    """The evaluation folder the demo writes for the task ``key`` of :data:`ROWS`."""
+    return f"eval-{key}-{EVALUATIONS[key][1]}"
 
 
 def get(
@@ -66,11 +38,6 @@ def get(
     return float(value) if isinstance(value, int | float) else None
 
 
-def summary(values: list[float], signed: bool = False) -> str:
-    std = statistics.stdev(values) if len(values) > 1 else 0.0
-    return f"{statistics.fmean(values):{'+' if signed else ''}.1f} ± {std:.1f}"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--demo", type=Path, required=True, help="a finsta demo output folder")
@@ -81,7 +48,8 @@ def main() -> None:
     print("| measure | seeds | host | host+Finsta | change | per seed (change) | fusion + graphs "
           "| change |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
-    for name, ev, path in ROWS:
+    for name, key, path in ROWS:
+        ev = folder(key)
         figures = {
             arm: {s: get(runs, args.prefix, s, arm, ev, path) for s in args.seeds}
             for arm in ("host", "finsta", "fusion")
