@@ -63,9 +63,9 @@ def _env() -> dict[str, str]:
 
 def build_sources(root: Path, videos: int, seed: int, dsg_source: str) -> Sources:
     """A synth set with its TSGs, DSGs and HSGs under ``root``."""
-    from finsta_cli.data.synth_dsg import synth_to_dsg
     from finsta_cli.demo import write_captions
     from finsta_cli.io import output_path
+    from finsta_cli.synth.dsg import synth_to_dsg
 
     data = root / "synth"
     _finsta("synth", "--out", str(data), "--videos", str(videos), "--seed", str(seed), "-q")

@@ -36,7 +36,7 @@ def synth_videos(root: Path, videos: int, seed: int, synth: Path | None) -> list
     if synth is not None:
         split = synth / "test.jsonl"
         return [synth / json.loads(line)["video"] for line in split.open()]
-    from finsta_cli.data.synth import SynthConfig, generate_dataset
+    from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
     out = root / "synth"
     generate_dataset(SynthConfig(videos=videos, seed=seed), out, quiet=True)

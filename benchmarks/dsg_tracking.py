@@ -22,8 +22,8 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from finsta_cli.data.synth_records import ground_truth_dsg
 from finsta_cli.schema.dsg import DSG
+from finsta_cli.synth.records import ground_truth_dsg
 from finsta_cli.tasks.dsg_eval import evaluate_dsg
 from finsta_cli.video.detect import detection_lines
 from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
@@ -112,7 +112,7 @@ def main() -> None:
     rows: dict[str, dict[str, float]] = {}
     try:
         if args.synth is None:
-            from finsta_cli.data.synth import SynthConfig, generate_dataset
+            from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
             args.synth = root / "synth"
             generate_dataset(SynthConfig(videos=40, seed=args.seed), args.synth, quiet=True)

@@ -27,11 +27,11 @@ from pathlib import Path
 import torch
 from torch_geometric.data import Batch
 
-from finsta_cli.data.synth_dsg import synth_to_dsg
 from finsta_cli.graph import LabelVocab, hsg_to_data
 from finsta_cli.hsg import RuleMatcher, build_hsg, load_lexicon
 from finsta_cli.nn import RGTrm
 from finsta_cli.runtime import configure_threads
+from finsta_cli.synth.dsg import synth_to_dsg
 from finsta_cli.text.parser import parse_texts
 
 

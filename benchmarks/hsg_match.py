@@ -20,9 +20,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from finsta_cli.data.synth_dsg import synth_to_dsg
 from finsta_cli.hsg.evaluate import score_hsg_folder
 from finsta_cli.io import atomic_write_json, output_path
+from finsta_cli.synth.dsg import synth_to_dsg
 
 SPLITS = ("train", "val", "test", "test_unseen")
 

@@ -19,8 +19,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_records import SPLITS
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
+from finsta_cli.synth.records import SPLITS
 
 GOAL_SECONDS = 600.0
 

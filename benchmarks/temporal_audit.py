@@ -24,9 +24,9 @@ from pathlib import Path
 from typing import Any
 
 from finsta_cli.align.data import _anchors
-from finsta_cli.data.synth_text import clause
 from finsta_cli.graph import GraphOptions, tsg_node_index
 from finsta_cli.schema import HSG, TSG
+from finsta_cli.synth.text import clause
 
 SPLITS = ("train", "val", "test", "test_unseen")
 # Templates that name the later event first: "{1} after {0}.", "Before {1}, {0}."

@@ -150,7 +150,7 @@ def _timed(result: DemoResult, name: str, step: Callable[[], StageSummary | None
 
 
 def _synth_records(data: Path) -> list[dict[str, Any]]:
-    from finsta_cli.data.synth_records import SPLITS
+    from finsta_cli.synth.records import SPLITS
 
     records = []
     for split in SPLITS:
@@ -288,9 +288,9 @@ def run_demo(
 ) -> DemoResult:
     """Run the whole pipeline under ``out`` (see the module docstring)."""
     from finsta_cli.align.trainer import AlignTrainConfig
-    from finsta_cli.data.synth import SynthConfig, generate_dataset
     from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
     from finsta_cli.hsg.evaluate import score_hsg_folder
+    from finsta_cli.synth.generate import SynthConfig, generate_dataset
     from finsta_cli.tasks.dsg_eval import evaluate_dsg
     from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
     from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg

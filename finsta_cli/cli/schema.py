@@ -21,8 +21,8 @@ def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which artifact.")],
 ) -> None:
     """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest, synth) on stdout."""
-    from finsta_cli.data.synth_records import SynthVideo
     from finsta_cli.schema import SCHEMAS, VersionedRecord
+    from finsta_cli.synth.records import SynthVideo
 
     models: dict[str, type[VersionedRecord]] = {**SCHEMAS, "synth": SynthVideo}
     model = models[kind.value]

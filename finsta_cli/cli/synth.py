@@ -57,7 +57,7 @@ def synth(
     The same --seed gives the same dataset. A stopped run resumes; --shard I/N splits the work.
     """
     from finsta_cli.config import load_config
-    from finsta_cli.data.synth import SynthConfig, generate_dataset
+    from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
     resolved = load_config(
         SynthConfig,

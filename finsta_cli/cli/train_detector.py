@@ -50,8 +50,8 @@ def train_detector(
     """Train a YOLO nano from its YAML (no pretrained weights) on synth frames; write
     OUT/finsta-synth-yolov8n.pt and a JSON card with mAP50 / mAP50-95 on val and test_unseen."""
     from finsta_cli.config import load_config
-    from finsta_cli.data.detector import DetectorConfig
-    from finsta_cli.data.detector import train_detector as train
+    from finsta_cli.synth.detector import DetectorConfig
+    from finsta_cli.synth.detector import train_detector as train
 
     resolved = load_config(
         DetectorConfig,

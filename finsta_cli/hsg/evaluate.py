@@ -30,9 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from finsta_cli.data.synth_scene import OPPOSITE
 from finsta_cli.hsg.lexicon import Lexicon
 from finsta_cli.schema import DSG, HSG
+from finsta_cli.synth.scene import OPPOSITE
 from finsta_cli.video.track import box_iou
 
 _RELATION_OF_PASS = {"front": "in front of", "behind": "behind"}

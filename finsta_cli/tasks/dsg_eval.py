@@ -82,7 +82,7 @@ class GoldVideo:
 def synth_motion_labels(record: dict[str, Any]) -> dict[int, set[str]]:
     """The motion labels each object of a synth record allows: those of the first event it is
     the subject of (see the module docstring), ``still`` without one."""
-    from finsta_cli.data.synth_dsg import event_motions
+    from finsta_cli.synth.dsg import event_motions
 
     allowed: dict[int, set[str]] = {int(o["track_id"]): {"still"} for o in record["objects"]}
     seen: set[int] = set()

@@ -602,7 +602,7 @@ class SynthOrderScore:
 
 def _clause_range(text: str, fact: dict[str, Any], taken: set[int]) -> tuple[int, int] | None:
     """Where the caption words this fact: the generator's clause, in any of its wordings."""
-    from finsta_cli.data.synth_text import clause
+    from finsta_cli.synth.text import clause
 
     lowered = text.lower()
     for sizes in (False, True):
@@ -654,7 +654,7 @@ def score_synth_order(captions: Iterable[dict[str, Any]], tsgs: Iterable[TSG]) -
     """Ordered event pairs of synth captions (``{"text", "facts", "order", "template"}``, as in
     the records of ``finsta synth``) that their TSGs order right (a ``before`` edge from the
     first event's predicate to the second's), the wrong way round, or not at all."""
-    from finsta_cli.data.synth_text import CONCURRENT
+    from finsta_cli.synth.text import CONCURRENT
 
     score = SynthOrderScore()
     for caption, tsg in zip(captions, tsgs, strict=True):

@@ -344,7 +344,7 @@ def _box4(value: Any, where: str) -> tuple[float, float, float, float]:
 def detection_lines(record: Any, *, track_ids: bool = False) -> list[dict[str, Any]]:
     """A DSG record's objects as lines of the generic detections format (one per frame).
 
-    Turns gold graphs (``finsta_cli.data.synth_records.ground_truth_dsg``) or another run's
+    Turns gold graphs (``finsta_cli.synth.records.ground_truth_dsg``) or another run's
     output into ``--detector file`` input; ``track_ids`` keeps the records' track ids.
     """
     lines = []

@@ -26,7 +26,7 @@ import numpy as np
 
 # The --detector choice build-dsg recommends for real footage (a COCO detector).
 COCO_DETECTOR = "nanodet"
-# The shape classes of ``finsta synth`` (finsta_cli.data.synth_render.SHAPES), by class id.
+# The shape classes of ``finsta synth`` (finsta_cli.synth.render.SHAPES), by class id.
 SYNTH_CLASSES = ("ball", "cube", "cylinder", "cone", "ring", "star")
 # A pixel shares the background's chromaticity when each of r/(r+g+b), g/(r+g+b) is this close.
 CHROMA_TOLERANCE = 0.02

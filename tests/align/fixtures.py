@@ -81,8 +81,8 @@ def read_records(data: Path) -> list[dict[str, Any]]:
 
 def write_truth_dsgs(records: list[dict[str, Any]], out: Path) -> None:
     """Ground-truth DSGs of synth records, as build-dsg names its JSON files (no .pt)."""
-    from finsta_cli.data.synth_dsg import synth_to_dsg
     from finsta_cli.io import output_path
+    from finsta_cli.synth.dsg import synth_to_dsg
 
     out.mkdir(parents=True, exist_ok=True)
     for record in records:
@@ -122,9 +122,9 @@ def build_align_set(root: Path) -> AlignSet:
     from typer.testing import CliRunner
 
     from finsta_cli.cli.app import app
-    from finsta_cli.data.synth import SynthConfig, generate_dataset
     from finsta_cli.demo import write_captions
     from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
+    from finsta_cli.synth.generate import SynthConfig, generate_dataset
     from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
 
     data = root / "synth"

@@ -436,7 +436,7 @@ def test_a_second_run_on_the_same_folder_is_refused(
 
 @pytest.fixture(scope="module")
 def small_synth(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from finsta_cli.data.synth import SynthConfig, generate_dataset
+    from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
     out = tmp_path_factory.mktemp("synth-c4c")
     assert generate_dataset(SynthConfig(videos=6, seed=3), out, quiet=True).failed == 0

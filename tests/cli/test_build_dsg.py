@@ -15,8 +15,8 @@ import torch
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
-from finsta_cli.data.synth import SynthConfig, generate_dataset
 from finsta_cli.schema.dsg import DSG
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
 from tests.conftest import repo_env
 from tests.video.conftest import make_mp4, natural_frames, write_gt_detections
 
@@ -379,7 +379,7 @@ def test_the_synth_detector_on_real_footage_is_warned_about(
     tmp_path: Path, runner: CliRunner, synth: tuple[Path, Path]
 ) -> None:
     from finsta_cli.assets import default_detector_weights
-    from finsta_cli.data.synth_render import write_mp4
+    from finsta_cli.synth.render import write_mp4
 
     if not default_detector_weights().is_file():
         pytest.skip(f"shipped weights {default_detector_weights()} absent (docs/synth.md)")

@@ -13,12 +13,12 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_dsg import synth_to_dsg
 from finsta_cli.hsg.evaluate import score_pair
 from finsta_cli.hsg.lexicon import load_lexicon
 from finsta_cli.io import atomic_write_json, output_path
 from finsta_cli.schema import HSG
+from finsta_cli.synth.dsg import synth_to_dsg
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import torch
 
-from finsta_cli.data.synth_render import write_mp4
 from finsta_cli.hosts.frames import _cache_key, iter_host_frames, load_host_frames
+from finsta_cli.synth.render import write_mp4
 from tests.hosts.frame_count import live_decoded_videos
 from tests.video.conftest import make_mp4
 

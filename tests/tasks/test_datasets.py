@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_records import SPLITS
 from finsta_cli.errors import InputError, SchemaVersionError, UsageError
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
+from finsta_cli.synth.records import SPLITS
 from finsta_cli.tasks.datasets import detect_format, load_task_dataset, question_word
 
 

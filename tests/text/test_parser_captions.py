@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from finsta_cli.data.synth import SPLITS, SynthConfig, generate_dataset
 from finsta_cli.schema import TSG
+from finsta_cli.synth.generate import SPLITS, SynthConfig, generate_dataset
 from finsta_cli.text.conventions import Conventions
 from finsta_cli.text.factual import tsg_to_facts
 from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts

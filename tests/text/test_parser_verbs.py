@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from finsta_cli.data.synth import SPLITS, SynthConfig, generate_dataset
-from finsta_cli.data.synth_text import SIDE_WORD
 from finsta_cli.schema import TSG
+from finsta_cli.synth.generate import SPLITS, SynthConfig, generate_dataset
+from finsta_cli.synth.text import SIDE_WORD
 from finsta_cli.text.conventions import Conventions
 from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts
 

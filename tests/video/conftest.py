@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_records import ground_truth_dsg
-from finsta_cli.data.synth_render import write_mp4
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
+from finsta_cli.synth.records import ground_truth_dsg
+from finsta_cli.synth.render import write_mp4
 from finsta_cli.video.detect import detection_lines
 
 

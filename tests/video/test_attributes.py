@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from finsta_cli.data.synth_render import COLOURS
+from finsta_cli.synth.render import COLOURS
 from finsta_cli.video.attributes import (
     AttributeOptions,
     box_colours,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from finsta_cli.data.synth_render import SHAPES
+from finsta_cli.synth.render import SHAPES
 from finsta_cli.video.decode import DecodeOptions, discover_videos, iter_chunks, video_items
 from finsta_cli.video.footage import (
     COCO_DETECTOR,

@@ -14,9 +14,9 @@ from typer.testing import CliRunner
 
 from finsta_cli.assets import nanodet_weights
 from finsta_cli.cli.app import app
-from finsta_cli.data.synth_render import write_mp4
 from finsta_cli.errors import InputError, MissingResourceError
 from finsta_cli.schema.dsg import DSG
+from finsta_cli.synth.render import write_mp4
 from finsta_cli.video.detect import FrameKey, make_detector
 from finsta_cli.video.features import letterbox
 from finsta_cli.video.nanodet import (

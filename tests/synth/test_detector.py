@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from finsta_cli.assets import default_detector_weights
-from finsta_cli.data.detector import (
+from finsta_cli.errors import InputError
+from finsta_cli.synth.detector import (
     DetectorConfig,
     _frame_indices,
     detector_recall,
@@ -17,8 +18,7 @@ from finsta_cli.data.detector import (
     train_detector,
     write_data_yaml,
 )
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.errors import InputError
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
 
 
 def test_frame_indices_are_spread_and_unique() -> None:
@@ -89,7 +89,7 @@ def test_train_detector_end_to_end_for_one_epoch(tmp_path: Path) -> None:
 def test_results_without_time_or_with_nan_losses_give_null_not_nan(tmp_path: Path) -> None:
     """The card is strict JSON: a column an older ultralytics does not write, or a loss it
     logged as nan, is null (a bare NaN would make the whole card unreadable JSON)."""
-    from finsta_cli.data.detector import _read_results
+    from finsta_cli.synth.detector import _read_results
 
     results = tmp_path / "results.csv"
     results.write_text(

@@ -12,11 +12,11 @@ import av
 import numpy as np
 import pytest
 
-from finsta_cli.data import synth as synth_module
-from finsta_cli.data.synth import SynthConfig, assign_splits, generate_dataset, scene_for
-from finsta_cli.data.synth_records import SPLITS, SynthVideo
-from finsta_cli.data.synth_render import SHAPES
-from finsta_cli.data.synth_scene import MOTIONS, heldout_combos, object_motions
+from finsta_cli.synth import generate as synth_module
+from finsta_cli.synth.generate import SynthConfig, assign_splits, generate_dataset, scene_for
+from finsta_cli.synth.records import SPLITS, SynthVideo
+from finsta_cli.synth.render import SHAPES
+from finsta_cli.synth.scene import MOTIONS, heldout_combos, object_motions
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -172,7 +172,7 @@ def test_a_failing_video_is_recorded_and_the_others_go_on(
 
 
 def test_ground_truth_dsg_is_a_valid_dsg(synth_records: list[dict[str, Any]]) -> None:
-    from finsta_cli.data.synth_records import ground_truth_dsg
+    from finsta_cli.synth.records import ground_truth_dsg
 
     for record in synth_records[:6]:
         dsg = ground_truth_dsg(record)

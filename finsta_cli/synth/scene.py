@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from finsta_cli.data.synth_render import COLOURS, SHAPES, SIZES, make_sprite, sprite_side
+from finsta_cli.synth.render import COLOURS, SHAPES, SIZES, make_sprite, sprite_side
 
 DIRECTIONS: tuple[str, ...] = ("left", "right", "up", "down")
 OPPOSITE: dict[str, str] = {"left": "right", "right": "left", "up": "down", "down": "up"}

@@ -1,4 +1,4 @@
-"""A small synth dataset rendered once per test session, shared by the tests of finsta_cli/data."""
+"""A small synth dataset rendered once per test session, shared by the tests of finsta_cli/synth."""
 
 from __future__ import annotations
 
@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from finsta_cli.data.synth import SynthConfig, generate_dataset
-from finsta_cli.data.synth_records import SPLITS
+from finsta_cli.synth.generate import SynthConfig, generate_dataset
+from finsta_cli.synth.records import SPLITS
 
 SESSION_VIDEOS = 24
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from finsta_cli.data.synth_check import GroundTruth
+from finsta_cli.synth.check import GroundTruth
 
 
 def _strip(fact: dict[str, Any], field: str | None = None) -> dict[str, Any]:

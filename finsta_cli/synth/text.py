@@ -1,11 +1,11 @@
 """Captions, hard negatives and QA of the synthetic benchmark, written from a scene's events.
 
-Every sentence is built from structured facts (see ``Fact`` in synth_records) with a template
+Every sentence is built from structured facts (see ``Fact`` in synth.records) with a template
 and a choice of wording per clause, so that a hard negative is the same template and wording
 with one aspect changed: a direction or spatial relation (spatial), the order of two events
 (temporal), the colour of one object (attribute) or its class (object). Each caption is checked
 to hold, each negative to fail, and each multiple-choice distractor to be false, by the
-ground-truth checker in synth_check.
+ground-truth checker in synth.check.
 """
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from finsta_cli.data.synth_check import GroundTruth
-from finsta_cli.data.synth_render import COLOURS, SHAPES
-from finsta_cli.data.synth_scene import DIRECTIONS, OPPOSITE, Event, Scene
+from finsta_cli.synth.check import GroundTruth
+from finsta_cli.synth.render import COLOURS, SHAPES
+from finsta_cli.synth.scene import DIRECTIONS, OPPOSITE, Event, Scene
 
 Fact = dict[str, Any]
 

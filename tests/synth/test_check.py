@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from finsta_cli.data.synth_check import GroundTruth, check_record
+from finsta_cli.synth.check import GroundTruth, check_record
 
 RED = {"colour": "red", "shape": "cube"}
 BLUE = {"colour": "blue", "shape": "ball"}

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from finsta_cli.data.synth_scene import OPPOSITE
 from finsta_cli.schema import DSG
+from finsta_cli.synth.scene import OPPOSITE
 
 
 def event_motions(event: dict[str, Any]) -> list[str]:
@@ -34,12 +34,12 @@ def event_motions(event: dict[str, Any]) -> list[str]:
 def synth_to_dsg(record: dict[str, Any]) -> DSG:
     """The ground-truth DSG of one synth video record, with motions in build-dsg's vocabulary.
 
-    :func:`finsta_cli.data.synth_records.ground_truth_dsg` gives the frames, tracks, relations
+    :func:`finsta_cli.synth.records.ground_truth_dsg` gives the frames, tracks, relations
     and coreference edges; here each track's ``motion`` becomes the label of its first event and
     ``motions`` lists the labels of all its events in order (``still`` when it has none), and the
     synth motion class is kept as ``action``.
     """
-    from finsta_cli.data.synth_records import ground_truth_dsg
+    from finsta_cli.synth.records import ground_truth_dsg
 
     dsg: DSG = ground_truth_dsg(record)
     motions: dict[int, list[str]] = {}

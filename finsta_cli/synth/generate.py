@@ -27,14 +27,20 @@ import numpy as np
 from pydantic import Field, model_validator
 
 from finsta_cli.config import StageConfig
-from finsta_cli.data.synth_records import (
+from finsta_cli.io.atomic import atomic_write_json
+from finsta_cli.io.hashing import hash_json
+from finsta_cli.io.jsonl import JsonlWriter
+from finsta_cli.io.progress import get_logger
+from finsta_cli.io.shard import Shard
+from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
+from finsta_cli.synth.records import (
     SPLITS,
     FrameObject,
     SynthFrame,
     SynthObject,
     SynthVideo,
 )
-from finsta_cli.data.synth_render import (
+from finsta_cli.synth.render import (
     BACKGROUNDS,
     COLOURS,
     SHAPES,
@@ -46,13 +52,7 @@ from finsta_cli.data.synth_render import (
     sprite_side,
     write_mp4,
 )
-from finsta_cli.data.synth_scene import MOTIONS, Scene, heldout_combos, plan_scene
-from finsta_cli.io.atomic import atomic_write_json
-from finsta_cli.io.hashing import hash_json
-from finsta_cli.io.jsonl import JsonlWriter
-from finsta_cli.io.progress import get_logger
-from finsta_cli.io.shard import Shard
-from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
+from finsta_cli.synth.scene import MOTIONS, Scene, heldout_combos, plan_scene
 
 log = get_logger("synth")
 
@@ -197,7 +197,7 @@ def frame_relations(
 
 def render_video(job: VideoJob) -> tuple[list[str], dict[str, Any]]:
     """Render one video and write its mp4, YOLO labels and annotation; return paths and record."""
-    from finsta_cli.data.synth_text import annotate_text
+    from finsta_cli.synth.text import annotate_text
 
     config = SynthConfig.model_validate(job.config)
     scene, rng = scene_for(config, job.index, job.split)

@@ -1,0 +1,1 @@
+"""The synth dataset: scene plans, rendering, captions, ground-truth graphs, checks, and the detector trained on it."""
