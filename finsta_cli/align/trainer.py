@@ -318,7 +318,7 @@ def _vocabulary_texts(dataset: Any) -> list[str]:
     """The training split's texts a new host's vocabulary is built from: its captions, and the
     questions, options and answers of its QA items and its action prompts, so that words only
     the tasks use (number words, say) are not [UNK] at evaluation."""
-    from finsta_cli.tasks.datasets import ACTION_PROMPT
+    from finsta_cli.datasets import ACTION_PROMPT
 
     texts = [caption.text for caption in dataset.captions]
     for item in [*dataset.qa_mc, *dataset.qa_open]:
@@ -346,13 +346,13 @@ def run_align_train(
     from finsta_cli.align.data import build_align_data
     from finsta_cli.align.distributed import close_collective, init_collective
     from finsta_cli.align.model import FinstaModel, LossWeights
+    from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
     from finsta_cli.io.faults import failpoint
     from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import configure_threads, resolve_device
-    from finsta_cli.tasks.datasets import load_task_dataset
 
     finsta = config.objective == "finsta"
     if finsta and (tsg is None or dsg is None or hsg is None):

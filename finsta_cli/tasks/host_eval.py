@@ -35,12 +35,12 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from finsta_cli.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, iter_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.runtime import release_freed_memory
-from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.tasks.metrics import (
     accuracy,
     accuracy_by_group,
