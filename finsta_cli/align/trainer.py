@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from finsta_cli.align.data import AlignData
     from finsta_cli.align.model import FinstaModel
+    from finsta_cli.datasets import CaptionFormat
 
 log = get_logger("align")
 
@@ -335,7 +336,7 @@ def run_align_train(
     tsg: Path | None = None,
     dsg: Path | None = None,
     hsg: Path | None = None,
-    dataset_format: str = "auto",
+    dataset_format: CaptionFormat = "auto",
     resume: bool = False,
     quiet: bool = False,
 ) -> TrainResult:
@@ -388,7 +389,7 @@ def run_align_train(
             atomic_write_text(out / "config.yaml", config.to_yaml())
             _write_manifest(out, config, "running", started, {"device": device})
             manifest_started = True
-        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
+        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)
         entries = _videos_with_captions(dataset)
         if not entries:
             raise InputError(f"{data_dir}: split {config.split!r} has no captions to train on")

@@ -19,7 +19,7 @@ from finsta_cli.errors import InputError, UsageError
 Reader = Callable[[Path, str, Path | None], TaskDataset]
 """A format's reader: ``(annotation file, split, video_root) -> TaskDataset``."""
 
-_READERS: dict[DatasetFormat, Reader] = {
+READERS: dict[DatasetFormat, Reader] = {
     "synth": read_synth,
     "msrvtt": read_msrvtt,
     "nextqa": read_nextqa,
@@ -56,6 +56,6 @@ def load_task_dataset(
         path, found = source, fmt if fmt != "auto" else detect_format(source)
     else:
         raise InputError(f"{source}: no such file or folder")
-    dataset = _READERS[found](path, split, video_root)
+    dataset = READERS[found](path, split, video_root)
     dataset.video_root = video_root
     return dataset
