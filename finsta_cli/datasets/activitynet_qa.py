@@ -36,6 +36,8 @@ def _activitynet_pair(path: Path) -> tuple[Path, Path]:
 
 
 def read_activitynet_qa(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """``<split>_q.json`` (or its ``_a.json``) as open-ended questions about ``v_<video_name>``,
+    typed by the answer's ``type``."""
     q_path, a_path = _activitynet_pair(path)
     if not a_path.is_file():
         raise InputError(f"{q_path}: its answers file {a_path.name} is not beside it")

@@ -32,6 +32,7 @@ class TaskDatasetBuilder:
         self._qa_ids: set[str] = set()
 
     def video(self, video_id: str, path: Path | None, expected: Path | None = None) -> None:
+        """Add a video (again: a known one without a file takes the ``path`` now given)."""
         known = self.videos.get(video_id)
         if known is None or (known.path is None and path is not None):
             self.videos[video_id] = VideoRef(video_id, path, None if path else expected)
@@ -50,19 +51,26 @@ class TaskDatasetBuilder:
         return self._caption_count.get(video_id, 0)
 
     def caption(self, video_id: str, text: str) -> str:
-        k = self._caption_count.get(video_id, 0)
+        """Add the video's next caption; its id is ``VIDEO.cK``, K counting the video's captions."""
+        k = self.caption_count(video_id)
         self._caption_count[video_id] = k + 1
         text_id = f"{video_id}.c{k}"
         self.captions.append(Caption(text_id, video_id, text))
         return text_id
 
+    def negative(self, video_id: str, text: str, source: int, aspect: str) -> None:
+        """Add a hard negative made from the video's caption number ``source`` (id ``VIDEO.cK``)."""
+        self.negatives.append(HardNegative(video_id, text, f"{video_id}.c{source}", aspect))
+
     def question(self, item: QAItem, where: str) -> None:
+        """Add a question (multiple choice when it has options); an id seen before raises."""
         if item.qa_id in self._qa_ids:
             raise InputError(f"{where}: question id {item.qa_id!r} appears twice")
         self._qa_ids.add(item.qa_id)
         (self.qa_mc if item.options is not None else self.qa_open).append(item)
 
     def action(self, video_id: str, label: str, where: str) -> None:
+        """Set the video's action label; a second, different label raises."""
         known = self.actions.get(video_id)
         if known is not None and known.label != label:
             raise InputError(
@@ -71,6 +79,8 @@ class TaskDatasetBuilder:
         self.actions[video_id] = ActionItem(video_id, label)
 
     def build(self, labels: Sequence[str] | None = None) -> TaskDataset:
+        """The dataset; ``labels`` is the label set when the dataset lists one, else the labels
+        its videos carry, sorted."""
         seen = sorted({a.label for a in self.actions.values()})
         return TaskDataset(
             name=self.name,

@@ -12,6 +12,7 @@ from finsta_cli.io.csvfile import iter_csv_rows
 
 
 def load_json(path: Path) -> Any:
+    """The parsed JSON of ``path``; a missing, unreadable or invalid file raises."""
     try:
         text = path.read_text(encoding="utf-8-sig")
     except FileNotFoundError:
@@ -65,6 +66,7 @@ def read_csv(
 
 
 def text_field(record: Mapping[str, Any], key: str, where: str) -> str:
+    """``record[key]`` as stripped text (a string or a number); missing, empty or other raises."""
     value = record.get(key)
     if value is None:
         raise InputError(f"{where}: missing {key!r}")
@@ -77,6 +79,7 @@ def text_field(record: Mapping[str, Any], key: str, where: str) -> str:
 
 
 def as_index(value: Any, size: int, where: str, what: str) -> int:
+    """``value`` as an index in ``0..size-1`` (an int or a digit string); anything else raises."""
     try:
         index = int(str(value).strip()) if not isinstance(value, bool) else -1
     except ValueError:
@@ -87,6 +90,7 @@ def as_index(value: Any, size: int, where: str, what: str) -> int:
 
 
 def json_objects(value: Any, path: Path, what: str) -> list[dict[str, Any]]:
+    """``value`` checked to be a JSON list of objects (``what`` names them in the error)."""
     if not isinstance(value, list):
         raise InputError(f"{path}: expected a JSON list of {what}, found {type(value).__name__}")
     for i, item in enumerate(value):

@@ -8,12 +8,13 @@ from typing import Any
 
 from finsta_cli.datasets.builder import TaskDatasetBuilder
 from finsta_cli.datasets.files import as_index, text_field
-from finsta_cli.datasets.records import HardNegative, QAItem, TaskDataset
+from finsta_cli.datasets.records import QAItem, TaskDataset
 from finsta_cli.errors import InputError
 from finsta_cli.io.jsonl import iter_jsonl
 
 
 def read_jsonl(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """A generic JSONL file; videos are named relative to ``video_root``, else to its folder."""
     base = video_root if video_root is not None else path.parent
     out = TaskDatasetBuilder("jsonl", split, path)
     qa_count: dict[str, int] = {}
@@ -98,7 +99,7 @@ def _negative(
     text = text_field(negative, "text", f"{where}: negatives[{k}]")
     source = as_index(negative.get("source", 0), count, f"{where}: negatives[{k}]", "source")
     aspect = str(negative.get("aspect") or "other")
-    out.negatives.append(HardNegative(video_id, text, f"{video_id}.c{first + source}", aspect))
+    out.negative(video_id, text, first + source, aspect)
 
 
 def _question(record: dict[str, Any], video_id: str, n: int, where: str) -> QAItem:

@@ -14,6 +14,8 @@ from finsta_cli.errors import InputError, UsageError
 
 
 def read_msrvtt(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """An MSR-VTT caption file (the csv, a list of records, MSRVTT_data.json, whose ``split``
+    picks the videos, or MMAction2's ``{file: captions}``) as captions."""
     out = TaskDatasetBuilder("msrvtt", split, path)
     if path.suffix.lower() == ".csv":
         _, rows = read_csv(path, ["video_id", "sentence"])

@@ -36,6 +36,7 @@ def question_word(question: str) -> str:
 
 
 def read_msvd_qa(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """An MSVD-QA / MSRVTT-QA json as open-ended questions typed by their question word."""
     mapping = _youtube_mapping([path.parent, video_root])
     out = TaskDatasetBuilder("msvd-qa", split, path)
     for i, record in enumerate(json_objects(load_json(path), path, "questions")):

@@ -12,6 +12,7 @@ from finsta_cli.errors import InputError
 
 
 def read_nextqa(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """A NExT-QA csv as multiple-choice questions (NExT-OE, without options: open-ended)."""
     header, rows = read_csv(path, ["video", "question", "answer", "qid"])
     option_columns: list[str] = []
     while f"a{len(option_columns)}" in header:

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from finsta_cli.datasets.builder import TaskDatasetBuilder
 from finsta_cli.datasets.files import as_index, load_json
-from finsta_cli.datasets.records import HardNegative, QAItem, TaskDataset
+from finsta_cli.datasets.records import QAItem, TaskDataset
 from finsta_cli.errors import InputError
 from finsta_cli.io.jsonl import iter_jsonl, validation_message
 from finsta_cli.schema.base import VersionedRecord
@@ -69,6 +69,8 @@ def _synth_labels(folder: Path) -> list[str] | None:
 
 
 def read_synth(path: Path, split: str, video_root: Path | None) -> TaskDataset:
+    """A synth folder's ``<split>.jsonl``; videos and the label set come from its folder (videos:
+    from ``video_root`` when given)."""
     folder = path.parent
     labels = _synth_labels(folder)
     base = video_root if video_root is not None else folder
@@ -96,14 +98,7 @@ def read_synth(path: Path, split: str, video_root: Path | None) -> TaskDataset:
                     f"{where}: a negative's source {negative.source} is not a caption index "
                     f"(the video has {len(record.captions)})"
                 )
-            out.negatives.append(
-                HardNegative(
-                    video_id,
-                    negative.text.strip(),
-                    f"{video_id}.c{negative.source}",
-                    negative.aspect,
-                )
-            )
+            out.negative(video_id, negative.text.strip(), negative.source, negative.aspect)
         for k, mc in enumerate(record.qa_mc):
             answer = as_index(mc.answer, len(mc.options), where, "qa_mc answer")
             options = tuple(o.strip() for o in mc.options)
