@@ -32,10 +32,10 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
+    from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
     from finsta_cli.runtime import configure_threads
-    from finsta_cli.tasks.datasets import load_task_dataset
     from finsta_cli.tasks.host_eval import Scorer, encode_texts, encode_videos
 
     configure_threads(args.threads)

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
 
     from finsta_cli.align.data import AlignData
     from finsta_cli.align.model import FinstaModel
+    from finsta_cli.datasets import CaptionFormat
 
 log = get_logger("align")
 
@@ -318,7 +319,7 @@ def _vocabulary_texts(dataset: Any) -> list[str]:
     """The training split's texts a new host's vocabulary is built from: its captions, and the
     questions, options and answers of its QA items and its action prompts, so that words only
     the tasks use (number words, say) are not [UNK] at evaluation."""
-    from finsta_cli.tasks.datasets import ACTION_PROMPT
+    from finsta_cli.datasets import ACTION_PROMPT
 
     texts = [caption.text for caption in dataset.captions]
     for item in [*dataset.qa_mc, *dataset.qa_open]:
@@ -335,7 +336,7 @@ def run_align_train(
     tsg: Path | None = None,
     dsg: Path | None = None,
     hsg: Path | None = None,
-    dataset_format: str = "auto",
+    dataset_format: CaptionFormat = "auto",
     resume: bool = False,
     quiet: bool = False,
 ) -> TrainResult:
@@ -346,13 +347,13 @@ def run_align_train(
     from finsta_cli.align.data import build_align_data
     from finsta_cli.align.distributed import close_collective, init_collective
     from finsta_cli.align.model import FinstaModel, LossWeights
+    from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
     from finsta_cli.io.faults import failpoint
     from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import configure_threads, resolve_device
-    from finsta_cli.tasks.datasets import load_task_dataset
 
     finsta = config.objective == "finsta"
     if finsta and (tsg is None or dsg is None or hsg is None):
@@ -388,7 +389,7 @@ def run_align_train(
             atomic_write_text(out / "config.yaml", config.to_yaml())
             _write_manifest(out, config, "running", started, {"device": device})
             manifest_started = True
-        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
+        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)
         entries = _videos_with_captions(dataset)
         if not entries:
             raise InputError(f"{data_dir}: split {config.split!r} has no captions to train on")

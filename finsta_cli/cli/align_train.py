@@ -17,6 +17,7 @@ from finsta_cli.cli.options import (
     command,
     print_json,
 )
+from finsta_cli.datasets.formats import CaptionFormat
 
 
 class HostChoice(str, enum.Enum):
@@ -38,13 +39,6 @@ class ObjectiveChoice(str, enum.Enum):
 class ModeChoice(str, enum.Enum):
     distill = "distill"
     fusion = "fusion"
-
-
-class FormatChoice(str, enum.Enum):
-    auto = "auto"
-    synth = "synth"
-    msrvtt = "msrvtt"
-    jsonl = "jsonl"
 
 
 def _off(flag: bool) -> bool | None:
@@ -109,8 +103,8 @@ def align_train(
     ] = None,
     split: Annotated[str | None, typer.Option("--split", help="Split to train on [train].")] = None,
     dataset_format: Annotated[
-        FormatChoice, typer.Option("--format", help="Dataset format.")
-    ] = FormatChoice.auto,
+        CaptionFormat, typer.Option("--format", help="Dataset format.")
+    ] = "auto",
     steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps [300].")] = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", "-b", help="Global batch size [32].")
@@ -193,7 +187,7 @@ def align_train(
     )
     result = run_align_train(
         data, out, resolved, tsg=tsg, dsg=dsg, hsg=hsg,
-        dataset_format=dataset_format.value, resume=resume, quiet=quiet,
+        dataset_format=dataset_format, resume=resume, quiet=quiet,
     )  # fmt: skip
     payload = result.to_json()
     if json_out:

@@ -12,7 +12,6 @@ from finsta_cli.cli.host_task import (
     CacheOpt,
     CheckpointOpt,
     DataOpt,
-    DatasetFormatChoice,
     DsgFramesOpt,
     DsgOpt,
     FormatOpt,
@@ -85,7 +84,7 @@ def eval_command(
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
     split: SplitOpt = None,
-    dataset_format: FormatOpt = DatasetFormatChoice.auto,
+    dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
     finetune: Annotated[
         bool,

@@ -1,26 +1,16 @@
 """Options and the runner shared by ``finsta eval`` and ``finsta zeroshot`` for the tasks that
 evaluate a host checkpoint (retrieval, videoqa, action)."""
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from finsta_cli.cli.options import print_json
+from finsta_cli.datasets.formats import DatasetFormat
 from finsta_cli.errors import UsageError
 
 HOST_TASKS = ("retrieval", "videoqa", "action")
-
-
-class DatasetFormatChoice(str, enum.Enum):
-    auto = "auto"
-    synth = "synth"
-    msrvtt = "msrvtt"
-    nextqa = "nextqa"
-    activitynet_qa = "activitynet-qa"
-    msvd_qa = "msvd-qa"
-    jsonl = "jsonl"
 
 
 CheckpointOpt = Annotated[
@@ -33,7 +23,7 @@ DataOpt = Annotated[
 ]
 SplitOpt = Annotated[str | None, typer.Option("--split", help="Split to evaluate.")]
 FormatOpt = Annotated[
-    DatasetFormatChoice, typer.Option("--format", help="Dataset format (see docs/datasets.md).")
+    DatasetFormat, typer.Option("--format", help="Dataset format (see docs/datasets.md).")
 ]
 VideoRootOpt = Annotated[
     Path | None, typer.Option("--video-root", help="Folder holding the dataset's video files.")
@@ -84,7 +74,7 @@ def run_host_task(
     checkpoint: Path | None,
     data: Path | None,
     split: str,
-    dataset_format: DatasetFormatChoice,
+    dataset_format: DatasetFormat,
     video_root: Path | None,
     finetune: bool,
     train_split: str,
@@ -134,7 +124,7 @@ def run_host_task(
         graphs = GraphSources(target / "graphs", tsg=tsg, dsg=dsg, dsg_frames=dsg_frames)
     result = run_host_eval(
         checkpoint, data, task,  # type: ignore[arg-type]
-        split=split, fmt=dataset_format.value, video_root=video_root, finetune=finetune,
+        split=split, fmt=dataset_format, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=cache, device=device or "auto", threads=threads,
         seed=seed or 0, quiet=quiet, graphs=graphs, video_chunk=video_chunk or VIDEO_CHUNK,
     )  # fmt: skip

@@ -10,7 +10,6 @@ from finsta_cli.cli.host_task import (
     CacheOpt,
     CheckpointOpt,
     DataOpt,
-    DatasetFormatChoice,
     DsgFramesOpt,
     DsgOpt,
     FormatOpt,
@@ -44,7 +43,7 @@ def zeroshot(
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
     split: SplitOpt = None,
-    dataset_format: FormatOpt = DatasetFormatChoice.auto,
+    dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
     out: Annotated[
         Path | None,

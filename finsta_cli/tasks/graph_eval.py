@@ -42,9 +42,9 @@ if TYPE_CHECKING:
     from torch_geometric.data import Data
 
     from finsta_cli.align.model import FinstaModel
+    from finsta_cli.datasets import TaskDataset
     from finsta_cli.graph import GraphOptions, LabelVocab
     from finsta_cli.schema import TSG
-    from finsta_cli.tasks.datasets import TaskDataset
 
 log = get_logger("eval")
 

@@ -35,12 +35,18 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from finsta_cli.datasets import (
+    ACTION_PROMPT,
+    DatasetFormat,
+    QAItem,
+    TaskDataset,
+    load_task_dataset,
+)
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, iter_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.runtime import release_freed_memory
-from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
 from finsta_cli.tasks.metrics import (
     accuracy,
     accuracy_by_group,
@@ -554,7 +560,7 @@ def run_host_eval(
     task: HostTask,
     *,
     split: str,
-    fmt: str = "auto",
+    fmt: DatasetFormat = "auto",
     video_root: Path | None = None,
     finetune: bool = False,
     train_split: str = "train",
@@ -589,7 +595,7 @@ def run_host_eval(
         fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
     else:
         host = load_host(checkpoint, resolved)
-    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)
     train = None
     if finetune:
         if task == "retrieval":
@@ -597,7 +603,7 @@ def run_host_eval(
                 "retrieval has no task head to fine-tune",
                 hint="fine-tune the host itself with finsta align-train --objective host-only",
             )
-        train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+        train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)
     encoder = None
     if graphs is not None and fusion is not None:
         from finsta_cli.tasks.graph_eval import prepare_encoder

@@ -10,10 +10,10 @@ from torch_geometric.data import Data
 from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, collate
 from finsta_cli.align.data import AlignData, CaptionGraphs, VideoGraphs, build_align_data
 from finsta_cli.align.trainer import _videos_with_captions
+from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
 from finsta_cli.hosts.frames import FrameSet
-from finsta_cli.tasks.datasets import load_task_dataset
 from tests.align.fixtures import AlignSet
 
 HOPS = 1

@@ -16,9 +16,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from finsta_cli.datasets import TaskDataset, load_task_dataset
 from finsta_cli.errors import UsageError
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
-from finsta_cli.tasks.datasets import TaskDataset, load_task_dataset
 from finsta_cli.tasks.graph_eval import (
     FusionEncoder,
     GraphSources,

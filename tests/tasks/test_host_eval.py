@@ -12,10 +12,10 @@ from typing import Any
 import pytest
 import torch
 
+from finsta_cli.datasets import load_task_dataset
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.hosts.factory import load_checkpoint, load_host
 from finsta_cli.hosts.frames import load_host_frames
-from finsta_cli.tasks.datasets import load_task_dataset
 from finsta_cli.tasks.host_eval import (
     HostEvalResult,
     embed_videos,
