@@ -15,7 +15,7 @@ from torch import Tensor
 from torch_geometric.data import Batch, Data
 
 from finsta_cli.align.data import AlignData, CaptionGraphs, VideoGraphs
-from finsta_cli.graph.convert import _Builder
+from finsta_cli.graph.convert import SceneGraphBuilder
 from finsta_cli.graph.vocab import LabelVocab
 from finsta_cli.hosts.frames import FrameSet
 
@@ -87,14 +87,14 @@ def attach_host_frames(data: AlignData, frames: FrameSet) -> None:
 
 def _empty_dsg(region_dim: int) -> Data:
     region = torch.zeros((0, region_dim)) if region_dim else None
-    data = _Builder.new(LabelVocab(), LabelVocab()).to_data(region)
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data(region)
     data.frame_number = torch.zeros(0, dtype=torch.long)
     data.host_frame = torch.zeros(0, dtype=torch.long)
     return data
 
 
 def _empty_text_graph(with_rows: bool) -> Data:
-    data = _Builder.new(LabelVocab(), LabelVocab()).to_data()
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data()
     if with_rows:
         data.text_rows = torch.tensor(0)
     return data
