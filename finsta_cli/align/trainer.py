@@ -37,6 +37,7 @@ from pydantic import Field
 from finsta_cli import __version__
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
+from finsta_cli.hosts.base import HostName, TemporalMode
 from finsta_cli.io.atomic import atomic_open, atomic_write_json, atomic_write_text
 from finsta_cli.io.finite import dumps_json, find_non_finite
 from finsta_cli.io.hashing import hash_json
@@ -51,6 +52,9 @@ if TYPE_CHECKING:
 
 log = get_logger("align")
 
+Objective = Literal["finsta", "host-only"]
+AlignMode = Literal["distill", "fusion"]
+
 
 class AlignTrainConfig(StageConfig):
     """Options of ``finsta align-train`` (see docs/align-train.md)."""
@@ -61,8 +65,8 @@ class AlignTrainConfig(StageConfig):
     )
     LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained"})
 
-    host: Literal["tiny", "clip4clip", "lite"] = "tiny"
-    temporal: Literal["meanP", "seqTransf"] = "meanP"
+    host: HostName = "tiny"
+    temporal: TemporalMode = "meanP"
     host_options: dict[str, Any] = Field(
         default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"
     )
@@ -74,8 +78,8 @@ class AlignTrainConfig(StageConfig):
         default=False, description="let open_clip download host_pretrained's weights"
     )
     init: Path | None = Field(default=None, description="start from this checkpoint's host")
-    objective: Literal["finsta", "host-only"] = "finsta"
-    mode: Literal["distill", "fusion"] = "distill"
+    objective: Objective = "finsta"
+    mode: AlignMode = "distill"
     split: str = "train"
     steps: int = Field(default=300, ge=1)
     batch_size: int = Field(default=32, ge=2)

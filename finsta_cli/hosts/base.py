@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, get_args, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
 HostName = Literal["tiny", "clip4clip", "lite"]
-HOST_NAMES: tuple[str, ...] = ("tiny", "clip4clip", "lite")
+HOST_NAMES: tuple[str, ...] = get_args(HostName)
 TemporalMode = Literal["meanP", "seqTransf"]
 
 

@@ -36,6 +36,7 @@ from finsta_cli.schema import DSG, HSG, TSG
 # A caption id that starts with its video's id: "VIDEO.c0", "VIDEO#2", "VIDEO:caption3".
 _CAPTION_SUFFIX = re.compile(r"^(?P<video>.+?)[.#:/](?P<rest>[^.#:/]+)$")
 EMBEDDING_MATCHERS = ("embed", "hybrid")
+MatcherKind = Literal["rules", "embed", "hybrid"]
 log = get_logger("build-hsg")
 
 
@@ -45,7 +46,7 @@ class BuildHSGConfig(StageConfig):
     SECTION = "build_hsg"
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"device"})
 
-    matcher: Literal["rules", "embed", "hybrid"] = Field(
+    matcher: MatcherKind = Field(
         default="rules",
         description="rules (lexicon), embed (a host's text encoder) or hybrid (rules, and "
         "embeddings for the words the lexicon does not know)",
