@@ -35,16 +35,10 @@ from typing import TYPE_CHECKING, Any
 
 from finsta_cli.text.conventions import Conventions
 from finsta_cli.text.factual import Fact, normalise_text
-from finsta_cli.text.parser import (
-    _VERB_LEMMAS,
-    COLOUR_WORDS,
-    NUMBER_WORDS,
-    SHADES,
-    LemmaCache,
-    _GraphBuilder,
-    _record,
-    _Tok,
-)
+from finsta_cli.text.graph_builder import GraphBuilder, tsg_dict
+from finsta_cli.text.tokens import LemmaCache, Tok
+from finsta_cli.text.verb_repair import VERB_LEMMAS
+from finsta_cli.text.words import COLOUR_WORDS, NUMBER_WORDS, SHADES
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
@@ -124,7 +118,7 @@ class Proposal:
 
     text: str
     record: dict[str, Any]
-    tokens: list[_Tok]
+    tokens: list[Tok]
     object_heads: dict[int, int]  # object node -> head token
     names: dict[int, list[Name]]  # object node -> its name options (index 0: the rules')
     slots: list[Slot] = field(default_factory=list)
@@ -200,7 +194,7 @@ def predicate_text(label: str, prep: str | None, patient: bool) -> str:
 class _Proposer:
     """Builds the slots of one caption from the rules' graph builder after it ran."""
 
-    def __init__(self, builder: _GraphBuilder, record: dict[str, Any], lexicon: Lexicon) -> None:
+    def __init__(self, builder: GraphBuilder, record: dict[str, Any], lexicon: Lexicon) -> None:
         self.b = builder
         self.record = record
         self.lex = lexicon
@@ -230,7 +224,7 @@ class _Proposer:
         end = max(self.tokens[i].idx + len(self.tokens[i].text) for i in indices)
         return normalise_text(self.text[start:end])
 
-    def tok(self, prefix: str, token: _Tok) -> list[str]:
+    def tok(self, prefix: str, token: Tok) -> list[str]:
         return [
             f"{prefix}w={token.lower_}",
             f"{prefix}l={token.lemma_.lower()}",
@@ -247,7 +241,7 @@ class _Proposer:
         return self.tokens[head].lemma_.lower()
 
     # -- names -------------------------------------------------------------------------------
-    def name_chain(self, head: _Tok) -> list[int]:
+    def name_chain(self, head: Tok) -> list[int]:
         """Token indices of the modifiers right in front of ``head`` that could join its name."""
         chain: list[int] = []
         members = {head.i}
@@ -317,7 +311,7 @@ class _Proposer:
             ]
             self.slots.append(Slot("name", (node,), slot_options, 0))
 
-    def name_features(self, head: _Tok, name: Name, chain: list[int], is_rule: bool) -> list[str]:
+    def name_features(self, head: Tok, name: Name, chain: list[int], is_rule: bool) -> list[str]:
         inside = set(name.tokens)
         out = [
             f"n:kind={name.kind}",
@@ -343,7 +337,7 @@ class _Proposer:
         return out
 
     # -- attributes --------------------------------------------------------------------------
-    def attribute_words(self, modifier: _Tok) -> list[tuple[str, tuple[int, ...], str]]:
+    def attribute_words(self, modifier: Tok) -> list[tuple[str, tuple[int, ...], str]]:
         """Spellings of the attribute a modifier gives: the word, with its adverbs, a number."""
         variants: list[tuple[str, tuple[int, ...], str]] = []
         count = NUMBER_WORDS.get(modifier.lower_)
@@ -425,7 +419,7 @@ class _Proposer:
             )
 
     def attr_features(
-        self, attr: Attr, modifier: _Tok, head: _Tok, source: str, is_rule: bool
+        self, attr: Attr, modifier: Tok, head: Tok, source: str, is_rule: bool
     ) -> list[str]:
         policy = self.b._modifier_policy(modifier, head) if source != "rule" else "rule"
         side = "before" if modifier.i < head.i else "after"
@@ -493,7 +487,7 @@ class _Proposer:
             found.insert(0, rule_agent)
         return found
 
-    def is_clause_verb(self, token: _Tok) -> bool:
+    def is_clause_verb(self, token: Tok) -> bool:
         """A finite verb, or one with an auxiliary ("is sitting"); not a bare participle
         ("two women skiing", "man walking")."""
         if token.pos_ not in ("VERB", "AUX"):
@@ -502,7 +496,7 @@ class _Proposer:
             return True
         return any(child.dep_ in ("aux", "auxpass") for child in self.b.kids[token.i])
 
-    def verb_of(self, words: tuple[int, ...]) -> _Tok | None:
+    def verb_of(self, words: tuple[int, ...]) -> Tok | None:
         """The verb a preposition's relation may be read with: its head, or the participle
         right before the noun it follows."""
         if not words:
@@ -680,7 +674,7 @@ class _Proposer:
                 self.relation_slot(None, [rel], "newprep")
         self.propose_verbs(relations)
 
-    def virtual_object(self, token: _Tok) -> int:
+    def virtual_object(self, token: Tok) -> int:
         """The node of a noun the rules made no object of (created when a slot uses it)."""
         node = self.extra_heads.get(token.i)
         if node is None:
@@ -730,7 +724,7 @@ class _Proposer:
                 return self.virtual_object(token)
         return None
 
-    def verb_lemma(self, token: _Tok) -> str | None:
+    def verb_lemma(self, token: Tok) -> str | None:
         """The verb lemma of a verb, or of an "-ing" word the small model tagged otherwise."""
         if token.pos_ == "VERB" or token.tag_.startswith("VB"):
             return self.conv.verb_lemmas.get(token.lower_, token.lemma_.lower())
@@ -738,7 +732,7 @@ class _Proposer:
         if word.endswith("ing") and len(word) > 5:
             stem = word[:-3]
             for base in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
-                if base in _VERB_LEMMAS:
+                if base in VERB_LEMMAS:
                     return self.conv.verb_lemmas.get(word, base)
         return None
 
@@ -808,8 +802,8 @@ def propose(
     """Run the rules on one parsed caption and reopen their choices as slots."""
     text = doc.text if text is None else text
     if not text.strip():
-        return Proposal(text, _record(item_id, text, [], []), [], {}, {})
-    builder = _GraphBuilder(doc, conventions, text, lemmas)
+        return Proposal(text, tsg_dict(item_id, text, [], []), [], {}, {})
+    builder = GraphBuilder(doc, conventions, text, lemmas)
     record = builder.build(item_id)
     proposer = _Proposer(builder, record, lexicon)
     proposer.propose_names()
@@ -1162,4 +1156,4 @@ def _rebuild(
     else:
         for position, node in enumerate(kept_nodes):
             node["id"] = position
-    return _record(record["id"], record["text"], kept_nodes, out_edges)
+    return tsg_dict(record["id"], record["text"], kept_nodes, out_edges)

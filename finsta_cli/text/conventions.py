@@ -190,7 +190,8 @@ def learn_conventions(
     from the aligned gold fact are counted as rewrites.
     """
     from finsta_cli.text.factual import parse_facts, tsg_to_facts
-    from finsta_cli.text.parser import NUMBER_WORDS, load_nlp, parse_docs
+    from finsta_cli.text.parser import load_nlp, parse_docs
+    from finsta_cli.text.words import NUMBER_WORDS
 
     data = [(caption, parse_facts(graph)) for caption, graph in rows]
     nlp = load_nlp(spacy_model)

@@ -52,7 +52,7 @@ if TYPE_CHECKING:
     from spacy.language import Language
     from spacy.tokens import Doc
 
-    from finsta_cli.text.parser import LemmaCache
+    from finsta_cli.text.tokens import LemmaCache
 
 MODEL_FORMAT = "finsta-learned-parser"
 MODEL_VERSION = 1

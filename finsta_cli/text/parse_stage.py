@@ -323,7 +323,8 @@ def run_parse_text(
     from finsta_cli.schema import TSG
     from finsta_cli.text.conventions import load_conventions
     from finsta_cli.text.factual import format_facts, tsg_to_facts
-    from finsta_cli.text.parser import LemmaCache, bound_text, load_nlp, tsg_record
+    from finsta_cli.text.parser import bound_text, load_nlp, tsg_record
+    from finsta_cli.text.tokens import LemmaCache
 
     if out != STDIO and Path(out).is_dir():
         raise UsageError(f"--out {out} is a folder: parse-text writes one file (or - for stdout)")

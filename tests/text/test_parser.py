@@ -215,7 +215,8 @@ def test_overlong_caption_is_cut_with_a_warning(caplog: pytest.LogCaptureFixture
 
 
 def test_lemma_cache_gives_the_lemmatizers_lemmas_and_the_same_graphs() -> None:
-    from finsta_cli.text.parser import LemmaCache, _copy_tokens, tsg_record
+    from finsta_cli.text.parser import tsg_record
+    from finsta_cli.text.tokens import LemmaCache, copy_tokens
 
     nlp = load_nlp()
     captions = [
@@ -233,14 +234,15 @@ def test_lemma_cache_gives_the_lemmatizers_lemmas_and_the_same_graphs() -> None:
     assert any(not token.lemma for doc in bare for token in doc)  # the cache has work to do
     for caption, with_lemmas, without in zip(captions, full, bare, strict=True):
         expected = [token.lemma_ for token in with_lemmas]
-        assert [t.lemma_ for t in _copy_tokens(without, caption, cache)] == expected
+        assert [t.lemma_ for t in copy_tokens(without, caption, cache)] == expected
         assert tsg_record(without, "1", conventions, caption, cache) == tsg_record(
             with_lemmas, "1", conventions, caption
         )
 
 
 def test_attribute_cache_stands_in_for_the_attribute_ruler_exactly() -> None:
-    from finsta_cli.text.parser import LemmaCache, _copy_tokens, tsg_record
+    from finsta_cli.text.parser import tsg_record
+    from finsta_cli.text.tokens import LemmaCache, copy_tokens
 
     nlp = load_nlp()
     captions = [
@@ -259,7 +261,7 @@ def test_attribute_cache_stands_in_for_the_attribute_ruler_exactly() -> None:
     bare = list(nlp.pipe(captions, disable=cache.skipped_components))
     assert not bare[0].has_annotation("POS")  # the cache has work to do
     for caption, with_ruler, without in zip(captions, full, bare, strict=True):
-        tokens = _copy_tokens(without, caption, cache)
+        tokens = copy_tokens(without, caption, cache)
         assert [(t.pos_, t.tag_, t.dep_, t.lemma_) for t in tokens] == [
             (t.pos_, t.tag_, t.dep_, t.lemma_) for t in with_ruler
         ]
