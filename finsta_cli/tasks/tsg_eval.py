@@ -164,7 +164,7 @@ def evaluate_tsg(
     gold_path: str | Path, pred_path: str | Path
 ) -> tuple[TSGMetrics, list[CaptionScore]]:
     """Score predictions against a FACTUAL gold CSV; rows pair up by position."""
-    from finsta_cli.text.conventions import read_factual_csv
+    from finsta_cli.text.factual import read_factual_csv
 
     gold_rows = read_factual_csv(gold_path)
     pred_rows = read_predictions(pred_path)

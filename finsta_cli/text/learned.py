@@ -44,8 +44,8 @@ from finsta_cli.text.candidates import (
     gold_targets,
     propose,
 )
-from finsta_cli.text.conventions import Conventions, load_conventions, read_factual_csv
-from finsta_cli.text.factual import Fact, fact_set, parse_facts, tsg_to_facts
+from finsta_cli.text.conventions import Conventions, load_conventions
+from finsta_cli.text.factual import Fact, fact_set, parse_facts, read_factual_csv, tsg_to_facts
 
 if TYPE_CHECKING:
     import torch

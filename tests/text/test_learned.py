@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from finsta_cli.errors import MissingResourceError
 from finsta_cli.schema import TSG
 from finsta_cli.text.candidates import apply_choices
-from finsta_cli.text.conventions import load_conventions, read_factual_csv
-from finsta_cli.text.factual import fact_set, parse_facts
+from finsta_cli.text.conventions import load_conventions
+from finsta_cli.text.factual import fact_set, parse_facts, read_factual_csv
 from finsta_cli.text.learned import (
     CONFIG_FILE,
     WEIGHTS_FILE,
