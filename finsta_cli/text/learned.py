@@ -46,6 +46,7 @@ from finsta_cli.text.candidates import (
 )
 from finsta_cli.text.conventions import Conventions, load_conventions
 from finsta_cli.text.factual import Fact, fact_set, parse_facts, read_factual_csv, tsg_to_facts
+from finsta_cli.text.tsg_score import CaptionScore, TSGMetrics, aggregate
 
 if TYPE_CHECKING:
     import torch
@@ -561,34 +562,6 @@ def _batch_loss(model: torch.nn.Module, data: _Data, slots: torch.Tensor) -> tor
     return (torch.logsumexp(table, 1) - torch.logsumexp(good, 1)).mean()
 
 
-@dataclass
-class DevScore:
-    """Set Match and micro F1 (x100) of a parser's FACTUAL facts against gold."""
-
-    captions: int
-    set_match: float
-    micro_f1: float
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "captions": self.captions,
-            "set_match": round(self.set_match, 2),
-            "micro_f1": round(self.micro_f1, 2),
-        }
-
-
-def score_facts(predicted: Sequence[frozenset[Fact]], gold: Sequence[frozenset[Fact]]) -> DevScore:
-    """The figures ``finsta eval --task tsg`` reports, from fact sets."""
-    correct = sum(len(p & g) for p, g in zip(predicted, gold, strict=True))
-    n_pred = sum(len(p) for p in predicted)
-    n_gold = sum(len(g) for g in gold)
-    precision = correct / n_pred if n_pred else 0.0
-    recall = correct / n_gold if n_gold else 0.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    exact = sum(p == g for p, g in zip(predicted, gold, strict=True))
-    return DevScore(len(gold), 100 * exact / max(len(gold), 1), 100 * f1)
-
-
 def record_facts(record: Mapping[str, Any], conventions: Conventions) -> frozenset[Fact]:
     """A TSG record's facts as ``--format factual`` writes them."""
     from finsta_cli.schema import TSG
@@ -614,8 +587,8 @@ class TrainSummary:
     epochs: int
     seed: int
     seconds: float
-    dev_rules: DevScore | None
-    dev_learned: DevScore | None
+    dev_rules: TSGMetrics | None
+    dev_learned: TSGMetrics | None
     losses: list[float]
 
     def to_json(self) -> dict[str, Any]:
@@ -626,8 +599,8 @@ class TrainSummary:
             "epochs": self.epochs,
             "seed": self.seed,
             "seconds": round(self.seconds, 1),
-            "dev_rules": self.dev_rules.to_json() if self.dev_rules else None,
-            "dev_learned": self.dev_learned.to_json() if self.dev_learned else None,
+            "dev_rules": self.dev_rules.headline_json() if self.dev_rules else None,
+            "dev_learned": self.dev_learned.headline_json() if self.dev_learned else None,
             "losses": [round(loss, 4) for loss in self.losses],
         }
 
@@ -642,7 +615,7 @@ def evaluate_parser(
     rows: Sequence[tuple[str, str]],
     conventions: Conventions,
     batch: int = 256,
-) -> DevScore:
+) -> TSGMetrics:
     """Score the learned parser (or the rules, ``parser`` None) on parsed gold rows."""
     from finsta_cli.text.parser import tsg_record
 
@@ -660,7 +633,14 @@ def evaluate_parser(
             records = parser.records(chunk, ids, texts)
         predicted += [record_facts(record, conventions) for record in records]
     gold = [fact_set(parse_facts(graph)) for _, graph in rows]
-    return score_facts(predicted, gold)
+    return aggregate(
+        [
+            CaptionScore(index, caption, gold_facts, predicted_facts)
+            for index, ((caption, _), gold_facts, predicted_facts) in enumerate(
+                zip(rows, gold, predicted, strict=True)
+            )
+        ]
+    )
 
 
 @dataclass
@@ -846,8 +826,8 @@ def train_learned_parser(
         dev_learned = evaluate_parser(parser, dev_docs, dev_rows, conventions)
         info["dev"] = {
             "file": Path(dev_csv).name,
-            "rules": dev_rules.to_json(),
-            "learned": dev_learned.to_json(),
+            "rules": dev_rules.headline_json(),
+            "learned": dev_learned.headline_json(),
         }
     seconds = time.perf_counter() - started
     info["train_seconds"] = round(seconds, 1)
@@ -859,7 +839,6 @@ def train_learned_parser(
 
 
 __all__ = [
-    "DevScore",
     "LearnedParser",
     "ModelShape",
     "TrainOptions",
