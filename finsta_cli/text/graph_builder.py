@@ -354,7 +354,7 @@ class GraphBuilder:
         # Compound modifiers that are objects of their own ("clock face" -> clock have face).
         for token in self.tokens:
             if token.dep_ == "compound" and token.head.i in self.objects:
-                policy = self._modifier_policy(token, token.head)
+                policy = self.modifier_policy(token, token.head)
                 if policy == "have" and self.is_nominal(token):
                     node = self.add_node(
                         "object",
@@ -417,7 +417,7 @@ class GraphBuilder:
                     (child.dep_ == "compound" or (child.dep_ == "amod" and child.i == head.i - 1))
                     and child.i < head.i
                     and child.i not in self.objects
-                    and self._modifier_policy(child, token) == "merge"
+                    and self.modifier_policy(child, token) == "merge"
                 ):
                     merged.append(child)
                     visit(child)
@@ -427,7 +427,8 @@ class GraphBuilder:
             merged.append(self.gerund_compounds[token.i])
         return sorted([*merged, token], key=lambda t: t.i)
 
-    def _modifier_policy(self, modifier: Tok, head: Tok) -> str:
+    def modifier_policy(self, modifier: Tok, head: Tok) -> str:
+        """What the conventions make of ``modifier`` before ``head`` (attribute, merge, ...)."""
         default = self.conv.default_compound if modifier.dep_ == "compound" else "attribute"
         if modifier.dep_ == "compound" and (
             modifier.pos_ not in ("NOUN", "PROPN") or modifier.lower_ in COLOUR_WORDS
@@ -501,7 +502,7 @@ class GraphBuilder:
         if dep in ("amod", "nummod", "compound") and child.i not in self.absorbed:
             if dep == "compound" and child.i in self.objects:
                 return  # an object of its own ("clock face")
-            policy = self._modifier_policy(child, head)
+            policy = self.modifier_policy(child, head)
             if policy == "merge" and dep != "compound":
                 return  # "polar bear": in the name (_name_tokens)
             if policy == "drop":

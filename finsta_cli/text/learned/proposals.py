@@ -226,7 +226,7 @@ class _Proposer:
             if modifier.text == "-":
                 continue
             where = "in" if i in inside else "out"
-            policy = self.b._modifier_policy(modifier, head)
+            policy = self.b.modifier_policy(modifier, head)
             out += [
                 f"n:{where}w={modifier.lower_}",
                 f"n:{where}p={modifier.pos_}|{modifier.dep_}",
@@ -321,7 +321,7 @@ class _Proposer:
     def attr_features(
         self, attr: Attr, modifier: Tok, head: Tok, source: str, is_rule: bool
     ) -> list[str]:
-        policy = self.b._modifier_policy(modifier, head) if source != "rule" else "rule"
+        policy = self.b.modifier_policy(modifier, head) if source != "rule" else "rule"
         side = "before" if modifier.i < head.i else "after"
         return [
             "a:keep",
