@@ -17,7 +17,8 @@
 - predicate attributes: adverbs of a verb ("quickly", "again");
 - conjunctions expanded over subjects, objects, verbs and adjectives;
 - temporal order of predicates: ``before`` (clause order, "then", "after", "before") and
-  ``overlaps`` ("while", "as", participles of the same subject).
+  ``overlaps`` ("while", "as", participles of the same subject), the last phase
+  (:class:`~finsta_cli.text.temporal_order.TemporalOrder`).
 
 Every node keeps its character span in the caption.
 """
@@ -30,15 +31,14 @@ from typing import TYPE_CHECKING, Any
 
 from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions
+from finsta_cli.text.temporal_order import TemporalOrder
 from finsta_cli.text.tokens import LemmaCache, Tok, copy_tokens, is_nominal
 from finsta_cli.text.verb_repair import repair_verbs
 from finsta_cli.text.words import (
     ACTION_PREPOSITIONS,
     ASPECT_NOUNS,
     BARE_PLACE_NOUNS,
-    BEFORE_AFTER,
     BY_PLACES,
-    CLAUSE_OPENING_DEPS,
     CLAUSE_PREPOSITIONS,
     COLOUR_WORDS,
     COMPANION_NOUNS,
@@ -53,7 +53,6 @@ from finsta_cli.text.words import (
     NON_SCENE_MODIFIERS,
     NUMBER_WORDS,
     OBJECT_DEPS,
-    OVERLAP_MARKERS,
     PATH_PREPOSITIONS,
     PERSON_NOUNS,
     PERSON_PRONOUNS,
@@ -64,7 +63,6 @@ from finsta_cli.text.words import (
     SHOWING_NOUNS,
     SIDE_PREPOSITIONS,
     SUBJECT_DEPS,
-    SUBORDINATORS,
 )
 
 if TYPE_CHECKING:
@@ -72,7 +70,7 @@ if TYPE_CHECKING:
 
 
 @dataclass
-class _Predicate:
+class Predicate:
     node: int
     token: int
     agents: list[int] = field(default_factory=list)
@@ -104,7 +102,7 @@ class GraphBuilder:
         self.objects: dict[int, int] = {}  # token index -> object node
         self.absorbed: set[int] = set()  # tokens merged into a name or a preposition
         self.dropped: set[int] = set()  # quantity nouns: "bunch" of birds
-        self.predicates: dict[int, _Predicate] = {}  # verb token -> predicate
+        self.predicates: dict[int, Predicate] = {}  # verb token -> predicate
         self.fronted: dict[int, Tok] = {}  # verb token -> object fronted before its subject
         self.gerund_compounds: dict[int, Tok] = {}  # noun token -> "cutting" of cutting board
         self.name_words: dict[int, list[Tok]] = {}  # object token -> other words of its name
@@ -900,7 +898,7 @@ class GraphBuilder:
         ):
             return  # (an action label of two words, "Arm wrestling", stands alone)
         node = self.add_node("predicate", label, self.span(words), lemma=lemma)
-        self.predicates[verb.i] = _Predicate(node=node, token=verb.i, agents=agents)
+        self.predicates[verb.i] = Predicate(node=node, token=verb.i, agents=agents)
         for agent in agents:
             self.add_edge(node, agent, "agent")
         for patient in patients:
@@ -1045,230 +1043,9 @@ class GraphBuilder:
             for target in self.expand(obj):
                 self._relation(subject, label, target, words)
 
-    # -- time --------------------------------------------------------------------------------
     def build_temporal(self) -> None:
-        """Order the verb predicates.
-
-        The words that state an order are read where they stand in the caption, since the
-        small model often hangs the clauses wrongly ("A, then B" read with A a complement of
-        B, "B after A" with the "after" under B's object): a sequencer ("then", "after that",
-        "afterwards", ...) in front of a clause puts the clause before it after the one before
-        it, even across sentences ("A. Then B."); a conjunction in front of a clause ("after",
-        "before", "until", "while", "as", "when", ...) relates it to the clause it depends on,
-        or to the main clause after it when it opens the sentence ("After A, B"). A sequencer
-        with no verb after it repeats the verb before it ("pours water, then sauce"). Pairs
-        no word orders fall back on the parse: conjoined verbs of one subject in clause order,
-        participles of the same subject overlapping.
-        """
-        ordered: set[frozenset[int]] = set()
-        self._sequencers_used: set[int] = set()
-        self._sentences: list[int] = []
-        sentence = 0
-        for token in self.tokens:
-            self._sentences.append(sentence)
-            if token.lower_ in (".", "!", "?"):
-                sentence += 1
-        for verb_i in sorted(self.predicates):
-            self._order_clause(self.tokens[verb_i], ordered)
-        for token in self.tokens:
-            if token.lower_ in SEQUENCERS and token.i not in self._sequencers_used:
-                self._gapped_predicate(token, ordered)
-        for predicate in sorted(self.predicates.values(), key=lambda p: p.token):
-            self._order_by_parse(predicate, ordered)
-
-    def _order(self, first: Tok, second: Tok, kind: str, ordered: set[frozenset[int]]) -> None:
-        a, b = self.predicates[first.i].node, self.predicates[second.i].node
-        if a != b:
-            ordered.add(frozenset((a, b)))
-            self.add_edge(a, b, kind)
-
-    def _clause_start(self, verb: Tok) -> int:
-        """The first token of a verb's clause: its subject's (or auxiliary's) first word."""
-        start = verb.i
-        for child in self.kids[verb.i]:
-            if child.i < verb.i and child.dep_ in CLAUSE_OPENING_DEPS:
-                start = min(start, min(self.subtree(child)))
-        return start
-
-    def _connectives(self, verb: Tok) -> list[Tok]:
-        """The order words in front of a verb's clause ("and then", ", after that ,", "while"),
-        and a sequencer between its subject and the verb ("the cube then moves")."""
-        start = self._clause_start(verb)
-        found: list[Tok] = []
-        j = start - 1
-        while j >= 0:
-            token = self.tokens[j]
-            lower = token.lower_
-            if lower in SEQUENCERS or lower in SUBORDINATORS:
-                found.append(token)
-            elif lower in ("that", "this") and j > 0 and self.tokens[j - 1].lower_ in BEFORE_AFTER:
-                found.append(self.tokens[j - 1])  # "after that": a sequencer
-                j -= 1
-            elif not (token.is_punct or token.dep_ == "cc" or lower in ("and", "but", "first")):
-                break
-            j -= 1
-        for token in self.tokens[start + 1 : verb.i]:
-            if token.lower_ in SEQUENCERS and token.head is verb:
-                found.append(token)
-        return found
-
-    def _governor(self, before: int, sentence_only: bool) -> Tok | None:
-        """The verb a clause at token ``before`` follows: the last predicate verb before it,
-        preferring main clauses to relative clauses and participles of nouns."""
-        sentence = self._sentences[before]
-        earlier = [
-            self.tokens[i]
-            for i in sorted(self.predicates)
-            if i < before and (not sentence_only or self._sentences[i] == sentence)
-        ]
-        main = [t for t in earlier if t.dep_ not in ("relcl", "acl", "amod", "xcomp")]
-        chosen = main or earlier
-        return chosen[-1] if chosen else None
-
-    def _main_after(self, verb: Tok) -> Tok | None:
-        """The main clause after a sentence-opening subordinate clause ("After A, B")."""
-        sentence = self._sentences[verb.i]
-        later = [
-            self.tokens[i]
-            for i in sorted(self.predicates)
-            if i > verb.i and self._sentences[i] == sentence
-        ]
-        after_comma = [
-            t for t in later if any(self.tokens[k].lower_ in (",", ";") for k in range(verb.i, t.i))
-        ]
-        found = after_comma or later
-        return found[0] if found else None
-
-    def _order_clause(self, verb: Tok, ordered: set[frozenset[int]]) -> None:
-        if verb.dep_ == "xcomp":
-            return  # "returns later to add": a purpose, not a next event
-        for word in self._connectives(verb):
-            lower = word.lower_
-            if lower in SEQUENCERS or (lower in ("after", "before") and self._is_anaphoric(word)):
-                earlier = self._governor(self._clause_start(verb), sentence_only=False)
-                if earlier is None:
-                    continue
-                self._sequencers_used.add(word.i)
-                if lower == "before":  # "before that, B": B came first
-                    self._order(verb, earlier, "before", ordered)
-                else:
-                    self._order(earlier, verb, "before", ordered)
-                return
-            relation = SUBORDINATORS[lower]
-            main = self._governor(word.i, sentence_only=True)
-            opening = main is None
-            if opening:
-                main = self._main_after(verb)
-            if main is None:
-                continue
-            if relation == "overlaps":
-                self._order(main, verb, "overlaps", ordered)
-            elif relation == "after":  # "B after A", "After A, B": A first
-                self._order(verb, main, "before", ordered)
-            else:  # "A before B", "A until B", "Before B, A"
-                self._order(main, verb, "before", ordered)
-            return
-
-    def _is_anaphoric(self, word: Tok) -> bool:
-        """ "after that" / "before this": the preposition points back at the clause before."""
-        following = self.tokens[word.i + 1] if word.i + 1 < len(self.tokens) else None
-        return following is not None and following.lower_ in ("that", "this")
-
-    def _gapped_predicate(self, word: Tok, ordered: set[frozenset[int]]) -> None:
-        """ "drives a car onto a field and then back to the street", "pours water, then
-        sauce": a sequencer before words with no verb of their own repeats the verb before it.
-        The new predicate has that verb's label, span and agents, takes the words after the
-        sequencer as its arguments (they leave the first predicate), and comes after it."""
-        remnant = word.head
-        if remnant is word or remnant.i < word.i or remnant.i in self.predicates:
-            return
-        verb = remnant.head
-        while verb.i not in self.predicates and verb.head is not verb and verb.dep_ != "ROOT":
-            verb = verb.head
-        if verb.i not in self.predicates or verb.i > word.i:
-            return
-        first = self.predicates[verb.i]
-        old = self.nodes[first.node]
-        moved: list[tuple[int, str, str | None]] = []  # (target, edge type, preposition)
-        adverbs: list[Tok] = []
-        if remnant.dep_ == "prep":
-            label, objects, _ = self.prep_targets(remnant)
-            moved += [(node, "prep_arg", label) for obj in objects for node in self.expand(obj)]
-        elif self.object_for(remnant) is not None:
-            for node in self.expand_single(remnant):
-                kind = "patient"
-                for edge in self.edges:
-                    if edge["source"] == first.node and edge["target"] == node:
-                        kind = edge["type"]
-                        moved.append((node, kind, edge["preposition"]))
-                        break
-                else:
-                    moved.append((node, kind, None))
-        elif remnant.lower_ in DIRECTION_WORDS or remnant.pos_ == "ADV":
-            adverbs.append(remnant)
-            for child in self.kids[remnant.i]:
-                if child.dep_ == "prep":
-                    label, objects, _ = self.prep_targets(child)
-                    moved += [
-                        (node, "prep_arg", label) for obj in objects for node in self.expand(obj)
-                    ]
-        if not moved and not adverbs:
-            return
-        node = self.add_node("predicate", old["label"], old["span"], lemma=old["lemma"])
-        for agent in first.agents:
-            self.add_edge(node, agent, "agent")
-        for target, kind, preposition in moved:
-            self._drop_edge(first.node, target)
-            self.add_edge(node, target, kind, preposition if kind == "prep_arg" else None)
-        for adverb in adverbs:
-            pred_attr = self.add_node("pred_attr", adverb.lower_, self.span([adverb]))
-            self.add_edge(node, pred_attr, "pred_attr")
-        ordered.add(frozenset((first.node, node)))
-        self.add_edge(first.node, node, "before")
-        self._sequencers_used.add(word.i)
-
-    def _drop_edge(self, source: int, target: int) -> None:
-        kept = []
-        for edge in self.edges:
-            if edge["source"] == source and edge["target"] == target:
-                self.edge_keys.discard((source, target, edge["type"], edge["preposition"]))
-            else:
-                kept.append(edge)
-        self.edges[:] = kept
-
-    def _order_by_parse(self, predicate: _Predicate, ordered: set[frozenset[int]]) -> None:
-        """Order a verb no word orders from the parse: a conjoined verb of the same subject
-        after the first, a participle or "while" clause overlapping its head."""
-        verb = self.tokens[predicate.token]
-        head = verb.head
-        markers = {
-            c.lower_ for c in self.kids[verb.i] if c.dep_ in ("advmod", "mark", "cc", "prep")
-        }
-        if verb.dep_ == "pcomp" and head.dep_ == "prep":
-            if head.lower_ in ("about", "of", "on", "for"):
-                return  # "talks about cooking pasta": a topic, not an event
-            markers.add(head.lower_)  # "before running": the preposition is the marker
-            head = head.head
-        if head.i == verb.i or head.i not in self.predicates:
-            return
-        other = self.predicates[head.i]
-        if frozenset((other.node, predicate.node)) in ordered:
-            return
-        if verb.dep_ == "conj":
-            if markers & OVERLAP_MARKERS:
-                self.add_edge(other.node, predicate.node, "overlaps")
-            elif set(predicate.agents) == set(other.agents):
-                # "picks up the box and leaves": one subject's actions in the order told.
-                self.add_edge(other.node, predicate.node, "before")
-        elif verb.dep_ in ("advcl", "prep", "pcomp"):
-            if markers & {"after", "once"}:
-                self.add_edge(predicate.node, other.node, "before")
-            elif markers & {"before", "until"}:
-                self.add_edge(other.node, predicate.node, "before")
-            elif markers & OVERLAP_MARKERS or verb.tag_ == "VBG":
-                self.add_edge(other.node, predicate.node, "overlaps")
-            elif markers & SEQUENCERS:
-                self.add_edge(other.node, predicate.node, "before")
+        """Order the verb predicates (:class:`~finsta_cli.text.temporal_order.TemporalOrder`)."""
+        TemporalOrder(self).build()
 
     def build(self, item_id: str) -> dict[str, Any]:
         self.build_objects()
