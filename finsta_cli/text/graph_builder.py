@@ -4,7 +4,8 @@
 :mod:`finsta_cli.text.verb_repair`) and builds, phase by phase (DESIGN §1):
 
 - objects: nouns and proper nouns (not pronouns: "it" / "they" are resolved to the nearest
-  earlier object of the same number; "who" / "that" to the noun a relative clause modifies);
+  earlier object of the same number; "who" / "that" to the noun a relative clause modifies;
+  :class:`~finsta_cli.text.pronouns.PronounResolver`);
   quantity nouns ("a bunch of birds") give way to what they count;
 - attributes: adjectives (with their adverbs: "partly cloudy"), numbers ("two" -> 2),
   predicate adjectives ("the car is red"), and noun compounds where FACTUAL's conventions make
@@ -31,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions
+from finsta_cli.text.pronouns import PronounResolver
 from finsta_cli.text.temporal_order import TemporalOrder
 from finsta_cli.text.tokens import LemmaCache, Tok, copy_tokens, is_nominal
 from finsta_cli.text.verb_repair import repair_verbs
@@ -55,14 +57,12 @@ from finsta_cli.text.words import (
     OBJECT_DEPS,
     PATH_PREPOSITIONS,
     PERSON_NOUNS,
-    PERSON_PRONOUNS,
     PLACE_VERBS,
     RELATIONAL_NOUNS,
     SEQUENCERS,
     SHADES,
     SHOWING_NOUNS,
     SIDE_PREPOSITIONS,
-    SUBJECT_DEPS,
 )
 
 if TYPE_CHECKING:
@@ -95,6 +95,7 @@ class GraphBuilder:
             if token.head.i != token.i:
                 self.kids[token.head.i].append(token)
         self.conv = conventions
+        self.pronouns = PronounResolver(self)
         # Plain dicts, validated once as a TSG record at the end (one pydantic call per caption).
         self.nodes: list[dict[str, Any]] = []
         self.edges: list[dict[str, Any]] = []
@@ -151,7 +152,7 @@ class GraphBuilder:
         if token.i in self.objects:
             return self.objects[token.i]
         if token.pos_ == "PRON" or token.lower_ in EXPLETIVES:
-            return self._resolve_pronoun(token)
+            return self.pronouns.resolve(token)
         return None
 
     def _of_object(self, token: Tok) -> Tok | None:
@@ -162,121 +163,14 @@ class GraphBuilder:
                         return grandchild
         return None
 
-    def _resolve_pronoun(self, token: Tok) -> int | None:
-        lower = token.lower_
-        if lower in ("who", "that", "which", "whom"):
-            verb = token.head
-            while verb.dep_ == "conj" and verb.head.i != verb.i:
-                verb = verb.head
-            if verb.dep_ in ("relcl", "acl") and verb.head.i in self.objects:
-                return self.objects[verb.head.i]
-            return None
-        if lower in ("it", "its", "he", "him", "she", "her"):
-            want = "singular"
-        elif lower in ("they", "them", "their"):
-            want = "plural"
-        else:
-            return None
-        # The nearest earlier object of that number that is not an argument of the same verb.
-        own = self.subtree(token.head) if token.dep_ != "nsubj" else set()
-        own_subjects = {c.i for c in self.kids[token.head.i] if c.dep_ in SUBJECT_DEPS}
-        if token.dep_ == "pobj" and token.head.head.pos_ == "VERB":
-            # "puts butter on it", "the dog runs after it": neither the butter nor the dog
-            # ("pours a glass of milk into it": nor the milk).
-            for c in self.kids[token.head.head.i]:
-                if c.dep_ in OBJECT_DEPS:
-                    own_subjects |= self.subtree(c)
-                elif c.dep_ in SUBJECT_DEPS:
-                    own_subjects.add(c.i)
-        if lower in ("it", "them") and token.dep_ != "nsubj":
-            # "a car stops at the light and then a bus passes it": an object pronoun points
-            # back at the subject of a clause before, when one fits, before the nearest noun.
-            subject = self._earlier_subject(token, want, own_subjects)
-            if subject is not None:
-                return subject
-        if lower in PERSON_PRONOUNS:
-            # "when the food is ready he serves it": a person word before any subject.
-            for candidate in reversed(range(token.i)):
-                node_id = self.objects.get(candidate)
-                if node_id is None or candidate in own_subjects:
-                    continue
-                if self._is_person_word(self.tokens[candidate]):
-                    return node_id
-        for candidate in reversed(range(token.i)):
-            node_id = self.objects.get(candidate)
-            if node_id is None or candidate in own_subjects:
-                continue
-            if token.dep_ == "pobj" and candidate in own and self._is_agent_of(candidate, token):
-                continue
-            if lower in PERSON_PRONOUNS and not self._is_person(self.tokens[candidate]):
-                continue
-            if self.nodes[node_id].get("number") in (want, None):
-                return node_id
-        if lower in PERSON_PRONOUNS and token.dep_ != "poss":
-            # "he threw the ball": with no earlier person, FACTUAL names him "man".
-            node = self.add_node(
-                "object",
-                PERSON_PRONOUNS[lower],
-                self.span([token]),
-                lemma=PERSON_PRONOUNS[lower],
-                number="singular",
-            )
-            self.objects[token.i] = node
-            return node
-        return None
-
-    def _earlier_subject(self, pronoun: Tok, number: str, excluded: set[int]) -> int | None:
-        """The object node of the nearest subject before the pronoun's clause that is not a
-        person, of the pronoun's number, and not one of ``excluded``; when that subject is a
-        person (or the clause shares the pronoun's subject), the nearest direct object before
-        of the pronoun's number ("a man pours milk into a glass then drinks it": the milk)."""
-        verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
-        excluded = set(excluded)
-        while verb.head is not verb and verb.dep_ in ("conj", "xcomp", "advcl", "dep"):
-            if any(c.dep_ in ("nsubj", "nsubjpass") for c in self.kids[verb.i]):
-                break
-            # "a dog runs to the ball and picks it up": the dog picks; "it" is not the dog.
-            verb = verb.head
-            excluded |= {c.i for c in self.kids[verb.i] if c.dep_ in ("nsubj", "nsubjpass")}
-        for candidate in reversed(range(pronoun.i)):
-            token = self.tokens[candidate]
-            if token.dep_ not in ("nsubj", "nsubjpass") or candidate in excluded:
-                continue
-            node_id = self.objects.get(candidate)
-            if node_id is not None and self._is_person_word(token):
-                return self._earlier_object(pronoun, number, excluded)
-            if node_id is None:
-                return None
-            return node_id if self.nodes[node_id].get("number") in (number, None) else None
-        return self._earlier_object(pronoun, number, excluded)
-
-    def _earlier_object(self, pronoun: Tok, number: str, excluded: set[int]) -> int | None:
-        for candidate in reversed(range(pronoun.i)):
-            token = self.tokens[candidate]
-            if token.dep_ != "dobj" or candidate in excluded or self._is_person_word(token):
-                continue
-            node_id = self.object_for(token) if token.pos_ != "PRON" else None
-            if node_id is not None and self.nodes[node_id].get("number") in (number, None):
-                return node_id
-        return None
-
-    def _is_person_word(self, token: Tok) -> bool:
-        return token.lemma_.lower() in PERSON_NOUNS or token.lower_ in INDEFINITE_PEOPLE
-
     def subtree(self, token: Tok) -> set[int]:
         found = {token.i}
         for child in self.kids[token.i]:
             found |= self.subtree(child)
         return found
 
-    def _is_person(self, token: Tok) -> bool:
-        return token.lemma_.lower() in PERSON_NOUNS or token.dep_ in ("nsubj", "nsubjpass")
-
-    def _is_agent_of(self, candidate: int, pronoun: Tok) -> bool:
-        verb = pronoun.head.head if pronoun.dep_ == "pobj" else pronoun.head
-        return any(agent == self.objects.get(candidate) for agent in self._agents_of(verb))
-
-    def _agents_of(self, verb: Tok) -> list[int]:
+    def agents_of(self, verb: Tok) -> list[int]:
+        """The agent object nodes of a verb's predicate (none before it is built)."""
         predicate = self.predicates.get(verb.i)
         return predicate.agents if predicate else []
 
@@ -682,7 +576,7 @@ class GraphBuilder:
             agents = self.expand(head) if verb.dep_ == "acl" else self.expand_single(head)
             if verb.dep_ == "acl" and head.dep_ == "dobj" and head.head.lemma_.lower() == "wear":
                 # "a girl wearing a dress sleeping": the wearer sleeps, not the dress.
-                wearer = self._agents_of(head.head) or self._verb_subjects(head.head)[0]
+                wearer = self.agents_of(head.head) or self._verb_subjects(head.head)[0]
                 agents = list(wearer) or agents
             if verb.dep_ == "acl" and head.dep_ == "pobj" and head.head.lower_ in ("with", "in"):
                 # "woman with long hair sitting on the bus", "a man in a tshirt playing
@@ -703,7 +597,7 @@ class GraphBuilder:
                 ):
                     agents = self.expand_single(owner)
         elif not agents and head.i != verb.i and (verb.dep_ == "conj" or self._sequenced(verb)):
-            agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+            agents = list(self.agents_of(head)) or self._verb_subjects(head)[0]
         elif (
             not agents
             and verb.dep_ == "xcomp"
@@ -713,7 +607,7 @@ class GraphBuilder:
         ):
             agents = self.expand(seen)  # "a screen showing some people talking": they talk
         elif not agents and verb.dep_ in ("advcl", "xcomp") and head.i != verb.i:
-            agents = list(self._agents_of(head)) or self._verb_subjects(head)[0]
+            agents = list(self.agents_of(head)) or self._verb_subjects(head)[0]
             if not agents and head.i in self.objects:
                 agents = self.expand_single(head)
         elif not agents and verb.dep_ == "ROOT":
@@ -733,7 +627,7 @@ class GraphBuilder:
         elif not agents and verb.dep_ == "pcomp" and head.head.pos_ in ("VERB", "AUX"):
             # "play on the beach before running into the water"
             governor = head.head
-            agents = list(self._agents_of(governor)) or self._verb_subjects(governor)[0]
+            agents = list(self.agents_of(governor)) or self._verb_subjects(governor)[0]
         return agents, passive
 
     def _pobj_before(self, prep: Tok, verb: Tok) -> Tok | None:
