@@ -71,13 +71,15 @@ if TYPE_CHECKING:
 
 @dataclass
 class Predicate:
+    """A verb's predicate node, the verb's token index and the predicate's agent nodes."""
+
     node: int
     token: int
     agents: list[int] = field(default_factory=list)
 
 
 class GraphBuilder:
-    """Builds one caption's TSG from its spaCy Doc."""
+    """Builds one caption's TSG from its spaCy Doc, phase by phase (:meth:`build`)."""
 
     def __init__(
         self,
