@@ -18,7 +18,7 @@ from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions, load_conventions
 from finsta_cli.text.graph_builder import GraphBuilder, tsg_dict
 from finsta_cli.text.tokens import LemmaCache
-from finsta_cli.text.verb_repair import register_verb_lexicon
+from finsta_cli.text.verb_lexicon import register_verb_lexicon
 
 if TYPE_CHECKING:
     from spacy.language import Language

@@ -278,3 +278,14 @@ def is_nominal(
     if token.dep_ == "ROOT":
         return not any(c.dep_ in ("nsubj", "nsubjpass", "aux", "auxpass") for c in kids or [])
     return False
+
+
+def take_place(tokens: list[Tok], token: Tok, other: Tok, before: int | None = None) -> None:
+    """``token`` takes ``other``'s place in the tree; ``other``'s dependents move to it (with
+    ``before``, only those in front of that position)."""
+    root = other.head is other
+    token.dep_ = other.dep_
+    token.head = token if root else other.head
+    for child in children_of(tokens, other):
+        if child is not token and (before is None or child.i < before):
+            child.head = token

@@ -174,3 +174,20 @@ ACTION_PREPOSITIONS = frozenset({"about", "after", "before", "without", "by", "w
 # Nouns of a video or picture, and what they can do: "a movie clip showing ..." shows, but in
 # "a scene with soldiers marching" the soldiers march.
 SHOWING_NOUNS = MEDIA_NOUNS | {"scene", "screen", "image", "images", "shot", "view"}
+FINITE_TAGS = frozenset({"VBZ", "VBP", "VBD"})
+# Nouns an -ing word in front of names a kind of ("swimming pool", "cooking show"): the -ing
+# word there is no action of the caption.
+GERUND_MODIFIED_NOUNS = frozenset({
+    "pool", "show", "match", "lot", "board", "class", "lesson", "competition", "contest",
+    "event", "events", "game", "session", "room", "area", "suit", "machine", "pot", "pan",
+    "equipment", "gear", "table", "ring", "video", "channel", "program", "tutorial",
+    "demonstration", "station", "track", "field", "court", "shoes", "boots", "scene", "clip",
+    "device", "recipe", "meet", "team", "stick", "utensils", "bag", "spot", "trip", "tour",
+})  # fmt: skip
+# Words that make one action with the -ing word after them ("arm wrestling", "ice skating").
+INCORPORATED_OBJECTS = frozenset({
+    "arm", "ice", "rock", "sky", "snow", "water", "finger", "face", "body", "kite", "wind",
+    "roller", "speed", "figure", "tap", "break", "belly", "pole", "bungee", "scuba",
+    "horse", "sword", "video", "bull", "cliff", "street", "mountain", "barrel", "fly",
+    "ballroom", "salsa", "hula", "jet", "wake", "weight", "power", "fist", "pillow", "swing",
+})  # fmt: skip

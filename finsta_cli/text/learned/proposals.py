@@ -28,7 +28,7 @@ from finsta_cli.text.learned.slots import (
     render_name,
 )
 from finsta_cli.text.tokens import LemmaCache, Tok
-from finsta_cli.text.verb_repair import VERB_LEMMAS
+from finsta_cli.text.verb_lexicon import VERB_LEMMAS
 from finsta_cli.text.words import COLOUR_WORDS, NUMBER_WORDS, SHADES
 
 if TYPE_CHECKING:
