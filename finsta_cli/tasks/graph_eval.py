@@ -1,7 +1,8 @@
 """Evaluating a fusion-mode checkpoint with scene graphs (``finsta eval --with-graphs``).
 
 A ``--mode fusion`` checkpoint scores a video and a text with fused embeddings, as align-train
-trained them (``FinstaModel``'s ``vtc_fused``)::
+trained them (``FinstaModel``'s ``vtc_fused``; computed by its ``fused_text_embeddings`` and
+``fused_video_embeddings``)::
 
     text  = normalize(host text embedding)  + normalize(sg_text(GTrm(TSG)))
     video = normalize(host video embedding) + normalize(sg_video(R-GTrm(DSG)))
@@ -303,23 +304,18 @@ class FusionEncoder(Embedder):
         """(N, E) L2-normalised fused text embeddings."""
         from torch_geometric.data import Batch
 
-        from finsta_cli.align.model import span_pool
-
         self._parse(texts)
         out: list[Tensor] = []
         for start in range(0, len(texts), self.text_batch):
             chunk = list(texts[start : start + self.text_batch])
             features = self.host.encode_text(chunk)
-            fused = F.normalize(features.embedding.float(), dim=-1)
             graphs = [self._tsg_data(text) for text in chunk]
             rows = [i for i, g in enumerate(graphs) if g is not None]
+            batch = index = None
             if rows:
                 batch = Batch.from_data_list([graphs[i] for i in rows]).to(self.device)
-                index = torch.tensor(rows, device=fused.device)
-                # span_pool reads the rows of ``features`` named by each node's graph index.
-                batch.region = span_pool(features, batch.span, index[batch.batch])
-                graph = self.model.sg_text(self.model.tsg_encoder(batch).graph)
-                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+                index = torch.tensor(rows, device=features.embedding.device)
+            fused = self.model.fused_text_embeddings(features, batch, index)
             out.append(F.normalize(fused, dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
 
@@ -328,30 +324,23 @@ class FusionEncoder(Embedder):
         """(N, E) L2-normalised fused video embeddings, in ``frames.ids`` order."""
         from torch_geometric.data import Batch
 
-        from finsta_cli.align.model import box_pool
-
-        model = self.model
         out: list[Tensor] = []
         for start in range(0, len(frames.ids), self.video_batch):
             ids = frames.ids[start : start + self.video_batch]
             read = self._read_graphs(ids)  # dropped with the batch
             clip = frames.frames[start : start + self.video_batch].to(self.device)
             features = self.host.encode_video(clip)
-            fused = F.normalize(features.embedding.float(), dim=-1)
             rows, graphs = [], []
             for i, video_id in enumerate(ids):
                 graph = self._dsg_data(video_id, read)
                 if graph is not None:
                     rows.append(i)
                     graphs.append(_with_host_frames(graph, frames.indices[start + i]))
+            batch = index = None
             if rows:
                 batch = Batch.from_data_list(graphs).to(self.device)
-                index = torch.tensor(rows, device=fused.device)
-                patch = box_pool(features, batch.box, batch.host_frame, index[batch.batch])
-                region = batch.region if model.region_dim else None
-                batch.region = patch if region is None else torch.cat([region, patch], dim=1)
-                graph = model.sg_video(model.dsg_encoder(batch).graph)
-                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+                index = torch.tensor(rows, device=features.embedding.device)
+            fused = self.model.fused_video_embeddings(features, batch, index)
             out.append(F.normalize(fused, dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
 
