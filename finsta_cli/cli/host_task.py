@@ -107,12 +107,8 @@ def run_host_task(
     ``with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` / ``dsg`` or
     built on the fly in ``OUT/graphs`` (default ``OUT``: ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
     """
-    from finsta_cli.tasks.host_eval import (
-        VIDEO_CHUNK,
-        run_host_eval,
-        summary_line,
-        write_host_eval,
-    )
+    from finsta_cli.tasks.embedder import VIDEO_CHUNK
+    from finsta_cli.tasks.host_eval import run_host_eval, summary_line, write_host_eval
 
     if checkpoint is None or data is None:
         raise UsageError(f"{command_name} --task {task} needs --checkpoint and --data")

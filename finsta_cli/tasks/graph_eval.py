@@ -37,7 +37,7 @@ from torch import Tensor
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.frames import FrameSet
 from finsta_cli.io.progress import get_logger
-from finsta_cli.tasks.host_eval import Embedder
+from finsta_cli.tasks.embedder import Embedder
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -199,7 +199,7 @@ class GraphCounts:
         }
 
 
-class FusionEncoder(Embedder):
+class FusionEmbedder(Embedder):
     """Fused text and video embeddings of a fusion checkpoint (see the module docstring).
 
     ``text_graphs`` maps a text to its TSG (None: known to have none); texts it does not hold
@@ -236,6 +236,28 @@ class FusionEncoder(Embedder):
         self.video_batch = video_batch
         self.counts = GraphCounts()
         self.parsed = 0
+        self.graph_origin: dict[str, Any] = {}  # where the graphs come from, for metrics.json
+
+    def summary(self) -> dict[str, Any]:
+        """What metrics.json says about the graphs, with a warning for the missing ones."""
+        counts = self.counts.to_json()
+        if self.lacking_features:
+            _warn_no_features(
+                len(self.lacking_features), self.graph_origin.get("graphs_dsg", "the DSG folder")
+            )
+        if counts["graphs_missing_text"]:
+            log.warning(
+                "%d of %d text(s) have no TSG: scored with the host text embedding alone",
+                counts["graphs_missing_text"],
+                counts["graphs_texts"],
+            )
+        if counts["graphs_missing_video"]:
+            log.warning(
+                "%d of %d video(s) have no DSG: scored with the host video embedding alone",
+                counts["graphs_missing_video"],
+                counts["graphs_videos"],
+            )
+        return {"with_graphs": True, **counts, **self.graph_origin}
 
     # -- graphs -----------------------------------------------------------------------------
     def add_videos(self, graphs: dict[str, Data | None]) -> None:
@@ -486,7 +508,7 @@ def check_sources(sources: GraphSources) -> None:
         raise MissingResourceError(f"{sources.dsg}: DSG folder not found (--dsg)")
 
 
-def prepare_encoder(
+def prepare_fusion_embedder(
     checkpoint: Path,
     fusion: FusionCheckpoint,
     sources: GraphSources,
@@ -496,13 +518,13 @@ def prepare_encoder(
     device: str,
     threads: int | None,
     quiet: bool,
-) -> tuple[FusionEncoder, dict[str, Any]]:
-    """The fused encoder of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
-    ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; and what
-    metrics.json records about the graphs."""
+) -> FusionEmbedder:
+    """The fused embeddings of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
+    ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; its ``graph_origin``
+    say where the graphs come from (for metrics.json)."""
     check_sources(sources)
     texts = caption_graphs(datasets, sources.tsg) if sources.tsg is not None else None
-    encoder = FusionEncoder(fusion, device, texts)
+    embedder = FusionEmbedder(fusion, device, texts)
     info: dict[str, Any] = {"graphs_tsg": str(sources.tsg) if sources.tsg else "parsed"}
     frames = sources.dsg_frames
     if sources.dsg is None and frames is None:
@@ -514,30 +536,11 @@ def prepare_encoder(
             folder = build_video_graphs(
                 dataset, ids, sources.work, frames, device=device, threads=threads, quiet=quiet
             )
-        encoder.add_video_folder(ids, folder)
+        embedder.add_video_folder(ids, folder)
         info["graphs_dsg"] = str(folder)
     if sources.dsg is None:
         from finsta_cli.video.stage import BuildDSGConfig
 
         info["graphs_dsg_frames"] = frames or BuildDSGConfig().frames
-    return encoder, info
-
-
-def graph_metrics(encoder: FusionEncoder, info: dict[str, Any]) -> dict[str, Any]:
-    """What metrics.json says about the graphs, with a warning for the missing ones."""
-    counts = encoder.counts.to_json()
-    if encoder.lacking_features:
-        _warn_no_features(len(encoder.lacking_features), info.get("graphs_dsg", "the DSG folder"))
-    if counts["graphs_missing_text"]:
-        log.warning(
-            "%d of %d text(s) have no TSG: scored with the host text embedding alone",
-            counts["graphs_missing_text"],
-            counts["graphs_texts"],
-        )
-    if counts["graphs_missing_video"]:
-        log.warning(
-            "%d of %d video(s) have no DSG: scored with the host video embedding alone",
-            counts["graphs_missing_video"],
-            counts["graphs_videos"],
-        )
-    return {"with_graphs": True, **counts, **info}
+    embedder.graph_origin = info
+    return embedder

@@ -19,20 +19,16 @@ import torch.nn.functional as F
 from finsta_cli.errors import UsageError
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
 from finsta_cli.tasks.datasets import TaskDataset, load_task_dataset
+from finsta_cli.tasks.embedder import encode_texts, encode_videos
 from finsta_cli.tasks.graph_eval import (
-    FusionEncoder,
+    FusionEmbedder,
     GraphSources,
     caption_graphs,
     load_fusion_model,
     recorded_dsg_frames,
     video_graphs,
 )
-from finsta_cli.tasks.host_eval import (
-    encode_texts,
-    encode_videos,
-    evaluate_retrieval,
-    run_host_eval,
-)
+from finsta_cli.tasks.host_eval import evaluate_retrieval, run_host_eval
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.hosts.frame_count import live_decoded_videos
 from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
@@ -47,9 +43,9 @@ def _split(align_set: AlignSet, split: str) -> tuple[TaskDataset, FrameSet]:
 
 def _encoder(
     checkpoint: Path, align_set: AlignSet, dataset: TaskDataset, dsg: Path, **options: Any
-) -> FusionEncoder:
+) -> FusionEmbedder:
     fusion = load_fusion_model(checkpoint)
-    encoder = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), **options)
+    encoder = FusionEmbedder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), **options)
     encoder.add_videos(video_graphs(list(dataset.videos), dsg, fusion))
     return encoder
 
@@ -166,7 +162,7 @@ def test_dsgs_are_read_as_their_videos_are_embedded(
         frames
     )
     fusion = load_fusion_model(fusion_checkpoint)
-    lazy = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
+    lazy = FusionEmbedder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
     lazy.add_video_folder(frames.ids, align_set.dsg)
     reads: list[list[str]] = []
     read = graph_eval.video_graphs
