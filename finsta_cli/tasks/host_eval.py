@@ -132,19 +132,34 @@ class _ClassHead(nn.Module):
         return self.mlp(x)
 
 
-def _fit(head: nn.Module, loss_fn: Any, epochs: int, seed: int, lr: float = 3e-3) -> None:
-    torch.manual_seed(seed)
-    for module in head.modules():
-        if isinstance(module, nn.Linear):
-            module.reset_parameters()
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
-    head.train()
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        optimizer.step()
-    head.eval()
+@dataclass(frozen=True)
+class _Finetuning:
+    """The split a task head is fine-tuned on, its videos embedded as the evaluated split's are,
+    and the head's full-batch training (``epochs``, seeded)."""
+
+    train: TaskDataset
+    cache: Path | None
+    quiet: bool
+    seed: int
+    epochs: int
+    video_chunk: int
+
+    def embed(self, model: Scorer, video_ids: Sequence[str]) -> VideoEmbeddings:
+        return embed_videos(model, self.train, video_ids, self.cache, self.quiet, self.video_chunk)
+
+    def fit(self, head: nn.Module, loss_fn: Any, lr: float = 3e-3) -> None:
+        torch.manual_seed(self.seed)
+        for module in head.modules():
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+        optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
+        head.train()
+        for _ in range(self.epochs):
+            optimizer.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            optimizer.step()
+        head.eval()
 
 
 def _mc_embeddings(
@@ -186,60 +201,89 @@ def evaluate_videoqa(
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
     video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
     embedded = embed_videos(model, dataset, video_ids, cache, quiet, video_chunk)
+    tuning = None if train is None else _Finetuning(train, cache, quiet, seed, epochs, video_chunk)
     metrics: dict[str, Any] = {"finetuned": train is not None}
     predictions: list[dict[str, Any]] = []
     mc = [q for q in dataset.qa_mc if q.video_id in embedded and q.options]
     if mc:
-        options, videos, answers = _mc_embeddings(model, mc, embedded)
-        if train is None:
-            scores = (options * videos.unsqueeze(1)).sum(-1)
-        else:
-            head = _finetune_mc(
-                model, train, options.shape[-1], cache, quiet, seed, epochs, video_chunk
-            )
-            scores = head(videos, options)
-        valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
-                              for q in mc])  # fmt: skip
-        scores = scores.masked_fill(~valid, float("-inf"))
-        picked = scores.argmax(dim=1)
-        # Ties count against, as in retrieval: an answer is right only when it scores above
-        # every other option. (Options the host cannot tell apart, e.g. words outside a tiny
-        # host's vocabulary, score the same; argmax would credit the first option.)
-        correct = (target_ranks(scores, answers) == 1).tolist()
-        tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
-        metrics["mc_accuracy"] = accuracy(correct, [True] * len(mc))
-        metrics["mc_count"] = len(mc)
-        metrics["mc_tied"] = int(tied.sum())
-        metrics["mc_by_type"] = accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc])
-        for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True):
-            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
-                                "qtype": q.qtype, "predicted": p, "answer": q.answer_index,
-                                "tied": tie, "correct": right})  # fmt: skip
+        mc_metrics, mc_predictions = _multiple_choice(model, mc, embedded, tuning)
+        metrics.update(mc_metrics)
+        predictions += mc_predictions
     opened = [q for q in dataset.qa_open if q.video_id in embedded]
     if opened:
-        videos = embedded.rows([q.video_id for q in opened])
-        open_tied = [False] * len(opened)
-        if train is None:
-            candidates = sorted({normalize_answer(q.answer) for q in opened})
-            guesses, open_tied = _rank_answers(model, opened, videos, candidates)
-        else:
-            guesses = _finetune_open(
-                model, train, opened, videos, cache, quiet, seed, epochs, video_chunk
-            )
-        gold = [normalize_answer(q.answer) for q in opened]
-        # A tie at the top counts against, as for multiple choice.
-        right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
-        metrics["open_accuracy"] = accuracy(right, [True] * len(opened))
-        metrics["open_count"] = len(opened)
-        metrics["open_tied"] = sum(open_tied)
-        metrics["open_by_type"] = accuracy_by_group(
-            right, [True] * len(opened), [q.qtype for q in opened]
-        )
-        for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True):
-            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
-                                "qtype": q.qtype, "predicted": g, "answer": q.answer,
-                                "tied": tie, "correct": ok})  # fmt: skip
+        open_metrics, open_predictions = _open_ended(model, opened, embedded, tuning)
+        metrics.update(open_metrics)
+        predictions += open_predictions
     return HostEvalResult(metrics, predictions, embedded.failures)
+
+
+def _multiple_choice(
+    model: Scorer,
+    mc: Sequence[QAItem],
+    embedded: VideoEmbeddings,
+    tuning: _Finetuning | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics and predictions of multiple-choice questions: each option scored against the
+    video (``tuning`` None) or by a head fine-tuned on ``tuning``'s split."""
+    options, videos, answers = _mc_embeddings(model, mc, embedded)
+    if tuning is None:
+        scores = (options * videos.unsqueeze(1)).sum(-1)
+    else:
+        scores = _finetune_mc(model, tuning, options.shape[-1])(videos, options)
+    valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
+                          for q in mc])  # fmt: skip
+    scores = scores.masked_fill(~valid, float("-inf"))
+    picked = scores.argmax(dim=1)
+    # Ties count against, as in retrieval: an answer is right only when it scores above
+    # every other option. (Options the host cannot tell apart, e.g. words outside a tiny
+    # host's vocabulary, score the same; argmax would credit the first option.)
+    correct = (target_ranks(scores, answers) == 1).tolist()
+    tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
+    metrics = {
+        "mc_accuracy": accuracy(correct, [True] * len(mc)),
+        "mc_count": len(mc),
+        "mc_tied": int(tied.sum()),
+        "mc_by_type": accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc]),
+    }
+    predictions = [
+        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc", "qtype": q.qtype,
+         "predicted": p, "answer": q.answer_index, "tied": tie, "correct": right}
+        for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True)
+    ]  # fmt: skip
+    return metrics, predictions
+
+
+def _open_ended(
+    model: Scorer,
+    opened: Sequence[QAItem],
+    embedded: VideoEmbeddings,
+    tuning: _Finetuning | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics and predictions of open-ended questions: the candidate answers ranked
+    (``tuning`` None; candidates: every answer of the split) or an answer-vocabulary classifier
+    fine-tuned on ``tuning``'s split."""
+    videos = embedded.rows([q.video_id for q in opened])
+    open_tied = [False] * len(opened)
+    if tuning is None:
+        candidates = sorted({normalize_answer(q.answer) for q in opened})
+        guesses, open_tied = _rank_answers(model, opened, videos, candidates)
+    else:
+        guesses = _finetune_open(model, tuning, opened, videos)
+    gold = [normalize_answer(q.answer) for q in opened]
+    # A tie at the top counts against, as for multiple choice.
+    right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
+    metrics = {
+        "open_accuracy": accuracy(right, [True] * len(opened)),
+        "open_count": len(opened),
+        "open_tied": sum(open_tied),
+        "open_by_type": accuracy_by_group(right, [True] * len(opened), [q.qtype for q in opened]),
+    }
+    predictions = [
+        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open", "qtype": q.qtype,
+         "predicted": g, "answer": q.answer, "tied": tie, "correct": ok}
+        for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True)
+    ]  # fmt: skip
+    return metrics, predictions
 
 
 def _rank_answers(
@@ -254,21 +298,14 @@ def _rank_answers(
     return guesses, tied
 
 
-def _finetune_mc(
-    model: Scorer,
-    train: TaskDataset,
-    dim: int,
-    cache: Path | None,
-    quiet: bool,
-    seed: int,
-    epochs: int,
-    video_chunk: int,
-) -> Any:
+def _finetune_mc(model: Scorer, tuning: _Finetuning, dim: int) -> Any:
+    """A (video, option) pair head trained on ``tuning``'s multiple-choice questions: a
+    function (N, E) videos x (N, K, E) options -> (N, K) scores."""
+    train = tuning.train
     items = [q for q in train.qa_mc if q.options]
     if not items:
         raise InputError(f"{train.source}: split {train.split!r} has no multiple-choice questions")
-    embedded = embed_videos(model, train, list(dict.fromkeys(q.video_id for q in items)),
-                            cache, quiet, video_chunk)  # fmt: skip
+    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in items)))
     items = [q for q in items if q.video_id in embedded]
     options, videos, answers = _mc_embeddings(model, items, embedded)
     head = _PairHead(dim)
@@ -279,7 +316,7 @@ def _finetune_mc(
             n, k
         )
 
-    _fit(head, lambda: F.cross_entropy(score(videos, options), answers), epochs, seed)
+    tuning.fit(head, lambda: F.cross_entropy(score(videos, options), answers))
 
     def apply(v: Tensor, o: Tensor) -> Tensor:
         with torch.no_grad():
@@ -290,33 +327,28 @@ def _finetune_mc(
 
 def _finetune_open(
     model: Scorer,
-    train: TaskDataset,
+    tuning: _Finetuning,
     items: Sequence[QAItem],
     videos: Tensor,
-    cache: Path | None,
-    quiet: bool,
-    seed: int,
-    epochs: int,
-    video_chunk: int,
     vocabulary: int = 1000,
 ) -> list[str]:
+    """The answers to ``items`` of a classifier over the ``vocabulary`` most common answers of
+    ``tuning``'s open-ended questions, trained on them."""
+    train = tuning.train
     train_items = list(train.qa_open)
     if not train_items:
         raise InputError(f"{train.source}: split {train.split!r} has no open-ended questions")
     counts = Counter(normalize_answer(q.answer) for q in train_items)
     answers = [a for a, _ in counts.most_common(vocabulary)]
     index = {a: i for i, a in enumerate(answers)}
-    embedded = embed_videos(
-        model, train, list(dict.fromkeys(q.video_id for q in train_items)), cache, quiet,
-        video_chunk,
-    )  # fmt: skip
+    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in train_items)))
     train_items = [q for q in train_items if q.video_id in embedded
                    and normalize_answer(q.answer) in index]  # fmt: skip
     tv = embedded.rows([q.video_id for q in train_items])
     tq = encode_texts(model, [q.question for q in train_items])
     target = torch.tensor([index[normalize_answer(q.answer)] for q in train_items])
     head = _ClassHead(3 * tv.shape[1], len(answers))
-    _fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target), epochs, seed)
+    tuning.fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target))
     q = encode_texts(model, [item.question for item in items])
     with torch.no_grad():
         logits = head(torch.cat([videos * q, videos, q], 1))
@@ -353,15 +385,9 @@ def evaluate_action(
         )
         logits = videos @ prompts.t()
     else:
-        train_items = list(train.actions)
-        trained = embed_videos(
-            model, train, [a.video_id for a in train_items], cache, quiet, video_chunk
+        head = _finetune_action(
+            model, _Finetuning(train, cache, quiet, seed, epochs, video_chunk), index
         )
-        train_items = [a for a in train_items if a.video_id in trained]
-        tv = trained.rows([a.video_id for a in train_items])
-        tt = torch.tensor([index[a.label] for a in train_items])
-        head = _ClassHead(tv.shape[1], len(labels))
-        _fit(head, lambda: F.cross_entropy(head(tv), tt), epochs, seed)
         with torch.no_grad():
             logits = head(videos)
     metrics: dict[str, Any] = {
@@ -383,6 +409,18 @@ def evaluate_action(
         for a, p, rank, top in zip(items, predicted, ranks, best, strict=True)
     ]  # fmt: skip
     return HostEvalResult(metrics, predictions, embedded.failures)
+
+
+def _finetune_action(model: Scorer, tuning: _Finetuning, index: dict[str, int]) -> nn.Module:
+    """A linear-probe head (N, E) -> (N, len(index)) trained on ``tuning``'s action labels."""
+    items = list(tuning.train.actions)
+    trained = tuning.embed(model, [a.video_id for a in items])
+    items = [a for a in items if a.video_id in trained]
+    videos = trained.rows([a.video_id for a in items])
+    target = torch.tensor([index[a.label] for a in items])
+    head = _ClassHead(videos.shape[1], len(index))
+    tuning.fit(head, lambda: F.cross_entropy(head(videos), target))
+    return head
 
 
 def run_host_eval(
