@@ -37,7 +37,7 @@ from torch import Tensor
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.frames import FrameSet
 from finsta_cli.io.progress import get_logger
-from finsta_cli.tasks.embedder import Embedder
+from finsta_cli.tasks.embedder import TEXT_BATCH, VIDEO_BATCH, Embedder
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
@@ -68,6 +68,9 @@ class GraphSources:
 
 @dataclass
 class FusionCheckpoint:
+    """A fusion checkpoint's model (host + scene-graph encoders) and what its graphs are read
+    with: the label vocabularies and graph options of its training."""
+
     model: FinstaModel
     node_vocab: LabelVocab
     edge_vocab: LabelVocab
@@ -216,8 +219,8 @@ class FusionEmbedder(Embedder):
         text_graphs: dict[str, TSG | None] | None = None,
         *,
         spacy_model: str | None = None,
-        text_batch: int = 256,
-        video_batch: int = 32,
+        text_batch: int = TEXT_BATCH,
+        video_batch: int = VIDEO_BATCH,
     ) -> None:
         self.checkpoint = checkpoint
         self.model = checkpoint.model
