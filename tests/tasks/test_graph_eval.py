@@ -99,6 +99,35 @@ def test_fused_embeddings_are_the_ones_align_train_trains(
                                         "graphs_videos": 9, "graphs_missing_video": 0}  # fmt: skip
 
 
+def test_fused_embeddings_add_each_graph_to_its_own_row(
+    align_set: AlignSet, fusion_checkpoint: Path
+) -> None:
+    from torch_geometric.data import Batch
+
+    from finsta_cli.graph import tsg_to_data
+
+    dataset = load_task_dataset(align_set.data, split="train")
+    fusion = load_fusion_model(fusion_checkpoint)
+    model = fusion.model
+    texts = [c.text for c in dataset.captions[:3]]
+    tsg = caption_graphs([dataset], align_set.tsg)[texts[2]]
+    assert tsg is not None
+    graph = tsg_to_data(tsg, fusion.node_vocab, fusion.edge_vocab, fusion.options)
+    with torch.no_grad():
+        features = model.host.encode_text(texts)
+        alone = model.fused_text_embeddings(features)
+        # text 2's TSG as the only graph of the batch: it goes to row 2, the others keep the host's
+        fused = model.fused_text_embeddings(features, Batch.from_data_list([graph]),
+                                            torch.tensor([2]))  # fmt: skip
+        single = model.fused_text_embeddings(
+            model.host.encode_text(texts[2:]), Batch.from_data_list([graph])
+        )
+    assert torch.equal(alone, F.normalize(features.embedding, dim=-1))
+    assert torch.equal(fused[:2], alone[:2])
+    assert torch.allclose(fused[2], single[0], atol=1e-5)
+    assert not torch.allclose(fused[2], alone[2], atol=1e-3)
+
+
 def test_missing_graphs_fall_back_to_the_host_alone(
     align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
 ) -> None:
