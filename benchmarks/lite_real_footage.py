@@ -214,7 +214,7 @@ def embedding_spread(
     little more than noise, whatever its figures on synth."""
     from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import load_host
-    from finsta_cli.tasks.host_eval import embed_videos, encode_texts
+    from finsta_cli.tasks.embedder import embed_videos, encode_texts
 
     host = load_host(checkpoint)
     out = {}
