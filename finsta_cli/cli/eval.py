@@ -40,7 +40,7 @@ from finsta_cli.tasks.eval_config import EvalConfig as Config
 
 
 class EvalTask(str, enum.Enum):
-    """The evaluation tasks of DESIGN §5; each has its own runner below."""
+    """The evaluation tasks of docs/architecture.md §5; each has its own runner below."""
 
     tsg = "tsg"
     retrieval = "retrieval"

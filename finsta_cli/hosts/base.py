@@ -1,4 +1,4 @@
-"""The HostVLM protocol: what finsta needs from a video-language model (DESIGN §4).
+"""The HostVLM protocol: what finsta needs from a video-language model (docs/architecture.md §4).
 
 A host turns sampled video frames into per-frame (and, where it has them, per-patch) features and
 a video embedding, and texts into per-token features (with character offsets, so scene-graph

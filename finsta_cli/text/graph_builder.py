@@ -1,7 +1,7 @@
 """The rule parser's graph builder: one caption's repaired tokens -> a TSG record as plain data.
 
 :class:`GraphBuilder` reads the tokens (:mod:`finsta_cli.text.tokens`, after
-:mod:`finsta_cli.text.verb_repair`) and builds, phase by phase (DESIGN §1):
+:mod:`finsta_cli.text.verb_repair`) and builds, phase by phase:
 
 - objects: nouns and proper nouns (not pronouns: "it" / "they" are resolved to the nearest
   earlier object of the same number; "who" / "that" to the noun a relative clause modifies;
