@@ -7,14 +7,20 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
     DeviceOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
+    executor_overrides,
     finish_stage,
 )
 
@@ -76,6 +82,11 @@ def build_hsg(
     force: ForceOpt = False,
     shard: ShardOpt = None,
     limit: LimitOpt = None,
+    executor: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -97,6 +108,7 @@ def build_hsg(
             "embed_predicate_threshold": embed_predicate_threshold,
             "lexicon": lexicon,
             "device": device,
+            **executor_overrides(executor, workers, num_gpus, cpus_per_worker, ray_address),
         },
     )
     summary = run_build_hsg(

@@ -7,14 +7,20 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     SeedOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
+    executor_overrides,
     print_json,
     shard_option,
 )
@@ -40,9 +46,11 @@ def synth(
     max_frames: Annotated[
         int | None, typer.Option("--max-frames", help="Most frames per video [32].")
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-j", min=1, help="Rendering processes [1].")
-    ] = None,
+    workers: WorkersOpt = None,
+    executor: ExecutorOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
     config: ConfigOpt = None,
     force: ForceOpt = False,
     shard: ShardOpt = None,
@@ -70,7 +78,8 @@ def synth(
             "fps": fps,
             "min_frames": min_frames,
             "max_frames": max_frames,
-            "workers": workers,
+            "workers": workers,  # also the Ray actors' number, unless executor.workers says
+            **executor_overrides(executor, None, num_gpus, cpus_per_worker, ray_address),
         },
     )
     summary = generate_dataset(

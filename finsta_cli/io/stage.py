@@ -67,6 +67,7 @@ from finsta_cli.schema.manifest import (
 
 if TYPE_CHECKING:  # config imports io.hashing: a run-time import here would be circular
     from finsta_cli.config import StageConfig
+    from finsta_cli.io.executor import ExecutorConfig
 
 PayloadT = TypeVar("PayloadT")
 LEDGER_STEM = ".finsta-ledger"
@@ -589,12 +590,20 @@ class StageRun(Generic[PayloadT]):
         self,
         items: Iterable[StageItem[PayloadT]],
         process: Callable[[StageItem[PayloadT]], Sequence[str | os.PathLike[str]]],
+        executor: ExecutorConfig | None = None,
     ) -> None:
         """Process items one by one: ``process`` writes an item's outputs and returns their paths.
 
         An error in one item is recorded and the next item goes on; a missing resource or a
         usage error (exit codes 4 and 2) stops the run, since every item would fail alike.
+        With ``executor.kind == "ray"``, a pool of Ray actors runs ``process`` (shipped to each
+        once) while this run records the outcomes (:mod:`finsta_cli.io.executor`).
         """
+        if executor is not None and executor.kind == "ray":
+            from finsta_cli.io.executor import run_on_ray
+
+            run_on_ray(self, items, process, executor)
+            return
         for item in self.select(items):
             try:
                 outputs = process(item)
