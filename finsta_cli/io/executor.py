@@ -139,14 +139,16 @@ def run_on_ray(
     """:meth:`StageRun.run` on a pool of Ray actors; the driver records every outcome."""
     ray = import_ray()
     started_here = not ray.is_initialized()
-    if started_here:
-        ray.init(
-            address=config.ray_address,
-            include_dashboard=False,
-            log_to_driver=False,
-            configure_logging=False,
-        )
-    pool = RayPool(ray, process, config)
+    with run.timed("ray_start"):  # in the manifest: the cluster's and the actors' start
+        if started_here:
+            ray.init(
+                address=config.ray_address,
+                include_dashboard=False,
+                log_to_driver=False,
+                configure_logging=False,
+            )
+        pool = RayPool(ray, process, config)
+        ray.get([actor.gpu_ids.remote() for actor in pool.actors])
     # Each actor has at most 1 + _QUEUED_PER_WORKER items in flight; a dead one is replaced
     # (at most twice per worker, so that a function that kills every worker stops the run).
     pending: dict[Any, tuple[StageItem[Any], Any]] = {}
