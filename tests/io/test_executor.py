@@ -127,3 +127,46 @@ def test_executor_ray_without_ray_exits_4_with_the_install_command(tmp_path: Pat
     assert done.returncode == 4, done.stderr
     assert RAY_INSTALL in done.stderr
     assert not list((tmp_path / "out").glob("videos/*.mp4"))
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_build_hsg_on_ray_writes_the_same_files_as_local(ray_cluster: Any, tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from finsta_cli.cli.app import app
+    from finsta_cli.io import atomic_write_json, output_path
+    from finsta_cli.synth.dsg import synth_to_dsg
+
+    generate_dataset(SynthConfig(videos=6, seed=21), tmp_path / "synth", quiet=True)
+    with (tmp_path / "captions.jsonl").open("w") as captions:
+        for line in (tmp_path / "synth" / "train.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            dsg = synth_to_dsg(record)
+            path = output_path(tmp_path / "dsg", dsg.video_id, ".json")
+            atomic_write_json(path, dsg.model_dump(mode="json"))
+            for k, caption in enumerate(record["captions"]):
+                row = {"id": f"{record['video_id']}.c{k}", "text": caption["text"]}
+                captions.write(json.dumps(row) + "\n")
+    runner = CliRunner()
+    tsg = str(tmp_path / "tsg.jsonl")
+    parsed = runner.invoke(app, ["parse-text", str(tmp_path / "captions.jsonl"), "--out", tsg])
+    assert parsed.exit_code == 0, parsed.output
+    common = ["build-hsg", "--tsg", tsg, "--dsg", str(tmp_path / "dsg"), "-q"]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 0, local.output
+    on_ray = runner.invoke(
+        app, [*common, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2",
+              "--cpus-per-worker", "0.5", "--json"]
+    )  # fmt: skip
+    assert on_ray.exit_code == 0, on_ray.output
+    assert json.loads(on_ray.stdout)["done"] > 4
+    files_local, files_ray = _files(tmp_path / "local"), _files(tmp_path / "ray")
+    assert (
+        any(name.endswith(".pt") for name in files_local) and files_local.keys() == files_ray.keys()
+    )
+    assert [name for name in files_local if files_local[name] != files_ray[name]] == []
+    resolved = (tmp_path / "ray" / "config.yaml").read_text()
+    assert "kind: ray" in resolved and "cpus_per_worker: 0.5" in resolved
