@@ -23,12 +23,15 @@ from tests.conftest import REPO, repo_env
 def ray_cluster() -> Iterator[Any]:
     """One local Ray cluster for this module's tests (it takes 15 s or more to start)."""
     ray = pytest.importorskip("ray")
-    os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
-    # Workers inherit the environment: they import finsta_cli from this checkout.
-    os.environ["PYTHONPATH"] = str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", "")
-    ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
-    yield ray
-    ray.shutdown()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+        # Workers inherit the environment: they import finsta_cli from this checkout.
+        patch.setenv("PYTHONPATH", str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+        ray.init(num_cpus=2, num_gpus=1, include_dashboard=False, log_to_driver=False)
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
 
 
 def _files(root: Path) -> dict[str, bytes]:
