@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from finsta_cli.errors import ExitCode, FinstaError, MissingResourceError
+from finsta_cli.errors import ExitCode, FinstaError, MissingResourceError, UsageError
 from finsta_cli.io.progress import get_logger
 
 if TYPE_CHECKING:
@@ -100,6 +100,24 @@ def _portable(error: Exception) -> Exception:
     return error
 
 
+def _check_fits(ray: Any, config: ExecutorConfig) -> None:
+    """Refuse a pool the cluster cannot hold at once: an actor Ray cannot place waits forever,
+    and so would the items queued on it."""
+    workers = config.workers or 2
+    available = ray.cluster_resources()
+    for name, option, each in (
+        ("CPU", "--cpus-per-worker", config.cpus_per_worker),
+        ("GPU", "--num-gpus", config.num_gpus),
+    ):
+        have = float(available.get(name, 0.0))
+        if workers * each > have + 1e-9:
+            raise UsageError(
+                f"{workers} Ray workers with {option} {each:g} need {workers * each:g} {name}s; "
+                f"the cluster has {have:g}",
+                hint=f"lower --workers or {option}, or add nodes to the cluster",
+            )
+
+
 class RayPool:
     """``workers`` Ray actors that each hold the stage's per-item function."""
 
@@ -147,6 +165,7 @@ def run_on_ray(
                 log_to_driver=False,
                 configure_logging=False,
             )
+        _check_fits(ray, config)
         pool = RayPool(ray, process, config)
         ray.get([actor.gpu_ids.remote() for actor in pool.actors])
     # Each actor has at most 1 + _QUEUED_PER_WORKER items in flight; a dead one is replaced

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -12,6 +13,7 @@ from typing import Any
 import pytest
 
 from finsta_cli.config import StageConfig
+from finsta_cli.errors import UsageError
 from finsta_cli.io.executor import RAY_INSTALL, ExecutorConfig
 from finsta_cli.io.hashing import hash_text
 from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
@@ -113,6 +115,16 @@ def test_a_killed_worker_loses_only_its_items_and_a_rerun_finishes_the_set(
     assert not list(tmp_path.glob("*.tmp")) and not list(tmp_path.glob(".*.tmp"))
 
 
+@pytest.mark.ray
+@pytest.mark.slow
+def test_a_pool_the_cluster_cannot_hold_is_refused(ray_cluster: Any, tmp_path: Path) -> None:
+    config = ShoutConfig(executor=ExecutorConfig(kind="ray", workers=2, num_gpus=0.75))
+    with pytest.raises(UsageError, match=r"2 Ray workers with --num-gpus 0\.75 need 1\.5 GPUs"):
+        _shout_stage(tmp_path, {"a": "text"}, config)
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert manifest["status"] == "failed" and manifest["counts"]["done"] == 0
+
+
 def test_executor_ray_without_ray_exits_4_with_the_install_command(tmp_path: Path) -> None:
     # sys.modules["ray"] = None makes `import ray` fail as when it is not installed.
     code = (
@@ -135,8 +147,6 @@ def test_executor_ray_without_ray_exits_4_with_the_install_command(tmp_path: Pat
 @pytest.mark.ray
 @pytest.mark.slow
 def test_build_hsg_on_ray_writes_the_same_files_as_local(ray_cluster: Any, tmp_path: Path) -> None:
-    import json
-
     from typer.testing import CliRunner
 
     from finsta_cli.cli.app import app
