@@ -12,6 +12,10 @@ Every item-based stage drives its work through :class:`StageRun`::
                 run.done(item, outputs)          # recorded in the ledger: resume skips it
     summary = run.summary                        # counts and exit code (3 when items failed)
 
+or hands the loop to :meth:`StageRun.run` (``run.run(items, process, executor)``), which with
+``--executor ray`` runs ``process`` on a pool of Ray actors and records each outcome here
+(:mod:`finsta_cli.io.executor`).
+
 Resume: after an item's outputs are written (atomically, fsynced), a line
 ``{id, key, outputs, stamps}`` is appended to a hidden ledger beside them. ``key`` hashes the
 item's input hash with the hash of the config fields that decide outputs; ``stamps`` are the
