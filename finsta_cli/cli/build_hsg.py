@@ -7,15 +7,21 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     SetOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
     device_option,
+    executor_overrides,
     finish_stage,
     given_options,
     with_default,
@@ -102,6 +108,11 @@ def build_hsg(
     force: ForceOpt = False,
     shard: ShardOpt = None,
     limit: LimitOpt = None,
+    executor_kind: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -111,7 +122,8 @@ def build_hsg(
     from finsta_cli.hsg.build import run_build_hsg
     from finsta_cli.io import parse_shard
 
-    resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
+    executor = executor_overrides(executor_kind, workers, num_gpus, cpus_per_worker, ray_address)
+    resolved = load_config(Config, config, given_options(ctx, Config, **executor), set_ or ())
     summary = run_build_hsg(
         tsg, dsg, out, resolved, pairs_file=pairs, force=force, shard=parse_shard(shard),
         limit=limit,

@@ -13,6 +13,7 @@ import typer
 from pydantic import BaseModel
 
 from finsta_cli.errors import ExitCode, FinstaError, storage_full_error
+from finsta_cli.io.executor import ExecutorKind
 from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
 from finsta_cli.io.shard import Shard, parse_shard
 
@@ -56,6 +57,39 @@ ShardOpt = Annotated[
 ]
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
+]
+
+# Where the items run (finsta_cli.io.executor.ExecutorConfig); see docs/scale-out.md.
+ExecutorOpt = Annotated[
+    ExecutorKind | None,
+    typer.Option(
+        "--executor", help="local (this process) or ray (a pool of Ray actors) [default: local]."
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-j",
+        min=1,
+        help="Parallel workers: Ray actors with --executor ray [default: 2]; synth: also its "
+        "rendering processes [default: 1].",
+    ),
+]
+NumGpusOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--num-gpus", min=0.0, help="GPUs per Ray worker; 0.25 puts four on one GPU [default: 0]."
+    ),
+]
+CpusPerWorkerOpt = Annotated[
+    float | None, typer.Option("--cpus-per-worker", help="CPUs per Ray worker [default: 1].")
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address", help="A running Ray cluster (auto, ray://HOST:10001) [default: start one]."
+    ),
 ]
 
 SpacyModelOpt = Annotated[
@@ -136,6 +170,23 @@ def given_options(ctx: typer.Context, model: type[BaseModel], **renamed: Any) ->
 
 def shard_option(text: str | None) -> Shard:
     return parse_shard(text)
+
+
+def executor_overrides(
+    kind: str | None,
+    workers: int | None,
+    num_gpus: float | None,
+    cpus_per_worker: float | None,
+    ray_address: str | None,
+) -> dict[str, Any]:
+    """The executor options as ``load_config`` overrides (``executor.*``; None: not given)."""
+    return {
+        "executor.kind": kind,
+        "executor.workers": workers,
+        "executor.num_gpus": num_gpus,
+        "executor.cpus_per_worker": cpus_per_worker,
+        "executor.ray_address": ray_address,
+    }
 
 
 def print_json(payload: Any) -> None:

@@ -7,14 +7,20 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     SetOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
+    executor_overrides,
     given_options,
     print_json,
     seed_option,
@@ -63,12 +69,11 @@ def synth(
             "--max-frames", help=with_default("Most frames per video.", Config, "max_frames")
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", "-j", min=1, help=with_default("Rendering processes.", Config, "workers")
-        ),
-    ] = None,
+    workers: WorkersOpt = None,
+    executor_kind: ExecutorOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
     config: ConfigOpt = None,
     set_: SetOpt = None,
     force: ForceOpt = False,
@@ -86,7 +91,10 @@ def synth(
     from finsta_cli.config import load_config
     from finsta_cli.synth.generate import generate_dataset
 
-    overrides = given_options(ctx, Config, width=size, height=size)
+    # --workers is synth's own field (rendering processes), also the Ray actors' number unless
+    # executor.workers says otherwise.
+    executor = executor_overrides(executor_kind, None, num_gpus, cpus_per_worker, ray_address)
+    overrides = given_options(ctx, Config, width=size, height=size, **executor)
     resolved = load_config(Config, config, overrides, set_ or ())
     summary = generate_dataset(
         resolved, out, force=force, shard=shard_option(shard), limit=limit, quiet=quiet
