@@ -13,7 +13,7 @@ import typer
 from pydantic import BaseModel
 
 from finsta_cli.errors import ExitCode, FinstaError, storage_full_error
-from finsta_cli.io.executor import ExecutorKind
+from finsta_cli.io.executor import RAY_WORKERS, ExecutorConfig, ExecutorKind
 from finsta_cli.io.progress import get_logger, setup_logging, stderr_console
 from finsta_cli.io.shard import Shard, parse_shard
 
@@ -57,39 +57,6 @@ ShardOpt = Annotated[
 ]
 LimitOpt = Annotated[
     int | None, typer.Option("--limit", min=1, help="Process at most N items (after --shard).")
-]
-
-# Where the items run (finsta_cli.io.executor.ExecutorConfig); see docs/scale-out.md.
-ExecutorOpt = Annotated[
-    ExecutorKind | None,
-    typer.Option(
-        "--executor", help="local (this process) or ray (a pool of Ray actors) [default: local]."
-    ),
-]
-WorkersOpt = Annotated[
-    int | None,
-    typer.Option(
-        "--workers",
-        "-j",
-        min=1,
-        help="Parallel workers: Ray actors with --executor ray [default: 2]; synth: also its "
-        "rendering processes [default: 1].",
-    ),
-]
-NumGpusOpt = Annotated[
-    float | None,
-    typer.Option(
-        "--num-gpus", min=0.0, help="GPUs per Ray worker; 0.25 puts four on one GPU [default: 0]."
-    ),
-]
-CpusPerWorkerOpt = Annotated[
-    float | None, typer.Option("--cpus-per-worker", help="CPUs per Ray worker [default: 1].")
-]
-RayAddressOpt = Annotated[
-    str | None,
-    typer.Option(
-        "--ray-address", help="A running Ray cluster (auto, ray://HOST:10001) [default: start one]."
-    ),
 ]
 
 SpacyModelOpt = Annotated[
@@ -144,6 +111,58 @@ def device_option(model: type[Any]) -> Any:
 def seed_option(model: type[Any]) -> Any:
     """``--seed``, with the default of ``model``'s ``seed`` field."""
     return typer.Option("--seed", help=with_default("Random seed.", model, "seed"))
+
+
+# Where the items run (finsta_cli.io.executor.ExecutorConfig); see docs/scale-out.md.
+ExecutorOpt = Annotated[
+    ExecutorKind | None,
+    typer.Option(
+        "--executor",
+        help=with_default(
+            "local (this process) or ray (a pool of Ray actors).", ExecutorConfig, "kind"
+        ),
+    ),
+]
+WorkersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--workers",
+        "-j",
+        min=1,
+        help=with_default(
+            "Ray actors with --executor ray.", ExecutorConfig, "workers", none=str(RAY_WORKERS)
+        ),
+    ),
+]
+NumGpusOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--num-gpus",
+        min=0.0,
+        help=with_default(
+            "GPUs per Ray worker; 0.25 puts four on one GPU.", ExecutorConfig, "num_gpus"
+        ),
+    ),
+]
+CpusPerWorkerOpt = Annotated[
+    float | None,
+    typer.Option(
+        "--cpus-per-worker",
+        help=with_default("CPUs per Ray worker.", ExecutorConfig, "cpus_per_worker"),
+    ),
+]
+RayAddressOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--ray-address",
+        help=with_default(
+            "A running Ray cluster (auto, ray://HOST:10001).",
+            ExecutorConfig,
+            "ray_address",
+            none="start one",
+        ),
+    ),
+]
 
 
 def given_options(ctx: typer.Context, model: type[BaseModel], **renamed: Any) -> dict[str, Any]:

@@ -18,7 +18,6 @@ from finsta_cli.cli.options import (
     SetOpt,
     ShardOpt,
     VerboseOpt,
-    WorkersOpt,
     command,
     executor_overrides,
     given_options,
@@ -69,7 +68,17 @@ def synth(
             "--max-frames", help=with_default("Most frames per video.", Config, "max_frames")
         ),
     ] = None,
-    workers: WorkersOpt = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers",
+            "-j",
+            min=1,
+            help=with_default(
+                "Rendering processes; with --executor ray, also the Ray actors.", Config, "workers"
+            ),
+        ),
+    ] = None,
     executor_kind: ExecutorOpt = None,
     num_gpus: NumGpusOpt = None,
     cpus_per_worker: CpusPerWorkerOpt = None,

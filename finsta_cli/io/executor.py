@@ -35,6 +35,10 @@ _QUEUED_PER_WORKER = 1
 log = get_logger("executor")
 
 
+# Ray actors when neither --workers nor the stage's own worker count says.
+RAY_WORKERS = 2
+
+
 class ExecutorConfig(BaseModel):
     """How a stage's items are run (the ``executor:`` section of a stage's config).
 
@@ -45,7 +49,10 @@ class ExecutorConfig(BaseModel):
 
     kind: ExecutorKind = "local"
     workers: int | None = Field(
-        default=None, ge=1, le=1024, description="Ray actors [default: 2]; local: see the stage"
+        default=None,
+        ge=1,
+        le=1024,
+        description=f"Ray actors [default: {RAY_WORKERS}]; local: see the stage",
     )
     num_gpus: float = Field(
         default=0.0, ge=0.0, description="GPUs per Ray actor; 0.25 puts four actors on one GPU"
@@ -103,7 +110,7 @@ def _portable(error: Exception) -> Exception:
 def _check_fits(ray: Any, config: ExecutorConfig) -> None:
     """Refuse a pool the cluster cannot hold at once: an actor Ray cannot place waits forever,
     and so would the items queued on it."""
-    workers = config.workers or 2
+    workers = config.workers or RAY_WORKERS
     available = ray.cluster_resources()
     for name, option, each in (
         ("CPU", "--cpus-per-worker", config.cpus_per_worker),
@@ -128,7 +135,7 @@ class RayPool:
             _Worker
         )
         self._process_ref = ray.put(process)
-        self.size = config.workers or 2
+        self.size = config.workers or RAY_WORKERS
         self.actors = [self.new_actor() for _ in range(self.size)]
         self.replaced = 0
 
