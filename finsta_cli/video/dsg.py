@@ -39,7 +39,7 @@ from finsta_cli.video.attributes import (
     motion_runs,
     size_name,
 )
-from finsta_cli.video.detect import FrameDetections
+from finsta_cli.video.detections import FrameDetections
 from finsta_cli.video.relations import RelationOptions, frame_relations
 from finsta_cli.video.track import TrackInput
 

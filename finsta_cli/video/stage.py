@@ -46,6 +46,7 @@ from finsta_cli.video.decode import (
     lower_thread_priority,
     video_items,
 )
+from finsta_cli.video.detect import DETECTOR_DEFAULTS, DetectorOptions
 from finsta_cli.video.relations import RelationOptions
 from finsta_cli.video.track import TrackerOptions
 
@@ -108,8 +109,6 @@ class BuildDSGConfig(StageConfig):
     @classmethod
     def _detector_defaults(cls, data: Any) -> Any:
         """Options a detector sets its own default for, unless the config or command line did."""
-        from finsta_cli.video.detect import DETECTOR_DEFAULTS
-
         if isinstance(data, dict):
             own = DETECTOR_DEFAULTS.get(str(data.get("detector", "yolo")), {})
             data = {**own, **data}
@@ -130,6 +129,21 @@ class BuildDSGConfig(StageConfig):
             longest=self.decode_size or self.imgsz,
             chunk=self.batch,
             folder_fps=self.folder_fps,
+        )
+
+    def detector_options(self) -> DetectorOptions:
+        return DetectorOptions(
+            kind=self.detector,
+            weights=self.weights,
+            detections=self.detections,
+            allow_download=self.allow_download,
+            conf=self.conf,
+            iou=self.iou,
+            max_objects=self.max_objects,
+            imgsz=self.imgsz,
+            threads=self.threads,
+            region_features=self.region_features,
+            warmup_batch=self.batch,
         )
 
 
@@ -153,9 +167,7 @@ class _VideoState:
 
 def _detector_hash(config: BuildDSGConfig) -> str:
     """What the detector's outputs depend on beyond the config: the weights or the file."""
-    from finsta_cli.video.detect import detector_weights
-
-    target = detector_weights(config)
+    target = config.detector_options().weights_file()
     try:
         return hash_file(target) if target.is_file() else str(target)
     except OSError:
@@ -288,7 +300,8 @@ def _process(
     run: StageRun[VideoSource],
 ) -> None:
     from finsta_cli.video.attributes import box_colours
-    from finsta_cli.video.detect import FrameKey, make_detector
+    from finsta_cli.video.detect import make_detector
+    from finsta_cli.video.detections import FrameKey
     from finsta_cli.video.dsg import FrameResult
     from finsta_cli.video.track import make_tracker
 
@@ -296,7 +309,7 @@ def _process(
     writer = _Writer(assembly_mode(config.assemble, device))
     try:
         with run.timed("load_detector"):
-            detector = make_detector(config, device)
+            detector = make_detector(config.detector_options(), device)
     except BaseException:
         writer.shutdown(wait=False, cancel_futures=True)
         raise

@@ -12,7 +12,7 @@ from finsta_cli.io.stage import StageItem
 from finsta_cli.schema.dsg import DSG
 from finsta_cli.video.attributes import AttributeOptions
 from finsta_cli.video.decode import VideoInfo, VideoSource
-from finsta_cli.video.detect import FrameDetections
+from finsta_cli.video.detections import FrameDetections
 from finsta_cli.video.dsg import FrameResult, VideoMeta, build_dynamic_scene_graph
 from finsta_cli.video.relations import RelationOptions
 from finsta_cli.video.stage import (
