@@ -14,7 +14,7 @@ from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPool
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 from finsta_cli.errors import storage_full_error
 from finsta_cli.io.paths import output_path
@@ -24,6 +24,7 @@ from finsta_cli.video.attributes import AttributeOptions
 from finsta_cli.video.decode import VideoInfo, VideoSource, lower_thread_priority
 from finsta_cli.video.dsg import FrameResult
 from finsta_cli.video.relations import RelationOptions
+from finsta_cli.video.track import Tracker
 
 log = get_logger("build-dsg")
 
@@ -56,7 +57,7 @@ class AssemblySettings:
     out_dir: Path
     names: dict[int, str]
     feature_dim: int
-    tracker: Any  # finsta_cli.video.track.make_tracker's
+    tracker: Tracker
     relations: RelationOptions
     attributes: AttributeOptions
 

@@ -397,7 +397,7 @@ def _make_file(options: DetectorOptions, device: str) -> Detector:
     return FileDetector(Path(options.detections))
 
 
-DETECTORS: dict[str, Callable[[DetectorOptions, str], Detector]] = {
+DETECTORS: dict[DetectorKind, Callable[[DetectorOptions, str], Detector]] = {
     "yolo": _make_yolo,
     "nanodet": _make_nanodet,
     "file": _make_file,

@@ -41,7 +41,7 @@ from finsta_cli.video.attributes import (
 )
 from finsta_cli.video.detections import FrameDetections
 from finsta_cli.video.relations import RelationOptions, frame_relations
-from finsta_cli.video.track import TrackInput
+from finsta_cli.video.track import Tracker, TrackInput
 
 
 @dataclass
@@ -79,7 +79,7 @@ def build_dynamic_scene_graph(
     meta: VideoMeta,
     frames: Sequence[FrameResult],
     names: dict[int, str],
-    tracker: Any,
+    tracker: Tracker,
     relation_options: RelationOptions,
     attribute_options: AttributeOptions,
     feature_dim: int,

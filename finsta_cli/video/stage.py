@@ -33,9 +33,9 @@ from finsta_cli.video.decode import (
     discover_videos,
     video_items,
 )
-from finsta_cli.video.detect import DETECTOR_DEFAULTS, DetectorOptions
+from finsta_cli.video.detect import DETECTOR_DEFAULTS, DetectorKind, DetectorOptions
 from finsta_cli.video.relations import RelationOptions
-from finsta_cli.video.track import TrackerOptions
+from finsta_cli.video.track import TrackerKind, TrackerOptions
 
 if TYPE_CHECKING:
     from finsta_cli.video.footage import FootageCheck
@@ -51,7 +51,7 @@ class BuildDSGConfig(StageConfig):
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
     fps: float | None = Field(None, gt=0, description="sample F frames a second instead")
-    detector: Literal["yolo", "nanodet", "file"] = "yolo"
+    detector: DetectorKind = "yolo"
     weights: str | None = Field(
         None,
         description="yolo: ultralytics checkpoint (.pt), or a model .yaml for a random one; "
@@ -74,7 +74,7 @@ class BuildDSGConfig(StageConfig):
         12.0, gt=0, description="frame rate of frame-image folders (warned about when not set)"
     )
     region_features: bool = True
-    tracker: Literal["hungarian", "bytetrack"] = "hungarian"
+    tracker: TrackerKind = "hungarian"
     tracking: TrackerOptions = Field(default_factory=TrackerOptions)
     relations: RelationOptions = Field(default_factory=RelationOptions)
     attributes: AttributeOptions = Field(default_factory=AttributeOptions)
