@@ -111,7 +111,8 @@ def main() -> None:
 
     from finsta_cli.runtime import configure_threads
     from finsta_cli.video.decode import discover_videos, iter_chunks, video_items
-    from finsta_cli.video.detect import FrameKey, make_detector
+    from finsta_cli.video.detect import make_detector
+    from finsta_cli.video.detections import FrameKey
     from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
 
     configure_threads(args.threads)
@@ -134,7 +135,7 @@ def main() -> None:
         decoded: list[tuple[Any, Any]] = []
         decode_times, detect_times, full_times = [], [], []
         detect_cpu, full_cpu = [], []
-        detector = make_detector(config, args.device)
+        detector = make_detector(config.detector_options(), args.device)
         out = root / "sgs"
         # The machine is shared: measure the three modes in alternation, keep each one's best.
         for _ in range(args.rounds):

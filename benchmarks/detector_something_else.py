@@ -71,7 +71,8 @@ def run_detector(
     batch: int,
     imgsz: int | None = None,
 ) -> Any:
-    from finsta_cli.video.detect import FrameKey, make_detector
+    from finsta_cli.video.detect import make_detector
+    from finsta_cli.video.detections import FrameKey
     from finsta_cli.video.stage import BuildDSGConfig
 
     options: dict[str, Any] = {"detector": kind, "batch": batch, "device": "cpu"}
@@ -80,7 +81,7 @@ def run_detector(
     if conf is not None:
         options.update(conf=conf, max_objects=100)
     config = BuildDSGConfig(**options)
-    detector = make_detector(config, "cpu")
+    detector = make_detector(config.detector_options(), "cpu")
     found = []
     started = time.perf_counter()
     for start in range(0, len(images), batch):

@@ -93,7 +93,7 @@ def colour_name(rgb: Sequence[float], min_saturation: float = 0.2) -> str:
     return "red"
 
 
-def size_name(box: Sequence[float], options: AttributeOptions) -> str:
+def size_name(box: Sequence[float] | np.ndarray, options: AttributeOptions) -> str:
     """small / medium / large from a normalised xyxy box."""
     side = float(np.sqrt(max(box[2] - box[0], 0.0) * max(box[3] - box[1], 0.0)))
     if side < options.size_small:

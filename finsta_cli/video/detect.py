@@ -2,7 +2,8 @@
 precomputed boxes from a file.
 
 The backend is a fixed choice, ``--detector {yolo,nanodet,file}``, made by :func:`make_detector`
-from a small dict of factory functions that import their heavy packages inside. Each returns,
+from :class:`DetectorOptions` (which build-dsg's config gives) with a small dict of factory
+functions that import their heavy packages inside. Each returns,
 per frame, :class:`FrameDetections` in the pixels of the decoded frame. What each knows:
 
 - ``yolo``: the classes of its checkpoint; the default one (``finsta-synth-yolov8n.pt``) knows
@@ -32,17 +33,17 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
+from finsta_cli.video.detections import Detector, FrameDetections, FrameKey
 
 if TYPE_CHECKING:
     from finsta_cli.video.features import DetectInputHook
-    from finsta_cli.video.stage import BuildDSGConfig
 
 DetectorKind = Literal["yolo", "nanodet", "file"]
 # Options whose default depends on the detector (a config file or the command line wins):
@@ -51,49 +52,45 @@ DETECTOR_DEFAULTS: dict[str, dict[str, Any]] = {"nanodet": {"imgsz": 416}}
 
 
 @dataclass(frozen=True)
-class FrameKey:
-    """Which frame a detection request is about: video id, frame index, sizes."""
+class DetectorOptions:
+    """What a detector is made from (``BuildDSGConfig.detector_options`` gives them; the
+    defaults and the meaning of each are the config's)."""
 
-    video_id: str
-    index: int
-    width: int  # original frame size
-    height: int
+    kind: DetectorKind
+    weights: str | None  # yolo, nanodet: None for the shipped file
+    detections: str | None  # file: the detections file
+    allow_download: bool  # yolo: an official checkpoint may be fetched
+    conf: float
+    iou: float
+    max_objects: int
+    imgsz: int
+    threads: int | None
+    region_features: bool
+    warmup_batch: int  # frames of the batch the network is warmed up on
 
+    def weights_file(self) -> Path:
+        """The weights file (or, for ``file``, the detections file) the detector reads."""
+        from finsta_cli.assets import default_detector_weights, nanodet_weights
 
-@dataclass
-class FrameDetections:
-    """Objects found in one frame: boxes xyxy in decoded-frame pixels, scores, class ids,
-    region features (n, D) and, from a detections file, given track ids (-1 when absent)."""
+        if self.kind == "file":
+            return Path(str(self.detections))
+        if self.weights is not None:
+            return Path(self.weights)
+        return nanodet_weights() if self.kind == "nanodet" else default_detector_weights()
 
-    boxes: np.ndarray
-    scores: np.ndarray
-    classes: np.ndarray
-    features: np.ndarray
-    given_ids: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-
-    @classmethod
-    def empty(cls, feature_dim: int) -> FrameDetections:
-        return cls(
-            np.zeros((0, 4), np.float32),
-            np.zeros(0, np.float32),
-            np.zeros(0, np.int64),
-            np.zeros((0, feature_dim), np.float32),
-            np.zeros(0, np.int64),
-        )
-
-    def __len__(self) -> int:
-        return int(self.boxes.shape[0])
-
-
-class Detector(Protocol):
-    """What build-dsg needs of a detector."""
-
-    names: dict[int, str]
-    feature_dim: int
-
-    def detect(
-        self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
-    ) -> list[FrameDetections]: ...
+    def network_options(self, device: str) -> dict[str, Any]:
+        """The keyword options of a network detector (:class:`YoloDetector`,
+        :class:`~finsta_cli.video.nanodet.NanoDetDetector`), besides its weights."""
+        return {
+            "conf": self.conf,
+            "iou": self.iou,
+            "max_objects": self.max_objects,
+            "imgsz": self.imgsz,
+            "device": device,
+            "threads": self.threads,
+            "region_features": self.region_features,
+            "warmup_batch": self.warmup_batch,
+        }
 
 
 # --- YOLO ------------------------------------------------------------------------------------
@@ -360,71 +357,53 @@ def detection_lines(record: Any, *, track_ids: bool = False) -> list[dict[str, A
 
 
 # --- the factory -----------------------------------------------------------------------------
-def _make_yolo(config: BuildDSGConfig, device: str) -> Detector:
+def _make_yolo(options: DetectorOptions, device: str) -> Detector:
     from finsta_cli.assets import default_detector_weights
     from finsta_cli.video.weights import fetch_official_checkpoint, is_official_checkpoint
 
-    weights = config.weights or str(default_detector_weights())
+    weights = options.weights or str(default_detector_weights())
     is_yaml = weights.endswith((".yaml", ".yml"))
     if not is_yaml and not Path(weights).is_file() and is_official_checkpoint(weights):
-        weights = str(fetch_official_checkpoint(weights, config.allow_download))
+        weights = str(fetch_official_checkpoint(weights, options.allow_download))
     if not is_yaml and not Path(weights).is_file():
-        default = config.weights is None
+        default = options.weights is None
         raise MissingResourceError(
             f"detector weights {weights} not found",
             hint="train the default detector with `finsta train-detector` (docs/synth.md)"
             if default
             else "give --weights a local ultralytics .pt checkpoint",
         )
-    return YoloDetector(weights, **_detector_options(config, device))
+    return YoloDetector(weights, **options.network_options(device))
 
 
-def _detector_options(config: BuildDSGConfig, device: str) -> dict[str, Any]:
-    """The options every network detector takes from the config (besides its weights)."""
-    return {"conf": config.conf, "iou": config.iou, "max_objects": config.max_objects,
-            "imgsz": config.imgsz, "device": device, "threads": config.threads,
-            "region_features": config.region_features, "warmup_batch": config.batch}  # fmt: skip
-
-
-def detector_weights(config: BuildDSGConfig) -> Path:
-    """The weights file (or, for ``file``, the detections file) the chosen detector reads."""
-    from finsta_cli.assets import default_detector_weights, nanodet_weights
-
-    if config.detector == "file":
-        return Path(str(config.detections))
-    if config.weights is not None:
-        return Path(config.weights)
-    return nanodet_weights() if config.detector == "nanodet" else default_detector_weights()
-
-
-def _make_nanodet(config: BuildDSGConfig, device: str) -> Detector:
+def _make_nanodet(options: DetectorOptions, device: str) -> Detector:
     from finsta_cli.video.nanodet import NanoDetDetector
 
-    weights = detector_weights(config)
+    weights = options.weights_file()
     if not weights.is_file():
         raise MissingResourceError(
             f"detector weights {weights} not found",
             hint="the NanoDet file ships in finsta's assets (assets/detector/nanodet-g-coco.pt); "
             "reinstall finsta, or give --weights a file written by tools/convert_nanodet.py"
-            if config.weights is None
+            if options.weights is None
             else "give --weights a file written by tools/convert_nanodet.py",
         )
-    return NanoDetDetector(weights, **_detector_options(config, device))
+    return NanoDetDetector(weights, **options.network_options(device))
 
 
-def _make_file(config: BuildDSGConfig, device: str) -> Detector:
-    if config.detections is None:
+def _make_file(options: DetectorOptions, device: str) -> Detector:
+    if options.detections is None:
         raise UsageError("--detector file needs --detections FILE")
-    return FileDetector(Path(config.detections))
+    return FileDetector(Path(options.detections))
 
 
-DETECTORS: dict[str, Callable[[BuildDSGConfig, str], Detector]] = {
+DETECTORS: dict[DetectorKind, Callable[[DetectorOptions, str], Detector]] = {
     "yolo": _make_yolo,
     "nanodet": _make_nanodet,
     "file": _make_file,
 }
 
 
-def make_detector(config: BuildDSGConfig, device: str = "cpu") -> Detector:
-    """The detector chosen by ``config.detector``."""
-    return DETECTORS[config.detector](config, device)
+def make_detector(options: DetectorOptions, device: str = "cpu") -> Detector:
+    """The detector chosen by ``options.kind``."""
+    return DETECTORS[options.kind](options, device)

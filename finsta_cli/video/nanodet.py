@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -44,10 +44,8 @@ from torch import Tensor, nn
 
 from finsta_cli.errors import InputError
 from finsta_cli.io.progress import get_logger
+from finsta_cli.video.detections import FrameDetections, FrameKey
 from finsta_cli.video.features import Letterbox, letterbox
-
-if TYPE_CHECKING:
-    from finsta_cli.video.detect import FrameDetections, FrameKey
 
 FORMAT = "finsta-graph-detector/1"
 LAYER_OPS = frozenset({"conv", "max_pool", "concat", "add", "resize_bilinear", "leaky_relu"})
@@ -316,7 +314,6 @@ class NanoDetDetector:
     def detect(
         self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
     ) -> list[FrameDetections]:
-        from finsta_cli.video.detect import FrameDetections
         from finsta_cli.video.features import ROI_OUTPUT_SIZE, pool_region_features
 
         if not frames:

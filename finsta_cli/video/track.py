@@ -17,9 +17,9 @@ docs/build-dsg.md gives the measured track consistency (IDF1) of both on sparse 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict
@@ -53,6 +53,12 @@ class TrackInput:
     colours: np.ndarray
     features: np.ndarray
     time: float
+
+
+class Tracker(Protocol):
+    """What build-dsg needs of a tracker: track ids for the detections of every frame."""
+
+    def assign(self, frames: Sequence[TrackInput]) -> list[np.ndarray]: ...
 
 
 @dataclass
@@ -245,9 +251,9 @@ class ByteTrackTracker:
         return out
 
 
-def make_tracker(kind: TrackerKind, options: TrackerOptions | None = None) -> Any:
+def make_tracker(kind: TrackerKind, options: TrackerOptions | None = None) -> Tracker:
     """The tracker chosen by ``--tracker``."""
-    factories = {
+    factories: dict[TrackerKind, Callable[[], Tracker]] = {
         "hungarian": lambda: HungarianTracker(options),
         "bytetrack": lambda: ByteTrackTracker((options or TrackerOptions()).max_age),
     }

@@ -11,7 +11,8 @@ import pytest
 
 from finsta_cli.assets import default_detector_weights
 from finsta_cli.errors import InputError, MissingResourceError
-from finsta_cli.video.detect import FileDetector, FrameKey, YoloDetector, make_detector
+from finsta_cli.video.detect import FileDetector, YoloDetector, make_detector
+from finsta_cli.video.detections import FrameKey
 from finsta_cli.video.features import input_boxes, pool_region_features
 from finsta_cli.video.stage import BuildDSGConfig
 
@@ -89,7 +90,7 @@ def test_missing_default_weights_is_a_missing_resource(
 ) -> None:
     monkeypatch.setenv("FINSTA_DETECTOR_WEIGHTS", str(tmp_path / "none.pt"))
     with pytest.raises(MissingResourceError, match="train-detector"):
-        make_detector(BuildDSGConfig())
+        make_detector(BuildDSGConfig().detector_options())
 
 
 def test_input_boxes_invert_ultralytics_scale_boxes() -> None:
@@ -172,3 +173,11 @@ def test_shipped_detector_finds_synth_objects(synth_dir: Path) -> None:
         if o["labelled"]
     )
     assert sum(len(d) for d in found) >= 0.8 * labelled
+
+
+def test_detector_options_are_read_from_the_build_dsg_config() -> None:
+    options = BuildDSGConfig(detector="nanodet", batch=5, conf=0.4, threads=2).detector_options()
+    assert (options.kind, options.imgsz, options.conf, options.threads) == ("nanodet", 416, 0.4, 2)
+    assert options.warmup_batch == 5 and options.weights_file().name == "nanodet-g-coco.pt"
+    named = BuildDSGConfig(detector="file", detections="boxes.jsonl").detector_options()
+    assert named.weights_file() == Path("boxes.jsonl")

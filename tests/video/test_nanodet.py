@@ -17,7 +17,8 @@ from finsta_cli.cli.app import app
 from finsta_cli.errors import InputError, MissingResourceError
 from finsta_cli.schema.dsg import DSG
 from finsta_cli.synth.render import write_mp4
-from finsta_cli.video.detect import FrameKey, make_detector
+from finsta_cli.video.detect import make_detector
+from finsta_cli.video.detections import FrameKey
 from finsta_cli.video.features import letterbox
 from finsta_cli.video.nanodet import (
     GraphNetwork,
@@ -93,7 +94,7 @@ def network() -> tuple[GraphNetwork, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def detector() -> NanoDetDetector:
     config = BuildDSGConfig(detector="nanodet", device="cpu", batch=2)
-    made = make_detector(config, "cpu")
+    made = make_detector(config.detector_options(), "cpu")
     assert isinstance(made, NanoDetDetector)
     return made
 
@@ -210,7 +211,7 @@ def test_refuses_a_file_that_is_no_converted_detector(tmp_path: Path) -> None:
 def test_missing_weights_is_a_missing_resource(tmp_path: Path) -> None:
     config = BuildDSGConfig(detector="nanodet", weights=str(tmp_path / "absent.pt"))
     with pytest.raises(MissingResourceError, match=r"absent\.pt not found"):
-        make_detector(config, "cpu")
+        make_detector(config.detector_options(), "cpu")
 
 
 def test_default_input_size_is_nanodets_own() -> None:
@@ -285,7 +286,7 @@ def test_nanodet_recall_on_something_else_frames(shared_benchmarks: Path) -> Non
     annotations = json.loads((folder / "annotations.json").read_text(encoding="utf-8"))
     frames = [record for _, records in sorted(annotations.items()) for record in records][::4]
     config = BuildDSGConfig(detector="nanodet", device="cpu")
-    made = make_detector(config, "cpu")
+    made = make_detector(config.detector_options(), "cpu")
     found = gold = 0
     for start in range(0, len(frames), 16):
         chunk = frames[start : start + 16]
