@@ -36,8 +36,8 @@ smoke: $(VENV)/.installed
 	$(BIN)/finsta demo --quick --out $(DEMO_OUT)-quick -q
 
 lint: $(VENV)/.installed-dev
-	$(BIN)/ruff check finsta_cli tests benchmarks
-	$(BIN)/ruff format --check finsta_cli tests benchmarks
+	$(BIN)/ruff check finsta_cli tests benchmarks tools
+	$(BIN)/ruff format --check finsta_cli tests benchmarks tools
 
 typecheck: $(VENV)/.installed-dev
 	$(BIN)/mypy finsta_cli
