@@ -303,17 +303,6 @@ def save_result(
     save_host(path, model.host, extra)
 
 
-def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tuple[str, str]]]]:
-    by_video: dict[str, list[tuple[str, str]]] = {}
-    for caption in dataset.captions:
-        by_video.setdefault(caption.video_id, []).append((caption.text_id, caption.text))
-    out = []
-    for video_id, captions in by_video.items():
-        ref = dataset.videos.get(video_id)
-        out.append((video_id, ref.location if ref is not None else None, captions))
-    return out
-
-
 def _vocabulary_texts(dataset: Any) -> list[str]:
     """The training split's texts a new host's vocabulary is built from: its captions, and the
     questions, options and answers of its QA items and its action prompts, so that words only
@@ -343,7 +332,7 @@ def run_align_train(
     import torch
 
     from finsta_cli.align.batch import attach_host_frames, collate
-    from finsta_cli.align.data import build_align_data
+    from finsta_cli.align.data import build_align_data, videos_with_captions
     from finsta_cli.align.distributed import close_collective, init_collective
     from finsta_cli.align.model import FinstaModel, LossWeights
     from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
@@ -389,7 +378,7 @@ def run_align_train(
             _write_manifest(out, config, "running", started, {"device": device})
             manifest_started = True
         dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
-        entries = _videos_with_captions(dataset)
+        entries = videos_with_captions(dataset)
         if not entries:
             raise InputError(f"{data_dir}: split {config.split!r} has no captions to train on")
         torch.manual_seed(config.seed)
