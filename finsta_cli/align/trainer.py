@@ -39,6 +39,7 @@ from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.schema.manifest import RunStatus, TrainManifest
 
 if TYPE_CHECKING:
     from finsta_cli.align.data import AlignData
@@ -158,29 +159,29 @@ def _graph_options(config: AlignTrainConfig) -> Any:
 
 
 def _write_manifest(
-    out: Path, config: AlignTrainConfig, status: str, started: str, extra: dict[str, Any]
+    out: Path, config: AlignTrainConfig, status: RunStatus, started: str, **fields: Any
 ) -> None:
+    """``manifest.json``: this run's :class:`TrainManifest` (``fields``: device, threads,
+    seconds, result or error, as far as the run got)."""
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import package_versions
 
-    payload = {
-        "schema_version": "1.0",
-        "record": "manifest",
-        "tool": "finsta",
-        "version": __version__,
-        "stage": "align-train",
-        "status": status,
-        "command": list(sys.argv),
-        "started_at": started,
-        "finished_at": utc_now() if status != "running" else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": package_versions(),
-        "config": config.model_dump(mode="json"),
-        "config_hash": hash_json(config.model_dump(mode="json")),
-        **extra,
-    }
-    atomic_write_json(out / "manifest.json", payload)
+    dumped = config.model_dump(mode="json")
+    manifest = TrainManifest(
+        version=__version__,
+        stage="align-train",
+        status=status,
+        command=list(sys.argv),
+        started_at=started,
+        finished_at=utc_now() if status != "running" else None,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        packages=package_versions(),
+        config=dumped,
+        config_hash=hash_json(dumped),
+        **fields,
+    )
+    atomic_write_json(out / "manifest.json", manifest.to_json())
 
 
 def _vocabulary_texts(dataset: Any) -> list[str]:
@@ -460,17 +461,16 @@ class _AlignTrainRun:
             warnings=data.warnings,
         )
         if self.comm.is_main:
-            status = "partial" if self.failures else "completed"
+            status: RunStatus = "partial" if self.failures else "completed"
             _write_manifest(
-                self.out, self.config, status, self.started,
-                {"device": self.device, "threads": self.threads, "seconds": round(seconds, 3),
-                 "result": result.to_json()},
+                self.out, self.config, status, self.started, device=self.device,
+                threads=self.threads, seconds=round(seconds, 3), result=result.to_json(),
             )  # fmt: skip
         return result
 
     def _start_manifest(self) -> None:
         atomic_write_text(self.out / "config.yaml", self.config.to_yaml())
-        _write_manifest(self.out, self.config, "running", self.started, {"device": self.device})
+        _write_manifest(self.out, self.config, "running", self.started, device=self.device)
         self.manifest_started = True
 
     def end(self, exc: BaseException) -> None:
@@ -479,9 +479,11 @@ class _AlignTrainRun:
             return
         from finsta_cli.io.stage import describe_error
 
-        status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-        extra = {"device": self.device, "threads": self.threads, "error": describe_error(exc)}
-        _write_manifest(self.out, self.config, status, self.started, extra)
+        status: RunStatus = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        _write_manifest(
+            self.out, self.config, status, self.started, device=self.device,
+            threads=self.threads, error=describe_error(exc),
+        )  # fmt: skip
 
     def close(self) -> None:
         """Release the lock, the collective and the deterministic-kernels setting."""
