@@ -98,16 +98,16 @@ def score(
     threshold: float = 0.0,
     max_objects: int = 20,
 ) -> dict[str, Any]:
-    from finsta_cli.tasks.dsg_eval import _match, _Object
+    from finsta_cli.tasks.dsg_eval import FrameObject, match_objects
 
     counts: Counter[str] = Counter()
     per_category: dict[str, Counter[str]] = defaultdict(Counter)
     per_class: dict[str, Counter[str]] = defaultdict(Counter)
     for (_, _, labels), detections in zip(gold, found, strict=True):
         keep = np.flatnonzero(detections.scores >= threshold)[:max_objects]
-        gold_objects = [_Object(i, "object", box) for i, (_, _, box) in enumerate(labels)]
-        predicted = [_Object(int(j), "object", detections.boxes[j]) for j in keep]
-        pairs, _ = _match(gold_objects, predicted)
+        gold_objects = [FrameObject(i, "object", box) for i, (_, _, box) in enumerate(labels)]
+        predicted = [FrameObject(int(j), "object", detections.boxes[j]) for j in keep]
+        pairs, _ = match_objects(gold_objects, predicted)
         matched_gold = {g: p for g, p in pairs}
         matched_pred = {p for _, p in pairs}
         for index, (category, hand, _) in enumerate(labels):

@@ -212,9 +212,9 @@ def embedding_spread(
     with ``synth`` of the first ``synth_videos`` test videos of that synth folder and their
     first captions: a host that maps every real clip to about the same point ranks them by
     little more than noise, whatever its figures on synth."""
+    from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import load_host
-    from finsta_cli.tasks.datasets import load_task_dataset
-    from finsta_cli.tasks.host_eval import embed_videos, encode_texts
+    from finsta_cli.tasks.embedder import embed_videos, encode_texts
 
     host = load_host(checkpoint)
     out = {}
@@ -249,11 +249,11 @@ def tower_bridge(
     import torch.nn.functional as F
     from timm.data import ImageNetInfo
 
+    from finsta_cli.datasets import ACTION_PROMPT, load_task_dataset
     from finsta_cli.hosts.efficientnet import preprocess
     from finsta_cli.hosts.frames import load_host_frames
     from finsta_cli.hosts.lite import load_towers
     from finsta_cli.hosts.minilm import MiniLMTokenizer, mean_pool
-    from finsta_cli.tasks.datasets import ACTION_PROMPT, load_task_dataset
     from finsta_cli.tasks.metrics import retrieval_metrics, target_ranks, topk_accuracy
 
     image, text, tokenizer_file, _ = load_towers()

@@ -32,11 +32,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
 
+    from finsta_cli.datasets import load_task_dataset
     from finsta_cli.hosts.factory import host_from_payload, load_checkpoint
     from finsta_cli.hosts.frames import load_host_frames
     from finsta_cli.runtime import configure_threads
-    from finsta_cli.tasks.datasets import load_task_dataset
-    from finsta_cli.tasks.host_eval import Scorer, encode_texts, encode_videos
+    from finsta_cli.tasks.embedder import Scorer, encode_texts, encode_videos
 
     configure_threads(args.threads)
     dataset = load_task_dataset(args.data, args.split)
@@ -50,14 +50,14 @@ def main() -> None:
     video_ids = sorted({n.video_id for n in negatives})
     if args.tsg is not None and args.dsg is not None:
         from finsta_cli.tasks.graph_eval import (
-            FusionEncoder,
+            FusionEmbedder,
             caption_graphs,
             load_fusion_model,
             video_graphs,
         )
 
         fusion = load_fusion_model(args.checkpoint)
-        fused = FusionEncoder(fusion, "cpu", caption_graphs([dataset], args.tsg))
+        fused = FusionEmbedder(fusion, "cpu", caption_graphs([dataset], args.tsg))
         fused.add_videos(video_graphs(video_ids, args.dsg, fusion))
         scorers["fused"] = fused
     refs = [(v, dataset.videos[v].path if v in dataset.videos else None) for v in video_ids]

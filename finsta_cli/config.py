@@ -1,11 +1,12 @@
-"""Stage configuration: defaults <- YAML file (``--config``) <- command-line options, validated."""
+"""Stage configuration: defaults <- YAML file (``--config``) <- ``--set KEY=VALUE`` <- command-line
+options, validated."""
 
 from __future__ import annotations
 
 import difflib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
@@ -131,29 +132,52 @@ def read_config_file(path: Path, section: str = "") -> dict[str, Any]:
     return data
 
 
-def load_config(
-    model: type[ConfigT],
-    config_file: Path | None = None,
-    overrides: Mapping[str, Any] | None = None,
-) -> ConfigT:
-    """Resolve a stage config: the model's defaults, then ``config_file``, then ``overrides``.
-
-    ``overrides`` are command-line options; a ``None`` value means "not given" and is dropped.
-    Dotted keys (``"matcher.top_k"``) reach nested sections.
-    """
-    layers: list[tuple[str, dict[str, Any]]] = []
-    if config_file is not None:
-        layers.append((str(config_file), read_config_file(config_file, model.SECTION)))
-    given: dict[str, Any] = {}
-    for key, value in (overrides or {}).items():
-        if value is None:
-            continue
-        node = given
+def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
+    """Dotted keys (``"matcher.top_k"``) as nested mappings; ``-`` read as ``_``."""
+    nested: dict[str, Any] = {}
+    for key, value in flat.items():
+        node = nested
         *parents, leaf = key.replace("-", "_").split(".")
         for part in parents:
             node = node.setdefault(part, {})
         node[leaf] = value
-    layers.append(("command line", given))
+    return nested
+
+
+def parse_sets(items: Sequence[str]) -> dict[str, Any]:
+    """``--set KEY=VALUE`` items as a flat mapping of dotted key -> value read as YAML
+    (``5`` an int, ``true`` a bool, ``null`` None, ``[val, test]`` a list)."""
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE (e.g. --set steps=100)")
+        try:
+            parsed[key.strip()] = yaml.safe_load(text)
+        except yaml.YAMLError:
+            raise ConfigError(f"--set {item!r}: the value is not valid YAML") from None
+    return parsed
+
+
+def load_config(
+    model: type[ConfigT],
+    config_file: Path | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    sets: Sequence[str] = (),
+) -> ConfigT:
+    """Resolve a stage config: the model's defaults, then ``config_file``, then ``sets``
+    (``--set KEY=VALUE``), then ``overrides``.
+
+    ``overrides`` are command-line options; a ``None`` value means "not given" and is dropped
+    (``--set key=null`` does set None). Dotted keys (``"matcher.top_k"``) reach nested sections.
+    """
+    layers: list[tuple[str, dict[str, Any]]] = []
+    if config_file is not None:
+        layers.append((str(config_file), read_config_file(config_file, model.SECTION)))
+    if sets:
+        layers.append(("--set", _nest(parse_sets(sets))))
+    given = {key: value for key, value in (overrides or {}).items() if value is not None}
+    layers.append(("command line", _nest(given)))
     merged: dict[str, Any] = {}
     for source, data in layers:
         _check_keys(model, data, "", source)

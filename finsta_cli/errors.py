@@ -8,7 +8,7 @@ from typing import Any
 
 
 class ExitCode(IntEnum):
-    """Process exit codes shared by every finsta command (DESIGN §2)."""
+    """Process exit codes shared by every finsta command (docs/architecture.md §2)."""
 
     OK = 0
     FATAL = 1

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from pydantic import BaseModel, ConfigDict
 
-from finsta_cli.config import StageConfig, load_config
+from finsta_cli.config import StageConfig, load_config, parse_sets
 from finsta_cli.errors import ConfigError, ExitCode
 
 
@@ -104,3 +104,30 @@ def test_later_fields_at_their_defaults_match_what_was_written_before_them() -> 
     assert same.output_hash() in same.matching_output_hashes()
     assert old_hash not in other.matching_output_hashes() and not other.matches_dump(old_dump)
     assert not After(frames=4).matches_dump(old_dump)
+
+
+def test_set_sits_between_the_file_and_the_options(tmp_path: Path) -> None:
+    path = write(tmp_path, "frames: 32\nconf: 0.5\n")
+    sets = ["conf=0.75", "matcher.top_k=7", "batch-size=4"]
+    resolved = load_config(DemoConfig, path, {"frames": None}, sets)
+    assert (resolved.frames, resolved.conf, resolved.matcher.top_k, resolved.batch_size) == (
+        32, 0.75, 7, 4,
+    )  # fmt: skip
+    assert load_config(DemoConfig, path, {"conf": 0.1}, ["conf=0.75"]).conf == 0.1
+
+
+def test_set_values_are_yaml() -> None:
+    assert parse_sets(["a=5", "b=true", "c=null", "d=[val, test]", "e=x=y", "f="]) == {
+        "a": 5, "b": True, "c": None, "d": ["val", "test"], "e": "x=y", "f": None,
+    }  # fmt: skip
+
+
+@pytest.mark.parametrize("item", ["frames", "=3", "conf=[1"])
+def test_a_malformed_set_is_a_config_error(item: str) -> None:
+    with pytest.raises(ConfigError, match="--set"):
+        load_config(DemoConfig, sets=[item])
+
+
+def test_set_refuses_an_unknown_key_with_the_near_name() -> None:
+    with pytest.raises(ConfigError, match=r"--set: unknown key 'matcher.top_kk'.*'matcher.top_k'"):
+        load_config(DemoConfig, sets=["matcher.top_kk=2"])

@@ -37,7 +37,7 @@ from finsta_cli.graph import (
     tsg_node_index,
     tsg_to_data,
 )
-from finsta_cli.graph.convert import _Builder
+from finsta_cli.graph.convert import SceneGraphBuilder
 from finsta_cli.io import output_path, read_records
 from finsta_cli.io.finite import require_finite
 from finsta_cli.io.jsonl import validation_message
@@ -416,7 +416,7 @@ def build_align_data(
 def empty_dsg_graph(region_dim: int) -> Data:
     """A DSG graph with no nodes (a video without a DSG), with the fields a batch reads."""
     region = torch.zeros((0, region_dim)) if region_dim else None
-    data = _Builder.new(LabelVocab(), LabelVocab()).to_data(region)
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data(region)
     data.frame_number = torch.zeros(0, dtype=torch.long)
     data.host_frame = torch.zeros(0, dtype=torch.long)
     return data
@@ -424,7 +424,7 @@ def empty_dsg_graph(region_dim: int) -> Data:
 
 def empty_text_graph(with_rows: bool) -> Data:
     """A TSG graph with no nodes; ``with_rows``: as an HSG (``text_rows`` 0)."""
-    data = _Builder.new(LabelVocab(), LabelVocab()).to_data()
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data()
     if with_rows:
         data.text_rows = torch.tensor(0)
     return data

@@ -28,7 +28,7 @@ Losses (each weighted by the config; off = weight 0):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import torch
 import torch.nn.functional as F
@@ -46,6 +46,9 @@ from finsta_cli.align.losses import (
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
 from finsta_cli.nn.gtrm import GraphEncoderOutput, GTrm
 from finsta_cli.nn.rgtrm import RGTrm
+
+if TYPE_CHECKING:
+    from torch_geometric.data import Batch
 
 Objective = Literal["finsta", "host-only"]
 Mode = Literal["distill", "fusion"]
@@ -174,6 +177,46 @@ class FinstaModel(nn.Module):
     def sg_parameters(self) -> list[nn.Parameter]:
         host = {id(p) for p in self.host.parameters()}
         return [p for p in self.parameters() if id(p) not in host]
+
+    def fused_text_embeddings(
+        self, text: TextFeatures, tsg: Batch | None = None, rows: Tensor | None = None
+    ) -> Tensor:
+        """The fused text embeddings of ``fusion`` mode: normalize(host embedding) +
+        normalize(sg_text(GTrm(TSG))), the TSG's node inputs the host's token features pooled
+        over each node's span (written to ``tsg.region``). Not normalised again (the contrast
+        does that). Texts without a TSG keep their normalised host embedding alone.
+
+        Shapes: ``text`` of B texts, ``tsg`` a batch of G graphs, ``rows`` (G,) the text each
+        graph belongs to (default: graph i is text i's) -> (B, E).
+        """
+        fused = F.normalize(text.embedding, dim=-1)
+        if tsg is None:
+            return fused
+        owner = torch.arange(fused.shape[0], device=fused.device) if rows is None else rows
+        tsg.region = span_pool(text, tsg.span, owner[tsg.batch])
+        graph = self.sg_text(self.tsg_encoder(tsg).graph)
+        return fused.index_put((owner,), fused[owner] + F.normalize(graph, dim=-1))
+
+    def fused_video_embeddings(
+        self, video: VideoFeatures, dsg: Batch | None = None, rows: Tensor | None = None
+    ) -> Tensor:
+        """The fused video embeddings of ``fusion`` mode: normalize(host embedding) +
+        normalize(sg_video(R-GTrm(DSG))), the DSG's node inputs the detector's region features
+        (``dsg.region``, when the model reads them) next to the host's patch features pooled in
+        each node's box in frame ``dsg.host_frame`` (written to ``dsg.region``). Not normalised
+        again. Videos without a DSG keep their normalised host embedding alone.
+
+        Shapes: ``video`` of B videos, ``dsg`` a batch of G graphs, ``rows`` (G,) the video each
+        graph belongs to (default: graph i is video i's) -> (B, E).
+        """
+        fused = F.normalize(video.embedding, dim=-1)
+        if dsg is None:
+            return fused
+        owner = torch.arange(fused.shape[0], device=fused.device) if rows is None else rows
+        patch = box_pool(video, dsg.box, dsg.host_frame, owner[dsg.batch])
+        dsg.region = torch.cat([dsg.region, patch], dim=1) if self.region_dim else patch
+        graph = self.sg_video(self.dsg_encoder(dsg).graph)
+        return fused.index_put((owner,), fused[owner] + F.normalize(graph, dim=-1))
 
     def forward(self, batch: AlignBatch, collective: Collective | None = None) -> dict[str, Tensor]:
         """The weighted total loss under ``"loss"`` and each part under its name."""

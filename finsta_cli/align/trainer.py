@@ -36,6 +36,7 @@ from finsta_cli.align.checkpoint import built_dsg_frames, restore_train_state, s
 from finsta_cli.align.loop import StepLoop, build_optimizer, deterministic_on_cpu
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import InputError, UsageError
+from finsta_cli.hosts.base import HostName, TemporalMode
 from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
@@ -43,10 +44,14 @@ from finsta_cli.schema.manifest import RunStatus, TrainManifest
 
 if TYPE_CHECKING:
     from finsta_cli.align.data import AlignData
+    from finsta_cli.datasets import CaptionFormat
     from finsta_cli.hosts.base import HostVLM
     from finsta_cli.hosts.frames import FrameSet
 
 log = get_logger("align")
+
+Objective = Literal["finsta", "host-only"]
+AlignMode = Literal["distill", "fusion"]
 
 
 class AlignTrainConfig(StageConfig):
@@ -58,8 +63,8 @@ class AlignTrainConfig(StageConfig):
     )
     LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained"})
 
-    host: Literal["tiny", "clip4clip", "lite"] = "tiny"
-    temporal: Literal["meanP", "seqTransf"] = "meanP"
+    host: HostName = "tiny"
+    temporal: TemporalMode = "meanP"
     host_options: dict[str, Any] = Field(
         default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"
     )
@@ -71,8 +76,8 @@ class AlignTrainConfig(StageConfig):
         default=False, description="let open_clip download host_pretrained's weights"
     )
     init: Path | None = Field(default=None, description="start from this checkpoint's host")
-    objective: Literal["finsta", "host-only"] = "finsta"
-    mode: Literal["distill", "fusion"] = "distill"
+    objective: Objective = "finsta"
+    mode: AlignMode = "distill"
     split: str = "train"
     steps: int = Field(default=300, ge=1)
     batch_size: int = Field(default=32, ge=2)
@@ -188,7 +193,7 @@ def _vocabulary_texts(dataset: Any) -> list[str]:
     """The training split's texts a new host's vocabulary is built from: its captions, and the
     questions, options and answers of its QA items and its action prompts, so that words only
     the tasks use (number words, say) are not [UNK] at evaluation."""
-    from finsta_cli.tasks.datasets import ACTION_PROMPT
+    from finsta_cli.datasets import ACTION_PROMPT
 
     texts = [caption.text for caption in dataset.captions]
     for item in [*dataset.qa_mc, *dataset.qa_open]:
@@ -205,7 +210,7 @@ def run_align_train(
     tsg: Path | None = None,
     dsg: Path | None = None,
     hsg: Path | None = None,
-    dataset_format: str = "auto",
+    dataset_format: CaptionFormat = "auto",
     resume: bool = False,
     quiet: bool = False,
 ) -> TrainResult:
@@ -295,7 +300,7 @@ class _AlignTrainRun:
 
     def load_data(
         self,
-        dataset_format: str,
+        dataset_format: CaptionFormat,
         *,
         tsg: Path | None,
         dsg: Path | None,
@@ -307,12 +312,12 @@ class _AlignTrainRun:
 
         from finsta_cli.align.batch import attach_host_frames
         from finsta_cli.align.data import build_align_data, videos_with_captions
+        from finsta_cli.datasets import load_task_dataset
         from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
         from finsta_cli.hosts.frames import load_host_frames
-        from finsta_cli.tasks.datasets import load_task_dataset
 
         config, finsta, out = self.config, self.finsta, self.out
-        dataset = load_task_dataset(self.data_dir, split=config.split, fmt=dataset_format)  # type: ignore[arg-type]
+        dataset = load_task_dataset(self.data_dir, split=config.split, fmt=dataset_format)
         entries = videos_with_captions(dataset)
         if not entries:
             raise InputError(f"{self.data_dir}: split {config.split!r} has no captions to train on")

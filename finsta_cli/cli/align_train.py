@@ -1,59 +1,33 @@
 """``finsta align-train``: post-train a host with Finsta's structural alignment (or the host loss
 alone, the control)."""
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from finsta_cli.align.trainer import AlignMode, Objective
+from finsta_cli.align.trainer import AlignTrainConfig as Config
 from finsta_cli.cli.options import (
     ConfigOpt,
-    DeviceOpt,
     JsonOpt,
     QuietOpt,
-    SeedOpt,
+    SetOpt,
     VerboseOpt,
     command,
+    device_option,
+    given_options,
     print_json,
+    seed_option,
+    with_default,
 )
-
-
-class HostChoice(str, enum.Enum):
-    tiny = "tiny"
-    clip4clip = "clip4clip"
-    lite = "lite"
-
-
-class TemporalChoice(str, enum.Enum):
-    meanP = "meanP"
-    seqTransf = "seqTransf"
-
-
-class ObjectiveChoice(str, enum.Enum):
-    finsta = "finsta"
-    host_only = "host-only"
-
-
-class ModeChoice(str, enum.Enum):
-    distill = "distill"
-    fusion = "fusion"
-
-
-class FormatChoice(str, enum.Enum):
-    auto = "auto"
-    synth = "synth"
-    msrvtt = "msrvtt"
-    jsonl = "jsonl"
-
-
-def _off(flag: bool) -> bool | None:
-    """A --no-X flag given -> the option is False; not given -> leave it to the config."""
-    return False if flag else None
+from finsta_cli.datasets.formats import CaptionFormat
+from finsta_cli.hosts.base import HostName, TemporalMode
 
 
 @command
 def align_train(
+    ctx: typer.Context,
     data: Annotated[
         Path, typer.Option("--data", help="Training dataset (a synth folder, MSR-VTT, JSONL).")
     ],
@@ -64,11 +38,18 @@ def align_train(
     dsg: Annotated[Path | None, typer.Option("--dsg", help="build-dsg output folder.")] = None,
     hsg: Annotated[Path | None, typer.Option("--hsg", help="build-hsg output folder.")] = None,
     host: Annotated[
-        HostChoice | None, typer.Option("--host", help="Host family [default: tiny].")
+        HostName | None,
+        typer.Option(
+            "--host",
+            help=with_default("Host family.", Config, "host"),
+        ),
     ] = None,
     temporal: Annotated[
-        TemporalChoice | None,
-        typer.Option("--temporal", help="Host temporal module [default: meanP]."),
+        TemporalMode | None,
+        typer.Option(
+            "--temporal",
+            help=with_default("Host temporal module.", Config, "temporal"),
+        ),
     ] = None,
     host_weights: Annotated[
         Path | None,
@@ -98,37 +79,56 @@ def align_train(
         Path | None, typer.Option("--init", help="Start from this checkpoint's host.")
     ] = None,
     objective: Annotated[
-        ObjectiveChoice | None,
-        typer.Option("--objective", help="finsta, or host-only (the control) [default: finsta]."),
-    ] = None,
-    mode: Annotated[
-        ModeChoice | None,
+        Objective | None,
         typer.Option(
-            "--mode", help="distill: the host alone; fusion: host + graph encoders [distill]."
+            "--objective",
+            help=with_default("finsta, or host-only (the control).", Config, "objective"),
         ),
     ] = None,
-    split: Annotated[str | None, typer.Option("--split", help="Split to train on [train].")] = None,
-    dataset_format: Annotated[
-        FormatChoice, typer.Option("--format", help="Dataset format.")
-    ] = FormatChoice.auto,
-    steps: Annotated[int | None, typer.Option("--steps", help="Optimizer steps [300].")] = None,
-    batch_size: Annotated[
-        int | None, typer.Option("--batch-size", "-b", help="Global batch size [32].")
+    mode: Annotated[
+        AlignMode | None,
+        typer.Option(
+            "--mode",
+            help=with_default(
+                "distill: the host alone; fusion: host + graph encoders.", Config, "mode"
+            ),
+        ),
     ] = None,
-    lr: Annotated[float | None, typer.Option("--lr", help="Peak learning rate [1e-3].")] = None,
+    split: Annotated[
+        str | None,
+        typer.Option("--split", help=with_default("Split to train on.", Config, "split")),
+    ] = None,
+    dataset_format: Annotated[
+        CaptionFormat, typer.Option("--format", help="Dataset format.")
+    ] = "auto",
+    steps: Annotated[
+        int | None, typer.Option("--steps", help=with_default("Optimizer steps.", Config, "steps"))
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            "--batch-size", "-b", help=with_default("Global batch size.", Config, "batch_size")
+        ),
+    ] = None,
+    lr: Annotated[
+        float | None, typer.Option("--lr", help=with_default("Peak learning rate.", Config, "lr"))
+    ] = None,
     host_lr: Annotated[
-        float | None, typer.Option("--host-lr", help="Host learning rate [--lr].")
+        float | None,
+        typer.Option(
+            "--host-lr", help=with_default("Host learning rate.", Config, "host_lr", none="--lr")
+        ),
     ] = None,
     no_osc: Annotated[bool, typer.Option("--no-osc", help="Ablation: no OSC loss.")] = False,
     no_ptc: Annotated[bool, typer.Option("--no-ptc", help="Ablation: no PTC loss.")] = False,
     no_stgd: Annotated[bool, typer.Option("--no-stgd", help="Ablation: no STGD layers.")] = False,
-    no_coref: Annotated[
+    no_coref_edges: Annotated[
         bool, typer.Option("--no-coref-edges", help="Ablation: no temporal coreference edges.")
     ] = False,
-    no_adverbs: Annotated[
+    no_adverb_nodes: Annotated[
         bool, typer.Option("--no-adverb-nodes", help="Ablation: no adverb (pred_attr) nodes.")
     ] = False,
-    no_cross: Annotated[
+    no_cross_edges: Annotated[
         bool, typer.Option("--no-cross-edges", help="Ablation: no HSG cross-modal edges.")
     ] = False,
     text_negatives: Annotated[
@@ -136,20 +136,34 @@ def align_train(
         typer.Option(
             "--text-negatives",
             min=0,
-            help="Hard-negative captions per caption made from its TSG (events in the other "
-            "order, directions swapped); needs --tsg, also with host-only [0: off].",
+            help=with_default(
+                "Hard-negative captions per caption made from its TSG (events in the other "
+                "order, directions swapped); needs --tsg, also with host-only; 0: off.",
+                Config,
+                "text_negatives",
+            ),
         ),
     ] = None,
     resume: Annotated[
         bool, typer.Option("--resume", help="Continue the run in --out from its last state.")
     ] = False,
     cache: Annotated[
-        Path | None, typer.Option("--cache", help="Frame cache folder [OUT/../.frame-cache].")
+        Path | None,
+        typer.Option(
+            "--cache",
+            help=with_default("Frame cache folder.", Config, "cache", none="OUT/../.frame-cache"),
+        ),
     ] = None,
-    threads: Annotated[int | None, typer.Option("--threads", help="CPU threads [2].")] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads", help=with_default("CPU threads.", Config, "threads", none="all CPUs")
+        ),
+    ] = None,
     config: ConfigOpt = None,
-    device: DeviceOpt = None,
-    seed: SeedOpt = None,
+    set_: SetOpt = None,
+    device: Annotated[str | None, device_option(Config)] = None,
+    seed: Annotated[int | None, seed_option(Config)] = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -158,42 +172,13 @@ def align_train(
 
     Works the same under torchrun (--nproc-per-node N): negatives span the global batch.
     """
-    from finsta_cli.align.trainer import AlignTrainConfig, run_align_train
+    from finsta_cli.align.trainer import run_align_train
     from finsta_cli.config import load_config
 
-    resolved = load_config(
-        AlignTrainConfig,
-        config,
-        {
-            "host": host.value if host else None,
-            "temporal": temporal.value if temporal else None,
-            "host_weights": host_weights,
-            "host_pretrained": host_pretrained,
-            "allow_download": allow_download or None,
-            "init": init,
-            "objective": objective.value if objective else None,
-            "mode": mode.value if mode else None,
-            "split": split,
-            "steps": steps,
-            "batch_size": batch_size,
-            "lr": lr,
-            "host_lr": host_lr,
-            "osc": _off(no_osc),
-            "ptc": _off(no_ptc),
-            "stgd": _off(no_stgd),
-            "coref_edges": _off(no_coref),
-            "adverb_nodes": _off(no_adverbs),
-            "cross_edges": _off(no_cross),
-            "text_negatives": text_negatives,
-            "cache": cache,
-            "threads": threads,
-            "device": device,
-            "seed": seed,
-        },
-    )
+    resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
     result = run_align_train(
         data, out, resolved, tsg=tsg, dsg=dsg, hsg=hsg,
-        dataset_format=dataset_format.value, resume=resume, quiet=quiet,
+        dataset_format=dataset_format, resume=resume, quiet=quiet,
     )  # fmt: skip
     payload = result.to_json()
     if json_out:

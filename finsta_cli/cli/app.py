@@ -13,6 +13,7 @@ from finsta_cli.cli.env import env
 from finsta_cli.cli.eval import eval_command
 from finsta_cli.cli.parse_text import parse_text
 from finsta_cli.cli.schema import schema
+from finsta_cli.cli.stage_config import config_command
 from finsta_cli.cli.synth import synth
 from finsta_cli.cli.train_detector import train_detector
 from finsta_cli.cli.train_parser import train_parser
@@ -54,6 +55,7 @@ def _root(
 
 app.command("env")(env)
 app.command("schema")(schema)
+app.command("config")(config_command)
 app.command("demo")(demo)
 app.command("parse-text")(parse_text)
 app.command("eval")(eval_command)

@@ -1,6 +1,5 @@
 """``finsta build-dsg``: videos -> dynamic scene graphs (DSG JSON + tensors .pt per video)."""
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
@@ -8,40 +7,31 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
-    DeviceOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
     QuietOpt,
+    SetOpt,
     ShardOpt,
     VerboseOpt,
     command,
+    device_option,
     finish_stage,
+    given_options,
     shard_option,
+    with_default,
 )
 from finsta_cli.offline import ALLOW_DOWNLOAD_ENV
+from finsta_cli.video.detect import DETECTOR_DEFAULTS, DetectorKind
 from finsta_cli.video.footage import COCO_DETECTOR
-
-
-class Detector(str, enum.Enum):
-    yolo = "yolo"
-    nanodet = "nanodet"
-    file = "file"
-
-
-class Tracker(str, enum.Enum):
-    hungarian = "hungarian"
-    bytetrack = "bytetrack"
-
-
-class Assembly(str, enum.Enum):
-    auto = "auto"
-    thread = "thread"
-    process = "process"
+from finsta_cli.video.stage import Assembly
+from finsta_cli.video.stage import BuildDSGConfig as Config
+from finsta_cli.video.track import TrackerKind
 
 
 @command
 def build_dsg(
+    ctx: typer.Context,
     videos: Annotated[
         list[str],
         typer.Argument(
@@ -52,22 +42,29 @@ def build_dsg(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.", file_okay=False)],
     frames: Annotated[
-        int | None, typer.Option("--frames", min=1, help="Uniform keyframes per video [16].")
+        int | None,
+        typer.Option(
+            "--frames", min=1, help=with_default("Uniform keyframes per video.", Config, "frames")
+        ),
     ] = None,
     fps: Annotated[
         float | None,
         typer.Option("--fps", min=0.001, help="Sample F frames a second instead of --frames."),
     ] = None,
     detector: Annotated[
-        Detector | None,
+        DetectorKind | None,
         typer.Option(
             "--detector",
-            help="yolo: an ultralytics YOLO (--weights); by default the shipped synth detector, "
-            "which knows only finsta synth's six shapes (ball cube cylinder cone ring star) and "
-            "is warned about on other footage. "
-            f"{COCO_DETECTOR}: the shipped COCO-80 NanoDet-g for real footage (people, vehicles, "
-            "animals, household objects; offline, no download). file: boxes from --detections. "
-            "[default: yolo]",
+            help=with_default(
+                "yolo: an ultralytics YOLO (--weights); by default the shipped synth detector, "
+                "which knows only finsta synth's six shapes (ball cube cylinder cone ring star) "
+                "and is warned about on other footage. "
+                f"{COCO_DETECTOR}: the shipped COCO-80 NanoDet-g for real footage (people, "
+                "vehicles, animals, household objects; offline, no download). file: boxes from "
+                "--detections.",
+                Config,
+                "detector",
+            ),
         ),
     ] = None,
     weights: Annotated[
@@ -97,32 +94,59 @@ def build_dsg(
         ),
     ] = None,
     conf: Annotated[
-        float | None, typer.Option("--conf", min=0.0, max=1.0, help="Score threshold [0.25].")
+        float | None,
+        typer.Option(
+            "--conf", min=0.0, max=1.0, help=with_default("Score threshold.", Config, "conf")
+        ),
     ] = None,
     max_objects: Annotated[
-        int | None, typer.Option("--max-objects", min=1, help="Objects kept per frame [20].")
+        int | None,
+        typer.Option(
+            "--max-objects",
+            min=1,
+            help=with_default("Objects kept per frame.", Config, "max_objects"),
+        ),
     ] = None,
     imgsz: Annotated[
         int | None,
-        typer.Option("--imgsz", min=32, help="Detector input [256; nanodet: 416]."),
+        typer.Option(
+            "--imgsz",
+            min=32,
+            help=with_default(
+                f"Detector input (nanodet: {DETECTOR_DEFAULTS['nanodet']['imgsz']}).",
+                Config,
+                "imgsz",
+            ),
+        ),
     ] = None,
     batch: Annotated[
-        int | None, typer.Option("--batch", min=1, help="Frames per detector batch [16].")
+        int | None,
+        typer.Option(
+            "--batch", min=1, help=with_default("Frames per detector batch.", Config, "batch")
+        ),
     ] = None,
     decode_workers: Annotated[
         int | None,
         typer.Option(
             "--decode-workers",
             min=0,
-            help="Videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, at most 4).",
+            help=with_default(
+                "Videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, at most 4).",
+                Config,
+                "decode_workers",
+            ),
         ),
     ] = None,
     assemble: Annotated[
         Assembly | None,
         typer.Option(
             "--assemble",
-            help="Where tracking, assembly and writing run beside detection; auto: a worker "
-            "process when the detector is on a GPU, else a thread.",
+            help=with_default(
+                "Where tracking, assembly and writing run beside detection; auto: a worker "
+                "process when the detector is on a GPU, else a thread.",
+                Config,
+                "assemble",
+            ),
         ),
     ] = None,
     folder_fps: Annotated[
@@ -130,16 +154,24 @@ def build_dsg(
         typer.Option(
             "--folder-fps",
             min=0.001,
-            help="Frame rate of folders of frame images, which carry none (MSR-VTT dumps: "
-            "often 1) [12, warned about].",
+            help=with_default(
+                "Frame rate of folders of frame images, which carry none (MSR-VTT dumps: "
+                "often 1); warned about when not set.",
+                Config,
+                "folder_fps",
+            ),
         ),
     ] = None,
     tracker: Annotated[
-        Tracker | None,
-        typer.Option("--tracker", help="How objects are followed over frames (default hungarian)."),
+        TrackerKind | None,
+        typer.Option(
+            "--tracker",
+            help=with_default("How objects are followed over frames.", Config, "tracker"),
+        ),
     ] = None,
-    device: DeviceOpt = None,
+    device: Annotated[str | None, device_option(Config)] = None,
     config: ConfigOpt = None,
+    set_: SetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -153,29 +185,11 @@ def build_dsg(
     reason; the others are written), 4 when the detector weights are missing.
     """
     from finsta_cli.config import load_config
-    from finsta_cli.video.stage import BuildDSGConfig, run_build_dsg
+    from finsta_cli.video.stage import run_build_dsg
 
-    resolved = load_config(
-        BuildDSGConfig,
-        config,
-        {
-            "frames": frames,
-            "fps": fps,
-            "detector": detector.value if detector is not None else None,
-            "weights": weights,
-            "allow_download": allow_download or None,
-            "detections": str(detections) if detections is not None else None,
-            "conf": conf,
-            "max_objects": max_objects,
-            "imgsz": imgsz,
-            "batch": batch,
-            "decode_workers": decode_workers,
-            "folder_fps": folder_fps,
-            "assemble": assemble.value if assemble is not None else None,
-            "tracker": tracker.value if tracker is not None else None,
-            "device": device,
-        },
-    )
+    detections_file = str(detections) if detections is not None else None
+    overrides = given_options(ctx, Config, detections=detections_file)
+    resolved = load_config(Config, config, overrides, set_ or ())
     summary = run_build_dsg(
         videos,
         out,

@@ -7,20 +7,32 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
-    DeviceOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
+    SetOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
+    device_option,
+    executor_overrides,
     finish_stage,
+    given_options,
+    with_default,
 )
+from finsta_cli.hsg.build import BuildHSGConfig as Config
+from finsta_cli.hsg.build import MatcherKind
 
 
 @command
 def build_hsg(
+    ctx: typer.Context,
     tsg: Annotated[Path, typer.Option("--tsg", help="TSG JSONL written by parse-text.")],
     dsg: Annotated[Path, typer.Option("--dsg", help="Folder written by build-dsg.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for the HSGs.")],
@@ -33,11 +45,15 @@ def build_hsg(
         ),
     ] = None,
     matcher: Annotated[
-        str | None,
+        MatcherKind | None,
         typer.Option(
             "--matcher",
-            help="rules (lexicon), embed (a host's text encoder, open vocabulary) or hybrid "
-            "(rules, and embeddings for words the lexicon does not know) [rules].",
+            help=with_default(
+                "rules (lexicon), embed (a host's text encoder, open vocabulary) or hybrid "
+                "(rules, and embeddings for words the lexicon does not know).",
+                Config,
+                "matcher",
+            ),
         ),
     ] = None,
     host_checkpoint: Annotated[
@@ -48,57 +64,66 @@ def build_hsg(
         ),
     ] = None,
     top_k: Annotated[
-        int | None, typer.Option("--top-k", help="Tracks a text object may link to [1].")
+        int | None,
+        typer.Option(
+            "--top-k", help=with_default("Tracks a text object may link to.", Config, "top_k")
+        ),
     ] = None,
     threshold: Annotated[
-        float | None, typer.Option("--threshold", help="Lowest linking score of the rules [0.5].")
+        float | None,
+        typer.Option(
+            "--threshold",
+            help=with_default("Lowest linking score of the rules.", Config, "threshold"),
+        ),
     ] = None,
     embed_threshold: Annotated[
         float | None,
         typer.Option(
             "--embed-threshold",
-            help="Lowest cosine that links a text object to a track (embed, hybrid) [0.9].",
+            help=with_default(
+                "Lowest cosine that links a text object to a track (embed, hybrid).",
+                Config,
+                "embed_threshold",
+            ),
         ),
     ] = None,
     embed_predicate_threshold: Annotated[
         float | None,
         typer.Option(
             "--embed-predicate-threshold",
-            help="Lowest cosine that links a text predicate (embed, hybrid) [0.6].",
+            help=with_default(
+                "Lowest cosine that links a text predicate (embed, hybrid).",
+                Config,
+                "embed_predicate_threshold",
+            ),
         ),
     ] = None,
     lexicon: Annotated[
         Path | None,
         typer.Option("--lexicon", help="Extra lexicon YAML merged with the shipped one."),
     ] = None,
-    device: DeviceOpt = None,
+    device: Annotated[str | None, device_option(Config)] = None,
     config: ConfigOpt = None,
+    set_: SetOpt = None,
     force: ForceOpt = False,
     shard: ShardOpt = None,
     limit: LimitOpt = None,
+    executor_kind: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
 ) -> None:
     """Join each (video, caption) pair's TSG and DSG by cross-modal coreference edges."""
     from finsta_cli.config import load_config
-    from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
+    from finsta_cli.hsg.build import run_build_hsg
     from finsta_cli.io import parse_shard
 
-    resolved = load_config(
-        BuildHSGConfig,
-        config,
-        {
-            "matcher": matcher,
-            "host_checkpoint": host_checkpoint,
-            "top_k": top_k,
-            "threshold": threshold,
-            "embed_threshold": embed_threshold,
-            "embed_predicate_threshold": embed_predicate_threshold,
-            "lexicon": lexicon,
-            "device": device,
-        },
-    )
+    executor = executor_overrides(executor_kind, workers, num_gpus, cpus_per_worker, ray_address)
+    resolved = load_config(Config, config, given_options(ctx, Config, **executor), set_ or ())
     summary = run_build_hsg(
         tsg, dsg, out, resolved, pairs_file=pairs, force=force, shard=parse_shard(shard),
         limit=limit,

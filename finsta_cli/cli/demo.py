@@ -8,8 +8,12 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from finsta_cli.cli.options import JsonOpt, QuietOpt, SeedOpt, VerboseOpt, command, print_json
+from finsta_cli.cli.options import JsonOpt, QuietOpt, VerboseOpt, command, print_json
+from finsta_cli.demo import DemoPlan
 from finsta_cli.errors import ExitCode
+
+# The plans behind the defaults --help shows.
+_LITE, _TINY = DemoPlan.for_host("lite"), DemoPlan.for_host("tiny")
 
 
 @command
@@ -31,12 +35,19 @@ def demo(
     ] = "lite",
     videos: Annotated[
         int | None,
-        typer.Option("--videos", min=8, help="Synth videos to render [lite 640, tiny 400]."),
+        typer.Option(
+            "--videos",
+            min=8,
+            help=f"Synth videos to render  [default: lite {_LITE.videos}, tiny {_TINY.videos}]",
+        ),
     ] = None,
     steps: Annotated[
         int | None,
         typer.Option(
-            "--steps", min=1, help="Post-training steps of each arm [lite 150, tiny 150]."
+            "--steps",
+            min=1,
+            help="Post-training steps of each arm  "
+            f"[default: lite {_LITE.steps}, tiny {_TINY.steps}]",
         ),
     ] = None,
     init_steps: Annotated[
@@ -44,7 +55,8 @@ def demo(
         typer.Option(
             "--init-steps",
             min=1,
-            help="tiny: steps of the shared initialisation from scratch [150].",
+            help="tiny: steps of the shared initialisation from scratch  "
+            f"[default: {_TINY.init_steps}]",
         ),
     ] = None,
     init: Annotated[
@@ -53,11 +65,12 @@ def demo(
             "--init",
             exists=True,
             dir_okay=False,
-            help="lite: start the arms from this checkpoint [the shipped one, assets/hosts/].",
+            help="lite: start the arms from this checkpoint  "
+            "[default: the shipped one, assets/hosts/]",
         ),
     ] = None,
     no_chart: Annotated[bool, typer.Option("--no-chart", help="Do not write the PNG.")] = False,
-    seed: SeedOpt = None,
+    seed: Annotated[int, typer.Option("--seed", help="Random seed.")] = 0,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -78,7 +91,7 @@ def demo(
     changes: dict[str, Any] = {"videos": videos, "steps": steps, "init_steps": init_steps,
                                "init": init}  # fmt: skip
     plan = dataclasses.replace(plan, **{k: v for k, v in changes.items() if v is not None})
-    result = run_demo(out, plan=plan, seed=seed or 0, quiet=quiet, chart=not no_chart)
+    result = run_demo(out, plan=plan, seed=seed, quiet=quiet, chart=not no_chart)
     if json_out:
         print_json(result.to_json())
     elif not quiet:

@@ -8,7 +8,6 @@ from rich.console import Console
 from rich.table import Table
 
 from finsta_cli.cli.options import (
-    DeviceOpt,
     JsonOpt,
     QuietOpt,
     SpacyModelOpt,
@@ -27,7 +26,9 @@ def env(
         Path | None,
         typer.Option("--weights", help="Detector weights to check [default: the shipped ones]."),
     ] = None,
-    device: DeviceOpt = None,
+    device: Annotated[
+        str, typer.Option("--device", help="auto, cpu, cuda, cuda:N or mps.")
+    ] = "auto",
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -35,9 +36,7 @@ def env(
     """Show what finsta runs on; exit 0 when ready, 4 listing what is missing."""
     from finsta_cli.environment import collect_environment
 
-    report = collect_environment(
-        spacy_model=spacy_model, detector_weights=weights, device=device or "auto"
-    )
+    report = collect_environment(spacy_model=spacy_model, detector_weights=weights, device=device)
     if json_out:
         print_json(report.model_dump(mode="json"))
     else:

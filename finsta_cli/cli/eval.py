@@ -12,11 +12,11 @@ from finsta_cli.cli.host_task import (
     CacheOpt,
     CheckpointOpt,
     DataOpt,
-    DatasetFormatChoice,
+    DeviceOpt,
     DsgFramesOpt,
     DsgOpt,
     FormatOpt,
-    SplitOpt,
+    SeedOpt,
     ThreadsOpt,
     TsgOpt,
     VideoChunkOpt,
@@ -25,19 +25,22 @@ from finsta_cli.cli.host_task import (
     run_host_task,
 )
 from finsta_cli.cli.options import (
-    DeviceOpt,
+    ConfigOpt,
     JsonOpt,
     QuietOpt,
-    SeedOpt,
+    SetOpt,
     VerboseOpt,
     command,
+    given_options,
     print_json,
+    with_default,
 )
 from finsta_cli.errors import UsageError
+from finsta_cli.tasks.eval_config import EvalConfig as Config
 
 
 class EvalTask(str, enum.Enum):
-    """The evaluation tasks of DESIGN §5; each has its own runner below."""
+    """The evaluation tasks of docs/architecture.md §5; each has its own runner below."""
 
     tsg = "tsg"
     retrieval = "retrieval"
@@ -48,6 +51,7 @@ class EvalTask(str, enum.Enum):
 
 @command
 def eval_command(
+    ctx: typer.Context,
     task: Annotated[EvalTask, typer.Option("--task", help="What to evaluate.")],
     gold: Annotated[
         Path | None,
@@ -72,9 +76,13 @@ def eval_command(
         ),
     ] = None,
     errors: Annotated[
-        int,
-        typer.Option("--errors", min=0, help="Show the N worst items with gold vs prediction."),
-    ] = 0,
+        int | None,
+        typer.Option(
+            "--errors",
+            min=0,
+            help=with_default("Show the N worst items with gold vs prediction.", Config, "errors"),
+        ),
+    ] = None,
     ignore_labels: Annotated[
         bool,
         typer.Option(
@@ -84,8 +92,13 @@ def eval_command(
     ] = False,
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
-    split: SplitOpt = None,
-    dataset_format: FormatOpt = DatasetFormatChoice.auto,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split", help=with_default("Split to evaluate.", Config, "split", none="test")
+        ),
+    ] = None,
+    dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
     finetune: Annotated[
         bool,
@@ -95,8 +108,12 @@ def eval_command(
         ),
     ] = False,
     train_split: Annotated[
-        str, typer.Option("--train-split", help="Split the head is trained on.")
-    ] = "train",
+        str | None,
+        typer.Option(
+            "--train-split",
+            help=with_default("Split the head is trained on.", Config, "train_split"),
+        ),
+    ] = None,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
     dsg: DsgOpt = None,
@@ -106,6 +123,8 @@ def eval_command(
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
     seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -114,18 +133,19 @@ def eval_command(
     videoqa and action evaluate a checkpoint's host on a dataset (--checkpoint, --data) and
     write metrics.json and predictions.jsonl to --out; with --with-graphs, a fusion-mode
     checkpoint's host + scene-graph embeddings."""
+    from finsta_cli.config import load_config
+
+    resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
     if task.value in HOST_TASKS:
         run_host_task(
-            task.value, checkpoint=checkpoint, data=data, split=split or "test",
-            dataset_format=dataset_format, video_root=video_root, finetune=finetune,
-            train_split=train_split, out=out, cache=cache, threads=threads, device=device,
-            seed=seed, json_out=json_out, quiet=quiet, command_name="eval",
-            with_graphs=with_graphs, tsg=tsg, dsg=dsg, dsg_frames=dsg_frames,
-            video_chunk=video_chunk,
+            task.value, resolved, checkpoint=checkpoint, data=data,
+            split=resolved.split or "test", dataset_format=dataset_format,
+            video_root=video_root, finetune=resolved.finetune, train_split=resolved.train_split,
+            out=out, json_out=json_out, quiet=quiet, command_name="eval", tsg=tsg, dsg=dsg,
         )  # fmt: skip
         return
     host_only = (tsg, dsg, dsg_frames, video_chunk)
-    if with_graphs or any(value is not None for value in host_only):
+    if resolved.with_graphs or any(value is not None for value in host_only):
         raise UsageError(
             f"--with-graphs, --tsg, --dsg, --dsg-frames and --video-chunk apply to retrieval, "
             f"videoqa and action, not to eval --task {task.value}"
@@ -136,14 +156,15 @@ def eval_command(
             f"eval --task {task.value} is not available in this finsta yet",
             hint="available: " + ", ".join(t.value for t in _RUNNERS),
         )
-    if ignore_labels and task is not EvalTask.dsg:
+    if resolved.ignore_labels and task is not EvalTask.dsg:
         raise UsageError(f"--ignore-labels applies to eval --task dsg, not --task {task.value}")
-    options = {"ignore_labels": ignore_labels} if task is EvalTask.dsg else {}
-    payload = runner(gold=gold, pred=pred, errors=errors, **options)
+    options = {"ignore_labels": resolved.ignore_labels} if task is EvalTask.dsg else {}
+    payload = runner(gold=gold, pred=pred, errors=resolved.errors, **options)
     target = out if out is not None else _default_out(pred)
-    from finsta_cli.io.atomic import atomic_write_json
+    from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 
     atomic_write_json(target, payload)
+    atomic_write_text(target.with_name(target.stem + ".config.yaml"), resolved.to_yaml())
     payload = {**payload, "metrics_file": str(target)}
     if json_out:
         print_json(payload)

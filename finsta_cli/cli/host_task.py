@@ -1,26 +1,17 @@
 """Options and the runner shared by ``finsta eval`` and ``finsta zeroshot`` for the tasks that
 evaluate a host checkpoint (retrieval, videoqa, action)."""
 
-import enum
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from finsta_cli.cli.options import print_json
+from finsta_cli.cli.options import print_json, with_default
+from finsta_cli.datasets.formats import DatasetFormat
 from finsta_cli.errors import UsageError
+from finsta_cli.tasks.eval_config import HostTaskConfig as Config
 
 HOST_TASKS = ("retrieval", "videoqa", "action")
-
-
-class DatasetFormatChoice(str, enum.Enum):
-    auto = "auto"
-    synth = "synth"
-    msrvtt = "msrvtt"
-    nextqa = "nextqa"
-    activitynet_qa = "activitynet-qa"
-    msvd_qa = "msvd-qa"
-    jsonl = "jsonl"
 
 
 CheckpointOpt = Annotated[
@@ -31,25 +22,45 @@ DataOpt = Annotated[
     Path | None,
     typer.Option("--data", help="Dataset: a synth folder, or an annotation file / folder."),
 ]
-SplitOpt = Annotated[str | None, typer.Option("--split", help="Split to evaluate.")]
 FormatOpt = Annotated[
-    DatasetFormatChoice, typer.Option("--format", help="Dataset format (see docs/datasets.md).")
+    DatasetFormat, typer.Option("--format", help="Dataset format (see docs/datasets.md).")
 ]
 VideoRootOpt = Annotated[
     Path | None, typer.Option("--video-root", help="Folder holding the dataset's video files.")
 ]
 CacheOpt = Annotated[
-    Path | None, typer.Option("--cache", help="Frame cache folder [none: decode each time].")
+    Path | None,
+    typer.Option(
+        "--cache",
+        help=with_default("Frame cache folder.", Config, "cache", none="none: decode each time"),
+    ),
 ]
-ThreadsOpt = Annotated[int | None, typer.Option("--threads", help="CPU threads [2].")]
+ThreadsOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--threads", help=with_default("CPU threads.", Config, "threads", none="all CPUs")
+    ),
+]
 VideoChunkOpt = Annotated[
     int | None,
     typer.Option(
         "--video-chunk",
         min=1,
-        help="Videos decoded and embedded at a time; memory grows with it, not with the "
-        "split [32].",
+        help=with_default(
+            "Videos decoded and embedded at a time; memory grows with it, not with the split.",
+            Config,
+            "video_chunk",
+        ),
     ),
+]
+DeviceOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--device", help=with_default("auto, cpu, cuda, cuda:N or mps.", Config, "device")
+    ),
+]
+SeedOpt = Annotated[
+    int | None, typer.Option("--seed", help=with_default("Random seed.", Config, "seed"))
 ]
 WithGraphsOpt = Annotated[
     bool,
@@ -61,59 +72,60 @@ WithGraphsOpt = Annotated[
 ]
 TsgOpt = Annotated[
     Path | None,
-    typer.Option("--tsg", help="--with-graphs: parse-text TSG JSONL of the captions [parse]."),
+    typer.Option(
+        "--tsg", help="--with-graphs: parse-text TSG JSONL of the captions  [default: parse them]"
+    ),
 ]
 DsgOpt = Annotated[
     Path | None,
-    typer.Option("--dsg", help="--with-graphs: build-dsg output folder [build into OUT/graphs]."),
+    typer.Option(
+        "--dsg", help="--with-graphs: build-dsg output folder  [default: build into OUT/graphs]"
+    ),
 ]
 DsgFramesOpt = Annotated[
     int | None,
     typer.Option(
         "--dsg-frames",
         min=1,
-        help="--with-graphs without --dsg: keyframes per video for build-dsg [the training "
-        "DSGs' count when the run records it, else build-dsg's default].",
+        help=with_default(
+            "--with-graphs without --dsg: keyframes per video for build-dsg.",
+            Config,
+            "dsg_frames",
+            none="the training DSGs' count when the run records it, else build-dsg's default",
+        ),
     ),
 ]
 
 
 def run_host_task(
     task: str,
+    resolved: Config,
     *,
     checkpoint: Path | None,
     data: Path | None,
     split: str,
-    dataset_format: DatasetFormatChoice,
+    dataset_format: DatasetFormat,
     video_root: Path | None,
-    finetune: bool,
-    train_split: str,
     out: Path | None,
-    cache: Path | None,
-    threads: int | None,
-    device: str | None,
-    seed: int | None,
     json_out: bool,
     quiet: bool,
     command_name: str,
-    with_graphs: bool = False,
+    finetune: bool = False,
+    train_split: str = "train",
     tsg: Path | None = None,
     dsg: Path | None = None,
-    dsg_frames: int | None = None,
-    video_chunk: int | None = None,
 ) -> None:
-    """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl``, print the summary.
+    """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl`` and the resolved config
+    ``OUT/config.yaml``, print the summary.
 
-    ``with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` / ``dsg`` or
-    built on the fly in ``OUT/graphs`` (default ``OUT``: ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
+    ``resolved.with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` /
+    ``dsg`` or built on the fly in ``OUT/graphs`` (default ``OUT``:
+    ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
     """
-    from finsta_cli.tasks.host_eval import (
-        VIDEO_CHUNK,
-        run_host_eval,
-        summary_line,
-        write_host_eval,
-    )
+    from finsta_cli.io.atomic import atomic_write_text
+    from finsta_cli.tasks.host_eval import run_host_eval, summary_line, write_host_eval
 
+    with_graphs, dsg_frames = resolved.with_graphs, resolved.dsg_frames
     if checkpoint is None or data is None:
         raise UsageError(f"{command_name} --task {task} needs --checkpoint and --data")
     if not with_graphs:
@@ -134,12 +146,14 @@ def run_host_task(
         graphs = GraphSources(target / "graphs", tsg=tsg, dsg=dsg, dsg_frames=dsg_frames)
     result = run_host_eval(
         checkpoint, data, task,  # type: ignore[arg-type]
-        split=split, fmt=dataset_format.value, video_root=video_root, finetune=finetune,
-        train_split=train_split, cache=cache, device=device or "auto", threads=threads,
-        seed=seed or 0, quiet=quiet, graphs=graphs, video_chunk=video_chunk or VIDEO_CHUNK,
+        split=split, fmt=dataset_format, video_root=video_root, finetune=finetune,
+        train_split=train_split, cache=resolved.cache, device=resolved.device,
+        threads=resolved.threads, seed=resolved.seed, quiet=quiet, graphs=graphs,
+        video_chunk=resolved.video_chunk,
     )  # fmt: skip
     result.metrics["protocol"] = command_name if not finetune else "finetune"
     write_host_eval(result, target)
+    atomic_write_text(target / "config.yaml", resolved.to_yaml())
     payload = {**result.metrics, "out": str(target)}
     if json_out:
         print_json(payload)

@@ -10,17 +10,23 @@ from finsta_cli.cli.options import (
     JsonOpt,
     LimitOpt,
     QuietOpt,
+    SetOpt,
     ShardOpt,
     SpacyModelOpt,
     VerboseOpt,
     command,
     finish_stage,
+    given_options,
     shard_option,
+    with_default,
 )
+from finsta_cli.text.parse_stage import InputFormat, OutputFormat, ParserKind
+from finsta_cli.text.parse_stage import ParseTextConfig as Config
 
 
 @command
 def parse_text(
+    ctx: typer.Context,
     input: Annotated[
         str,
         typer.Argument(
@@ -35,56 +41,82 @@ def parse_text(
         ),
     ],
     output_format: Annotated[
-        str | None,
+        OutputFormat | None,
         typer.Option(
             "--format",
-            help="tsg: one TSG JSON record per caption; factual: caption TAB facts "
-            "in FACTUAL syntax [default: tsg].",
+            help=with_default(
+                "tsg: one TSG JSON record per caption; factual: caption TAB facts in FACTUAL "
+                "syntax.",
+                Config,
+                "format",
+            ),
         ),
     ] = None,
     input_format: Annotated[
-        str | None,
+        InputFormat | None,
         typer.Option(
-            "--input-format", help="auto (by suffix), text, jsonl or csv [default: auto]."
+            "--input-format",
+            help=with_default("auto (by suffix), text, jsonl or csv.", Config, "input_format"),
         ),
     ] = None,
     id_field: Annotated[
         str | None,
-        typer.Option("--id-field", help="JSONL key / CSV column of the id [default: id]."),
+        typer.Option(
+            "--id-field", help=with_default("JSONL key / CSV column of the id.", Config, "id_field")
+        ),
     ] = None,
     text_field: Annotated[
         str | None,
-        typer.Option("--text-field", help="JSONL key / CSV column of the caption [default: text]."),
+        typer.Option(
+            "--text-field",
+            help=with_default("JSONL key / CSV column of the caption.", Config, "text_field"),
+        ),
     ] = None,
     batch_size: Annotated[
-        int | None, typer.Option("--batch-size", min=1, help="nlp.pipe batch [default: 256].")
+        int | None,
+        typer.Option(
+            "--batch-size", min=1, help=with_default("nlp.pipe batch.", Config, "batch_size")
+        ),
     ] = None,
     n_process: Annotated[
         int | None,
-        typer.Option("--n-process", min=1, help="spaCy worker processes [default: 1]."),
+        typer.Option(
+            "--n-process", min=1, help=with_default("spaCy worker processes.", Config, "n_process")
+        ),
     ] = None,
     spacy_model: SpacyModelOpt = None,
     max_chars: Annotated[
         int | None,
-        typer.Option("--max-chars", min=1, help="Cut longer captions [default: 10000]."),
+        typer.Option(
+            "--max-chars", min=1, help=with_default("Cut longer captions.", Config, "max_chars")
+        ),
     ] = None,
     parser: Annotated[
-        str | None,
+        ParserKind | None,
         typer.Option(
             "--parser",
-            help="rules: the spaCy rule parser; learned: a trained model re-decides the rules' "
-            "choices (FACTUAL conventions, slower) [default: rules].",
+            help=with_default(
+                "rules: the spaCy rule parser; learned: a trained model re-decides the rules' "
+                "choices (FACTUAL conventions, slower).",
+                Config,
+                "parser",
+            ),
         ),
     ] = None,
     parser_model: Annotated[
         str | None,
         typer.Option(
             "--parser-model",
-            help="Learned parser folder from finsta train-parser "
-            "[default: assets/text/learned_parser].",
+            help=with_default(
+                "Learned parser folder from finsta train-parser.",
+                Config,
+                "parser_model",
+                none="assets/text/learned_parser",
+            ),
         ),
     ] = None,
     config: ConfigOpt = None,
+    set_: SetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -98,24 +130,10 @@ def parse_text(
     the output; the others are written).
     """
     from finsta_cli.config import load_config
-    from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
+    from finsta_cli.text.parse_stage import run_parse_text
 
-    resolved = load_config(
-        ParseTextConfig,
-        config,
-        {
-            "format": output_format,
-            "input_format": input_format,
-            "id_field": id_field,
-            "text_field": text_field,
-            "batch_size": batch_size,
-            "n_process": n_process,
-            "spacy_model": spacy_model,
-            "max_chars": max_chars,
-            "parser": parser,
-            "parser_model": parser_model,
-        },
-    )
+    overrides = given_options(ctx, Config, format=output_format)
+    resolved = load_config(Config, config, overrides, set_ or ())
     if parser_model is not None and resolved.parser != "learned":
         from finsta_cli.errors import UsageError
 

@@ -8,12 +8,13 @@ import typer
 from finsta_cli.cli.options import (
     JsonOpt,
     QuietOpt,
-    SeedOpt,
     SpacyModelOpt,
     VerboseOpt,
     command,
     print_json,
+    with_default,
 )
+from finsta_cli.text.learned import TrainOptions
 
 
 @command
@@ -34,21 +35,33 @@ def train_parser(
         Path | None,
         typer.Option("--dev", help="FACTUAL CSV scored at the end, rules vs learned."),
     ] = None,
-    epochs: Annotated[int | None, typer.Option("--epochs", min=1, help="Epochs [2].")] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option("--epochs", min=1, help=with_default("Epochs.", TrainOptions, "epochs")),
+    ] = None,
     threads: Annotated[
-        int | None, typer.Option("--threads", min=1, help="torch threads [all CPUs].")
+        int | None,
+        typer.Option("--threads", min=1, help="torch threads  [default: all CPUs]"),
     ] = None,
     margin: Annotated[
         float | None,
         typer.Option(
             "--margin",
-            help="How much higher the model must score another option than the rules' choice "
-            "to change it [1.0].",
+            help=with_default(
+                "How much higher the model must score another option than the rules' choice "
+                "to change it.",
+                TrainOptions,
+                "margin",
+            ),
         ),
     ] = None,
-    seed: SeedOpt = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help=with_default("Random seed.", TrainOptions, "seed")),
+    ] = None,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Train on the first N rows only [all].")
+        int | None,
+        typer.Option("--limit", min=1, help="Train on the first N rows only  [default: all]"),
     ] = None,
     spacy_model: SpacyModelOpt = None,
     json_out: JsonOpt = False,
@@ -60,7 +73,7 @@ def train_parser(
     OUT/config.json; prints dev Set Match and micro F1 of rules and learned parser."""
     from finsta_cli.io.progress import get_logger, stderr_console
     from finsta_cli.runtime import configure_threads
-    from finsta_cli.text.learned import TrainOptions, train_learned_parser
+    from finsta_cli.text.learned import train_learned_parser
 
     defaults = TrainOptions()
     options = TrainOptions(

@@ -10,11 +10,11 @@ from finsta_cli.cli.host_task import (
     CacheOpt,
     CheckpointOpt,
     DataOpt,
-    DatasetFormatChoice,
+    DeviceOpt,
     DsgFramesOpt,
     DsgOpt,
     FormatOpt,
-    SplitOpt,
+    SeedOpt,
     ThreadsOpt,
     TsgOpt,
     VideoChunkOpt,
@@ -22,7 +22,17 @@ from finsta_cli.cli.host_task import (
     WithGraphsOpt,
     run_host_task,
 )
-from finsta_cli.cli.options import DeviceOpt, JsonOpt, QuietOpt, SeedOpt, VerboseOpt, command
+from finsta_cli.cli.options import (
+    ConfigOpt,
+    JsonOpt,
+    QuietOpt,
+    SetOpt,
+    VerboseOpt,
+    command,
+    given_options,
+    with_default,
+)
+from finsta_cli.tasks.eval_config import ZeroShotConfig as Config
 
 
 class ZeroShotTask(str, enum.Enum):
@@ -40,15 +50,31 @@ def _default_split(data: Path | None) -> str:
 
 @command
 def zeroshot(
+    ctx: typer.Context,
     task: Annotated[ZeroShotTask, typer.Option("--task", help="What to evaluate.")],
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
-    split: SplitOpt = None,
-    dataset_format: FormatOpt = DatasetFormatChoice.auto,
+    split: Annotated[
+        str | None,
+        typer.Option(
+            "--split",
+            help=with_default(
+                "Split to evaluate.",
+                Config,
+                "split",
+                none="test_unseen in a synth folder, else test",
+            ),
+        ),
+    ] = None,
+    dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Folder for metrics.json [CHECKPOINT_DIR/zeroshot-T-S]."),
+        typer.Option(
+            "--out",
+            "-o",
+            help="Folder for metrics.json  [default: CHECKPOINT_DIR/zeroshot-TASK-SPLIT]",
+        ),
     ] = None,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
@@ -59,6 +85,8 @@ def zeroshot(
     threads: ThreadsOpt = None,
     device: DeviceOpt = None,
     seed: SeedOpt = None,
+    config: ConfigOpt = None,
+    set_: SetOpt = None,
     json_out: JsonOpt = False,
     quiet: QuietOpt = False,
     verbose: VerboseOpt = False,
@@ -68,10 +96,12 @@ def zeroshot(
     retrieval ranks captions and videos; videoqa scores "question option" texts or ranks the
     split's answers; action scores the prompts "a video of {label}".
     """
+    from finsta_cli.config import load_config
+
+    resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
     run_host_task(
-        task.value, checkpoint=checkpoint, data=data, split=split or _default_split(data),
-        dataset_format=dataset_format, video_root=video_root, finetune=False,
-        train_split="train", out=out, cache=cache, threads=threads, device=device, seed=seed,
-        json_out=json_out, quiet=quiet, command_name="zeroshot", with_graphs=with_graphs,
-        tsg=tsg, dsg=dsg, dsg_frames=dsg_frames, video_chunk=video_chunk,
+        task.value, resolved, checkpoint=checkpoint, data=data,
+        split=resolved.split or _default_split(data), dataset_format=dataset_format,
+        video_root=video_root, out=out, json_out=json_out, quiet=quiet,
+        command_name="zeroshot", tsg=tsg, dsg=dsg,
     )  # fmt: skip

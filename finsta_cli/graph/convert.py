@@ -21,16 +21,20 @@ alike. Node fields (N nodes, E edges, C coreference links, R region-feature size
 Edges are added in both directions (a reverse type for each), so information flows both ways.
 ``coref_index`` holds the temporal coreference links the recurrent encoder follows; with
 ``temporal_coref=False`` they are left out (ablation), as are the matching edges.
+
+The layout is written once, in :class:`SceneGraphBuilder`: :func:`tsg_to_data`,
+:func:`dsg_to_data`, :func:`hsg_to_data` and the stored HSG tensors
+(:func:`finsta_cli.hsg.tensors.hsg_tensors`) are all built with it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from finsta_cli.graph.vocab import LabelVocab
-from finsta_cli.schema import DSG, HSG, TSG
+from finsta_cli.schema import DSG, HSG, TSG, CrossModalEdge
 
 if TYPE_CHECKING:
     import torch
@@ -75,21 +79,42 @@ class GraphOptions:
 
 
 @dataclass
-class _Builder:
+class SceneGraphBuilder:
+    """Builds one typed scene graph (the layout in the module docstring) node by node.
+
+    Labels are indexed in ``node_vocab`` / ``edge_vocab``; a label they do not hold is ``<unk>``
+    (0), unless ``grow``: then it is added, so the vocabularies end up as the graph's own label
+    tables (what :func:`finsta_cli.hsg.tensors.hsg_tensors` stores). No label is always 0.
+    """
+
     node_vocab: LabelVocab
     edge_vocab: LabelVocab
-    node_type: list[int]
-    label: list[int]
-    box: list[tuple[float, float, float, float]]
-    frame: list[int]
-    track: list[int]
-    span: list[tuple[int, int]]
-    edges: list[tuple[int, int, int, int, float]]
-    coref: list[tuple[int, int]]
+    grow: bool = False
+    node_type: list[int] = field(default_factory=list)
+    label: list[int] = field(default_factory=list)
+    box: list[tuple[float, float, float, float]] = field(default_factory=list)
+    frame: list[int] = field(default_factory=list)
+    track: list[int] = field(default_factory=list)
+    span: list[tuple[int, int]] = field(default_factory=list)
+    edges: list[tuple[int, int, int, int, float]] = field(default_factory=list)
+    coref: list[tuple[int, int]] = field(default_factory=list)
 
-    @classmethod
-    def new(cls, node_vocab: LabelVocab, edge_vocab: LabelVocab) -> _Builder:
-        return cls(node_vocab, edge_vocab, [], [], [], [], [], [], [], [])
+    @property
+    def num_nodes(self) -> int:
+        return len(self.node_type)
+
+    def node_label(self, name: str | None) -> int:
+        """The index of node label ``name`` (added first when growing)."""
+        return self._index(self.node_vocab, name)
+
+    def edge_label(self, name: str | None) -> int:
+        """The index of relation label ``name`` (added first when growing)."""
+        return self._index(self.edge_vocab, name)
+
+    def _index(self, vocab: LabelVocab, name: str | None) -> int:
+        if name is None:
+            return 0
+        return vocab.add(name) if self.grow else vocab.index(name)
 
     def node(
         self,
@@ -101,8 +126,9 @@ class _Builder:
         track: int = -1,
         span: tuple[int, int] | None = None,
     ) -> int:
+        """Add a node; return its row."""
         self.node_type.append(NODE_TYPES[kind])
-        self.label.append(self.node_vocab.index(label))
+        self.label.append(self.node_label(label))
         self.box.append(box)
         self.frame.append(frame)
         self.track.append(track)
@@ -112,31 +138,115 @@ class _Builder:
     def edge(
         self, source: int, target: int, kind: str, label: str | None = None, weight: float = 1.0
     ) -> None:
-        label_index = self.edge_vocab.index(label)
+        """Add an edge and its reverse (type ``<kind>_rev``), with the same label and weight."""
+        label_index = self.edge_label(label)
         self.edges.append((source, target, EDGE_TYPES[kind], label_index, weight))
         self.edges.append((target, source, EDGE_TYPES[f"{kind}_rev"], label_index, weight))
 
-    def to_data(self, region: torch.Tensor | None = None, **extra: Any) -> Data:
+    def add_tsg(self, tsg: TSG, options: GraphOptions) -> dict[int, int]:
+        """Add a TSG's nodes and edges; return TSG node id -> row."""
+        mapping: dict[int, int] = {}
+        for node in tsg.nodes:
+            if node.type == "pred_attr" and not options.adverb_nodes:
+                continue
+            mapping[node.id] = self.node(node.type, node.lemma or node.label, span=node.span)
+        for edge in tsg.edges:
+            if edge.source in mapping and edge.target in mapping:
+                self.edge(mapping[edge.source], mapping[edge.target], edge.type, edge.preposition)
+        return mapping
+
+    def add_dsg(self, dsg: DSG, options: GraphOptions) -> dict[tuple[int, int], int]:
+        """Add a DSG's object occurrences, frame by frame, and their edges; return
+        (frame position, track id) -> row."""
+        mapping: dict[tuple[int, int], int] = {}
+        for position, frame in enumerate(dsg.frames):
+            for obj in frame.objects:
+                mapping[(position, obj.track_id)] = self.node(
+                    "visual", obj.label, box=obj.box, frame=position, track=obj.track_id
+                )
+            related: set[tuple[int, int]] = set()
+            for relation in frame.relations:
+                a, b = mapping[(position, relation.subject)], mapping[(position, relation.object)]
+                self.edge(a, b, "spatial", relation.predicate)
+                related.update({(a, b), (b, a)})
+            if options.frame_clique:
+                nodes = [mapping[(position, obj.track_id)] for obj in frame.objects]
+                for i, a in enumerate(nodes):
+                    for b in nodes[i + 1 :]:
+                        if (a, b) not in related:
+                            self.edge(a, b, "cooccur")
+        if options.temporal_coref:
+            for link in dsg.coreference:
+                source = mapping[(link.source_frame, link.track_id)]
+                target = mapping[(link.target_frame, link.track_id)]
+                self.edge(source, target, "coref")
+                self.coref.append((source, target))
+        return mapping
+
+    def add_cross_edge(
+        self,
+        edge: CrossModalEdge,
+        text_nodes: Mapping[int, int],
+        visual: Mapping[tuple[int, int], int],
+    ) -> None:
+        """Join a text node to the occurrences an HSG cross edge names (``edge.frame``, else
+        every occurrence of the track); nothing when the text node was left out."""
+        if edge.text_node not in text_nodes:
+            return
+        frames: Sequence[int] = (
+            [edge.frame]
+            if edge.frame is not None
+            else [p for (p, t) in visual if t == edge.track_id]
+        )
+        for position in frames:
+            target = visual.get((position, edge.track_id))
+            if target is not None:
+                self.edge(
+                    text_nodes[edge.text_node], target, "cross", edge.visual_predicate, edge.score
+                )
+
+    def add_hsg(self, hsg: HSG, options: GraphOptions) -> int:
+        """Add an HSG: its TSG nodes, then its DSG nodes, then the cross-modal edges (with
+        ``options.cross_edges``); return how many text rows come first."""
+        text_nodes = self.add_tsg(hsg.tsg, options)
+        visual = self.add_dsg(hsg.dsg, options)
+        if options.cross_edges:
+            for edge in hsg.cross_edges:
+                self.add_cross_edge(edge, text_nodes, visual)
+        return len(text_nodes)
+
+    def tensors(self) -> dict[str, torch.Tensor]:
+        """The graph's node and edge fields as tensors (the module docstring's table, without
+        ``region``), in that order."""
         import torch
+
+        n, e = len(self.node_type), len(self.edges)
+        return {
+            "node_type": torch.tensor(self.node_type, dtype=torch.long),
+            "label": torch.tensor(self.label, dtype=torch.long),
+            "box": torch.tensor(self.box, dtype=torch.float32).reshape(n, 4),
+            "frame": torch.tensor(self.frame, dtype=torch.long),
+            "track": torch.tensor(self.track, dtype=torch.long),
+            "span": torch.tensor(self.span, dtype=torch.long).reshape(n, 2),
+            "edge_index": torch.tensor(
+                [[x[0] for x in self.edges], [x[1] for x in self.edges]], dtype=torch.long
+            ).reshape(2, e),
+            "edge_type": torch.tensor([x[2] for x in self.edges], dtype=torch.long),
+            "edge_label": torch.tensor([x[3] for x in self.edges], dtype=torch.long),
+            "edge_weight": torch.tensor([x[4] for x in self.edges], dtype=torch.float32),
+            "coref_index": torch.tensor(self.coref, dtype=torch.long)
+            .reshape(-1, 2)
+            .t()
+            .contiguous(),
+        }
+
+    def to_data(self, region: torch.Tensor | None = None, **extra: Any) -> Data:
+        """The graph as a torch-geometric ``Data`` (``region``: (N, R) features, optional;
+        ``extra``: more attributes)."""
         from torch_geometric.data import Data
 
         n = len(self.node_type)
-        edge_index = torch.tensor([[e[0] for e in self.edges], [e[1] for e in self.edges]])
-        data = Data(
-            node_type=torch.tensor(self.node_type, dtype=torch.long),
-            label=torch.tensor(self.label, dtype=torch.long),
-            box=torch.tensor(self.box, dtype=torch.float32).reshape(n, 4),
-            frame=torch.tensor(self.frame, dtype=torch.long),
-            track=torch.tensor(self.track, dtype=torch.long),
-            span=torch.tensor(self.span, dtype=torch.long).reshape(n, 2),
-            edge_index=edge_index.reshape(2, len(self.edges)).long(),
-            edge_type=torch.tensor([e[2] for e in self.edges], dtype=torch.long),
-            edge_label=torch.tensor([e[3] for e in self.edges], dtype=torch.long),
-            edge_weight=torch.tensor([e[4] for e in self.edges], dtype=torch.float32),
-            coref_index=torch.tensor(self.coref, dtype=torch.long).reshape(-1, 2).t().contiguous(),
-            num_nodes=n,
-            **extra,
-        )
+        data = Data(**self.tensors(), num_nodes=n, **extra)
         if region is not None:
             if region.shape[0] != n:
                 raise ValueError(f"region features have {region.shape[0]} rows for {n} nodes")
@@ -151,53 +261,12 @@ def tsg_node_index(tsg: TSG, options: GraphOptions | None = None) -> dict[int, i
     return {node_id: row for row, node_id in enumerate(kept)}
 
 
-def _add_tsg(builder: _Builder, tsg: TSG, options: GraphOptions) -> dict[int, int]:
-    """Add a TSG's nodes and edges; return TSG node id -> graph node index."""
-    mapping: dict[int, int] = {}
-    for node in tsg.nodes:
-        if node.type == "pred_attr" and not options.adverb_nodes:
-            continue
-        mapping[node.id] = builder.node(node.type, node.lemma or node.label, span=node.span)
-    for edge in tsg.edges:
-        if edge.source in mapping and edge.target in mapping:
-            builder.edge(mapping[edge.source], mapping[edge.target], edge.type, edge.preposition)
-    return mapping
-
-
-def _add_dsg(builder: _Builder, dsg: DSG, options: GraphOptions) -> dict[tuple[int, int], int]:
-    """Add a DSG's object occurrences and edges; return (frame position, track) -> node index."""
-    mapping: dict[tuple[int, int], int] = {}
-    for position, frame in enumerate(dsg.frames):
-        for obj in frame.objects:
-            mapping[(position, obj.track_id)] = builder.node(
-                "visual", obj.label, box=obj.box, frame=position, track=obj.track_id
-            )
-        related: set[tuple[int, int]] = set()
-        for relation in frame.relations:
-            a, b = mapping[(position, relation.subject)], mapping[(position, relation.object)]
-            builder.edge(a, b, "spatial", relation.predicate)
-            related.update({(a, b), (b, a)})
-        if options.frame_clique:
-            nodes = [mapping[(position, obj.track_id)] for obj in frame.objects]
-            for i, a in enumerate(nodes):
-                for b in nodes[i + 1 :]:
-                    if (a, b) not in related:
-                        builder.edge(a, b, "cooccur")
-    if options.temporal_coref:
-        for link in dsg.coreference:
-            source = mapping[(link.source_frame, link.track_id)]
-            target = mapping[(link.target_frame, link.track_id)]
-            builder.edge(source, target, "coref")
-            builder.coref.append((source, target))
-    return mapping
-
-
 def tsg_to_data(
     tsg: TSG, node_vocab: LabelVocab, edge_vocab: LabelVocab, options: GraphOptions | None = None
 ) -> Data:
     """A TSG as a graph of text nodes (see the module docstring for the fields)."""
-    builder = _Builder.new(node_vocab, edge_vocab)
-    _add_tsg(builder, tsg, options or GraphOptions())
+    builder = SceneGraphBuilder(node_vocab, edge_vocab)
+    builder.add_tsg(tsg, options or GraphOptions())
     return builder.to_data()
 
 
@@ -210,8 +279,8 @@ def dsg_to_data(
 ) -> Data:
     """A DSG as one space-time graph of object occurrences (``region``: (N, R) in node order:
     frame by frame, objects in their listed order)."""
-    builder = _Builder.new(node_vocab, edge_vocab)
-    _add_dsg(builder, dsg, options or GraphOptions())
+    builder = SceneGraphBuilder(node_vocab, edge_vocab)
+    builder.add_dsg(dsg, options or GraphOptions())
     return builder.to_data(region)
 
 
@@ -227,34 +296,12 @@ def hsg_to_data(
     A cross edge to a whole track joins the text node to every occurrence of the track. With
     ``region`` (DSG nodes only), text rows are zero-filled.
     """
-    opts = options or GraphOptions()
-    builder = _Builder.new(node_vocab, edge_vocab)
-    text_nodes = _add_tsg(builder, hsg.tsg, opts)
-    first_visual = len(builder.node_type)
-    visual = _add_dsg(builder, hsg.dsg, opts)
-    if opts.cross_edges:
-        for edge in hsg.cross_edges:
-            if edge.text_node not in text_nodes:
-                continue
-            frames: Sequence[int] = (
-                [edge.frame]
-                if edge.frame is not None
-                else [p for (p, t) in visual if t == edge.track_id]
-            )
-            for position in frames:
-                target = visual.get((position, edge.track_id))
-                if target is not None:
-                    builder.edge(
-                        text_nodes[edge.text_node],
-                        target,
-                        "cross",
-                        edge.visual_predicate,
-                        edge.score,
-                    )
+    builder = SceneGraphBuilder(node_vocab, edge_vocab)
+    text_rows = builder.add_hsg(hsg, options or GraphOptions())
     if region is not None:
         import torch
 
-        full = torch.zeros(len(builder.node_type), region.shape[1])
-        full[first_visual:] = region
+        full = torch.zeros(builder.num_nodes, region.shape[1])
+        full[text_rows:] = region
         region = full
     return builder.to_data(region)

@@ -9,9 +9,10 @@ from finsta_cli.hosts.base import (
     TextFeatures,
     VideoFeatures,
 )
-from finsta_cli.hosts.factory import build_host, load_host, save_host
+from finsta_cli.hosts.factory import HOSTS, build_host, load_host, save_host
 
 __all__ = [
+    "HOSTS",
     "HOST_NAMES",
     "HostName",
     "HostVLM",

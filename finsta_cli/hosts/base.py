@@ -1,4 +1,4 @@
-"""The HostVLM protocol: what finsta needs from a video-language model (DESIGN §4).
+"""The HostVLM protocol: what finsta needs from a video-language model (docs/architecture.md §4).
 
 A host turns sampled video frames into per-frame (and, where it has them, per-patch) features and
 a video embedding, and texts into per-token features (with character offsets, so scene-graph
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeVar, get_args, runtime_checkable
 
 from pydantic import BaseModel
 
@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from torch import Tensor, nn
 
 HostName = Literal["tiny", "clip4clip", "lite"]
-HOST_NAMES: tuple[str, ...] = ("tiny", "clip4clip", "lite")
+HOST_NAMES: tuple[str, ...] = get_args(HostName)
 TemporalMode = Literal["meanP", "seqTransf"]
 
 

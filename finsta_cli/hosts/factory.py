@@ -1,9 +1,10 @@
-"""Building hosts by name and saving/loading them as plain tensor dicts + a JSON config."""
+"""The host registry (name -> lazy factory), and saving/loading hosts as plain tensor dicts + a
+JSON config."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,36 @@ from finsta_cli.io.finite import require_finite
 
 CHECKPOINT_KIND = "finsta-checkpoint"
 CHECKPOINT_VERSION = 1
+
+
+# A factory gets the host config, the training captions and whether it may download weights.
+HostFactory = Callable[[dict[str, Any], Sequence[str] | None, bool], HostVLM]
+
+
+def _tiny(config: dict[str, Any], texts: Sequence[str] | None, allow_download: bool) -> HostVLM:
+    from finsta_cli.hosts.tiny import TinyHost
+
+    return TinyHost.from_config(config, texts=texts)
+
+
+def _clip4clip(
+    config: dict[str, Any], texts: Sequence[str] | None, allow_download: bool
+) -> HostVLM:
+    from finsta_cli.hosts.clip4clip import build_clip4clip
+
+    return build_clip4clip(config, allow_download=allow_download)
+
+
+def _lite(config: dict[str, Any], texts: Sequence[str] | None, allow_download: bool) -> HostVLM:
+    from finsta_cli.hosts.lite import build_lite
+
+    return build_lite(config)
+
+
+# Every host by name. Its keys are ``HostName``'s values (a test checks): the config field
+# ``host`` has that type, and ``--host`` offers its values. Each factory imports its heavy
+# packages inside.
+HOSTS: dict[str, HostFactory] = {"tiny": _tiny, "clip4clip": _clip4clip, "lite": _lite}
 
 
 def build_host(
@@ -26,20 +57,10 @@ def build_host(
     vocabulary when ``config`` carries none; ``clip4clip`` reads ``config["weights"]``, or
     ``config["pretrained"]`` (downloaded when ``allow_download`` or ``FINSTA_ALLOW_DOWNLOAD=1``);
     ``lite`` finds its pretrained towers in their installed packages."""
-    config = dict(config or {})
-    if name == "tiny":
-        from finsta_cli.hosts.tiny import TinyHost
-
-        return TinyHost.from_config(config, texts=texts)
-    if name == "clip4clip":
-        from finsta_cli.hosts.clip4clip import build_clip4clip
-
-        return build_clip4clip(config, allow_download=allow_download)
-    if name == "lite":
-        from finsta_cli.hosts.lite import build_lite
-
-        return build_lite(config)
-    raise UsageError(f"unknown host {name!r}", hint="choose one of " + ", ".join(HOST_NAMES))
+    factory = HOSTS.get(name)
+    if factory is None:
+        raise UsageError(f"unknown host {name!r}", hint="choose one of " + ", ".join(HOST_NAMES))
+    return factory(dict(config or {}), texts, allow_download)
 
 
 def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:

@@ -14,10 +14,11 @@ each input's tower output once and looks it up afterwards.
   (one process) encode each video once.
 - Disk (image features only, the expensive ones): ``<cache dir>/features/<key[:2]>/<key>.pt``
   under finsta's cache folder (``$FINSTA_CACHE_DIR``, else ``~/.cache/finsta``), one file per
-  clip, written atomically, read with ``torch.load(weights_only=True)``; a damaged file counts as
-  a miss and is rewritten. Bounded by ``$FINSTA_FEATURE_DISK_CACHE_MB`` (default 8192 MiB; 0
-  turns it off): past it the least recently used files (modification time, refreshed on every
-  hit) are removed until 80 % of the bound is left. Removing the folder is always safe.
+  clip, written atomically, read with :func:`finsta_cli.io.torchfile.load_torch_file` (plain
+  tensors only); a damaged or refused file counts as a miss and is rewritten. Bounded by
+  ``$FINSTA_FEATURE_DISK_CACHE_MB`` (default 8192 MiB; 0 turns it off): past it the least
+  recently used files (modification time, refreshed on every hit) are removed until 80 % of the
+  bound is left. Removing the folder is always safe.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import torch
 from torch import Tensor
 
 from finsta_cli.io.atomic import atomic_open
+from finsta_cli.io.torchfile import load_torch_file
 
 MEMORY_ENV = "FINSTA_FEATURE_CACHE_MB"
 DISK_ENV = "FINSTA_FEATURE_DISK_CACHE_MB"
@@ -119,9 +121,9 @@ class DiskCache:
     def get(self, key: str) -> Tensor | None:
         path = self._path(key)
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = load_torch_file(path, unreadable="not a feature cache entry")
             value = payload["value"]
-        except Exception:  # absent, damaged or removed meanwhile: a miss
+        except Exception:  # absent, damaged, refused, foreign or removed meanwhile: a miss
             return None
         if not isinstance(value, Tensor):
             return None

@@ -51,7 +51,9 @@ class FrameSet:
         self._positions = {vid: i for i, vid in enumerate(self.ids)}
 
 
-def _cache_key(path: Path, num_frames: int, size: int) -> str:
+def frame_cache_key(path: Path, num_frames: int, size: int) -> str:
+    """The name of a video's frame cache entry: its path, size and modification time, and the
+    frame count and size asked for (a changed file or setting gives another entry)."""
     stat = path.stat()
     return hash_json([str(path.resolve()), stat.st_size, stat.st_mtime_ns, num_frames, size])[:24]
 
@@ -154,7 +156,7 @@ def _host_clip(
         raise InputError(not_found(path))
     target = None
     if cache_dir is not None and path.is_file():
-        target = cache_dir / f"{_cache_key(path, num_frames, size)}.pt"
+        target = cache_dir / f"{frame_cache_key(path, num_frames, size)}.pt"
         if target.is_file():
             cached = _read_cached(target, num_frames, size)  # None: damaged, decoded again
             if cached is not None:

@@ -28,6 +28,7 @@ from finsta_cli.io import (
     iter_jsonl,
     output_path,
 )
+from finsta_cli.io.executor import ExecutorConfig
 from finsta_cli.io.jsonl import BadInput, find_lone_surrogate, validate_record, validation_message
 from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageSummary
@@ -36,6 +37,7 @@ from finsta_cli.schema import DSG, HSG, TSG
 # A caption id that starts with its video's id: "VIDEO.c0", "VIDEO#2", "VIDEO:caption3".
 _CAPTION_SUFFIX = re.compile(r"^(?P<video>.+?)[.#:/](?P<rest>[^.#:/]+)$")
 EMBEDDING_MATCHERS = ("embed", "hybrid")
+MatcherKind = Literal["rules", "embed", "hybrid"]
 log = get_logger("build-hsg")
 
 
@@ -43,9 +45,9 @@ class BuildHSGConfig(StageConfig):
     """Options of ``finsta build-hsg``."""
 
     SECTION = "build_hsg"
-    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"device"})
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"device", "executor"})
 
-    matcher: Literal["rules", "embed", "hybrid"] = Field(
+    matcher: MatcherKind = Field(
         default="rules",
         description="rules (lexicon), embed (a host's text encoder) or hybrid (rules, and "
         "embeddings for the words the lexicon does not know)",
@@ -67,6 +69,7 @@ class BuildHSGConfig(StageConfig):
         default=None, description="finsta checkpoint whose host embeds labels (embed, hybrid)"
     )
     device: str = Field(default="auto", description="device of the host (embed, hybrid)")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 @dataclass
@@ -337,7 +340,7 @@ def run_build_hsg(
             if paths.shard.contains(failure.id):
                 run.fail(failure.id, failure.reason, source=failure.source)
         with run.timed("match"):
-            run.run(_pair_items(pairs, tsgs, dsg_dir, matcher_hash), process)
+            run.run(_pair_items(pairs, tsgs, dsg_dir, matcher_hash), process, config.executor)
         for pair in pairs:
             path = output_path(out, pair.pair_id, ".json")
             tensors = tensors_path(out, pair.pair_id)

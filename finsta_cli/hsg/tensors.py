@@ -1,7 +1,8 @@
 """An HSG as a plain dict of tensors (``hsg/<pair_id>.pt``), beside its JSON record.
 
 The graph is the one :func:`finsta_cli.graph.convert.hsg_to_data` builds with every part switched
-on (adverb nodes, temporal coreference, cross-modal edges, frame cliques): text nodes first (the
+on (adverb nodes, temporal coreference, cross-modal edges, frame cliques), made by the same
+:class:`finsta_cli.graph.convert.SceneGraphBuilder`: text nodes first (the
 TSG's nodes in order), then one visual node per object occurrence, frame by frame. Labels are
 indices into the file's own label tables (``label_names``, ``edge_label_names``; index 0 is
 ``<unk>``, i.e. no label), so the file does not depend on a run's vocabulary: a reader maps the
@@ -47,7 +48,7 @@ import zipfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from finsta_cli.graph.convert import EDGE_TYPES, NODE_TYPES
+from finsta_cli.graph.convert import GraphOptions, SceneGraphBuilder
 from finsta_cli.graph.vocab import LabelVocab
 from finsta_cli.schema import HSG
 
@@ -67,85 +68,30 @@ def hsg_tensors(hsg: HSG) -> dict[str, Any]:
     """The HSG's graph as a dict of tensors and label tables (keys in the module docstring)."""
     import torch
 
-    labels, edge_labels = LabelVocab(), LabelVocab()
-    node_type: list[int] = []
-    label: list[int] = []
-    box: list[Any] = []
-    frame: list[int] = []
-    track: list[int] = []
-    span: list[Any] = []
-    edges: list[tuple[int, int, int, int, float]] = []
-    coref: list[tuple[int, int]] = []
-
-    def node(kind: str, name: str, b: Any = (0.0, 0.0, 0.0, 0.0), f: int = -1, t: int = -1,
-             s: Any = None) -> int:  # fmt: skip
-        node_type.append(NODE_TYPES[kind])
-        label.append(labels.add(name))
-        box.append(list(b))
-        frame.append(f)
-        track.append(t)
-        span.append(list(s) if s is not None else [-1, -1])
-        return len(node_type) - 1
-
-    def edge(a: int, b: int, kind: str, name: str | None = None, weight: float = 1.0) -> None:
-        index = edge_labels.add(name) if name is not None else 0
-        edges.append((a, b, EDGE_TYPES[kind], index, weight))
-        edges.append((b, a, EDGE_TYPES[f"{kind}_rev"], index, weight))
-
-    for text_node in hsg.tsg.nodes:
-        node(text_node.type, text_node.lemma or text_node.label, s=text_node.span)
-    for text_edge in hsg.tsg.edges:
-        edge(text_edge.source, text_edge.target, text_edge.type, text_edge.preposition)
-    visual: dict[tuple[int, int], int] = {}
-    for position, dsg_frame in enumerate(hsg.dsg.frames):
-        for obj in dsg_frame.objects:
-            visual[(position, obj.track_id)] = node(
-                "visual", obj.label, obj.box, position, obj.track_id
-            )
-        related: set[tuple[int, int]] = set()
-        for relation in dsg_frame.relations:
-            a, b = visual[(position, relation.subject)], visual[(position, relation.object)]
-            edge(a, b, "spatial", relation.predicate)
-            related.update({(a, b), (b, a)})
-        occurrences = [visual[(position, obj.track_id)] for obj in dsg_frame.objects]
-        for i, a in enumerate(occurrences):
-            for b in occurrences[i + 1 :]:
-                if (a, b) not in related:
-                    edge(a, b, "cooccur")
-    for link in hsg.dsg.coreference:
-        source = visual[(link.source_frame, link.track_id)]
-        target = visual[(link.target_frame, link.track_id)]
-        edge(source, target, "coref")
-        coref.append((source, target))
+    builder = SceneGraphBuilder(LabelVocab(), LabelVocab(), grow=True)
+    every_part = GraphOptions()
+    text_nodes = builder.add_tsg(hsg.tsg, every_part)
+    visual = builder.add_dsg(hsg.dsg, every_part)
     cross: list[tuple[int, int, int, int, int, int, float]] = []
-    for cross_edge in hsg.cross_edges:
-        predicate = cross_edge.visual_predicate
+    for edge in hsg.cross_edges:
+        # The predicate enters the label table here, before the edges that carry it, so a
+        # predicate with no occurrence to join still gets its place in the table's order.
         cross.append((
-            0 if cross_edge.type == "object" else 1,
-            cross_edge.text_node,
-            cross_edge.track_id,
-            -1 if cross_edge.frame is None else cross_edge.frame,
-            -1 if cross_edge.object_track_id is None else cross_edge.object_track_id,
-            edge_labels.add(predicate) if predicate is not None else 0,
-            cross_edge.score,
+            0 if edge.type == "object" else 1,
+            edge.text_node,
+            edge.track_id,
+            -1 if edge.frame is None else edge.frame,
+            -1 if edge.object_track_id is None else edge.object_track_id,
+            builder.edge_label(edge.visual_predicate),
+            edge.score,
         ))  # fmt: skip
-        if cross_edge.text_node >= len(hsg.tsg.nodes):
-            continue
-        positions = (
-            [cross_edge.frame]
-            if cross_edge.frame is not None
-            else [p for (p, t) in visual if t == cross_edge.track_id]
-        )
-        for position in positions:
-            occurrence = visual.get((position, cross_edge.track_id))
-            if occurrence is not None:
-                edge(cross_edge.text_node, occurrence, "cross", predicate, cross_edge.score)
+        builder.add_cross_edge(edge, text_nodes, visual)
 
-    n = len(node_type)
+    def long(values: list[Any]) -> torch.Tensor:
+        return torch.tensor(values, dtype=torch.long).reshape(len(values))
 
-    def long(values: list[Any], *shape: int) -> torch.Tensor:
-        return torch.tensor(values, dtype=torch.long).reshape(*shape)
-
+    graph = builder.tensors()
+    frames = hsg.dsg.frames
     return {
         "format": TENSORS_FORMAT,
         "version": TENSORS_VERSION,
@@ -153,26 +99,26 @@ def hsg_tensors(hsg: HSG) -> dict[str, Any]:
         "video_id": hsg.video_id,
         "text_id": hsg.text_id,
         "text_nodes": len(hsg.tsg.nodes),
-        "node_type": long(node_type, n),
-        "label": long(label, n),
-        "label_names": labels.to_list(),
-        "box": torch.tensor(box, dtype=torch.float32).reshape(n, 4),
-        "frame": long(frame, n),
-        "track": long(track, n),
-        "span": long(span, n, 2),
-        "frame_index": long([f.index for f in hsg.dsg.frames], len(hsg.dsg.frames)),
-        "edge_index": long([[e[0] for e in edges], [e[1] for e in edges]], 2, len(edges)),
-        "edge_type": long([e[2] for e in edges], len(edges)),
-        "edge_label": long([e[3] for e in edges], len(edges)),
-        "edge_label_names": edge_labels.to_list(),
-        "edge_weight": torch.tensor([e[4] for e in edges], dtype=torch.float32),
-        "coref_index": long(coref, -1, 2).t().contiguous(),
-        "cross_kind": long([c[0] for c in cross], len(cross)),
-        "cross_text_node": long([c[1] for c in cross], len(cross)),
-        "cross_track": long([c[2] for c in cross], len(cross)),
-        "cross_frame": long([c[3] for c in cross], len(cross)),
-        "cross_object_track": long([c[4] for c in cross], len(cross)),
-        "cross_predicate": long([c[5] for c in cross], len(cross)),
+        "node_type": graph["node_type"],
+        "label": graph["label"],
+        "label_names": builder.node_vocab.to_list(),
+        "box": graph["box"],
+        "frame": graph["frame"],
+        "track": graph["track"],
+        "span": graph["span"],
+        "frame_index": long([f.index for f in frames]),
+        "edge_index": graph["edge_index"],
+        "edge_type": graph["edge_type"],
+        "edge_label": graph["edge_label"],
+        "edge_label_names": builder.edge_vocab.to_list(),
+        "edge_weight": graph["edge_weight"],
+        "coref_index": graph["coref_index"],
+        "cross_kind": long([c[0] for c in cross]),
+        "cross_text_node": long([c[1] for c in cross]),
+        "cross_track": long([c[2] for c in cross]),
+        "cross_frame": long([c[3] for c in cross]),
+        "cross_object_track": long([c[4] for c in cross]),
+        "cross_predicate": long([c[5] for c in cross]),
         "cross_score": torch.tensor([c[6] for c in cross], dtype=torch.float32),
     }
 

@@ -11,12 +11,15 @@ from rich.progress import (
     BarColumn,
     MofNCompleteColumn,
     Progress,
+    ProgressColumn,
     SpinnerColumn,
+    Task,
     TaskID,
     TextColumn,
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
+from rich.text import Text
 
 LOGGER_NAME = "finsta"
 _stderr_console: Console | None = None
@@ -49,6 +52,14 @@ def get_logger(name: str | None = None) -> logging.Logger:
     return logging.getLogger(LOGGER_NAME if not name else f"{LOGGER_NAME}.{name}")
 
 
+class ItemsPerSecondColumn(ProgressColumn):
+    """Items finished per second (over every worker, since the driver counts them all)."""
+
+    def render(self, task: Task) -> Text:
+        speed = task.finished_speed or task.speed
+        return Text("" if speed is None else f"{speed:.1f} items/s", style="progress.data.speed")
+
+
 class StageProgress:
     """A progress bar for a stage; a no-op when quiet or when stderr is not a terminal."""
 
@@ -63,6 +74,7 @@ class StageProgress:
                 TextColumn("[bold]{task.description}"),
                 BarColumn(),
                 MofNCompleteColumn(),
+                ItemsPerSecondColumn(),
                 TextColumn("{task.fields[status]}"),
                 TimeElapsedColumn(),
                 TimeRemainingColumn(),

@@ -12,6 +12,10 @@ Every item-based stage drives its work through :class:`StageRun`::
                 run.done(item, outputs)          # recorded in the ledger: resume skips it
     summary = run.summary                        # counts and exit code (3 when items failed)
 
+or hands the loop to :meth:`StageRun.run` (``run.run(items, process, executor)``), which with
+``--executor ray`` runs ``process`` on a pool of Ray actors and records each outcome here
+(:mod:`finsta_cli.io.executor`).
+
 Resume: after an item's outputs are written (atomically, fsynced), a line
 ``{id, key, outputs, stamps}`` is appended to a hidden ledger beside them. ``key`` hashes the
 item's input hash with the hash of the config fields that decide outputs; ``stamps`` are the
@@ -67,6 +71,7 @@ from finsta_cli.schema.manifest import (
 
 if TYPE_CHECKING:  # config imports io.hashing: a run-time import here would be circular
     from finsta_cli.config import StageConfig
+    from finsta_cli.io.executor import ExecutorConfig
 
 PayloadT = TypeVar("PayloadT")
 LEDGER_STEM = ".finsta-ledger"
@@ -589,12 +594,20 @@ class StageRun(Generic[PayloadT]):
         self,
         items: Iterable[StageItem[PayloadT]],
         process: Callable[[StageItem[PayloadT]], Sequence[str | os.PathLike[str]]],
+        executor: ExecutorConfig | None = None,
     ) -> None:
         """Process items one by one: ``process`` writes an item's outputs and returns their paths.
 
         An error in one item is recorded and the next item goes on; a missing resource or a
         usage error (exit codes 4 and 2) stops the run, since every item would fail alike.
+        With ``executor.kind == "ray"``, a pool of Ray actors runs ``process`` (shipped to each
+        once) while this run records the outcomes (:mod:`finsta_cli.io.executor`).
         """
+        if executor is not None and executor.kind == "ray":
+            from finsta_cli.io.executor import run_on_ray
+
+            run_on_ray(self, items, process, executor)
+            return
         for item in self.select(items):
             try:
                 outputs = process(item)

@@ -1,1 +1,4 @@
-"""The synth dataset: scene plans, rendering, captions, ground-truth graphs, checks, and the detector trained on it."""
+"""The synth dataset: scene plans, rendering, captions, ground-truth graphs and checks.
+
+The detector trained on synth footage (``synth.detector``) lives here too.
+"""

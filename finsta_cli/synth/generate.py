@@ -28,6 +28,7 @@ from pydantic import Field, model_validator
 
 from finsta_cli.config import StageConfig
 from finsta_cli.io.atomic import atomic_write_json
+from finsta_cli.io.executor import ExecutorConfig
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.jsonl import JsonlWriter
 from finsta_cli.io.progress import get_logger
@@ -61,7 +62,7 @@ class SynthConfig(StageConfig):
     """Options of ``finsta synth`` (the ``synth:`` section of a config file)."""
 
     SECTION: ClassVar[str] = "synth"
-    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"workers"})
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"workers", "executor"})
 
     videos: int = Field(default=100, ge=1, description="number of videos over all splits")
     seed: int = Field(default=0, ge=0)
@@ -82,6 +83,7 @@ class SynthConfig(StageConfig):
     )
     crf: int = Field(default=20, ge=0, le=51, description="libx264 constant rate factor")
     workers: int = Field(default=1, ge=1, le=64, description="rendering processes")
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @model_validator(mode="after")
     def _check(self) -> SynthConfig:
@@ -352,6 +354,11 @@ def dataset_info(config: SynthConfig, splits: list[str]) -> dict[str, Any]:
     }
 
 
+def render_outputs(item: StageItem[VideoJob]) -> list[str]:
+    """Render one item's video (the per-item function of ``--executor ray``); its paths."""
+    return render_video(item.payload)[0]
+
+
 def _jobs(config: SynthConfig, out: Path, splits: list[str]) -> Iterator[StageItem[VideoJob]]:
     payload = config.model_dump(mode="json")
     key = config.output_hash()
@@ -380,7 +387,14 @@ def generate_dataset(
         "synth", paths, config, force=force, limit=limit, quiet=quiet, total=len(splits)
     )
     with run:
-        selected = list(run.select(_jobs(config, out, splits)))
+        selected: list[StageItem[VideoJob]] = []
+        if config.executor.kind == "ray":  # --workers is the number of actors unless set there
+            workers = config.executor.workers or config.workers
+            executor = config.executor.model_copy(update={"workers": workers})
+            with run.timed("render"):
+                run.run(_jobs(config, out, splits), render_outputs, executor=executor)
+        else:
+            selected = list(run.select(_jobs(config, out, splits)))
         with run.timed("render"):
             if config.workers > 1 and len(selected) > 1:
                 context = get_context("spawn")

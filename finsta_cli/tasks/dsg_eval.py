@@ -56,7 +56,9 @@ OBJECT_GROUP = "object"
 
 
 @dataclass
-class _Object:
+class FrameObject:
+    """One object of one frame, gold or predicted: its track, label and box (x1, y1, x2, y2)."""
+
     track_id: int
     label: str
     box: np.ndarray
@@ -69,7 +71,7 @@ class GoldVideo:
     """What the scorer needs of one gold video."""
 
     video_id: str
-    frames: dict[int, list[_Object]]
+    frames: dict[int, list[FrameObject]]
     relations: dict[int, set[tuple[int, str, int]]]
     motions: dict[int, set[str]]
     colours: dict[int, str] = field(default_factory=dict)
@@ -105,12 +107,12 @@ def _canonical(s: int, p: str, o: int) -> tuple[int, str, int]:
 
 def gold_from_synth(record: dict[str, Any]) -> GoldVideo:
     shapes = {int(o["track_id"]): str(o["shape"]) for o in record["objects"]}
-    frames: dict[int, list[_Object]] = {}
+    frames: dict[int, list[FrameObject]] = {}
     relations: dict[int, set[tuple[int, str, int]]] = {}
     for frame in record["frames"]:
         index = int(frame["index"])
         frames[index] = [
-            _Object(
+            FrameObject(
                 int(o["track_id"]),
                 shapes[int(o["track_id"])],
                 np.asarray(o["box"], np.float64),
@@ -130,12 +132,12 @@ def gold_from_synth(record: dict[str, Any]) -> GoldVideo:
 
 
 def gold_from_dsg(record: dict[str, Any]) -> GoldVideo:
-    frames: dict[int, list[_Object]] = {}
+    frames: dict[int, list[FrameObject]] = {}
     relations: dict[int, set[tuple[int, str, int]]] = {}
     for frame in record.get("frames", []):
         index = int(frame["index"])
         frames[index] = [
-            _Object(int(o["track_id"]), str(o["label"]), np.asarray(o["box"], np.float64))
+            FrameObject(int(o["track_id"]), str(o["label"]), np.asarray(o["box"], np.float64))
             for o in frame.get("objects", [])
         ]
         relations[index] = {
@@ -184,7 +186,7 @@ def gold_from_something_else(video_id: str, frames: Any, root: Path | None) -> G
     ``annotations.json``, where ``videos/<video>/NNNN.jpg`` give the frame size."""
     if not isinstance(frames, list):
         raise TypeError(f"expected a list of frame records, found {type(frames).__name__}")
-    gold: dict[int, list[_Object]] = {}
+    gold: dict[int, list[FrameObject]] = {}
     size: tuple[int, int] | None = None
     for frame in frames:
         name = str(frame["name"])
@@ -205,7 +207,7 @@ def gold_from_something_else(video_id: str, frames: Any, root: Path | None) -> G
             else:
                 track, group = int(standard) if standard.isdigit() else 900 + len(objects), "object"
             category = str(label.get("category") or standard or "object")
-            objects.append(_Object(track, category, box, group=group))
+            objects.append(FrameObject(track, category, box, group=group))
     return GoldVideo(str(video_id), gold, {}, {}, pixels=True, frame_size=size, groups=True)
 
 
@@ -300,8 +302,8 @@ def _iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return box_iou(a, b)
 
 
-def _match(
-    gold: list[_Object], pred: list[_Object], ignore_labels: bool = False
+def match_objects(
+    gold: list[FrameObject], pred: list[FrameObject], ignore_labels: bool = False
 ) -> tuple[list[tuple[int, int]], np.ndarray]:
     """One-to-one matches (gold index, pred index) at IoU >= 0.5 with equal labels (any labels
     with ``ignore_labels``)."""
@@ -376,89 +378,117 @@ def score_video(
 ) -> VideoScore:
     """Count matches, identity matches, relations and motions of one video (class-agnostic
     matching with ``ignore_labels``)."""
-    from scipy.optimize import linear_sum_assignment
-
-    score = VideoScore(gold.video_id)
     if pred is None:
-        score.missing = True
-        score.gold = sum(1 for objs in gold.frames.values() for o in objs if not o.ignore)
-        if gold.groups:
-            for objects in gold.frames.values():
-                for missed in objects:
-                    score.count_group(missed.group, 1, 0)
-        return score
+        return _missed_video(gold)
+    score = VideoScore(gold.video_id)
     gold = _normalised(gold, pred)
     gold_vocab = {p for rels in gold.relations.values() for _, p, _ in rels}
     pairs: dict[tuple[int, int], int] = {}  # (gold track, pred track) -> frames matched
-    pred_tracks = {int(t["track_id"]): t for t in pred.get("tracks", [])}
     for frame in pred.get("frames", []):
-        index = int(frame["index"])
-        if index not in gold.frames:
-            continue
-        score.frames += 1
-        gold_objs = gold.frames[index]
-        pred_objs = [
-            _Object(int(o["track_id"]), str(o["label"]), np.asarray(o["box"], np.float64))
-            for o in frame.get("objects", [])
-        ]
-        matches, iou = _match(gold_objs, pred_objs, ignore_labels)
-        matched_pred = {c for _, c in matches}
-        on_ignored = set()
-        for c in range(len(pred_objs)):
-            if c in matched_pred:
-                continue
-            for r, g in enumerate(gold_objs):
-                if g.ignore and iou[r, c] >= IOU_THRESHOLD:
-                    on_ignored.add(c)
-                    break
-        counted = [(r, c) for r, c in matches if not gold_objs[r].ignore]
-        score.gold += sum(1 for g in gold_objs if not g.ignore)
-        score.pred += len(pred_objs) - len(on_ignored) - (len(matches) - len(counted))
-        score.matched += len(counted)
-        if gold.groups:
-            found = {r for r, _ in counted}
-            for r, gold_obj in enumerate(gold_objs):
-                if not gold_obj.ignore:
-                    score.count_group(gold_obj.group, 1, int(r in found))
-        to_gold = {}
-        for r, c in counted:
-            key = (gold_objs[r].track_id, pred_objs[c].track_id)
-            pairs[key] = pairs.get(key, 0) + 1
-            to_gold[pred_objs[c].track_id] = gold_objs[r].track_id
-        matched_gold = set(to_gold.values())
-        predicted = set()
-        for rel in frame.get("relations", []):
-            s, o = int(rel["subject"]), int(rel["object"])
-            if s in to_gold and o in to_gold:
-                predicted.add(_canonical(to_gold[s], str(rel["predicate"]), to_gold[o]))
-        for triple in gold.relations.get(index, set()):
-            if triple[0] in matched_gold and triple[2] in matched_gold:
-                score.relations += 1
-                score.relations_found += triple in predicted
-        for triple in predicted:
-            if triple[1] in gold_vocab:
-                score.relations_pred += 1
-                score.relations_pred_true += triple in gold.relations.get(index, set())
+        if int(frame["index"]) in gold.frames:
+            _score_frame(score, gold, frame, gold_vocab, pairs, ignore_labels)
     if pairs:
-        gold_ids = sorted({key[0] for key in pairs})
-        pred_ids = sorted({key[1] for key in pairs})
-        counts = np.zeros((len(gold_ids), len(pred_ids)))
-        for (gold_id, pred_id), n in pairs.items():
-            counts[gold_ids.index(gold_id), pred_ids.index(pred_id)] = n
-        rows, cols = linear_sum_assignment(-counts)
-        for r, c in zip(rows, cols, strict=True):
-            if counts[r, c] <= 0:
-                continue
-            score.idtp += int(counts[r, c])
-            gold_id, pred_id = gold_ids[r], pred_ids[c]
-            attributes = pred_tracks.get(pred_id, {}).get("attributes", {})
-            if gold_id in gold.motions:
-                score.tracks += 1
-                score.motion_correct += attributes.get("motion") in gold.motions[gold_id]
-            if gold_id in gold.colours:
-                score.colour_tracks += 1
-                score.colour_correct += attributes.get("colour") == gold.colours[gold_id]
+        pred_tracks = {int(t["track_id"]): t for t in pred.get("tracks", [])}
+        _score_identities(score, gold, pairs, pred_tracks)
     return score
+
+
+def _missed_video(gold: GoldVideo) -> VideoScore:
+    """The score of a gold video without a prediction: every object missed."""
+    score = VideoScore(gold.video_id, missing=True)
+    score.gold = sum(1 for objs in gold.frames.values() for o in objs if not o.ignore)
+    if gold.groups:
+        for objects in gold.frames.values():
+            for missed in objects:
+                score.count_group(missed.group, 1, 0)
+    return score
+
+
+def _score_frame(
+    score: VideoScore,
+    gold: GoldVideo,
+    frame: dict[str, Any],
+    gold_vocab: set[str],
+    pairs: dict[tuple[int, int], int],
+    ignore_labels: bool,
+) -> None:
+    """Add one predicted frame's objects and relations to ``score``, and its (gold track,
+    predicted track) matches to ``pairs``."""
+    index = int(frame["index"])
+    score.frames += 1
+    gold_objs = gold.frames[index]
+    pred_objs = [
+        FrameObject(int(o["track_id"]), str(o["label"]), np.asarray(o["box"], np.float64))
+        for o in frame.get("objects", [])
+    ]
+    matches, iou = match_objects(gold_objs, pred_objs, ignore_labels)
+    matched_pred = {c for _, c in matches}
+    on_ignored = set()
+    for c in range(len(pred_objs)):
+        if c in matched_pred:
+            continue
+        for r, g in enumerate(gold_objs):
+            if g.ignore and iou[r, c] >= IOU_THRESHOLD:
+                on_ignored.add(c)
+                break
+    counted = [(r, c) for r, c in matches if not gold_objs[r].ignore]
+    score.gold += sum(1 for g in gold_objs if not g.ignore)
+    score.pred += len(pred_objs) - len(on_ignored) - (len(matches) - len(counted))
+    score.matched += len(counted)
+    if gold.groups:
+        found = {r for r, _ in counted}
+        for r, gold_obj in enumerate(gold_objs):
+            if not gold_obj.ignore:
+                score.count_group(gold_obj.group, 1, int(r in found))
+    to_gold = {}
+    for r, c in counted:
+        key = (gold_objs[r].track_id, pred_objs[c].track_id)
+        pairs[key] = pairs.get(key, 0) + 1
+        to_gold[pred_objs[c].track_id] = gold_objs[r].track_id
+    matched_gold = set(to_gold.values())
+    predicted = set()
+    for rel in frame.get("relations", []):
+        s, o = int(rel["subject"]), int(rel["object"])
+        if s in to_gold and o in to_gold:
+            predicted.add(_canonical(to_gold[s], str(rel["predicate"]), to_gold[o]))
+    for triple in gold.relations.get(index, set()):
+        if triple[0] in matched_gold and triple[2] in matched_gold:
+            score.relations += 1
+            score.relations_found += triple in predicted
+    for triple in predicted:
+        if triple[1] in gold_vocab:
+            score.relations_pred += 1
+            score.relations_pred_true += triple in gold.relations.get(index, set())
+
+
+def _score_identities(
+    score: VideoScore,
+    gold: GoldVideo,
+    pairs: dict[tuple[int, int], int],
+    pred_tracks: dict[int, dict[str, Any]],
+) -> None:
+    """IDTP of the one-to-one map of gold to predicted tracks that keeps the most frame-level
+    matches, and the motion and colour of each mapped track."""
+    from scipy.optimize import linear_sum_assignment
+
+    gold_ids = sorted({key[0] for key in pairs})
+    pred_ids = sorted({key[1] for key in pairs})
+    counts = np.zeros((len(gold_ids), len(pred_ids)))
+    for (gold_id, pred_id), n in pairs.items():
+        counts[gold_ids.index(gold_id), pred_ids.index(pred_id)] = n
+    rows, cols = linear_sum_assignment(-counts)
+    for r, c in zip(rows, cols, strict=True):
+        if counts[r, c] <= 0:
+            continue
+        score.idtp += int(counts[r, c])
+        gold_id, pred_id = gold_ids[r], pred_ids[c]
+        attributes = pred_tracks.get(pred_id, {}).get("attributes", {})
+        if gold_id in gold.motions:
+            score.tracks += 1
+            score.motion_correct += attributes.get("motion") in gold.motions[gold_id]
+        if gold_id in gold.colours:
+            score.colour_tracks += 1
+            score.colour_correct += attributes.get("colour") == gold.colours[gold_id]
 
 
 @dataclass

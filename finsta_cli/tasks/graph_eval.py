@@ -1,7 +1,8 @@
 """Evaluating a fusion-mode checkpoint with scene graphs (``finsta eval --with-graphs``).
 
 A ``--mode fusion`` checkpoint scores a video and a text with fused embeddings, as align-train
-trained them (``FinstaModel``'s ``vtc_fused``)::
+trained them (``FinstaModel``'s ``vtc_fused``; computed by its ``fused_text_embeddings`` and
+``fused_video_embeddings``)::
 
     text  = normalize(host text embedding)  + normalize(sg_text(GTrm(TSG)))
     video = normalize(host video embedding) + normalize(sg_video(R-GTrm(DSG)))
@@ -36,15 +37,15 @@ from torch import Tensor
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.frames import FrameSet
 from finsta_cli.io.progress import get_logger
-from finsta_cli.tasks.host_eval import Embedder
+from finsta_cli.tasks.embedder import TEXT_BATCH, VIDEO_BATCH, Embedder
 
 if TYPE_CHECKING:
     from torch_geometric.data import Data
 
     from finsta_cli.align.model import FinstaModel
+    from finsta_cli.datasets import TaskDataset
     from finsta_cli.graph import GraphOptions, LabelVocab
     from finsta_cli.schema import TSG
-    from finsta_cli.tasks.datasets import TaskDataset
 
 log = get_logger("eval")
 
@@ -67,6 +68,9 @@ class GraphSources:
 
 @dataclass
 class FusionCheckpoint:
+    """A fusion checkpoint's model (host + scene-graph encoders) and what its graphs are read
+    with: the label vocabularies and graph options of its training."""
+
     model: FinstaModel
     node_vocab: LabelVocab
     edge_vocab: LabelVocab
@@ -198,7 +202,7 @@ class GraphCounts:
         }
 
 
-class FusionEncoder(Embedder):
+class FusionEmbedder(Embedder):
     """Fused text and video embeddings of a fusion checkpoint (see the module docstring).
 
     ``text_graphs`` maps a text to its TSG (None: known to have none); texts it does not hold
@@ -215,8 +219,8 @@ class FusionEncoder(Embedder):
         text_graphs: dict[str, TSG | None] | None = None,
         *,
         spacy_model: str | None = None,
-        text_batch: int = 256,
-        video_batch: int = 32,
+        text_batch: int = TEXT_BATCH,
+        video_batch: int = VIDEO_BATCH,
     ) -> None:
         self.checkpoint = checkpoint
         self.model = checkpoint.model
@@ -235,6 +239,28 @@ class FusionEncoder(Embedder):
         self.video_batch = video_batch
         self.counts = GraphCounts()
         self.parsed = 0
+        self.graph_origin: dict[str, Any] = {}  # where the graphs come from, for metrics.json
+
+    def summary(self) -> dict[str, Any]:
+        """What metrics.json says about the graphs, with a warning for the missing ones."""
+        counts = self.counts.to_json()
+        if self.lacking_features:
+            _warn_no_features(
+                len(self.lacking_features), self.graph_origin.get("graphs_dsg", "the DSG folder")
+            )
+        if counts["graphs_missing_text"]:
+            log.warning(
+                "%d of %d text(s) have no TSG: scored with the host text embedding alone",
+                counts["graphs_missing_text"],
+                counts["graphs_texts"],
+            )
+        if counts["graphs_missing_video"]:
+            log.warning(
+                "%d of %d video(s) have no DSG: scored with the host video embedding alone",
+                counts["graphs_missing_video"],
+                counts["graphs_videos"],
+            )
+        return {"with_graphs": True, **counts, **self.graph_origin}
 
     # -- graphs -----------------------------------------------------------------------------
     def add_videos(self, graphs: dict[str, Data | None]) -> None:
@@ -303,23 +329,18 @@ class FusionEncoder(Embedder):
         """(N, E) L2-normalised fused text embeddings."""
         from torch_geometric.data import Batch
 
-        from finsta_cli.align.model import span_pool
-
         self._parse(texts)
         out: list[Tensor] = []
         for start in range(0, len(texts), self.text_batch):
             chunk = list(texts[start : start + self.text_batch])
             features = self.host.encode_text(chunk)
-            fused = F.normalize(features.embedding.float(), dim=-1)
             graphs = [self._tsg_data(text) for text in chunk]
             rows = [i for i, g in enumerate(graphs) if g is not None]
+            batch = index = None
             if rows:
                 batch = Batch.from_data_list([graphs[i] for i in rows]).to(self.device)
-                index = torch.tensor(rows, device=fused.device)
-                # span_pool reads the rows of ``features`` named by each node's graph index.
-                batch.region = span_pool(features, batch.span, index[batch.batch])
-                graph = self.model.sg_text(self.model.tsg_encoder(batch).graph)
-                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+                index = torch.tensor(rows, device=features.embedding.device)
+            fused = self.model.fused_text_embeddings(features, batch, index)
             out.append(F.normalize(fused, dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
 
@@ -328,30 +349,23 @@ class FusionEncoder(Embedder):
         """(N, E) L2-normalised fused video embeddings, in ``frames.ids`` order."""
         from torch_geometric.data import Batch
 
-        from finsta_cli.align.model import box_pool
-
-        model = self.model
         out: list[Tensor] = []
         for start in range(0, len(frames.ids), self.video_batch):
             ids = frames.ids[start : start + self.video_batch]
             read = self._read_graphs(ids)  # dropped with the batch
             clip = frames.frames[start : start + self.video_batch].to(self.device)
             features = self.host.encode_video(clip)
-            fused = F.normalize(features.embedding.float(), dim=-1)
             rows, graphs = [], []
             for i, video_id in enumerate(ids):
                 graph = self._dsg_data(video_id, read)
                 if graph is not None:
                     rows.append(i)
                     graphs.append(_with_host_frames(graph, frames.indices[start + i]))
+            batch = index = None
             if rows:
                 batch = Batch.from_data_list(graphs).to(self.device)
-                index = torch.tensor(rows, device=fused.device)
-                patch = box_pool(features, batch.box, batch.host_frame, index[batch.batch])
-                region = batch.region if model.region_dim else None
-                batch.region = patch if region is None else torch.cat([region, patch], dim=1)
-                graph = model.sg_video(model.dsg_encoder(batch).graph)
-                fused[index] = fused[index] + F.normalize(graph.float(), dim=-1)
+                index = torch.tensor(rows, device=features.embedding.device)
+            fused = self.model.fused_video_embeddings(features, batch, index)
             out.append(F.normalize(fused, dim=-1).cpu())
         return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
 
@@ -497,7 +511,7 @@ def check_sources(sources: GraphSources) -> None:
         raise MissingResourceError(f"{sources.dsg}: DSG folder not found (--dsg)")
 
 
-def prepare_encoder(
+def prepare_fusion_embedder(
     checkpoint: Path,
     fusion: FusionCheckpoint,
     sources: GraphSources,
@@ -507,13 +521,13 @@ def prepare_encoder(
     device: str,
     threads: int | None,
     quiet: bool,
-) -> tuple[FusionEncoder, dict[str, Any]]:
-    """The fused encoder of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
-    ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; and what
-    metrics.json records about the graphs."""
+) -> FusionEmbedder:
+    """The fused embeddings of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
+    ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; its ``graph_origin``
+    say where the graphs come from (for metrics.json)."""
     check_sources(sources)
     texts = caption_graphs(datasets, sources.tsg) if sources.tsg is not None else None
-    encoder = FusionEncoder(fusion, device, texts)
+    embedder = FusionEmbedder(fusion, device, texts)
     info: dict[str, Any] = {"graphs_tsg": str(sources.tsg) if sources.tsg else "parsed"}
     frames = sources.dsg_frames
     if sources.dsg is None and frames is None:
@@ -525,30 +539,11 @@ def prepare_encoder(
             folder = build_video_graphs(
                 dataset, ids, sources.work, frames, device=device, threads=threads, quiet=quiet
             )
-        encoder.add_video_folder(ids, folder)
+        embedder.add_video_folder(ids, folder)
         info["graphs_dsg"] = str(folder)
     if sources.dsg is None:
         from finsta_cli.video.stage import BuildDSGConfig
 
         info["graphs_dsg_frames"] = frames or BuildDSGConfig().frames
-    return encoder, info
-
-
-def graph_metrics(encoder: FusionEncoder, info: dict[str, Any]) -> dict[str, Any]:
-    """What metrics.json says about the graphs, with a warning for the missing ones."""
-    counts = encoder.counts.to_json()
-    if encoder.lacking_features:
-        _warn_no_features(len(encoder.lacking_features), info.get("graphs_dsg", "the DSG folder"))
-    if counts["graphs_missing_text"]:
-        log.warning(
-            "%d of %d text(s) have no TSG: scored with the host text embedding alone",
-            counts["graphs_missing_text"],
-            counts["graphs_texts"],
-        )
-    if counts["graphs_missing_video"]:
-        log.warning(
-            "%d of %d video(s) have no DSG: scored with the host video embedding alone",
-            counts["graphs_missing_video"],
-            counts["graphs_videos"],
-        )
-    return {"with_graphs": True, **counts, **info}
+    embedder.graph_origin = info
+    return embedder

@@ -12,14 +12,10 @@ task head fine-tuned on the train split.
 
 Fine-tuning trains a head on frozen host embeddings (precomputed once), full batch, seeded.
 
-Videos are decoded and embedded ``video_chunk`` at a time (:data:`VIDEO_CHUNK`) and only their
-embeddings are kept, so memory does not grow with the number of videos beyond one (N, E)
-embedding row each; with a chunk that is a multiple of the encoder batch (32) the embeddings
-are the ones of a single pass, bit for bit.
-
-Every task scores the host's own embeddings, or an :class:`Embedder`'s: with ``graphs`` (``eval
---with-graphs``) the fused host + scene-graph embeddings of a fusion checkpoint
-(:mod:`finsta_cli.tasks.graph_eval`).
+Every task scores an :class:`~finsta_cli.tasks.embedder.Embedder`'s embeddings: the host's own,
+or with ``graphs`` (``eval --with-graphs``) the fused host + scene-graph embeddings of a fusion
+checkpoint (:mod:`finsta_cli.tasks.graph_eval`). Videos are decoded and embedded
+``video_chunk`` at a time (:func:`~finsta_cli.tasks.embedder.embed_videos`).
 """
 
 from __future__ import annotations
@@ -35,12 +31,23 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from finsta_cli.datasets import (
+    ACTION_PROMPT,
+    DatasetFormat,
+    QAItem,
+    TaskDataset,
+    load_task_dataset,
+)
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
-from finsta_cli.hosts.base import HostVLM
-from finsta_cli.hosts.frames import FrameSet, iter_host_frames
-from finsta_cli.io.progress import StageProgress, get_logger
-from finsta_cli.runtime import release_freed_memory
-from finsta_cli.tasks.datasets import ACTION_PROMPT, QAItem, TaskDataset, load_task_dataset
+from finsta_cli.tasks.embedder import (
+    VIDEO_CHUNK,
+    Embedder,
+    HostEmbedder,
+    Scorer,
+    VideoEmbeddings,
+    embed_videos,
+    encode_texts,
+)
 from finsta_cli.tasks.metrics import (
     accuracy,
     accuracy_by_group,
@@ -56,13 +63,6 @@ if TYPE_CHECKING:
     from finsta_cli.tasks.graph_eval import GraphSources
 
 HostTask = Literal["retrieval", "videoqa", "action"]
-log = get_logger("eval")
-# Videos decoded at a time. Their frames (T x S x S x 3 bytes each: 221 KB for the tiny host's
-# 8 x 96 px, 1.8 MB for CLIP4Clip's 12 x 224 px) are the only per-video data held beyond an
-# embedding row, twice over while a chunk is stacked. A multiple of the encoder batch keeps the
-# batches, and so the embeddings, those of one pass over all videos.
-VIDEO_CHUNK = 32
-VIDEO_BATCH = 32
 
 
 @dataclass
@@ -72,179 +72,20 @@ class HostEvalResult:
     failures: dict[str, str] = field(default_factory=dict)
 
 
-class Embedder:
-    """Embeddings other than a host's own, scored by every task in its place (e.g. the fused
-    host + scene-graph embeddings of :class:`finsta_cli.tasks.graph_eval.FusionEncoder`)."""
-
-    num_frames: int
-    frame_size: int
-    embed_dim: int
-
-    def text_embeddings(self, texts: Sequence[str]) -> Tensor:
-        """(N, E) L2-normalised text embeddings."""
-        raise NotImplementedError
-
-    def video_embeddings(self, frames: FrameSet) -> Tensor:
-        """(N, E) L2-normalised video embeddings, in ``frames.ids`` order."""
-        raise NotImplementedError
-
-
-Scorer = HostVLM | Embedder
-
-
-def require_finite_embeddings(embeddings: Tensor, kind: str, names: Sequence[str]) -> Tensor:
-    """``embeddings`` (N, E) when every row is finite; else :class:`NonFiniteError` naming how
-    many of the ``names`` (texts, video ids) have NaN or infinite embeddings. Scores of NaN
-    embeddings rank as ties, so the metrics would look plausible while meaning nothing."""
-    bad = ~torch.isfinite(embeddings).all(dim=1)
-    if embeddings.numel() and bool(bad.any()):
-        rows = bad.nonzero().flatten().tolist()
-        shown = ", ".join(repr(str(names[i])[:60]) for i in rows[:3])
-        raise NonFiniteError(
-            f"the model gives NaN or infinite {kind} embeddings for {len(rows)} of "
-            f"{len(names)} {kind}s (e.g. {shown}): no metrics are computed from them",
-            hint="the checkpoint's weights or the inputs are broken; check the run that wrote it",
-        )
-    return embeddings
-
-
-@torch.no_grad()
-def encode_texts(host: Scorer, texts: Sequence[str], batch: int = 256) -> Tensor:
-    """(N, E) L2-normalised text embeddings (refused when not finite)."""
-    if isinstance(host, Embedder):
-        embeddings = host.text_embeddings(texts)
-    else:
-        out = [
-            F.normalize(
-                host.encode_text(list(texts[i : i + batch])).embedding.float(), dim=-1
-            ).cpu()
-            for i in range(0, len(texts), batch)
-        ]
-        embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
-    if len(texts) > batch:
-        release_freed_memory()  # the activations of the batches (see embed_videos)
-    return require_finite_embeddings(embeddings, "text", texts)
-
-
-@torch.no_grad()
-def encode_videos(host: Scorer, frames: FrameSet, batch: int = VIDEO_BATCH) -> Tensor:
-    """(N, E) L2-normalised video embeddings, in ``frames.ids`` order (refused when not
-    finite)."""
-    if isinstance(host, Embedder):
-        return require_finite_embeddings(host.video_embeddings(frames), "video", frames.ids)
-    out = [
-        F.normalize(host.encode_video(frames.frames[i : i + batch]).embedding.float(), dim=-1).cpu()
-        for i in range(0, len(frames.ids), batch)
-    ]
-    embeddings = torch.cat(out) if out else torch.zeros((0, host.embed_dim))
-    return require_finite_embeddings(embeddings, "video", frames.ids)
-
-
-@dataclass
-class VideoEmbeddings:
-    """(N, E) L2-normalised ``embeddings`` of the videos that could be decoded, in ``ids``
-    order; ``failures`` id -> reason for the others."""
-
-    ids: list[str]
-    embeddings: Tensor
-    failures: dict[str, str]
-
-    def __post_init__(self) -> None:
-        self._positions = {vid: i for i, vid in enumerate(self.ids)}
-
-    def __contains__(self, video_id: object) -> bool:
-        return video_id in self._positions
-
-    def rows(self, video_ids: Sequence[str]) -> Tensor:
-        """(len(video_ids), E) the embeddings of ``video_ids``, in that order."""
-        return self.embeddings[torch.tensor([self._positions[v] for v in video_ids])]
-
-    def position(self, video_id: str) -> int:
-        return self._positions[video_id]
-
-
-def embed_videos(
-    host: Scorer,
-    dataset: TaskDataset,
-    video_ids: Sequence[str],
-    cache: Path | None,
-    quiet: bool,
-    chunk: int = VIDEO_CHUNK,
-    batch: int = VIDEO_BATCH,
-) -> VideoEmbeddings:
-    """Decode and embed ``video_ids`` of ``dataset``, ``chunk`` videos at a time, ``batch`` per
-    encoder call: only the embeddings are kept (module docstring). A ``chunk`` that is a
-    multiple of ``batch`` gives the embeddings of a single pass exactly; others agree to float
-    rounding (the encoder's batches differ). None decoded is an :class:`InputError`."""
-    refs = [
-        (vid, dataset.videos[vid].location if vid in dataset.videos else None) for vid in video_ids
-    ]
-    absent = {
-        vid for vid in video_ids if vid not in dataset.videos or dataset.videos[vid].path is None
-    }
-    ids: list[str] = []
-    parts: list[Tensor] = []
-    failures: dict[str, str] = {}
-    with StageProgress(f"embedding {dataset.split}", len(refs), quiet=quiet) as bar:
-        size = (host.num_frames, host.frame_size)
-        for frames in iter_host_frames(refs, *size, cache, bar.advance, chunk=chunk):
-            failures.update(frames.failures)
-            if frames.ids:
-                ids += frames.ids
-                parts.append(encode_videos(host, frames, batch))
-            del frames  # before the next chunk is decoded
-            # else the C library keeps the freed frames and activations resident, and the
-            # peak creeps up with the number of chunks
-            release_freed_memory()
-    missing = [vid for vid in failures if vid in absent]
-    broken = [vid for vid in failures if vid not in absent]
-    root_hint = video_root_hint(dataset)
-    if missing:
-        log.warning(
-            "%d of %d video(s) not found, left out (first: %s)%s",
-            len(missing), len(refs), failures[missing[0]], f"; {root_hint}" if root_hint else "",
-        )  # fmt: skip
-    if broken:
-        log.warning(
-            "%d video(s) could not be decoded, left out (first: %s)",
-            len(broken), failures[broken[0]],
-        )  # fmt: skip
-    if not ids:
-        first = failures[(missing or broken)[0]] if failures else "no videos"
-        what = "was found" if len(missing) == len(refs) else "could be decoded"
-        raise InputError(
-            f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} "
-            f"{what} (first: {first})",
-            hint=root_hint if missing else None,
-        )
-    return VideoEmbeddings(ids, torch.cat(parts), failures)
-
-
-def video_root_hint(dataset: TaskDataset) -> str | None:
-    """What to do about videos that are not found: pass ``--video-root`` when it was not given;
-    when it was, what the folder should hold (None: nothing more to say)."""
-    if dataset.video_root is None:
-        return "pass --video-root DIR, the folder of the dataset's video files"
-    return (
-        f"--video-root {dataset.video_root} should hold <video_id>.mp4 (or another video "
-        "extension, or a folder of frame images) for each video"
-    )
-
-
 def evaluate_retrieval(
-    host: Scorer,
+    model: Scorer,
     dataset: TaskDataset,
     cache: Path | None = None,
     quiet: bool = False,
     video_chunk: int = VIDEO_CHUNK,
 ) -> HostEvalResult:
     video_ids, _ = dataset.retrieval_index()
-    videos = embed_videos(host, dataset, video_ids, cache, quiet, video_chunk)
+    videos = embed_videos(model, dataset, video_ids, cache, quiet, video_chunk)
     captions = [c for c in dataset.captions if c.video_id in videos]
     if not captions:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no captions to retrieve")
     video_emb = videos.embeddings
-    text_emb = encode_texts(host, [c.text for c in captions])
+    text_emb = encode_texts(model, [c.text for c in captions])
     caption_video = torch.tensor([videos.position(c.video_id) for c in captions])
     raw = retrieval_metrics(text_emb, video_emb, caption_video)
     metrics: dict[str, Any] = strip_ranks(raw)
@@ -256,8 +97,8 @@ def evaluate_retrieval(
     texts = dataset.caption_texts()
     negatives = [n for n in negatives if n.source_text_id in texts]
     if negatives:
-        neg_emb = encode_texts(host, [n.text for n in negatives])
-        src_emb = encode_texts(host, [texts[n.source_text_id] for n in negatives])
+        neg_emb = encode_texts(model, [n.text for n in negatives])
+        src_emb = encode_texts(model, [texts[n.source_text_id] for n in negatives])
         vid = videos.rows([n.video_id for n in negatives])
         pos_scores = (vid * src_emb).sum(-1)
         neg_scores = (vid * neg_emb).sum(-1)
@@ -297,28 +138,43 @@ class _ClassHead(nn.Module):
         return self.mlp(x)
 
 
-def _fit(head: nn.Module, loss_fn: Any, epochs: int, seed: int, lr: float = 3e-3) -> None:
-    torch.manual_seed(seed)
-    for module in head.modules():
-        if isinstance(module, nn.Linear):
-            module.reset_parameters()
-    optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
-    head.train()
-    for _ in range(epochs):
-        optimizer.zero_grad()
-        loss = loss_fn()
-        loss.backward()
-        optimizer.step()
-    head.eval()
+@dataclass(frozen=True)
+class _Finetuning:
+    """The split a task head is fine-tuned on, its videos embedded as the evaluated split's are,
+    and the head's full-batch training (``epochs``, seeded)."""
+
+    train: TaskDataset
+    cache: Path | None
+    quiet: bool
+    seed: int
+    epochs: int
+    video_chunk: int
+
+    def embed(self, model: Scorer, video_ids: Sequence[str]) -> VideoEmbeddings:
+        return embed_videos(model, self.train, video_ids, self.cache, self.quiet, self.video_chunk)
+
+    def fit(self, head: nn.Module, loss_fn: Any, lr: float = 3e-3) -> None:
+        torch.manual_seed(self.seed)
+        for module in head.modules():
+            if isinstance(module, nn.Linear):
+                module.reset_parameters()
+        optimizer = torch.optim.AdamW(head.parameters(), lr=lr, weight_decay=0.01)
+        head.train()
+        for _ in range(self.epochs):
+            optimizer.zero_grad()
+            loss = loss_fn()
+            loss.backward()
+            optimizer.step()
+        head.eval()
 
 
 def _mc_embeddings(
-    host: Scorer, items: Sequence[QAItem], videos: VideoEmbeddings
+    model: Scorer, items: Sequence[QAItem], videos: VideoEmbeddings
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(N, K, E) option texts, (N, E) videos, (N,) answers of multiple-choice items."""
     k = max(len(q.options or ()) for q in items)
     texts = [_statement(q.question, o) for q in items for o in (q.options or ())]
-    flat = encode_texts(host, texts)
+    flat = encode_texts(model, texts)
     options = flat.new_zeros((len(items), k, flat.shape[1]))
     i = 0
     for row, q in enumerate(items):
@@ -330,7 +186,7 @@ def _mc_embeddings(
 
 
 def evaluate_videoqa(
-    host: Scorer,
+    model: Scorer,
     dataset: TaskDataset,
     train: TaskDataset | None = None,
     *,
@@ -350,92 +206,114 @@ def evaluate_videoqa(
     if not dataset.qa_mc and not dataset.qa_open:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
     video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
-    embedded = embed_videos(host, dataset, video_ids, cache, quiet, video_chunk)
+    embedded = embed_videos(model, dataset, video_ids, cache, quiet, video_chunk)
+    tuning = None if train is None else _Finetuning(train, cache, quiet, seed, epochs, video_chunk)
     metrics: dict[str, Any] = {"finetuned": train is not None}
     predictions: list[dict[str, Any]] = []
     mc = [q for q in dataset.qa_mc if q.video_id in embedded and q.options]
     if mc:
-        options, videos, answers = _mc_embeddings(host, mc, embedded)
-        if train is None:
-            scores = (options * videos.unsqueeze(1)).sum(-1)
-        else:
-            head = _finetune_mc(
-                host, train, options.shape[-1], cache, quiet, seed, epochs, video_chunk
-            )
-            scores = head(videos, options)
-        valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
-                              for q in mc])  # fmt: skip
-        scores = scores.masked_fill(~valid, float("-inf"))
-        picked = scores.argmax(dim=1)
-        # Ties count against, as in retrieval: an answer is right only when it scores above
-        # every other option. (Options the host cannot tell apart, e.g. words outside a tiny
-        # host's vocabulary, score the same; argmax would credit the first option.)
-        correct = (target_ranks(scores, answers) == 1).tolist()
-        tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
-        metrics["mc_accuracy"] = accuracy(correct, [True] * len(mc))
-        metrics["mc_count"] = len(mc)
-        metrics["mc_tied"] = int(tied.sum())
-        metrics["mc_by_type"] = accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc])
-        for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True):
-            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc",
-                                "qtype": q.qtype, "predicted": p, "answer": q.answer_index,
-                                "tied": tie, "correct": right})  # fmt: skip
+        mc_metrics, mc_predictions = _multiple_choice(model, mc, embedded, tuning)
+        metrics.update(mc_metrics)
+        predictions += mc_predictions
     opened = [q for q in dataset.qa_open if q.video_id in embedded]
     if opened:
-        videos = embedded.rows([q.video_id for q in opened])
-        open_tied = [False] * len(opened)
-        if train is None:
-            candidates = sorted({normalize_answer(q.answer) for q in opened})
-            guesses, open_tied = _rank_answers(host, opened, videos, candidates)
-        else:
-            guesses = _finetune_open(
-                host, train, opened, videos, cache, quiet, seed, epochs, video_chunk
-            )
-        gold = [normalize_answer(q.answer) for q in opened]
-        # A tie at the top counts against, as for multiple choice.
-        right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
-        metrics["open_accuracy"] = accuracy(right, [True] * len(opened))
-        metrics["open_count"] = len(opened)
-        metrics["open_tied"] = sum(open_tied)
-        metrics["open_by_type"] = accuracy_by_group(
-            right, [True] * len(opened), [q.qtype for q in opened]
-        )
-        for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True):
-            predictions.append({"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open",
-                                "qtype": q.qtype, "predicted": g, "answer": q.answer,
-                                "tied": tie, "correct": ok})  # fmt: skip
+        open_metrics, open_predictions = _open_ended(model, opened, embedded, tuning)
+        metrics.update(open_metrics)
+        predictions += open_predictions
     return HostEvalResult(metrics, predictions, embedded.failures)
 
 
+def _multiple_choice(
+    model: Scorer,
+    mc: Sequence[QAItem],
+    embedded: VideoEmbeddings,
+    tuning: _Finetuning | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics and predictions of multiple-choice questions: each option scored against the
+    video (``tuning`` None) or by a head fine-tuned on ``tuning``'s split."""
+    options, videos, answers = _mc_embeddings(model, mc, embedded)
+    if tuning is None:
+        scores = (options * videos.unsqueeze(1)).sum(-1)
+    else:
+        scores = _finetune_mc(model, tuning, options.shape[-1])(videos, options)
+    valid = torch.tensor([[j < len(q.options or ()) for j in range(options.shape[1])]
+                          for q in mc])  # fmt: skip
+    scores = scores.masked_fill(~valid, float("-inf"))
+    picked = scores.argmax(dim=1)
+    # Ties count against, as in retrieval: an answer is right only when it scores above
+    # every other option. (Options the host cannot tell apart, e.g. words outside a tiny
+    # host's vocabulary, score the same; argmax would credit the first option.)
+    correct = (target_ranks(scores, answers) == 1).tolist()
+    tied = (scores == scores.max(dim=1, keepdim=True).values).sum(dim=1) > 1
+    metrics = {
+        "mc_accuracy": accuracy(correct, [True] * len(mc)),
+        "mc_count": len(mc),
+        "mc_tied": int(tied.sum()),
+        "mc_by_type": accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc]),
+    }
+    predictions = [
+        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc", "qtype": q.qtype,
+         "predicted": p, "answer": q.answer_index, "tied": tie, "correct": right}
+        for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True)
+    ]  # fmt: skip
+    return metrics, predictions
+
+
+def _open_ended(
+    model: Scorer,
+    opened: Sequence[QAItem],
+    embedded: VideoEmbeddings,
+    tuning: _Finetuning | None,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The metrics and predictions of open-ended questions: the candidate answers ranked
+    (``tuning`` None; candidates: every answer of the split) or an answer-vocabulary classifier
+    fine-tuned on ``tuning``'s split."""
+    videos = embedded.rows([q.video_id for q in opened])
+    open_tied = [False] * len(opened)
+    if tuning is None:
+        candidates = sorted({normalize_answer(q.answer) for q in opened})
+        guesses, open_tied = _rank_answers(model, opened, videos, candidates)
+    else:
+        guesses = _finetune_open(model, tuning, opened, videos)
+    gold = [normalize_answer(q.answer) for q in opened]
+    # A tie at the top counts against, as for multiple choice.
+    right = [g == a and not t for g, a, t in zip(guesses, gold, open_tied, strict=True)]
+    metrics = {
+        "open_accuracy": accuracy(right, [True] * len(opened)),
+        "open_count": len(opened),
+        "open_tied": sum(open_tied),
+        "open_by_type": accuracy_by_group(right, [True] * len(opened), [q.qtype for q in opened]),
+    }
+    predictions = [
+        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open", "qtype": q.qtype,
+         "predicted": g, "answer": q.answer, "tied": tie, "correct": ok}
+        for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True)
+    ]  # fmt: skip
+    return metrics, predictions
+
+
 def _rank_answers(
-    host: Scorer, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
+    model: Scorer, items: Sequence[QAItem], videos: Tensor, candidates: Sequence[str]
 ) -> tuple[list[str], list[bool]]:
     """The best-scoring candidate answer of each question, and whether others tie with it."""
     guesses, tied = [], []
     for q, video in zip(items, videos, strict=True):
-        scores = encode_texts(host, [_statement(q.question, a) for a in candidates]) @ video
+        scores = encode_texts(model, [_statement(q.question, a) for a in candidates]) @ video
         guesses.append(candidates[int(scores.argmax())])
         tied.append(int((scores == scores.max()).sum()) > 1)
     return guesses, tied
 
 
-def _finetune_mc(
-    host: Scorer,
-    train: TaskDataset,
-    dim: int,
-    cache: Path | None,
-    quiet: bool,
-    seed: int,
-    epochs: int,
-    video_chunk: int,
-) -> Any:
+def _finetune_mc(model: Scorer, tuning: _Finetuning, dim: int) -> Any:
+    """A (video, option) pair head trained on ``tuning``'s multiple-choice questions: a
+    function (N, E) videos x (N, K, E) options -> (N, K) scores."""
+    train = tuning.train
     items = [q for q in train.qa_mc if q.options]
     if not items:
         raise InputError(f"{train.source}: split {train.split!r} has no multiple-choice questions")
-    embedded = embed_videos(host, train, list(dict.fromkeys(q.video_id for q in items)),
-                            cache, quiet, video_chunk)  # fmt: skip
+    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in items)))
     items = [q for q in items if q.video_id in embedded]
-    options, videos, answers = _mc_embeddings(host, items, embedded)
+    options, videos, answers = _mc_embeddings(model, items, embedded)
     head = _PairHead(dim)
 
     def score(v: Tensor, o: Tensor) -> Tensor:
@@ -444,7 +322,7 @@ def _finetune_mc(
             n, k
         )
 
-    _fit(head, lambda: F.cross_entropy(score(videos, options), answers), epochs, seed)
+    tuning.fit(head, lambda: F.cross_entropy(score(videos, options), answers))
 
     def apply(v: Tensor, o: Tensor) -> Tensor:
         with torch.no_grad():
@@ -454,42 +332,37 @@ def _finetune_mc(
 
 
 def _finetune_open(
-    host: Scorer,
-    train: TaskDataset,
+    model: Scorer,
+    tuning: _Finetuning,
     items: Sequence[QAItem],
     videos: Tensor,
-    cache: Path | None,
-    quiet: bool,
-    seed: int,
-    epochs: int,
-    video_chunk: int,
     vocabulary: int = 1000,
 ) -> list[str]:
+    """The answers to ``items`` of a classifier over the ``vocabulary`` most common answers of
+    ``tuning``'s open-ended questions, trained on them."""
+    train = tuning.train
     train_items = list(train.qa_open)
     if not train_items:
         raise InputError(f"{train.source}: split {train.split!r} has no open-ended questions")
     counts = Counter(normalize_answer(q.answer) for q in train_items)
     answers = [a for a, _ in counts.most_common(vocabulary)]
     index = {a: i for i, a in enumerate(answers)}
-    embedded = embed_videos(
-        host, train, list(dict.fromkeys(q.video_id for q in train_items)), cache, quiet,
-        video_chunk,
-    )  # fmt: skip
+    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in train_items)))
     train_items = [q for q in train_items if q.video_id in embedded
                    and normalize_answer(q.answer) in index]  # fmt: skip
     tv = embedded.rows([q.video_id for q in train_items])
-    tq = encode_texts(host, [q.question for q in train_items])
+    tq = encode_texts(model, [q.question for q in train_items])
     target = torch.tensor([index[normalize_answer(q.answer)] for q in train_items])
     head = _ClassHead(3 * tv.shape[1], len(answers))
-    _fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target), epochs, seed)
-    q = encode_texts(host, [item.question for item in items])
+    tuning.fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target))
+    q = encode_texts(model, [item.question for item in items])
     with torch.no_grad():
         logits = head(torch.cat([videos * q, videos, q], 1))
     return [answers[int(i)] for i in logits.argmax(dim=1)]
 
 
 def evaluate_action(
-    host: Scorer,
+    model: Scorer,
     dataset: TaskDataset,
     train: TaskDataset | None = None,
     *,
@@ -507,24 +380,20 @@ def evaluate_action(
         labels = list(dict.fromkeys([*train.labels, *labels]))
     index = {label: i for i, label in enumerate(labels)}
     embedded = embed_videos(
-        host, dataset, [a.video_id for a in dataset.actions], cache, quiet, video_chunk
+        model, dataset, [a.video_id for a in dataset.actions], cache, quiet, video_chunk
     )
     items = [a for a in dataset.actions if a.video_id in embedded]
     videos = embedded.rows([a.video_id for a in items])
     target = torch.tensor([index[a.label] for a in items])
     if train is None:
-        prompts = encode_texts(host, [prompt.format(label=lab.replace("_", " ")) for lab in labels])
+        prompts = encode_texts(
+            model, [prompt.format(label=lab.replace("_", " ")) for lab in labels]
+        )
         logits = videos @ prompts.t()
     else:
-        train_items = list(train.actions)
-        trained = embed_videos(
-            host, train, [a.video_id for a in train_items], cache, quiet, video_chunk
+        head = _finetune_action(
+            model, _Finetuning(train, cache, quiet, seed, epochs, video_chunk), index
         )
-        train_items = [a for a in train_items if a.video_id in trained]
-        tv = trained.rows([a.video_id for a in train_items])
-        tt = torch.tensor([index[a.label] for a in train_items])
-        head = _ClassHead(tv.shape[1], len(labels))
-        _fit(head, lambda: F.cross_entropy(head(tv), tt), epochs, seed)
         with torch.no_grad():
             logits = head(videos)
     metrics: dict[str, Any] = {
@@ -548,13 +417,25 @@ def evaluate_action(
     return HostEvalResult(metrics, predictions, embedded.failures)
 
 
+def _finetune_action(model: Scorer, tuning: _Finetuning, index: dict[str, int]) -> nn.Module:
+    """A linear-probe head (N, E) -> (N, len(index)) trained on ``tuning``'s action labels."""
+    items = list(tuning.train.actions)
+    trained = tuning.embed(model, [a.video_id for a in items])
+    items = [a for a in items if a.video_id in trained]
+    videos = trained.rows([a.video_id for a in items])
+    target = torch.tensor([index[a.label] for a in items])
+    head = _ClassHead(videos.shape[1], len(index))
+    tuning.fit(head, lambda: F.cross_entropy(head(videos), target))
+    return head
+
+
 def run_host_eval(
     checkpoint: Path,
     data: Path,
     task: HostTask,
     *,
     split: str,
-    fmt: str = "auto",
+    fmt: DatasetFormat = "auto",
     video_root: Path | None = None,
     finetune: bool = False,
     train_split: str = "train",
@@ -573,55 +454,38 @@ def run_host_eval(
     ``epochs``: full-batch epochs of a fine-tuned head; ``video_chunk``: videos decoded at a
     time. With ``graphs``, evaluate a fusion checkpoint's fused host + scene-graph embeddings
     (:mod:`finsta_cli.tasks.graph_eval`)."""
-    from finsta_cli.hosts.factory import load_host
     from finsta_cli.runtime import configure_threads, resolve_device
 
     if video_chunk < 1:
         raise UsageError(f"--video-chunk must be at least 1 (got {video_chunk})")
     configure_threads(threads)
     resolved = resolve_device(device)
-    fusion = None
-    host: Scorer | None = None
-    if graphs is not None:
-        from finsta_cli.tasks.graph_eval import check_sources, load_fusion_model
+    # The checkpoint is loaded before the dataset is read: a wrong one is refused first.
+    if graphs is None:
+        from finsta_cli.hosts.factory import load_host
+
+        embedder: Embedder = HostEmbedder(load_host(checkpoint, resolved))
+        dataset, train = _task_splits(data, task, split, fmt, video_root, finetune, train_split)
+    else:
+        from finsta_cli.tasks.graph_eval import (
+            check_sources,
+            load_fusion_model,
+            prepare_fusion_embedder,
+        )
 
         check_sources(graphs)
         fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
-    else:
-        host = load_host(checkpoint, resolved)
-    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
-    train = None
-    if finetune:
-        if task == "retrieval":
-            raise UsageError(
-                "retrieval has no task head to fine-tune",
-                hint="fine-tune the host itself with finsta align-train --objective host-only",
-            )
-        train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
-    encoder = None
-    if graphs is not None and fusion is not None:
-        from finsta_cli.tasks.graph_eval import prepare_encoder
-
+        dataset, train = _task_splits(data, task, split, fmt, video_root, finetune, train_split)
         splits = [dataset] if train is None else [dataset, train]
-        encoder, graph_info = prepare_encoder(
+        embedder = prepare_fusion_embedder(
             checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
             device=resolved, threads=threads, quiet=quiet,
         )  # fmt: skip
-        host = encoder
-    assert host is not None
     try:
-        if task == "retrieval":
-            result = evaluate_retrieval(host, dataset, cache, quiet, video_chunk)
-        elif task == "videoqa":
-            result = evaluate_videoqa(
-                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
-                video_chunk=video_chunk, open_ended=open_ended,
-            )  # fmt: skip
-        else:
-            result = evaluate_action(
-                host, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
-                video_chunk=video_chunk,
-            )  # fmt: skip
+        result = evaluate_task(
+            task, embedder, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
+            video_chunk=video_chunk, open_ended=open_ended,
+        )  # fmt: skip
     except NonFiniteError as exc:  # NaN embeddings: name the checkpoint that gave them
         raise NonFiniteError(f"{checkpoint}: {exc.message}", hint=exc.hint) from None
     result.metrics = {
@@ -631,14 +495,59 @@ def run_host_eval(
         "split": split,
         **result.metrics,
         "failed_videos": len(result.failures),
+        **embedder.summary(),
     }
-    if encoder is not None:
-        from finsta_cli.tasks.graph_eval import graph_metrics
-
-        result.metrics.update(graph_metrics(encoder, graph_info))
-    else:
-        result.metrics["with_graphs"] = False
     return result
+
+
+def _task_splits(
+    data: Path,
+    task: HostTask,
+    split: str,
+    fmt: str,
+    video_root: Path | None,
+    finetune: bool,
+    train_split: str,
+) -> tuple[TaskDataset, TaskDataset | None]:
+    """The evaluated split, and with ``finetune`` the split its task head trains on."""
+    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    if not finetune:
+        return dataset, None
+    if task == "retrieval":
+        raise UsageError(
+            "retrieval has no task head to fine-tune",
+            hint="fine-tune the host itself with finsta align-train --objective host-only",
+        )
+    train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    return dataset, train
+
+
+def evaluate_task(
+    task: HostTask,
+    model: Scorer,
+    dataset: TaskDataset,
+    train: TaskDataset | None = None,
+    *,
+    cache: Path | None = None,
+    quiet: bool = False,
+    seed: int = 0,
+    epochs: int = 300,
+    video_chunk: int = VIDEO_CHUNK,
+    open_ended: bool = True,
+) -> HostEvalResult:
+    """:func:`evaluate_retrieval`, :func:`evaluate_videoqa` or :func:`evaluate_action`
+    (``train``: the split a task head is fine-tuned on; None: zero-shot)."""
+    if task == "retrieval":
+        return evaluate_retrieval(model, dataset, cache, quiet, video_chunk)
+    if task == "videoqa":
+        return evaluate_videoqa(
+            model, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
+            video_chunk=video_chunk, open_ended=open_ended,
+        )  # fmt: skip
+    return evaluate_action(
+        model, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
+        video_chunk=video_chunk,
+    )  # fmt: skip
 
 
 def task_video_ids(dataset: TaskDataset, task: HostTask) -> list[str]:

@@ -1,18 +1,21 @@
-"""FACTUAL fact strings: reading and writing ``( subj , pred , obj ) , ( obj )`` and TSG -> facts.
+"""FACTUAL's formats: fact strings ``( subj , pred , obj ) , ( obj )``, TSG -> facts, and its CSV.
 
 FACTUAL (Li et al., 2023) writes a caption's scene graph as facts joined by ``" , "``:
 ``( subj , pred , obj )`` for a relation, ``( obj , is , attr )`` for an attribute and
 ``( obj )`` for an object that takes part in no other fact. :func:`tsg_to_facts` flattens a
 :class:`~finsta_cli.schema.TSG` into that form; the FACTUAL naming conventions (name spellings,
 predicate rewrites learned from its train split) are applied there, so the TSG itself keeps the
-caption's own words.
+caption's own words. :func:`read_factual_csv` reads FACTUAL's ``caption,scene_graph`` CSV.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
 
+from finsta_cli.errors import InputError
+from finsta_cli.io.csvfile import iter_csv_rows
 from finsta_cli.schema import TSG
 
 Fact = tuple[str, ...]  # length 1 (object) or 3 (subject, predicate, object)
@@ -158,3 +161,27 @@ def _dropped(tsg: TSG, obj: int, attribute: int, drop: Callable[[str, str], bool
 def fact_set(facts: Iterable[Sequence[str]]) -> frozenset[Fact]:
     """The de-duplicated, normalised set of facts that Set Match compares."""
     return frozenset(normalise_fact(fact) for fact in facts)
+
+
+def read_factual_csv(path: str | Path) -> list[tuple[str, str]]:
+    """``(caption, scene_graph)`` rows of a FACTUAL CSV; errors name the file (and the line of
+    a quote that is never closed, :func:`~finsta_cli.io.csvfile.iter_csv_rows`)."""
+    source = Path(path)
+    try:
+        with source.open("r", encoding="utf-8", newline="") as handle:
+            rows = iter_csv_rows(handle, str(source))
+            fields = next(rows, (0, []))[1]
+            if "caption" not in fields or "scene_graph" not in fields:
+                raise InputError(
+                    f"{source}: not a FACTUAL CSV (columns {fields}, need caption and scene_graph)"
+                )
+            caption, graph = fields.index("caption"), fields.index("scene_graph")
+            return [(_cell(row, caption), _cell(row, graph)) for _, row in rows if row]
+    except FileNotFoundError:
+        raise InputError(f"{source}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source}: not UTF-8 text ({exc.reason})") from None
+
+
+def _cell(row: list[str], column: int) -> str:
+    return row[column] if column < len(row) else ""

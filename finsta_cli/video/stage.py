@@ -46,10 +46,13 @@ from finsta_cli.video.decode import (
     lower_thread_priority,
     video_items,
 )
+from finsta_cli.video.detect import DetectorKind
 from finsta_cli.video.relations import RelationOptions
-from finsta_cli.video.track import TrackerOptions
+from finsta_cli.video.track import TrackerKind, TrackerOptions
 
 log = get_logger("build-dsg")
+
+Assembly = Literal["auto", "thread", "process"]
 
 
 class BuildDSGConfig(StageConfig):
@@ -62,7 +65,7 @@ class BuildDSGConfig(StageConfig):
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
     fps: float | None = Field(None, gt=0, description="sample F frames a second instead")
-    detector: Literal["yolo", "nanodet", "file"] = "yolo"
+    detector: DetectorKind = "yolo"
     weights: str | None = Field(
         None,
         description="yolo: ultralytics checkpoint (.pt), or a model .yaml for a random one; "
@@ -85,7 +88,7 @@ class BuildDSGConfig(StageConfig):
         12.0, gt=0, description="frame rate of frame-image folders (warned about when not set)"
     )
     region_features: bool = True
-    tracker: Literal["hungarian", "bytetrack"] = "hungarian"
+    tracker: TrackerKind = "hungarian"
     tracking: TrackerOptions = Field(default_factory=TrackerOptions)
     relations: RelationOptions = Field(default_factory=RelationOptions)
     attributes: AttributeOptions = Field(default_factory=AttributeOptions)
@@ -96,7 +99,7 @@ class BuildDSGConfig(StageConfig):
         ge=0,
         description="videos decoded at once; 0: auto (1 on up to 4 cores, else cores/4, <= 4)",
     )
-    assemble: Literal["auto", "thread", "process"] = Field(
+    assemble: Assembly = Field(
         "auto",
         description="where tracking, assembly and writing run beside detection; "
         "auto: a worker process when the detector is on a GPU, else a thread",

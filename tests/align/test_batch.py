@@ -15,10 +15,10 @@ from finsta_cli.align.data import (
     build_align_data,
     videos_with_captions,
 )
+from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
 from finsta_cli.hosts.frames import FrameSet
-from finsta_cli.tasks.datasets import load_task_dataset
 from tests.align.fixtures import AlignSet
 
 HOPS = 1

@@ -16,11 +16,11 @@ from finsta_cli.align.data import (
     predicate_interval,
     videos_with_captions,
 )
+from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
 from finsta_cli.io import output_path
 from finsta_cli.schema import DSG
-from finsta_cli.tasks.datasets import load_task_dataset
 from tests.align.fixtures import AlignSet, write_regions
 
 

@@ -12,11 +12,11 @@ from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, coll
 from finsta_cli.align.data import AlignData, build_align_data, videos_with_captions
 from finsta_cli.align.losses import anchor_info_nce, symmetric_info_nce
 from finsta_cli.align.model import FinstaModel, LossWeights, box_pool, region_pool, span_pool
+from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.hosts import build_host
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
 from finsta_cli.hosts.frames import load_host_frames
-from finsta_cli.tasks.datasets import load_task_dataset
 from tests.align.fixtures import AlignSet
 
 

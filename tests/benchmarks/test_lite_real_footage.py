@@ -10,7 +10,7 @@ from types import ModuleType
 
 import pytest
 
-from finsta_cli.tasks.datasets import load_task_dataset
+from finsta_cli.datasets import load_task_dataset
 from tests.conftest import REPO
 
 

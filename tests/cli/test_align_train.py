@@ -16,11 +16,11 @@ import yaml
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
+from finsta_cli.datasets import ACTION_PROMPT, load_task_dataset
 from finsta_cli.hosts import load_host
 from finsta_cli.hosts.factory import load_checkpoint
 from finsta_cli.hosts.tiny import word_spans
 from finsta_cli.schema.manifest import TrainManifest
-from finsta_cli.tasks.datasets import ACTION_PROMPT, load_task_dataset
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 RUN_FILES = ("checkpoint.pt", "train_state.pt", "metrics.jsonl", "config.yaml", "manifest.json")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import yaml
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
@@ -126,3 +127,21 @@ def test_eval_dsg_against_something_else_with_and_without_labels(
               "--ignore-labels"],
     )  # fmt: skip
     assert refused.exit_code == 2 and "--ignore-labels applies to eval --task dsg" in refused.output
+
+
+def test_eval_resolves_a_config_and_writes_it_beside_the_metrics(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    gold, pred = write_pair(tmp_path)
+    config = tmp_path / "eval.yaml"
+    config.write_text("eval:\n  errors: 3\n  train_split: val\n")
+    args = ["eval", "--task", "tsg", "--gold", str(gold), "--pred", str(pred), "--json"]
+    result = runner.invoke(app, [*args, "--config", str(config), "--set", "errors=0"])
+    assert result.exit_code == 0, result.output
+    assert "errors" not in json.loads(result.stdout)
+    written = yaml.safe_load((tmp_path / "pred.metrics.config.yaml").read_text())
+    assert written["errors"] == 0 and written["train_split"] == "val"
+    result = runner.invoke(app, [*args, "--set", "errors=0", "--errors", "1"])
+    assert len(json.loads(result.stdout)["errors"]) == 1
+    unknown = runner.invoke(app, [*args, "--set", "eror=1"])
+    assert unknown.exit_code == 2 and "did you mean 'errors'" in unknown.output

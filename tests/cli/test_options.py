@@ -1,21 +1,30 @@
-"""The shared command plumbing: errors to exit codes without tracebacks; stage summaries."""
+"""The shared command plumbing: errors to exit codes without tracebacks; stage summaries; each
+option's help shows its config field's default."""
 
 from __future__ import annotations
 
 import json
+import re
+from pathlib import Path
+from typing import Annotated, Any
 
 import pytest
 import typer
+import typer.main
 from typer.testing import CliRunner
 
+from finsta_cli.cli.app import app
 from finsta_cli.cli.options import (
     JsonOpt,
     QuietOpt,
     VerboseOpt,
     command,
     finish_stage,
+    given_options,
     print_json,
 )
+from finsta_cli.cli.stage_config import STAGE_CONFIGS
+from finsta_cli.config import StageConfig, load_config
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.io.stage import StageSummary
 
@@ -97,3 +106,67 @@ def test_json_output_never_carries_nan() -> None:
     assert result.exit_code == 1
     assert "error: --json output: metrics.t2v_r1 is nan" in result.output
     assert "{" not in result.stdout and "internal error" not in result.output
+
+
+# Options whose name is not their config field's.
+RENAMED = {"size": "width", "output_format": "format"}
+NEGATED = "no_"
+
+
+def _field(name: str, model: type[Any]) -> str | None:
+    name = RENAMED.get(name, name)
+    if name.startswith(NEGATED) and name[len(NEGATED) :] in model.model_fields:
+        return name[len(NEGATED) :]
+    return name if name in model.model_fields else None
+
+
+@pytest.mark.parametrize("name", sorted(STAGE_CONFIGS))
+def test_each_option_shows_its_config_fields_default(name: str) -> None:
+    model = STAGE_CONFIGS[name]
+    command = typer.main.get_command(app).commands[name]  # type: ignore[attr-defined]
+    checked = 0
+    for param in command.params:
+        text = getattr(param, "help", None) or ""
+        # A default is written only as "[default: X]"; "[2]" or "(default x)" drift unseen.
+        assert not re.search(r"\[(?!default: )[^\]]*\]|\(default", text), (param.name, text)
+        field = _field(str(param.name), model)
+        if field is None or getattr(param, "is_flag", False):
+            continue
+        default = model.model_fields[field].get_default(call_default_factory=True)
+        if default is None:  # not set: the help says what happens then, if anything
+            continue
+        shown = re.findall(r"\[default: ([^\]]*)\]", text)
+        assert shown == [str(default)], (param.name, text, default)
+        checked += 1
+    assert checked >= 3
+
+
+class Flags(StageConfig):
+    steps: int = 300
+    osc: bool = True
+    allow_download: bool = False
+
+
+def test_only_the_options_given_override_the_config(tmp_path: Path) -> None:
+    app = typer.Typer()
+    seen: list[Flags] = []
+
+    @app.command()
+    def train(
+        ctx: typer.Context,
+        steps: Annotated[int | None, typer.Option("--steps")] = None,
+        no_osc: Annotated[bool, typer.Option("--no-osc")] = False,
+        allow_download: Annotated[bool, typer.Option("--allow-download")] = False,
+        config: Annotated[Path | None, typer.Option("--config")] = None,
+    ) -> None:
+        seen.append(load_config(Flags, config, given_options(ctx, Flags)))
+
+    path = tmp_path / "c.yaml"
+    path.write_text("steps: 5\nosc: false\nallow_download: true\n")
+    runner = CliRunner()
+    assert runner.invoke(app, ["--config", str(path)]).exit_code == 0
+    assert seen[-1] == Flags(steps=5, osc=False, allow_download=True)
+    assert runner.invoke(app, ["--steps", "300"]).exit_code == 0
+    assert seen[-1] == Flags()
+    assert runner.invoke(app, ["--no-osc", "--allow-download"]).exit_code == 0
+    assert seen[-1] == Flags(osc=False, allow_download=True)

@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from finsta_cli.cli.app import app
 from finsta_cli.schema import TSG
 
-from ..text.test_learned import tiny_rows, write_csv
+from ..text.learned.test_training import tiny_rows, write_csv
 
 
 @pytest.fixture(scope="module")

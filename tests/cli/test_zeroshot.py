@@ -11,9 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import yaml
 from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
+from finsta_cli.tasks.eval_config import ZeroShotConfig
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 
@@ -71,6 +73,9 @@ def test_zeroshot_defaults_to_test_unseen_beside_the_checkpoint(
     assert payload["out"] == str(out)
     assert json.loads((out / "metrics.json").read_text())["split"] == "test_unseen"
     assert (out / "predictions.jsonl").is_file()
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert config == {**ZeroShotConfig().model_dump(mode="json"), "cache": str(align_set.cache),
+                      "threads": 1, "device": "cpu"}  # fmt: skip
 
 
 def test_zeroshot_videoqa_and_action(
@@ -96,12 +101,17 @@ def test_eval_finetune_action(
 ) -> None:
     # (videoqa's fine-tuned head is tested in tests/tasks/test_host_eval.py)
     out = tmp_path / "action"
-    extra = ("--split", "test", "--finetune", "--train-split", "train", "--out", str(out))
-    result = runner.invoke(app, ["eval", "--task", "action", "--json", *_args(align_set, *extra)])
+    config = tmp_path / "eval.yaml"
+    config.write_text("eval:\n  finetune: true\n  train_split: val\n")
+    extra = ("--split", "test", "--set", "train_split=train", "--out", str(out))
+    command = ["eval", "--task", "action", "--json", "--config", str(config)]
+    result = runner.invoke(app, [*command, *_args(align_set, *extra)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["finetuned"] is True and payload["protocol"] == "finetune"
     assert json.loads((out / "metrics.json").read_text())["finetuned"] is True
+    written = yaml.safe_load((out / "config.yaml").read_text())
+    assert written["finetune"] is True and written["train_split"] == "train"
 
 
 def test_finetune_retrieval_is_a_usage_error(

@@ -11,6 +11,7 @@ from finsta_cli.graph import (
     NODE_TYPES,
     GraphOptions,
     LabelVocab,
+    SceneGraphBuilder,
     dsg_to_data,
     hsg_to_data,
     tsg_to_data,
@@ -73,6 +74,24 @@ def test_batching_offsets_coreference_indices() -> None:
     batch = Batch.from_data_list(graphs)
     assert batch.num_graphs == 2 and batch.num_nodes == 15
     assert batch.coref_index[:, 3].tolist() == [6, 9]  # second graph's first link, shifted by 6
+
+
+def test_builder_indexes_labels_or_grows_its_tables() -> None:
+    """A run's builder maps unseen labels to <unk>; a growing one (the stored HSG tensors') adds
+    them in first-seen order, and both lay out the same graph."""
+    nodes, edges = vocabularies()
+    fixed = SceneGraphBuilder(LabelVocab(["<unk>", "cube"]), LabelVocab())
+    fixed.add_hsg(sample_hsg(), GraphOptions())
+    grown = SceneGraphBuilder(LabelVocab(), LabelVocab(), grow=True)
+    grown.add_hsg(sample_hsg(), GraphOptions())
+    assert set(fixed.label) == {0, 1}
+    assert grown.node_vocab.to_list()[:4] == ["<unk>", "ball", "red", "roll toward"]
+    assert "toward" in grown.edge_vocab.to_list() and len(fixed.edge_vocab) == 1
+    a, b = fixed.tensors(), grown.tensors()
+    for key in ("node_type", "box", "frame", "track", "span", "edge_index", "edge_type"):
+        assert torch.equal(a[key], b[key]), key
+    data = hsg_to_data(sample_hsg(), nodes, edges)
+    assert torch.equal(data.edge_index, b["edge_index"])
 
 
 def test_unknown_labels_map_to_unk() -> None:

@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 import torch
 
-from finsta_cli.errors import ExitCode, InputError, MissingResourceError, NonFiniteError
+from finsta_cli.errors import (
+    ExitCode,
+    InputError,
+    MissingResourceError,
+    NonFiniteError,
+    UsageError,
+)
 from finsta_cli.hosts import build_host, load_host, save_host
 from finsta_cli.hosts.factory import CHECKPOINT_KIND, host_from_payload, load_checkpoint
 
@@ -159,3 +165,19 @@ def test_checkpoint_with_non_finite_weights_is_refused_naming_the_tensor(tmp_pat
     torch.save({**payload, "extra": {"scale": torch.tensor([1.0, float("inf")])}}, inf)
     with pytest.raises(NonFiniteError, match=r"tensor 'extra\.scale' holds 1 infinite of 2"):
         load_checkpoint(inf)
+
+
+def test_the_registry_holds_every_host_name_and_the_config_takes_them() -> None:
+    from typing import get_args
+
+    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.hosts import HOST_NAMES, HOSTS, HostName
+
+    assert tuple(HOSTS) == HOST_NAMES == get_args(HostName)
+    assert get_args(AlignTrainConfig.model_fields["host"].annotation) == HOST_NAMES
+
+
+def test_an_unknown_host_is_a_usage_error() -> None:
+    with pytest.raises(UsageError, match="unknown host 'tinny'") as caught:
+        build_host("tinny")
+    assert caught.value.hint == "choose one of tiny, clip4clip, lite"

@@ -59,6 +59,16 @@ def test_disk_cache_round_trip_damage_and_pruning(tmp_path: Path) -> None:
     assert total <= 10_000 and "k019.pt" in files and "k000.pt" not in files
 
 
+def test_a_disk_cache_entry_that_runs_code_is_a_miss(tmp_path: Path) -> None:
+    from tests.pickles import Touch
+
+    marker = tmp_path / "MARKER"
+    disk = DiskCache(tmp_path / "cache", max_bytes=10_000)
+    disk.put("ab12", torch.zeros(3))
+    torch.save({"value": Touch(marker)}, tmp_path / "cache" / "ab" / "ab12.pt")
+    assert disk.get("ab12") is None and not marker.exists()
+
+
 def test_the_environment_sizes_and_places_the_cache(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:

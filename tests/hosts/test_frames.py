@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from finsta_cli.hosts.frames import _cache_key, iter_host_frames, load_host_frames
+from finsta_cli.hosts.frames import frame_cache_key, iter_host_frames, load_host_frames
 from finsta_cli.synth.render import write_mp4
 from tests.hosts.frame_count import live_decoded_videos
 from tests.video.conftest import make_mp4
@@ -78,7 +78,7 @@ def test_cache_entries_that_are_not_uint8_frames_are_decoded_again(tmp_path: Pat
     cache = tmp_path / "cache"
     first = load_host_frames([("clip", video)], 4, 32, cache)
     assert first.failures == {} and first.frames.dtype == torch.uint8
-    entry = cache / f"{_cache_key(video, 4, 32)}.pt"
+    entry = cache / f"{frame_cache_key(video, 4, 32)}.pt"
     assert entry.is_file()
     poisoned = {
         "nan-frames": {"frames": torch.full((4, 32, 32, 3), float("nan")),

@@ -16,23 +16,19 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from finsta_cli.datasets import TaskDataset, load_task_dataset
 from finsta_cli.errors import UsageError
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
-from finsta_cli.tasks.datasets import TaskDataset, load_task_dataset
+from finsta_cli.tasks.embedder import encode_texts, encode_videos
 from finsta_cli.tasks.graph_eval import (
-    FusionEncoder,
+    FusionEmbedder,
     GraphSources,
     caption_graphs,
     load_fusion_model,
     recorded_dsg_frames,
     video_graphs,
 )
-from finsta_cli.tasks.host_eval import (
-    encode_texts,
-    encode_videos,
-    evaluate_retrieval,
-    run_host_eval,
-)
+from finsta_cli.tasks.host_eval import evaluate_retrieval, run_host_eval
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.hosts.frame_count import live_decoded_videos
 from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
@@ -47,9 +43,9 @@ def _split(align_set: AlignSet, split: str) -> tuple[TaskDataset, FrameSet]:
 
 def _encoder(
     checkpoint: Path, align_set: AlignSet, dataset: TaskDataset, dsg: Path, **options: Any
-) -> FusionEncoder:
+) -> FusionEmbedder:
     fusion = load_fusion_model(checkpoint)
-    encoder = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), **options)
+    encoder = FusionEmbedder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), **options)
     encoder.add_videos(video_graphs(list(dataset.videos), dsg, fusion))
     return encoder
 
@@ -101,6 +97,35 @@ def test_fused_embeddings_are_the_ones_align_train_trains(
     assert (ours_t - host_t).abs().max() > 1e-3
     assert encoder.counts.to_json() == {"graphs_texts": 9, "graphs_missing_text": 0,
                                         "graphs_videos": 9, "graphs_missing_video": 0}  # fmt: skip
+
+
+def test_fused_embeddings_add_each_graph_to_its_own_row(
+    align_set: AlignSet, fusion_checkpoint: Path
+) -> None:
+    from torch_geometric.data import Batch
+
+    from finsta_cli.graph import tsg_to_data
+
+    dataset = load_task_dataset(align_set.data, split="train")
+    fusion = load_fusion_model(fusion_checkpoint)
+    model = fusion.model
+    texts = [c.text for c in dataset.captions[:3]]
+    tsg = caption_graphs([dataset], align_set.tsg)[texts[2]]
+    assert tsg is not None
+    graph = tsg_to_data(tsg, fusion.node_vocab, fusion.edge_vocab, fusion.options)
+    with torch.no_grad():
+        features = model.host.encode_text(texts)
+        alone = model.fused_text_embeddings(features)
+        # text 2's TSG as the only graph of the batch: it goes to row 2, the others keep the host's
+        fused = model.fused_text_embeddings(features, Batch.from_data_list([graph]),
+                                            torch.tensor([2]))  # fmt: skip
+        single = model.fused_text_embeddings(
+            model.host.encode_text(texts[2:]), Batch.from_data_list([graph])
+        )
+    assert torch.equal(alone, F.normalize(features.embedding, dim=-1))
+    assert torch.equal(fused[:2], alone[:2])
+    assert torch.allclose(fused[2], single[0], atol=1e-5)
+    assert not torch.allclose(fused[2], alone[2], atol=1e-3)
 
 
 def test_missing_graphs_fall_back_to_the_host_alone(
@@ -166,7 +191,7 @@ def test_dsgs_are_read_as_their_videos_are_embedded(
         frames
     )
     fusion = load_fusion_model(fusion_checkpoint)
-    lazy = FusionEncoder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
+    lazy = FusionEmbedder(fusion, "cpu", caption_graphs([dataset], align_set.tsg), video_batch=3)
     lazy.add_video_folder(frames.ids, align_set.dsg)
     reads: list[list[str]] = []
     read = graph_eval.video_graphs

@@ -12,18 +12,14 @@ from typing import Any
 import pytest
 import torch
 
-from finsta_cli.errors import InputError, NonFiniteError, UsageError
+from finsta_cli.datasets import load_task_dataset
+from finsta_cli.errors import InputError, UsageError
 from finsta_cli.hosts.factory import load_checkpoint, load_host
-from finsta_cli.hosts.frames import load_host_frames
-from finsta_cli.tasks.datasets import load_task_dataset
 from finsta_cli.tasks.host_eval import (
     HostEvalResult,
-    embed_videos,
-    encode_videos,
     evaluate_action,
     evaluate_retrieval,
     evaluate_videoqa,
-    require_finite_embeddings,
     run_host_eval,
     summary_line,
     write_host_eval,
@@ -190,20 +186,6 @@ def test_write_host_eval(align_set: AlignSet, tmp_path: Path) -> None:
     assert summary_line(result.metrics).startswith("top1 ")
 
 
-def test_non_finite_embeddings_are_refused_naming_the_items() -> None:
-    embeddings = torch.zeros(4, 3)
-    assert require_finite_embeddings(embeddings, "video", list("abcd")) is embeddings
-    embeddings[1, 2] = float("nan")
-    embeddings[3, 0] = float("-inf")
-    with pytest.raises(NonFiniteError) as info:
-        require_finite_embeddings(embeddings, "video", ["v0", "v1", "v2", "v3"])
-    assert info.value.message == (
-        "the model gives NaN or infinite video embeddings for 2 of 4 videos (e.g. 'v1', 'v3'): "
-        "no metrics are computed from them"
-    )
-    require_finite_embeddings(torch.zeros(0, 3), "text", [])  # nothing to embed: fine
-
-
 def test_evaluation_holds_one_chunk_of_frames(
     align_set: AlignSet, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -231,22 +213,6 @@ def test_evaluation_holds_one_chunk_of_frames(
         alive.clear()
         evaluate(host, test, train, cache=align_set.cache, quiet=True, epochs=5, video_chunk=2)
         assert len(alive) >= 6 and max(alive) <= 2, (evaluate.__name__, alive)
-
-
-def test_chunked_embeddings_are_those_of_one_pass(align_set: AlignSet) -> None:
-    host = load_host(align_set.checkpoint, "cpu")
-    train = load_task_dataset(align_set.data, split="train")
-    ids = [*train.retrieval_index()[0], "gone"]  # a video that fails, in the last chunk
-    refs = [(vid, train.videos[vid].path if vid in train.videos else None) for vid in ids]
-    frames = load_host_frames(refs, host.num_frames, host.frame_size, align_set.cache)
-    # a chunk that is a multiple of the encoder batch: the same batches, the same numbers
-    exact = embed_videos(host, train, ids, align_set.cache, True, chunk=4, batch=2)
-    assert exact.ids == frames.ids and exact.failures == frames.failures
-    assert torch.equal(exact.embeddings, encode_videos(host, frames, batch=2))
-    # any other chunk: other batches, the same embeddings to float rounding
-    other = embed_videos(host, train, ids, align_set.cache, True, chunk=3)
-    assert torch.allclose(other.embeddings, encode_videos(host, frames), atol=1e-6)
-    assert torch.equal(other.rows(frames.ids[3:1:-1]), other.embeddings[[3, 2]])
 
 
 def test_video_chunk_must_hold_a_video(align_set: AlignSet) -> None:

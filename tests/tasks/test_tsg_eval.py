@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from finsta_cli.errors import InputError
-from finsta_cli.tasks.tsg_eval import aggregate, evaluate_tsg, score_captions, worst_captions
+from finsta_cli.tasks.tsg_eval import evaluate_tsg, worst_captions
+from finsta_cli.text.tsg_score import aggregate, score_captions
 
 GOLD_CSV = (
     "image_id,region_id,caption,scene_graph\n"

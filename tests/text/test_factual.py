@@ -1,9 +1,20 @@
-"""FACTUAL fact strings: reading, writing, and flattening a TSG into facts."""
+"""FACTUAL fact strings: reading, writing, and flattening a TSG into facts; FACTUAL CSV files."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
+from finsta_cli.errors import InputError
 from finsta_cli.schema import TSG, TSGEdge, TSGNode
-from finsta_cli.text.factual import fact_set, format_facts, parse_facts, tsg_to_facts
+from finsta_cli.text.factual import (
+    fact_set,
+    format_facts,
+    parse_facts,
+    read_factual_csv,
+    tsg_to_facts,
+)
 
 
 def test_parse_facts_reads_relations_attributes_and_objects() -> None:
@@ -117,3 +128,17 @@ def test_tsg_to_facts_drops_only_attributes_in_front_of_their_object() -> None:
 
     assert tsg_to_facts(tsg, drop_attribute=drop) == [("road", "is", "snowy"), ("hill",)]
     assert calls == [("snowy", "hill")]
+
+
+def test_read_factual_csv_names_bad_files(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="no such file"):
+        read_factual_csv(tmp_path / "absent.csv")
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(b"caption,scene_graph\n\xff,x\n")
+    with pytest.raises(InputError, match="not UTF-8"):
+        read_factual_csv(bad)
+    bad.write_text('caption,scene_graph\n"a dog,( dog )\na cat,( cat )\n')
+    with pytest.raises(InputError, match=r"bad.csv:2: a quote opened on this line is never"):
+        read_factual_csv(bad)
+    bad.write_text('image_id,caption,scene_graph\n1,"a dog\nruns","( dog , run )"\n2,a cat\n')
+    assert read_factual_csv(bad) == [("a dog\nruns", "( dog , run )"), ("a cat", "")]

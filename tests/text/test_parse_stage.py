@@ -1,4 +1,4 @@
-"""The parse-text stage library: input readers, and records equal to validated TSGs."""
+"""The parse-text stage library: records equal to validated TSGs, resume, ordered output."""
 
 from __future__ import annotations
 
@@ -8,37 +8,7 @@ from pathlib import Path
 import pytest
 
 from finsta_cli.schema import TSG
-from finsta_cli.text.parse_stage import ParseTextConfig, factual_line, iter_captions, run_parse_text
-
-
-def test_text_reader_numbers_lines_and_isolates_bad_bytes(tmp_path: Path) -> None:
-    source = tmp_path / "c.txt"
-    source.write_bytes(b"one\r\n\n\xc3\x28 two\nthree")
-    items = list(iter_captions(str(source), ParseTextConfig()))
-    assert [i.id for i in items] == ["1", "2", "3", "4"]
-    assert [i.payload.text for i in items] == ["one", "", "", "three"]
-    assert items[2].payload.error is not None and "UTF-8" in items[2].payload.error
-    assert items[0].input_hash != items[3].input_hash
-
-
-def test_jsonl_reader_reports_bad_lines_per_item(tmp_path: Path) -> None:
-    source = tmp_path / "c.jsonl"
-    source.write_text('{"id": 7, "text": "a"}\n[1]\n{"text": 3}\n\n{"text": "b"}\n')
-    items = list(iter_captions(str(source), ParseTextConfig()))
-    assert [(i.id, i.payload.error is None) for i in items] == [
-        ("7", True), ("2", False), ("3", False), ("5", True),
-    ]  # fmt: skip
-    assert "expected a JSON object" in str(items[1].payload.error)
-    assert "expected a string" in str(items[2].payload.error)
-
-
-def test_csv_reader_keeps_quoted_newlines_and_flags_bad_bytes(tmp_path: Path) -> None:
-    source = tmp_path / "c.csv"
-    source.write_bytes(b'id,caption\na,"two\nlines"\nb,bad \xff\n')
-    config = ParseTextConfig(text_field="caption")
-    items = list(iter_captions(str(source), config))
-    assert [i.id for i in items] == ["a", "b"]
-    assert items[0].payload.text == "two\nlines" and items[1].payload.error == "not UTF-8 text"
+from finsta_cli.text.parse_stage import ParseTextConfig, factual_line, run_parse_text
 
 
 def test_factual_line_keeps_one_line_per_caption() -> None:
@@ -78,7 +48,7 @@ def test_an_interrupted_rerun_with_other_captions_leaves_no_stale_record(
     out = tmp_path / "tsg.jsonl"
     run_parse_text(str(_jsonl(tmp_path / "v1.jsonl", v1)), str(out), ParseTextConfig(), quiet=True)
     before = out.read_bytes()
-    write_line = parse_stage._OutputWriter.write_line
+    write_line = parse_stage.OutputWriter.write_line
     written = []
 
     def interrupted(self: object, line: str) -> None:
@@ -89,7 +59,7 @@ def test_an_interrupted_rerun_with_other_captions_leaves_no_stale_record(
 
     v2_path = _jsonl(tmp_path / "v2.jsonl", v2)
     with monkeypatch.context() as patch:
-        patch.setattr(parse_stage._OutputWriter, "write_line", interrupted)
+        patch.setattr(parse_stage.OutputWriter, "write_line", interrupted)
         with pytest.raises(KeyboardInterrupt):
             run_parse_text(str(v2_path), str(out), ParseTextConfig(batch_size=4), quiet=True)
     assert out.read_bytes() == before
@@ -100,7 +70,7 @@ def test_an_interrupted_rerun_with_other_captions_leaves_no_stale_record(
     # Only --max-chars changed, then interrupted: the records cut at 10 chars are never kept.
     with monkeypatch.context() as patch:
         written.clear()
-        patch.setattr(parse_stage._OutputWriter, "write_line", interrupted)
+        patch.setattr(parse_stage.OutputWriter, "write_line", interrupted)
         with pytest.raises(KeyboardInterrupt):
             run_parse_text(str(v2_path), str(out), ParseTextConfig(max_chars=10), quiet=True)
     run_parse_text(str(v2_path), str(out), ParseTextConfig(), quiet=True)

@@ -11,7 +11,7 @@ from finsta_cli.schema import TSG
 from finsta_cli.text.factual import format_facts, parse_facts, tsg_to_facts
 from finsta_cli.text.parser import load_nlp, parse_texts, tsg_record
 
-# Caption words the strategies draw from (tests/text/test_learned.py adds to them).
+# Caption words the strategies draw from (tests/text/learned/test_training.py adds to them).
 VOCABULARY = [
     "a",
     "the",

@@ -280,7 +280,7 @@ def test_nanodet_recall_on_something_else_frames(shared_benchmarks: Path) -> Non
     folder = shared_benchmarks / "something_else_ssv2"
     if not (folder / "annotations.json").is_file():
         pytest.skip(f"{folder} absent")
-    from finsta_cli.tasks.dsg_eval import _match, _Object
+    from finsta_cli.tasks.dsg_eval import FrameObject, match_objects
 
     annotations = json.loads((folder / "annotations.json").read_text(encoding="utf-8"))
     frames = [record for _, records in sorted(annotations.items()) for record in records][::4]
@@ -296,9 +296,9 @@ def test_nanodet_recall_on_something_else_frames(shared_benchmarks: Path) -> Non
                 np.array([label["box2d"][k] for k in ("x1", "y1", "x2", "y2")], np.float32)
                 for label in record["labels"]
             ]
-            pairs, _ = _match(
-                [_Object(i, "object", box) for i, box in enumerate(boxes)],
-                [_Object(j, "object", box) for j, box in enumerate(detections.boxes)],
+            pairs, _ = match_objects(
+                [FrameObject(i, "object", box) for i, box in enumerate(boxes)],
+                [FrameObject(j, "object", box) for j, box in enumerate(detections.boxes)],
             )
             found += len(pairs)
             gold += len(boxes)

@@ -1,55 +1,40 @@
-"""Candidate edits of a rule-parsed TSG: the decision slots the learned parser scores.
+"""Proposing slots: the rules run on one caption and their choices reopened with features.
 
-The rule parser (:mod:`finsta_cli.text.parser`) makes one choice at each point where FACTUAL's
-annotators could have written a fact in several ways. :func:`propose` reopens those choices as
-*slots*, each a small set of mutually exclusive *options* (the rules' own choice among them):
-
-- ``name``: the words of an object's name: the rules' name, the head noun alone, or the head with
-  more of the modifiers in front of it ("cloth", "table cloth", "paisley table cloth"), a
-  spelling FACTUAL uses for the same words ("wet suit" -> "wetsuit"), or a rare word mended to
-  a frequent train name one edit away ("palte" -> "plate");
-- ``attr``: one modifier of an object (an adjective, participle, number or noun in front of it,
-  or an attribute the rules found elsewhere): dropped, or kept as one of its spellings
-  ("dark green" / "green");
-- ``rel``: one relation fact of the rules (``( man , sit on , bench )``), or one preposition or
-  verb the rules read no relation from: dropped, or kept with one of several subjects (the
-  rules', the word spaCy attached it to, the objects before it) and one of several predicate
-  spellings (the verb with its preposition, the preposition alone, what FACTUAL's train split
-  writes instead, ...). Predicates with adverbs or temporal edges ("moves right after ...")
-  are left as the rules made them: FACTUAL's graphs have no place for what they carry;
-- ``bare``: whether an object that ends up in no fact is kept as ``( obj )`` or left out.
-
-Each option carries string features (the model's inputs) and a payload that
-:func:`apply_choices` writes back into a TSG record: node labels and spans change, attribute and
-predicate nodes are added or removed, and the rules' temporal and adverb edges follow the
-predicates they belong to. :func:`gold_targets` marks the options that agree with a FACTUAL gold
-graph, for training.
+:func:`propose` runs the rule parser's graph builder, then :class:`_Proposer` reads its tokens
+and graph and adds the ``name``, ``attr``, ``rel`` and ``bare`` slots
+(:mod:`~finsta_cli.text.learned.slots`), each option with the string features the model scores.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from finsta_cli.text.conventions import Conventions
-from finsta_cli.text.factual import Fact, normalise_text
-from finsta_cli.text.parser import (
-    _VERB_LEMMAS,
-    COLOUR_WORDS,
-    NUMBER_WORDS,
-    SHADES,
-    LemmaCache,
-    _GraphBuilder,
-    _record,
-    _Tok,
+from finsta_cli.text.factual import (
+    normalise_text,
 )
+from finsta_cli.text.graph_builder import GraphBuilder, tsg_dict
+from finsta_cli.text.learned.counts import TrainCounts
+from finsta_cli.text.learned.slots import (
+    Attr,
+    Name,
+    Option,
+    Proposal,
+    Rel,
+    Slot,
+    predicate_text,
+    render_name,
+)
+from finsta_cli.text.tokens import LemmaCache, Tok
+from finsta_cli.text.verb_lexicon import VERB_LEMMAS
+from finsta_cli.text.words import COLOUR_WORDS, NUMBER_WORDS, SHADES
 
 if TYPE_CHECKING:
     from spacy.tokens import Doc
 
-SLOT_KINDS: tuple[str, ...] = ("name", "attr", "rel", "bare")
+
 # Dependencies of words in front of a noun that may belong to its name.
 NAME_DEPS = frozenset({"compound", "amod", "nmod", "npadvmod"})
 # Dependencies of a noun's modifiers that may be attributes of it.
@@ -64,90 +49,6 @@ PREPOSITION_WORDS = frozenset({
 # How many objects before a preposition or verb are offered as its subject.
 MAX_AGENTS = 4
 _HYPHEN = re.compile(r"\s*-\s*")
-
-
-@dataclass(frozen=True)
-class Name:
-    """An object's name: its text (as the TSG label) and the tokens whose span it takes."""
-
-    text: str
-    tokens: tuple[int, ...]
-    kind: str
-
-
-@dataclass(frozen=True)
-class Attr:
-    """An attribute fact: ``( obj , is , text )``."""
-
-    obj: int  # object node
-    text: str
-    tokens: tuple[int, ...]
-
-
-@dataclass(frozen=True)
-class Rel:
-    """A relation fact ``( agent , label [prep] , target )``, or ``( agent , is , label )``.
-
-    ``origin`` is the rules' predicate node it came from (its temporal and adverb edges follow
-    it) and ``verb`` whether ``label`` is the predicate node's own label; a relation with
-    ``target`` None is an intransitive verb, written as its caption form.
-    """
-
-    agent: int
-    label: str
-    prep: str | None
-    patient: bool
-    target: int | None
-    tokens: tuple[int, ...]
-    origin: int | None
-    lemma: str
-
-
-@dataclass
-class Option:
-    features: list[str]
-    value: Any  # Name, Attr, Rel, bool (bare: keep) or None (drop)
-
-
-@dataclass
-class Slot:
-    kind: str  # one of SLOT_KINDS
-    key: tuple[Any, ...]
-    options: list[Option]
-    rule: int  # index of the option the rules chose
-    anchor: int | None = None  # attr slots: the modifier token (suppressed when in a name)
-
-
-@dataclass
-class Proposal:
-    """One caption's rule graph, its objects' tokens and the slots reopened on it."""
-
-    text: str
-    record: dict[str, Any]
-    tokens: list[_Tok]
-    object_heads: dict[int, int]  # object node -> head token
-    names: dict[int, list[Name]]  # object node -> its name options (index 0: the rules')
-    slots: list[Slot] = field(default_factory=list)
-    # Nouns the rules made no object of, offered as the subject or object of a verb the rules
-    # read no relation from: virtual node id (after the record's nodes) -> its name.
-    extra_objects: dict[int, Name] = field(default_factory=dict)
-    fixed: list[Rel] = field(default_factory=list)  # the rules' relations no slot reopens
-
-
-@dataclass(frozen=True)
-class Lexicon:
-    """How often FACTUAL's train split writes a name, an attribute or a predicate."""
-
-    names: Mapping[str, int]
-    attributes: Mapping[str, int]
-    predicates: Mapping[str, int]
-    # Predicates gold writes instead of the rules' one for the same two objects ("with" ->
-    # "have"): offered as other spellings of a relation.
-    alternatives: Mapping[str, Sequence[str]] = field(default_factory=dict)
-
-    @classmethod
-    def empty(cls) -> Lexicon:
-        return cls({}, {}, {})
 
 
 def count_bucket(count: int) -> str:
@@ -190,17 +91,10 @@ def _distance_bucket(distance: int) -> str:
     return str(distance) if abs(distance) < 4 else ("far" if distance > 0 else "-far")
 
 
-def predicate_text(label: str, prep: str | None, patient: bool) -> str:
-    """The predicate word FACTUAL writes for a relation (before the conventions' rewrites)."""
-    if patient or not prep or prep == label:
-        return label
-    return f"{label} {prep}"
-
-
 class _Proposer:
     """Builds the slots of one caption from the rules' graph builder after it ran."""
 
-    def __init__(self, builder: _GraphBuilder, record: dict[str, Any], lexicon: Lexicon) -> None:
+    def __init__(self, builder: GraphBuilder, record: dict[str, Any], lexicon: TrainCounts) -> None:
         self.b = builder
         self.record = record
         self.lex = lexicon
@@ -230,7 +124,7 @@ class _Proposer:
         end = max(self.tokens[i].idx + len(self.tokens[i].text) for i in indices)
         return normalise_text(self.text[start:end])
 
-    def tok(self, prefix: str, token: _Tok) -> list[str]:
+    def tok(self, prefix: str, token: Tok) -> list[str]:
         return [
             f"{prefix}w={token.lower_}",
             f"{prefix}l={token.lemma_.lower()}",
@@ -247,7 +141,7 @@ class _Proposer:
         return self.tokens[head].lemma_.lower()
 
     # -- names -------------------------------------------------------------------------------
-    def name_chain(self, head: _Tok) -> list[int]:
+    def name_chain(self, head: Tok) -> list[int]:
         """Token indices of the modifiers right in front of ``head`` that could join its name."""
         chain: list[int] = []
         members = {head.i}
@@ -317,7 +211,7 @@ class _Proposer:
             ]
             self.slots.append(Slot("name", (node,), slot_options, 0))
 
-    def name_features(self, head: _Tok, name: Name, chain: list[int], is_rule: bool) -> list[str]:
+    def name_features(self, head: Tok, name: Name, chain: list[int], is_rule: bool) -> list[str]:
         inside = set(name.tokens)
         out = [
             f"n:kind={name.kind}",
@@ -332,7 +226,7 @@ class _Proposer:
             if modifier.text == "-":
                 continue
             where = "in" if i in inside else "out"
-            policy = self.b._modifier_policy(modifier, head)
+            policy = self.b.modifier_policy(modifier, head)
             out += [
                 f"n:{where}w={modifier.lower_}",
                 f"n:{where}p={modifier.pos_}|{modifier.dep_}",
@@ -343,7 +237,7 @@ class _Proposer:
         return out
 
     # -- attributes --------------------------------------------------------------------------
-    def attribute_words(self, modifier: _Tok) -> list[tuple[str, tuple[int, ...], str]]:
+    def attribute_words(self, modifier: Tok) -> list[tuple[str, tuple[int, ...], str]]:
         """Spellings of the attribute a modifier gives: the word, with its adverbs, a number."""
         variants: list[tuple[str, tuple[int, ...], str]] = []
         count = NUMBER_WORDS.get(modifier.lower_)
@@ -425,9 +319,9 @@ class _Proposer:
             )
 
     def attr_features(
-        self, attr: Attr, modifier: _Tok, head: _Tok, source: str, is_rule: bool
+        self, attr: Attr, modifier: Tok, head: Tok, source: str, is_rule: bool
     ) -> list[str]:
-        policy = self.b._modifier_policy(modifier, head) if source != "rule" else "rule"
+        policy = self.b.modifier_policy(modifier, head) if source != "rule" else "rule"
         side = "before" if modifier.i < head.i else "after"
         return [
             "a:keep",
@@ -493,7 +387,7 @@ class _Proposer:
             found.insert(0, rule_agent)
         return found
 
-    def is_clause_verb(self, token: _Tok) -> bool:
+    def is_clause_verb(self, token: Tok) -> bool:
         """A finite verb, or one with an auxiliary ("is sitting"); not a bare participle
         ("two women skiing", "man walking")."""
         if token.pos_ not in ("VERB", "AUX"):
@@ -502,7 +396,7 @@ class _Proposer:
             return True
         return any(child.dep_ in ("aux", "auxpass") for child in self.b.kids[token.i])
 
-    def verb_of(self, words: tuple[int, ...]) -> _Tok | None:
+    def verb_of(self, words: tuple[int, ...]) -> Tok | None:
         """The verb a preposition's relation may be read with: its head, or the participle
         right before the noun it follows."""
         if not words:
@@ -680,7 +574,7 @@ class _Proposer:
                 self.relation_slot(None, [rel], "newprep")
         self.propose_verbs(relations)
 
-    def virtual_object(self, token: _Tok) -> int:
+    def virtual_object(self, token: Tok) -> int:
         """The node of a noun the rules made no object of (created when a slot uses it)."""
         node = self.extra_heads.get(token.i)
         if node is None:
@@ -730,7 +624,7 @@ class _Proposer:
                 return self.virtual_object(token)
         return None
 
-    def verb_lemma(self, token: _Tok) -> str | None:
+    def verb_lemma(self, token: Tok) -> str | None:
         """The verb lemma of a verb, or of an "-ing" word the small model tagged otherwise."""
         if token.pos_ == "VERB" or token.tag_.startswith("VB"):
             return self.conv.verb_lemmas.get(token.lower_, token.lemma_.lower())
@@ -738,7 +632,7 @@ class _Proposer:
         if word.endswith("ing") and len(word) > 5:
             stem = word[:-3]
             for base in (stem, stem + "e", stem[:-1] if stem[-1:] == stem[-2:-1] else ""):
-                if base in _VERB_LEMMAS:
+                if base in VERB_LEMMAS:
                     return self.conv.verb_lemmas.get(word, base)
         return None
 
@@ -801,15 +695,15 @@ def propose(
     doc: Doc,
     item_id: str,
     conventions: Conventions,
-    lexicon: Lexicon,
+    lexicon: TrainCounts,
     text: str | None = None,
     lemmas: LemmaCache | None = None,
 ) -> Proposal:
     """Run the rules on one parsed caption and reopen their choices as slots."""
     text = doc.text if text is None else text
     if not text.strip():
-        return Proposal(text, _record(item_id, text, [], []), [], {}, {})
-    builder = _GraphBuilder(doc, conventions, text, lemmas)
+        return Proposal(text, tsg_dict(item_id, text, [], []), [], {}, {})
+    builder = GraphBuilder(doc, conventions, text, lemmas)
     record = builder.build(item_id)
     proposer = _Proposer(builder, record, lexicon)
     proposer.propose_names()
@@ -820,346 +714,3 @@ def propose(
         text, record, builder.tokens, proposer.object_heads, proposer.names, proposer.slots,
         proposer.extra_objects, proposer.fixed,
     )  # fmt: skip
-
-
-# -- gold ------------------------------------------------------------------------------------
-def render_name(name: str, conventions: Conventions) -> str:
-    label = normalise_text(name)
-    return conventions.object_names.get(label, label)
-
-
-def render_relation(rel: Rel, names: Mapping[int, str], conventions: Conventions) -> Fact:
-    subject = names[rel.agent]
-    if rel.target is None:
-        return (subject, "is", normalise_text(rel.label))
-    target = names[rel.target]
-    predicate = normalise_text(predicate_text(rel.label, rel.prep, rel.patient))
-    predicate = conventions.predicate_names.get(
-        f"{predicate}|{target}", conventions.predicate_names.get(predicate, predicate)
-    )
-    return (subject, predicate, target)
-
-
-def _loose(name: str) -> set[str]:
-    """Keys under which two spellings of an object count as the same object for labels."""
-    last = name.rsplit(" ", 1)[-1]
-    return {name, last, last[:-1] if last.endswith("s") else last + "s"}
-
-
-def gold_targets(
-    proposal: Proposal, gold: Iterable[Fact], conventions: Conventions
-) -> list[list[int]]:
-    """For each slot, the indices of its options that agree with the gold facts.
-
-    Names agree when gold writes them. An attribute or relation agrees when gold has it with
-    one of its objects' name options, or else, failing that, with names that share the head
-    word (so a relation is not learned as wrong for a spelling the name slot decides); a slot
-    with no agreeing keep option has "drop" as its target; a name slot with none has no target.
-    """
-    gold_set = set(gold)
-    gold_names = {part for fact in gold_set for part in (fact[0], fact[-1])}
-    gold_names |= {fact[0] for fact in gold_set if len(fact) == 3 and fact[1] == "is"}
-    variants: dict[int, set[str]] = {
-        node: {render_name(n.text, conventions) for n in names}
-        for node, names in proposal.names.items()
-    }
-    for node in range(len(proposal.record["nodes"])):
-        if node not in variants and proposal.record["nodes"][node]["type"] == "object":
-            variants[node] = {render_name(proposal.record["nodes"][node]["label"], conventions)}
-    for node, name in proposal.extra_objects.items():
-        variants[node] = {render_name(name.text, conventions)}
-    loose_keys = {
-        node: set().union(*(_loose(n) for n in names)) for node, names in variants.items()
-    }
-    # Gold facts by their predicate (or attribute value), with their names' loose keys.
-    loose_gold: dict[str, list[tuple[set[str], set[str]]]] = {}
-    for fact in gold_set:
-        if len(fact) == 3:
-            loose_gold.setdefault(fact[1] + "\t" + (fact[2] if fact[1] == "is" else ""), []).append(
-                (_loose(fact[0]), _loose(fact[2]))
-            )
-
-    gold_pairs = [
-        (_loose(fact[0]), _loose(fact[2]))
-        for fact in gold_set
-        if len(fact) == 3 and fact[1] != "is"
-    ]
-    gold_values = " ".join(fact[2] for fact in gold_set if len(fact) == 3 and fact[1] == "is")
-
-    def linked(agent: int, target: int) -> bool:
-        """Whether gold relates these two objects somehow (in either direction)."""
-        a, t = loose_keys.get(agent, set()), loose_keys.get(target, set())
-        return any((s & a and o & t) or (s & t and o & a) for s, o in gold_pairs)
-
-    def loose_match(subject: int, predicate: str, value: str, target: int | None) -> bool:
-        for subject_keys, target_keys in loose_gold.get(predicate + "\t" + value, []):
-            if subject_keys & loose_keys.get(subject, set()) and (
-                target is None or target_keys & loose_keys.get(target, set())
-            ):
-                return True
-        return False
-
-    targets: list[list[int]] = []
-    for slot in proposal.slots:
-        good: list[int] = []
-        if slot.kind == "name":
-            good = [
-                i
-                for i, option in enumerate(slot.options)
-                if render_name(option.value.text, conventions) in gold_names
-            ]
-        elif slot.kind == "attr":
-            for i, option in enumerate(slot.options):
-                attr = option.value
-                if attr is not None and any(
-                    (name, "is", normalise_text(attr.text)) in gold_set
-                    for name in variants[attr.obj]
-                ):
-                    good.append(i)
-            if not good:
-                good = [
-                    i
-                    for i, option in enumerate(slot.options)
-                    if option.value is not None
-                    and loose_match(option.value.obj, "is", normalise_text(option.value.text), None)
-                ]
-            if not good and any(
-                o.value is not None and re.search(rf"\b{re.escape(o.value.text)}\b", gold_values)
-                for o in slot.options
-            ):
-                targets.append([])  # gold writes it another way (or on another object)
-                continue
-        elif slot.kind == "rel":
-            loose: list[int] = []
-            for i, option in enumerate(slot.options):
-                rel = option.value
-                if rel is None:
-                    continue
-                found = False
-                for subject in variants.get(rel.agent, ()):
-                    targets_ = (
-                        [None] if rel.target is None else sorted(variants.get(rel.target, ()))
-                    )
-                    for target in targets_:
-                        names = {rel.agent: subject}
-                        if rel.target is not None:
-                            names[rel.target] = str(target)
-                        if render_relation(rel, names, conventions) in gold_set:
-                            found = True
-                            break
-                    if found:
-                        break
-                if found:
-                    good.append(i)
-                    continue
-                if rel.target is None:
-                    value = normalise_text(rel.label)
-                    if loose_match(rel.agent, "is", value, None):
-                        loose.append(i)
-                    continue
-                names = {
-                    rel.agent: next(iter(sorted(variants.get(rel.agent, {"_"})))),
-                    rel.target: next(iter(sorted(variants.get(rel.target, {"_"})))),
-                }
-                predicate = render_relation(rel, names, conventions)[1]
-                if loose_match(rel.agent, predicate, "", rel.target):
-                    loose.append(i)
-            good = good or loose
-            if not good and any(
-                o.value is not None
-                and o.value.target is not None
-                and linked(o.value.agent, o.value.target)
-                for o in slot.options
-            ):
-                targets.append([])  # gold relates them with a predicate not offered: no lesson
-                continue
-        elif slot.kind == "bare":
-            node = slot.key[0]
-            good = [1] if any(name in gold_names for name in variants[node]) else [0]
-        if not good and slot.kind in ("attr", "rel") and slot.options[0].value is None:
-            good = [0]  # drop
-        targets.append(good)
-    return targets
-
-
-# -- applying choices --------------------------------------------------------------------------
-def apply_choices(proposal: Proposal, choices: Sequence[int]) -> dict[str, Any]:
-    """The TSG record with each slot's chosen option written into the rules' graph."""
-    record = proposal.record
-    if all(choice == slot.rule for slot, choice in zip(proposal.slots, choices, strict=True)):
-        return record  # the rules' own graph
-    nodes = [dict(node) for node in record["nodes"]]
-    tokens = proposal.tokens
-
-    def span(words: Sequence[int]) -> tuple[int, int]:
-        start = min(tokens[i].idx for i in words)
-        end = max(tokens[i].idx + len(tokens[i].text) for i in words)
-        return start, end
-
-    name_tokens: dict[int, set[int]] = {}
-    for node, names in proposal.names.items():
-        name_tokens[node] = set(names[0].tokens)
-    attrs: list[Attr] = []
-    rels: list[Rel] = list(proposal.fixed)
-    bare_keep: dict[int, bool] = {}
-    # Names first: an attribute whose word joined a name is not also an attribute.
-    for slot, choice in zip(proposal.slots, choices, strict=True):
-        if slot.kind == "name":
-            name: Name = slot.options[choice].value
-            node = slot.key[0]
-            nodes[node]["label"] = name.text
-            nodes[node]["span"] = span(name.tokens)
-            name_tokens[node] = set(name.tokens)
-    for slot, choice in zip(proposal.slots, choices, strict=True):
-        value = slot.options[choice].value
-        if slot.kind == "attr" and value is not None:
-            if slot.anchor is not None and slot.anchor in name_tokens.get(value.obj, set()):
-                continue
-            attrs.append(value)
-        elif slot.kind == "rel" and value is not None:
-            rels.append(value)
-        elif slot.kind == "bare":
-            bare_keep[slot.key[0]] = bool(value)
-    return _rebuild(record, nodes, attrs, rels, bare_keep, span, proposal)
-
-
-def _rebuild(
-    record: dict[str, Any],
-    nodes: list[dict[str, Any]],
-    attrs: list[Attr],
-    rels: list[Rel],
-    bare_keep: Mapping[int, bool],
-    span: Any,
-    proposal: Proposal,
-) -> dict[str, Any]:
-    edges: list[dict[str, Any]] = record["edges"]
-    # Rule predicate nodes that gave no fact (no agent) stay as they are.
-    with_agent = {e["source"] for e in edges if e["type"] == "agent"}
-    kept_nodes: list[dict[str, Any]] = []
-    new_id: dict[int, int] = {}
-    for node in nodes:
-        if node["type"] == "object" or (
-            node["type"] == "predicate" and node["id"] not in with_agent
-        ):
-            new_id[node["id"]] = len(kept_nodes)
-            kept_nodes.append({**node, "id": len(kept_nodes)})
-    pred_attrs: dict[int, list[int]] = {}
-    for edge in edges:
-        if edge["type"] == "pred_attr":
-            pred_attrs.setdefault(edge["source"], []).append(edge["target"])
-    out_edges: list[dict[str, Any]] = []
-    keys: set[tuple[Any, ...]] = set()
-
-    def add_edge(source: int, target: int, kind: str, preposition: str | None = None) -> None:
-        key = (source, target, kind, preposition)
-        if source != target and key not in keys:
-            keys.add(key)
-            out_edges.append(
-                {"source": source, "target": target, "type": kind, "preposition": preposition}
-            )
-
-    def add_node(node: dict[str, Any]) -> int:
-        node = dict(node)
-        node["id"] = len(kept_nodes)
-        kept_nodes.append(node)
-        return int(node["id"])
-
-    # Edges among the untouched nodes (predicates without an agent keep their arguments).
-    for edge in edges:
-        source, target = edge["source"], edge["target"]
-        if (
-            source in new_id
-            and target in new_id
-            and edge["type"] != "before"
-            and edge["type"] != "overlaps"
-        ):
-            add_edge(new_id[source], new_id[target], edge["type"], edge["preposition"])
-    for node_id, targets in pred_attrs.items():
-        if node_id in new_id:
-            for target in targets:
-                if target not in new_id:
-                    new_id[target] = add_node(nodes[target])
-                add_edge(new_id[node_id], new_id[target], "pred_attr")
-    for rel in rels:
-        for ref in (rel.agent, rel.target):
-            if ref is not None and ref not in new_id:
-                # A noun the rules made no object of, named by a chosen relation.
-                name = proposal.extra_objects[ref]
-                head = proposal.tokens[name.tokens[-1]]
-                new_id[ref] = add_node(
-                    {"id": 0, "type": "object", "label": name.text, "lemma": head.lemma_.lower(),
-                     "span": span(name.tokens), "number": "plural" if head.plural else "singular",
-                     "count": None}
-                )  # fmt: skip
-    used: set[int] = set()
-    for attr in attrs:
-        attribute = add_node(
-            {"id": 0, "type": "attribute", "label": attr.text, "lemma": None,
-             "span": span(attr.tokens), "number": None, "count": None}
-        )  # fmt: skip
-        add_edge(new_id[attr.obj], attribute, "has_attribute")
-        used.add(attr.obj)
-    # One predicate node per (origin, label, agent): the rules' node when unchanged.
-    copies: dict[int, list[int]] = {}
-    groups: dict[tuple[Any, ...], int] = {}
-    for rel in rels:
-        key = (rel.origin, rel.label, rel.lemma, rel.agent, rel.tokens, rel.target is None)
-        if key in groups:
-            node_id = groups[key]
-        else:
-            if rel.origin is not None:
-                base = dict(nodes[rel.origin])
-            else:
-                base = {"id": 0, "type": "predicate", "label": rel.label, "lemma": rel.lemma,
-                        "span": span(rel.tokens) if rel.tokens else None, "number": None,
-                        "count": None}  # fmt: skip
-            node_id = groups[key] = add_node(base)
-            if rel.origin is not None:
-                copies.setdefault(rel.origin, []).append(node_id)
-                for target in pred_attrs.get(rel.origin, []):
-                    attribute = add_node(nodes[target])
-                    add_edge(node_id, attribute, "pred_attr")
-        add_edge(node_id, new_id[rel.agent], "agent")
-        used.add(rel.agent)
-        if rel.target is not None:
-            if rel.patient:
-                add_edge(node_id, new_id[rel.target], "patient")
-            else:
-                add_edge(node_id, new_id[rel.target], "prep_arg", rel.prep)
-            used.add(rel.target)
-    # Temporal edges follow the predicates (and their copies).
-    for edge in edges:
-        if edge["type"] not in ("before", "overlaps"):
-            continue
-        sources = copies.get(edge["source"]) or (
-            [new_id[edge["source"]]] if edge["source"] in new_id else []
-        )
-        targets = copies.get(edge["target"]) or (
-            [new_id[edge["target"]]] if edge["target"] in new_id else []
-        )
-        for source in sources:
-            for target in targets:
-                add_edge(source, target, edge["type"])
-    # Objects in no fact that the model would leave out.
-    in_edges = {e["target"] for e in out_edges} | {e["source"] for e in out_edges}
-    dropped = {
-        new_id[node]
-        for node, keep in bare_keep.items()
-        if not keep and node not in used and new_id[node] not in in_edges
-    }
-    if dropped:
-        remap: dict[int, int] = {}
-        compact: list[dict[str, Any]] = []
-        for node in kept_nodes:
-            if node["id"] in dropped:
-                continue
-            remap[node["id"]] = len(compact)
-            node["id"] = len(compact)
-            compact.append(node)
-        kept_nodes = compact
-        for edge in out_edges:
-            edge["source"], edge["target"] = remap[edge["source"]], remap[edge["target"]]
-    else:
-        for position, node in enumerate(kept_nodes):
-            node["id"] = position
-    return _record(record["id"], record["text"], kept_nodes, out_edges)

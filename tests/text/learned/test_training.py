@@ -14,17 +14,19 @@ from hypothesis import strategies as st
 
 from finsta_cli.errors import MissingResourceError
 from finsta_cli.schema import TSG
-from finsta_cli.text.candidates import apply_choices
-from finsta_cli.text.conventions import load_conventions, read_factual_csv
-from finsta_cli.text.factual import fact_set, parse_facts
-from finsta_cli.text.learned import (
+from finsta_cli.text.conventions import load_conventions
+from finsta_cli.text.factual import fact_set, parse_facts, read_factual_csv
+from finsta_cli.text.learned.apply import apply_choices
+from finsta_cli.text.learned.counts import learn_alternatives
+from finsta_cli.text.learned.model import (
     CONFIG_FILE,
     WEIGHTS_FILE,
-    TrainOptions,
     default_model_path,
-    evaluate_parser,
-    learn_alternatives,
     load_learned_parser,
+)
+from finsta_cli.text.learned.training import (
+    TrainOptions,
+    evaluate_parser,
     record_facts,
     train_learned_parser,
 )

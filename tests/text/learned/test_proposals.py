@@ -1,19 +1,16 @@
-"""Candidate edits of the rules' graph: slots, gold targets, and writing choices back."""
+"""The learned parser's slots: proposed from the rules' graph, gold targets, choices applied."""
 
 from __future__ import annotations
 
 from finsta_cli.schema import TSG
-from finsta_cli.text.candidates import (
-    Lexicon,
-    Proposal,
-    apply_choices,
-    gold_targets,
-    propose,
-    spelling_fix,
-)
 from finsta_cli.text.conventions import load_conventions
 from finsta_cli.text.factual import fact_set, parse_facts
-from finsta_cli.text.learned import record_facts
+from finsta_cli.text.learned.apply import apply_choices
+from finsta_cli.text.learned.counts import TrainCounts
+from finsta_cli.text.learned.proposals import propose, spelling_fix
+from finsta_cli.text.learned.slots import Proposal
+from finsta_cli.text.learned.targets import gold_targets
+from finsta_cli.text.learned.training import record_facts
 from finsta_cli.text.parser import load_nlp, tsg_record
 
 CAPTIONS = [
@@ -36,7 +33,7 @@ def proposals() -> list[Proposal]:
     nlp = load_nlp()
     conventions = load_conventions()
     return [
-        propose(doc, str(i), conventions, Lexicon.empty(), caption)
+        propose(doc, str(i), conventions, TrainCounts.empty(), caption)
         for i, (doc, caption) in enumerate(zip(nlp.pipe(CAPTIONS), CAPTIONS, strict=True))
     ]
 
@@ -111,7 +108,7 @@ def test_gold_targets_mark_the_options_gold_agrees_with() -> None:
     conventions = load_conventions()
     caption = "paisley table cloth under cat"
     gold = fact_set(parse_facts("( table cloth , is , paisley ) , ( table cloth , under , cat )"))
-    proposal = propose(nlp(caption), "1", conventions, Lexicon.empty(), caption)
+    proposal = propose(nlp(caption), "1", conventions, TrainCounts.empty(), caption)
     targets = gold_targets(proposal, gold, conventions)
     choices = []
     for slot, good in zip(proposal.slots, targets, strict=True):

@@ -1,9 +1,9 @@
-"""The clip4clip host on a randomly initialised ViT-B/32 (no download): shapes, offsets, temporal
-modes, weights files in their accepted forms, refusals and the frozen blocks."""
+"""The clip4clip host on a randomly initialised ViT-B/32 (no download): shapes, temporal modes,
+weights loaded in their accepted forms, the architecture and activation they are built as,
+refusals and the frozen blocks. Tokens and weights files alone: test_tokens.py, test_weights.py."""
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import logging
 import subprocess
@@ -23,18 +23,12 @@ from finsta_cli.errors import (  # noqa: E402
     ExitCode,
     InputError,
     MissingResourceError,
-    NonFiniteError,
 )
 from finsta_cli.hosts import HostVLM  # noqa: E402
-from finsta_cli.hosts.clip4clip import (  # noqa: E402
-    Clip4ClipHost,
-    build_clip4clip,
-    import_open_clip,
-    read_weights_file,
-    split_state_dict,
-    tokenize_with_offsets,
-    trainable_prefixes,
-)
+from finsta_cli.hosts.clip4clip import Clip4ClipHost, build_clip4clip  # noqa: E402
+from finsta_cli.hosts.clip4clip.arch import import_open_clip  # noqa: E402
+from finsta_cli.hosts.clip4clip.host import trainable_prefixes  # noqa: E402
+from finsta_cli.hosts.clip4clip.weights import split_state_dict  # noqa: E402
 from finsta_cli.hosts.factory import build_host, load_host, save_host  # noqa: E402
 from tests.conftest import repo_env  # noqa: E402
 from tests.test_offline import NETWORK_GUARD  # noqa: E402
@@ -178,47 +172,6 @@ def test_encode_text_shapes_mask_and_embedding(meanp_host: Clip4ClipHost) -> Non
     with torch.no_grad():
         reference = meanp_host.clip.encode_text(ids)
     torch.testing.assert_close(text.embedding, reference, rtol=1e-4, atol=1e-4)
-
-
-def test_offsets_point_into_the_original_text(meanp_host: Clip4ClipHost) -> None:
-    _ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [SENTENCE], 77)
-    start = SENTENCE.index("picks")
-    end = start + len("picks")
-    spans = [tuple(o) for o in offsets[0, 1 : int(lengths[0]) - 1].tolist()]
-    covering = [(s, e) for s, e in spans if s < end and e > start]
-    assert covering, spans
-    assert all(start <= s and e <= end for s, e in covering)
-    assert min(s for s, _ in covering) == start and max(e for _, e in covering) == end
-    # Every content span is non-empty and lies inside the text; "A" keeps its capital.
-    assert all(0 <= s < e <= len(SENTENCE) for s, e in spans)
-    assert SENTENCE[spans[0][0] : spans[0][1]] == "A"
-
-
-@pytest.mark.parametrize(
-    "text",
-    [
-        SENTENCE,
-        "  Tom &amp; Jerry&#39;s   café — naïve\tfaçade  ",
-        "İstanbul ÇAĞ straße 🙂👍🏽 日本語",
-        "don't WON'T they'll 3.14",
-        "",
-        " ".join(["word"] * 120),  # longer than 77 tokens: truncated, EOT kept
-    ],
-)
-def test_ids_match_open_clip_tokenizer(meanp_host: Clip4ClipHost, text: str) -> None:
-    ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [text], 77)
-    assert torch.equal(ids, meanp_host.tokenizer([text]))
-    n = int(lengths[0])
-    assert ids[0, n - 1] == meanp_host.tokenizer.eot_token_id
-    for s, e in offsets[0, 1 : n - 1].tolist():
-        assert 0 <= s < e <= len(text)
-
-
-def test_html_entities_map_to_their_source(meanp_host: Clip4ClipHost) -> None:
-    text = "Tom &amp; Jerry"
-    _ids, lengths, offsets = tokenize_with_offsets(meanp_host.tokenizer, [text], 77)
-    pieces = [text[s:e] for s, e in offsets[0, 1 : int(lengths[0]) - 1].tolist()]
-    assert pieces == ["Tom", "&amp;", "Jerry"]
 
 
 def test_long_text_is_truncated_keeping_eot(meanp_host: Clip4ClipHost) -> None:
@@ -456,23 +409,6 @@ def test_pretrained_tags_download_only_when_allowed(
         build_clip4clip({"pretrained": "openai"})
 
 
-def test_safetensors_and_nested_forms_are_read(tmp_path: Path) -> None:
-    safetensors_torch = pytest.importorskip("safetensors.torch")
-    state = {"visual.proj": torch.arange(6.0).reshape(2, 3), "logit_scale": torch.tensor(2.0)}
-    path = tmp_path / "open_clip_model.safetensors"
-    safetensors_torch.save_file(state, str(path))
-    read = read_weights_file(path)
-    assert read.keys() == state.keys() and all(torch.equal(read[k], state[k]) for k in state)
-    nested = tmp_path / "epoch_3.pt"
-    torch.save({"epoch": 3, "state_dict": {"module.visual.proj": state["visual.proj"]}}, nested)
-    assert list(read_weights_file(nested)) == ["module.visual.proj"]
-    finsta = tmp_path / "finsta.pt"
-    torch.save(
-        {"kind": "finsta-checkpoint", "host": {"clip.visual.proj": state["visual.proj"]}}, finsta
-    )
-    assert list(read_weights_file(finsta)) == ["clip.visual.proj"]
-
-
 @pytest.mark.slow
 def test_safetensors_file_loads(tmp_path: Path, meanp_host: Clip4ClipHost) -> None:
     safetensors_torch = pytest.importorskip("safetensors.torch")
@@ -481,29 +417,6 @@ def test_safetensors_file_loads(tmp_path: Path, meanp_host: Clip4ClipHost) -> No
     safetensors_torch.save_file(state, str(path))
     loaded = _seeded_host(5, weights=str(path))
     assert _same_state(loaded, meanp_host)
-
-
-def test_key_forms_are_normalised() -> None:
-    t = torch.zeros(1)
-    clip, temporal, skipped = split_state_dict(
-        {
-            "module.clip.visual.conv1.weight": t,
-            "clip.token_embedding.weight": t,
-            "logit_scale": t,
-            "input_resolution": t,
-            "frame_position_embeddings.weight": t,
-            "transformerClip.resblocks.0.ln_1.weight": t,
-            "temporal.transformer.resblocks.1.ln_2.bias": t,
-            "cross.pooler.dense.weight": t,
-        }
-    )
-    assert set(clip) == {"visual.conv1.weight", "token_embedding.weight", "logit_scale"}
-    assert set(temporal) == {
-        "position_embeddings.weight",
-        "transformer.resblocks.0.ln_1.weight",
-        "transformer.resblocks.1.ln_2.bias",
-    }
-    assert skipped == ["cross.pooler.dense.weight"]
 
 
 def test_mismatched_weights_name_the_first_bad_keys(meanp_host: Clip4ClipHost) -> None:
@@ -530,61 +443,6 @@ def test_seqtransf_from_plain_clip_initialises_like_clip4clip(seq_host: Clip4Cli
     )
     assert "transformer.resblocks.4.ln_1.weight" not in init  # only 4 temporal blocks
     assert torch.equal(init["position_embeddings.weight"], state["positional_embedding"])
-
-
-def test_pickled_and_torchscript_files_are_refused(tmp_path: Path) -> None:
-    pickled = tmp_path / "with_args.pt"
-    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": argparse.Namespace(lr=1)}, pickled)
-    with pytest.raises(InputError, match="refused: the file carries pickled objects"):
-        read_weights_file(pickled)
-    scripted = tmp_path / "ViT-B-32.pt"
-    try:
-        torch.jit.script(torch.nn.Linear(2, 2)).save(str(scripted))
-    except Exception as exc:  # TorchScript gone from a future torch: nothing to refuse
-        pytest.skip(f"cannot write a TorchScript archive here ({exc})")
-    with pytest.raises(InputError, match="TorchScript") as info:
-        read_weights_file(scripted)
-    assert "torch.jit.load" in str(info.value)
-    garbage = tmp_path / "garbage.bin"
-    garbage.write_bytes(b"not a checkpoint at all")
-    with pytest.raises(InputError, match="not a readable weights file"):
-        read_weights_file(garbage)
-    no_tensors = tmp_path / "no_tensors.pt"
-    torch.save({"epoch": 3}, no_tensors)
-    with pytest.raises(InputError, match="no tensors found"):
-        read_weights_file(no_tensors)
-
-
-def test_weights_that_run_code_are_refused_in_one_clean_line(tmp_path: Path) -> None:
-    from tests.pickles import Touch
-
-    marker = tmp_path / "MARKER"
-    path = tmp_path / "evil.pt"
-    torch.save({"state_dict": {"w": torch.zeros(2)}, "args": Touch(marker)}, path)
-    with pytest.raises(InputError) as info:
-        read_weights_file(path)
-    assert info.value.message == (
-        f"{path}: refused: the file carries pickled objects, not plain tensors (posix.system)"
-    )
-    assert not marker.exists()
-    namespace = tmp_path / "namespace.pt"
-    torch.save({"w": torch.zeros(2), "args": argparse.Namespace(lr=1)}, namespace)
-    with pytest.raises(InputError) as info:
-        read_weights_file(namespace)
-    assert info.value.message.endswith("(argparse.Namespace)")
-    assert "\x1b" not in info.value.message and "weights_only" not in info.value.message
-
-
-def test_weights_with_nan_are_refused_naming_the_tensor(tmp_path: Path) -> None:
-    proj = torch.arange(6.0).reshape(2, 3)
-    proj[1, 2] = float("nan")
-    path = tmp_path / "nan.pt"
-    torch.save({"visual.proj": proj, "logit_scale": torch.tensor(2.0)}, path)
-    with pytest.raises(NonFiniteError) as info:
-        read_weights_file(path)
-    assert info.value.message == (
-        f"{path}: refused: the weights are not finite: tensor 'visual.proj' holds 1 NaN of 6 values"
-    )
 
 
 def test_missing_weights_file_is_exit_4(tmp_path: Path) -> None:

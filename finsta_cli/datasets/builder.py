@@ -1,0 +1,96 @@
+"""The :class:`TaskDatasetBuilder` every reader fills: numbers captions, refuses duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+from finsta_cli.datasets.records import (
+    ActionItem,
+    Caption,
+    HardNegative,
+    QAItem,
+    TaskDataset,
+    VideoRef,
+)
+from finsta_cli.datasets.videos import existing_video, expected_video, find_video
+from finsta_cli.errors import InputError
+
+
+class TaskDatasetBuilder:
+    """Accumulates records, numbers captions per video and refuses duplicate ids."""
+
+    def __init__(self, name: str, split: str, source: Path) -> None:
+        self.name, self.split, self.source = name, split, source
+        self.videos: dict[str, VideoRef] = {}
+        self.captions: list[Caption] = []
+        self.negatives: list[HardNegative] = []
+        self.qa_mc: list[QAItem] = []
+        self.qa_open: list[QAItem] = []
+        self.actions: dict[str, ActionItem] = {}
+        self._caption_count: dict[str, int] = {}
+        self._qa_ids: set[str] = set()
+
+    def video(self, video_id: str, path: Path | None, expected: Path | None = None) -> None:
+        """Add a video (again: a known one without a file takes the ``path`` now given)."""
+        known = self.videos.get(video_id)
+        if known is None or (known.path is None and path is not None):
+            self.videos[video_id] = VideoRef(video_id, path, None if path else expected)
+
+    def find(self, video_id: str, root: Path | None, names: Sequence[str]) -> None:
+        """Add a video, looking for its file under ``root`` only the first time it is named."""
+        if video_id not in self.videos:
+            self.video(video_id, find_video(root, names), expected_video(root, names))
+
+    def at(self, video_id: str, path: Path) -> None:
+        """Add a video whose file the dataset names: ``path``, when it is on disk."""
+        self.video(video_id, existing_video(path), path)
+
+    def caption_count(self, video_id: str) -> int:
+        """How many captions of ``video_id`` were added so far (the next one's index)."""
+        return self._caption_count.get(video_id, 0)
+
+    def caption(self, video_id: str, text: str) -> str:
+        """Add the video's next caption; its id is ``VIDEO.cK``, K counting the video's captions."""
+        k = self.caption_count(video_id)
+        self._caption_count[video_id] = k + 1
+        text_id = f"{video_id}.c{k}"
+        self.captions.append(Caption(text_id, video_id, text))
+        return text_id
+
+    def negative(self, video_id: str, text: str, source: int, aspect: str) -> None:
+        """Add a hard negative made from the video's caption number ``source`` (id ``VIDEO.cK``)."""
+        self.negatives.append(HardNegative(video_id, text, f"{video_id}.c{source}", aspect))
+
+    def question(self, item: QAItem, where: str) -> None:
+        """Add a question (multiple choice when it has options); an id seen before raises."""
+        if item.qa_id in self._qa_ids:
+            raise InputError(f"{where}: question id {item.qa_id!r} appears twice")
+        self._qa_ids.add(item.qa_id)
+        (self.qa_mc if item.options is not None else self.qa_open).append(item)
+
+    def action(self, video_id: str, label: str, where: str) -> None:
+        """Set the video's action label; a second, different label raises."""
+        known = self.actions.get(video_id)
+        if known is not None and known.label != label:
+            raise InputError(
+                f"{where}: video {video_id!r} has two action labels, {known.label!r} and {label!r}"
+            )
+        self.actions[video_id] = ActionItem(video_id, label)
+
+    def build(self, labels: Sequence[str] | None = None) -> TaskDataset:
+        """The dataset; ``labels`` is the label set when the dataset lists one, else the labels
+        its videos carry, sorted."""
+        seen = sorted({a.label for a in self.actions.values()})
+        return TaskDataset(
+            name=self.name,
+            split=self.split,
+            videos=self.videos,
+            captions=self.captions,
+            negatives=self.negatives,
+            qa_mc=self.qa_mc,
+            qa_open=self.qa_open,
+            actions=list(self.actions.values()),
+            labels=list(labels) if labels else seen,
+            source=self.source,
+        )

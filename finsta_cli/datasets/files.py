@@ -1,0 +1,99 @@
+"""Reading annotation files (JSON, CSV) and their fields; errors name the file and the place."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from finsta_cli.errors import InputError
+from finsta_cli.io.csvfile import iter_csv_rows
+
+
+def load_json(path: Path) -> Any:
+    """The parsed JSON of ``path``; a missing, unreadable or invalid file raises."""
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise InputError(
+            f"{path}: invalid JSON at line {exc.lineno}, column {exc.colno} ({exc.msg})"
+        ) from None
+
+
+def read_csv(
+    path: Path, required: Sequence[str]
+) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
+    """The header of a CSV file and an iterator of ``(line, row)``; missing columns raise, and so
+    does a quote that is never closed (:func:`~finsta_cli.io.csvfile.iter_csv_rows`)."""
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = list(iter_csv_rows(handle, str(path)))
+    except FileNotFoundError:
+        raise InputError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except OSError as exc:
+        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    if not rows:
+        raise InputError(f"{path}: empty file, expected a CSV header")
+    header = [name.strip() for name in rows[0][1]]
+    missing = [name for name in required if name not in header]
+    if missing:
+        raise InputError(
+            f"{path}: missing column(s) {', '.join(missing)}; the header is {','.join(header)}"
+        )
+
+    def iterate() -> Iterator[tuple[int, dict[str, str]]]:
+        for line, row in rows[1:]:
+            if not any(cell.strip() for cell in row):
+                continue
+            if len(row) != len(header):
+                raise InputError(
+                    f"{path}:{line}: {len(row)} fields where the header has {len(header)}"
+                )
+            yield line, dict(zip(header, row, strict=True))
+
+    return header, iterate()
+
+
+def text_field(record: Mapping[str, Any], key: str, where: str) -> str:
+    """``record[key]`` as stripped text (a string or a number); missing, empty or other raises."""
+    value = record.get(key)
+    if value is None:
+        raise InputError(f"{where}: missing {key!r}")
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InputError(f"{where}: {key!r} must be a string, found {type(value).__name__}")
+    text = str(value).strip()
+    if not text:
+        raise InputError(f"{where}: {key!r} is empty")
+    return text
+
+
+def as_index(value: Any, size: int, where: str, what: str) -> int:
+    """``value`` as an index in ``0..size-1`` (an int or a digit string); anything else raises."""
+    try:
+        index = int(str(value).strip()) if not isinstance(value, bool) else -1
+    except ValueError:
+        index = -1
+    if not 0 <= index < size:
+        raise InputError(f"{where}: {what} {value!r} is not an index in 0..{size - 1}")
+    return index
+
+
+def json_objects(value: Any, path: Path, what: str) -> list[dict[str, Any]]:
+    """``value`` checked to be a JSON list of objects (``what`` names them in the error)."""
+    if not isinstance(value, list):
+        raise InputError(f"{path}: expected a JSON list of {what}, found {type(value).__name__}")
+    for i, item in enumerate(value):
+        if not isinstance(item, dict):
+            raise InputError(f"{path}: item {i}: expected an object, found {type(item).__name__}")
+    return value

@@ -1,0 +1,123 @@
+"""The records every dataset reader yields: videos, captions, hard negatives, questions, actions.
+
+A :class:`TaskDataset` is one split in these records, whatever the format it was read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class VideoRef:
+    """A video of the dataset; ``path`` is None when its file is not on disk, and ``expected``
+    is then the first path looked for (None when no folder was given to look in)."""
+
+    video_id: str
+    path: Path | None
+    expected: Path | None = None
+
+    @property
+    def location(self) -> Path | None:
+        """Where the video is, else where it was expected (what a "not found" names)."""
+        return self.path if self.path is not None else self.expected
+
+
+# Zero-shot action recognition scores one text per label, made from this template.
+ACTION_PROMPT = "a video of {label}"
+
+
+@dataclass(frozen=True)
+class Caption:
+    """A true caption of ``video_id``; ids are ``VIDEO.cK`` (K = its index among the video's)."""
+
+    text_id: str
+    video_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class HardNegative:
+    """A false caption of ``video_id`` made from caption ``source_text_id`` by changing one
+    ``aspect`` (synth: spatial, temporal, attribute, object)."""
+
+    video_id: str
+    text: str
+    source_text_id: str
+    aspect: str
+
+
+@dataclass(frozen=True)
+class QAItem:
+    """A question about ``video_id``; multiple choice when ``options`` is set (then
+    ``answer == options[answer_index]``), open-ended otherwise."""
+
+    qa_id: str
+    video_id: str
+    question: str
+    answer: str
+    options: tuple[str, ...] | None = None
+    answer_index: int | None = None
+    qtype: str | None = None
+
+
+@dataclass(frozen=True)
+class ActionItem:
+    """The action label of a video."""
+
+    video_id: str
+    label: str
+
+
+@dataclass
+class TaskDataset:
+    """One split of an evaluation dataset, in the common records.
+
+    ``videos`` keeps the order of first appearance; ``labels`` is the action label set (as the
+    dataset lists it, else sorted). ``name`` is the format that was read.
+    """
+
+    name: str
+    split: str
+    videos: dict[str, VideoRef]
+    captions: list[Caption]
+    negatives: list[HardNegative]
+    qa_mc: list[QAItem]
+    qa_open: list[QAItem]
+    actions: list[ActionItem]
+    labels: list[str]
+    source: Path | None = None
+    video_root: Path | None = None  # the folder given to look for videos in, if any
+
+    def retrieval_index(self) -> tuple[list[str], list[int]]:
+        """The retrieval gallery and each caption's place in it.
+
+        Returns ``(video_ids, caption_video)``: the videos that have at least one caption, in
+        dataset order, and for each entry of ``captions`` the index of its video in that list
+        (the ``caption_video`` argument of the retrieval metrics).
+        """
+        gallery: dict[str, int] = {}
+        for caption in self.captions:
+            gallery.setdefault(caption.video_id, len(gallery))
+        order = {video_id: i for i, video_id in enumerate(self.videos)}
+        ordered = sorted(gallery, key=lambda v: order.get(v, len(order)))
+        position = {video_id: i for i, video_id in enumerate(ordered)}
+        return ordered, [position[c.video_id] for c in self.captions]
+
+    def caption_texts(self) -> dict[str, str]:
+        """Caption text by ``text_id`` (to find a hard negative's source caption)."""
+        return {c.text_id: c.text for c in self.captions}
+
+    def counts(self) -> dict[str, int]:
+        """How many records of each kind (for logs and metrics.json)."""
+        return {
+            "videos": len(self.videos),
+            "videos_on_disk": sum(1 for v in self.videos.values() if v.path is not None),
+            "captions": len(self.captions),
+            "negatives": len(self.negatives),
+            "qa_mc": len(self.qa_mc),
+            "qa_open": len(self.qa_open),
+            "actions": len(self.actions),
+            "labels": len(self.labels),
+        }

@@ -1,0 +1,53 @@
+"""Config models of ``finsta eval`` and ``finsta zeroshot`` (defaults <- ``--config`` <- ``--set``
+<- options), written next to their metrics like the other stages' resolved configs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic import Field
+
+from finsta_cli.config import StageConfig
+
+
+class HostTaskConfig(StageConfig):
+    """Options of the tasks that evaluate a checkpoint's host (retrieval, videoqa, action)."""
+
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
+        {"device", "threads", "cache", "video_chunk"}
+    )
+
+    split: str | None = Field(default=None, description="split to evaluate; None: the command's")
+    with_graphs: bool = Field(
+        default=False, description="score a fusion checkpoint's host + scene-graph embeddings"
+    )
+    dsg_frames: int | None = Field(
+        default=None, ge=1, description="keyframes of the DSGs built on the fly (--with-graphs)"
+    )
+    video_chunk: int = Field(default=32, ge=1, description="videos decoded and embedded at a time")
+    cache: Path | None = Field(default=None, description="frame cache folder")
+    threads: int | None = Field(default=None, ge=1)
+    device: str = "auto"
+    seed: int = 0
+
+
+class EvalConfig(HostTaskConfig):
+    """Options of ``finsta eval`` (the ``eval:`` section of a config file)."""
+
+    SECTION: ClassVar[str] = "eval"
+
+    finetune: bool = Field(
+        default=False, description="videoqa/action: train the task head on train_split first"
+    )
+    train_split: str = "train"
+    errors: int = Field(default=0, ge=0, description="tsg/dsg: show the N worst items")
+    ignore_labels: bool = Field(
+        default=False, description="dsg: match objects by their boxes alone"
+    )
+
+
+class ZeroShotConfig(HostTaskConfig):
+    """Options of ``finsta zeroshot`` (the ``zeroshot:`` section of a config file)."""
+
+    SECTION: ClassVar[str] = "zeroshot"
