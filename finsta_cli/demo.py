@@ -316,7 +316,7 @@ def run_demo(
     chart: bool = True,
 ) -> DemoResult:
     """Run the whole pipeline under ``out`` (see the module docstring)."""
-    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
     from finsta_cli.hsg.evaluate import score_hsg_folder
     from finsta_cli.synth.generate import SynthConfig, generate_dataset

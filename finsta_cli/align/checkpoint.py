@@ -17,9 +17,9 @@ from finsta_cli.io.atomic import atomic_open
 if TYPE_CHECKING:
     import torch
 
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.align.data import AlignData
     from finsta_cli.align.model import FinstaModel
-    from finsta_cli.align.trainer import AlignTrainConfig
 
 TRAIN_STATE_KIND = "finsta-train-state"
 

@@ -26,10 +26,10 @@ from finsta_cli.io.progress import StageProgress
 if TYPE_CHECKING:
     import torch
 
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.align.data import AlignData
     from finsta_cli.align.distributed import Collective
     from finsta_cli.align.model import FinstaModel
-    from finsta_cli.align.trainer import AlignTrainConfig
     from finsta_cli.hosts.frames import FrameSet
 
 

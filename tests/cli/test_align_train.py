@@ -266,7 +266,7 @@ def test_resume_of_a_run_from_before_the_text_negatives(
     runner: CliRunner, align_set: AlignSet, tmp_path: Path
 ) -> None:
     # A train state written before text_negatives / neg_weight existed: its hash lacks them.
-    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.io.hashing import hash_json
 
     run = tmp_path / "run"
