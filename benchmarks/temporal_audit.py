@@ -5,7 +5,7 @@ scores the temporal-order hard negatives (docs/benchmarks.md, "Temporal-order ne
    an order (``order`` in the record): correct, missing, reversed, per caption template. Each
    clause is found in the caption by re-writing it from its fact (``synth_text.clause``, every
    wording variant) and a predicate node belongs to the clause its span starts in.
-2. with ``--hsg``: each PTC anchor of those captions (:func:`finsta_cli.align.data._anchors`, as
+2. with ``--hsg``: each PTC anchor of those captions (:func:`finsta_cli.align.data.hsg_anchors`, as
    align-train builds them) against the frames of its own event and of the other event.
 3. with ``--predictions``: the temporal hard negatives of an ``eval --task retrieval`` run split
    by whether the caption names the events in the order they happen ("A, then B") or in the
@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from finsta_cli.align.data import _anchors
+from finsta_cli.align.data import hsg_anchors
 from finsta_cli.graph import GraphOptions, tsg_node_index
 from finsta_cli.schema import HSG, TSG
 from finsta_cli.synth.text import clause
@@ -107,7 +107,7 @@ def _audit_ptc(
     graph = HSG.model_validate_json(path.read_bytes())
     rows = tsg_node_index(graph.tsg, GraphOptions())
     tracks = {o.track_id for f in graph.dsg.frames for o in f.objects}
-    _, anchors = _anchors(graph, rows, tracks, 3)
+    _, anchors = hsg_anchors(graph, rows, tracks, 3)
     node_of = {row: node for node, row in rows.items()}
     frame_of = [f.index for f in graph.dsg.frames]
     events = record["events"][:2]

@@ -37,8 +37,6 @@ from finsta_cli.io import JsonlWriter, atomic_write_json
 from finsta_cli.io.stage import StageSummary
 
 TEMPORALS = ("meanP", "seqTransf")
-ARMS = ("host", "finsta")
-FUSION = "fusion"  # the third arm: fusion mode, evaluated with graphs
 HOSTS = ("lite", "tiny")
 # The lite demo's splits (relative sizes): 200 test videos, so one video is 0.5 R@1 points.
 LITE_SPLITS = (("train", 7.0), ("val", 2.0), ("test", 5.0), ("test_unseen", 2.0))
@@ -84,6 +82,11 @@ class DemoPlan:
         """The tiny host's smoke run."""
         return cls(videos=40, init_steps=15, steps=15, batch_size=16, temporals=("seqTransf",),
                    finetune_epochs=100)  # fmt: skip
+
+    def arms(self, temporal: str) -> tuple[Arm, ...]:
+        """The arms of host variant ``temporal``: host, host+Finsta, and fusion if listed."""
+        fusion = (FUSION_ARM,) if temporal in self.fusion_temporals else ()
+        return (HOST_ARM, FINSTA_ARM, *fusion)
 
     def to_json(self) -> dict[str, Any]:
         out = dict(self.__dict__)
@@ -188,8 +191,7 @@ ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("zero-shot unseen: text->video R@1", "zeroshot", ("t2v_r1",)),
     ("zero-shot unseen: hard negatives", "zeroshot", ("hard_negatives", "accuracy")),
 )  # fmt: skip
-# The evaluations of each arm: (task, split, fine-tune). The fusion arm, scored with graphs, runs
-# the zero-shot ones (no task head is trained on fused embeddings here).
+# The evaluations of an arm: (task, split, fine-tune).
 EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "retrieval": ("retrieval", "test", False),
     "videoqa": ("videoqa", "test", False),
@@ -197,7 +199,34 @@ EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "action-ft": ("action", "test", True),
     "zeroshot": ("retrieval", "test_unseen", False),
 }
-FUSION_EVALUATIONS = ("retrieval", "videoqa", "zeroshot")
+
+
+@dataclass(frozen=True)
+class Arm:
+    """One post-training arm: ``name`` (its run folder ``TEMPORAL-NAME``, its column of the
+    table), its align-train ``options`` beyond the ones all arms share, ``finsta`` (a Finsta arm:
+    also the plan's Finsta options, trained with the pipeline's TSGs, DSGs and HSGs), the
+    ``evaluations`` it runs (keys of :data:`EVALUATIONS`) and whether they are scored with graphs
+    (host + scene-graph embeddings, from the pipeline's TSGs and DSGs)."""
+
+    name: str
+    options: tuple[tuple[str, Any], ...]
+    finsta: bool
+    evaluations: tuple[str, ...] = tuple(EVALUATIONS)
+    scored_with_graphs: bool = False
+
+
+HOST_ARM = Arm("host", (("objective", "host-only"),), finsta=False)
+FINSTA_ARM = Arm("finsta", (("objective", "finsta"),), finsta=True)
+# Fusion mode (host + scene-graph encoders), for the variants in DemoPlan.fusion_temporals; it
+# runs the zero-shot evaluations (no task head is trained on fused embeddings here).
+FUSION_ARM = Arm(
+    "fusion",
+    (("objective", "finsta"), ("mode", "fusion")),
+    finsta=True,
+    evaluations=("retrieval", "videoqa", "zeroshot"),
+    scored_with_graphs=True,
+)
 
 
 def _lookup(metrics: dict[str, Any], path: tuple[str, ...]) -> float | None:
@@ -226,27 +255,27 @@ def _train(
 
 
 def _evaluate(
+    arm: Arm,
     checkpoint: Path,
     data: Path,
     cache: Path,
     plan: DemoPlan,
     seed: int,
     quiet: bool,
-    graphs: tuple[Path, Path] | None = None,
+    graphs: tuple[Path, Path],
 ) -> dict[str, dict[str, Any]]:
-    """The arm's evaluations; with ``graphs`` (TSG file, DSG folder) the fusion arm's, scored
-    with its host + scene-graph embeddings."""
+    """The arm's evaluations; ``graphs`` (TSG file, DSG folder) score an arm that is scored with
+    graphs with its host + scene-graph embeddings."""
     from finsta_cli.tasks.graph_eval import GraphSources
     from finsta_cli.tasks.host_eval import run_host_eval, write_host_eval
 
-    names = FUSION_EVALUATIONS if graphs is not None else tuple(EVALUATIONS)
     sources = (
         GraphSources(work=checkpoint.parent / "graphs", tsg=graphs[0], dsg=graphs[1])
-        if graphs is not None
+        if arm.scored_with_graphs
         else None
     )
     out: dict[str, dict[str, Any]] = {}
-    for name in names:
+    for name in arm.evaluations:
         task, split, finetune = EVALUATIONS[name]
         try:
             # Zero-shot open-ended QA is in no row of the table (its head is): left out, as it
@@ -287,7 +316,7 @@ def run_demo(
     chart: bool = True,
 ) -> DemoResult:
     """Run the whole pipeline under ``out`` (see the module docstring)."""
-    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.hsg.build import BuildHSGConfig, run_build_hsg
     from finsta_cli.hsg.evaluate import score_hsg_folder
     from finsta_cli.synth.generate import SynthConfig, generate_dataset
@@ -351,55 +380,30 @@ def run_demo(
             _timed(result, f"{temporal}: host init", lambda c=init_config, o=init: _train(  # type: ignore[misc]
                 data, o, c, graphs=None, quiet=quiet))  # fmt: skip
             start = init / "checkpoint.pt"
-        for arm in ARMS:
-            run = runs / f"{prefix}{temporal}-{arm}"
+        table: dict[str, dict[str, float | None]] = {label: {} for label, _, _ in ROWS}
+        for arm in plan.arms(temporal):
+            run = runs / f"{prefix}{temporal}-{arm.name}"
             config = AlignTrainConfig(
-                objective="finsta" if arm == "finsta" else "host-only",
+                **dict(arm.options),
                 steps=plan.steps,
                 init=start,
                 **common,
                 **post,
-                **(finsta_options if arm == "finsta" else {}),
+                **(finsta_options if arm.finsta else {}),
             )
-            graphs = (tsg, dsg, hsg) if arm == "finsta" else None
-            _timed(result, f"{temporal}: align-train {arm}",
+            graphs = (tsg, dsg, hsg) if arm.finsta else None
+            _timed(result, f"{temporal}: align-train {arm.name}",
                    lambda c=config, o=run, g=graphs: _train(data, o, c, graphs=g, quiet=quiet))  # type: ignore[misc]  # fmt: skip
             begin = time.perf_counter()
-            evaluations[f"{temporal}-{arm}"] = _evaluate(
-                run / "checkpoint.pt", data, cache, plan, seed, quiet
+            scores = _evaluate(arm, run / "checkpoint.pt", data, cache, plan, seed, quiet,
+                               graphs=(tsg, dsg))  # fmt: skip
+            evaluations[f"{temporal}-{arm.name}"] = scores
+            stage = f"{temporal}: eval {arm.name}" + (
+                " (with graphs)" if arm.scored_with_graphs else ""
             )
-            result.stages.append(
-                StageResult(f"{temporal}: eval {arm}", None, time.perf_counter() - begin)
-            )
-        if temporal in plan.fusion_temporals:
-            run = runs / f"{prefix}{temporal}-{FUSION}"
-            config = AlignTrainConfig(
-                objective="finsta",
-                mode="fusion",
-                steps=plan.steps,
-                init=start,
-                **common,
-                **post,
-                **finsta_options,
-            )
-            _timed(result, f"{temporal}: align-train {FUSION}",
-                   lambda c=config, o=run: _train(data, o, c, graphs=(tsg, dsg, hsg), quiet=quiet))  # type: ignore[misc]  # fmt: skip
-            begin = time.perf_counter()
-            evaluations[f"{temporal}-{FUSION}"] = _evaluate(
-                run / "checkpoint.pt", data, cache, plan, seed, quiet, graphs=(tsg, dsg)
-            )
-            result.stages.append(
-                StageResult(
-                    f"{temporal}: eval {FUSION} (with graphs)", None, time.perf_counter() - begin
-                )
-            )
-    for temporal in plan.temporals:
-        arms = (*ARMS, FUSION) if temporal in plan.fusion_temporals else ARMS
-        table: dict[str, dict[str, float | None]] = {}
-        for label, task, path in ROWS:
-            table[label] = {
-                arm: _lookup(evaluations[f"{temporal}-{arm}"].get(task, {}), path) for arm in arms
-            }
+            result.stages.append(StageResult(stage, None, time.perf_counter() - begin))
+            for label, task, path in ROWS:
+                table[label][arm.name] = _lookup(scores.get(task, {}), path)
         result.comparison[temporal] = table
     result.metrics["evaluations"] = evaluations
     if chart:
@@ -426,9 +430,9 @@ def write_chart(result: DemoResult, path: Path) -> Path | None:
     for ax, temporal in zip(axes[0], temporals, strict=True):
         table = result.comparison[temporal]
         ys = range(len(labels))
-        bars = [("host", "#9e9e9e", "host"), ("finsta", "#1f77b4", "host + Finsta")]
-        if any(FUSION in row for row in table.values()):
-            bars.append((FUSION, "#ff7f0e", "fusion, with graphs"))
+        bars = [(HOST_ARM.name, "#9e9e9e", "host"), (FINSTA_ARM.name, "#1f77b4", "host + Finsta")]
+        if any(FUSION_ARM.name in row for row in table.values()):
+            bars.append((FUSION_ARM.name, "#ff7f0e", "fusion, with graphs"))
         height = 0.8 / len(bars)
         for k, (arm, colour, name) in enumerate(bars):
             offset = (k - (len(bars) - 1) / 2) * height

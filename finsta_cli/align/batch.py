@@ -14,9 +14,13 @@ import torch
 from torch import Tensor
 from torch_geometric.data import Batch, Data
 
-from finsta_cli.align.data import AlignData, CaptionGraphs, VideoGraphs
-from finsta_cli.graph.convert import SceneGraphBuilder
-from finsta_cli.graph.vocab import LabelVocab
+from finsta_cli.align.data import (
+    AlignData,
+    CaptionGraphs,
+    VideoGraphs,
+    empty_dsg_graph,
+    empty_text_graph,
+)
 from finsta_cli.hosts.frames import FrameSet
 
 
@@ -35,6 +39,25 @@ class Anchors:
     def empty(cls) -> Anchors:
         z = torch.zeros(0, dtype=torch.long)
         return cls(z, z, z, z, torch.zeros(0), 0)
+
+    @classmethod
+    def pack(
+        cls, rows: list[tuple[int, int]], entries: list[tuple[Tensor, Tensor, int]], count: int
+    ) -> Anchors:
+        """From (TSG row, positive candidate) ``rows`` and (nodes, weights, candidate)
+        ``entries`` of ``count`` candidates."""
+        if not rows:
+            return cls.empty()
+        return cls(
+            anchor=torch.tensor([r for r, _ in rows], dtype=torch.long),
+            positive=torch.tensor([c for _, c in rows], dtype=torch.long),
+            cand_index=torch.cat(
+                [torch.full((len(n),), c, dtype=torch.long) for n, _, c in entries]
+            ),
+            cand_node=torch.cat([n for n, _, _ in entries]),
+            cand_weight=torch.cat([w for _, w, _ in entries]),
+            num_candidates=count,
+        )
 
 
 @dataclass
@@ -85,21 +108,6 @@ def attach_host_frames(data: AlignData, frames: FrameSet) -> None:
         video.dsg.host_frame = distance.argmin(dim=1) if numbers.numel() else numbers.clone()
 
 
-def _empty_dsg(region_dim: int) -> Data:
-    region = torch.zeros((0, region_dim)) if region_dim else None
-    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data(region)
-    data.frame_number = torch.zeros(0, dtype=torch.long)
-    data.host_frame = torch.zeros(0, dtype=torch.long)
-    return data
-
-
-def _empty_text_graph(with_rows: bool) -> Data:
-    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data()
-    if with_rows:
-        data.text_rows = torch.tensor(0)
-    return data
-
-
 def _region_entries(
     hops: Tensor, frames: Tensor, interval: tuple[int, int] | None, max_hops: int
 ) -> tuple[Tensor, Tensor]:
@@ -143,8 +151,8 @@ def collate(
     osc_count = ptc_count = 0
     # Candidates of OSC: every track of every video in the batch.
     for video, caption in items:
-        tsg = caption.tsg if caption.tsg is not None else _empty_text_graph(False)
-        dsg = video.dsg if video.dsg is not None else _empty_dsg(data.region_dim)
+        tsg = caption.tsg if caption.tsg is not None else empty_text_graph(False)
+        dsg = video.dsg if video.dsg is not None else empty_dsg_graph(data.region_dim)
         tsgs.append(tsg)
         dsgs.append(dsg)
         track_candidate: dict[int, int] = {}
@@ -169,7 +177,7 @@ def collate(
                     ptc_entries.append((rows + dsg_offset, weights, ptc_count))
                     ptc_count += 1
         else:
-            hsgs.append(_empty_text_graph(True))
+            hsgs.append(empty_text_graph(True))
         tsg_offset += tsg.num_nodes
         dsg_offset += dsg.num_nodes
     batch.tsg = Batch.from_data_list(tsgs)
@@ -182,8 +190,8 @@ def collate(
     batch.has_tsg = torch.tensor([c.tsg is not None and c.tsg.num_nodes > 0 for _, c in items])
     batch.has_dsg = torch.tensor([v.dsg is not None and v.dsg.num_nodes > 0 for v, _ in items])
     batch.has_hsg = torch.tensor([c.hsg is not None and v.dsg is not None for v, c in items])
-    batch.osc = _anchors(osc_rows, osc_entries, osc_count)
-    batch.ptc = _anchors(ptc_rows, ptc_entries, ptc_count)
+    batch.osc = Anchors.pack(osc_rows, osc_entries, osc_count)
+    batch.ptc = Anchors.pack(ptc_rows, ptc_entries, ptc_count)
     return batch
 
 
@@ -194,18 +202,3 @@ _CORE_FIELDS = ("node_type", "label", "box", "frame", "track", "span", "edge_ind
 def _core(graph: Data) -> Data:
     """The fields the encoders read (DSG and HSG graphs carry different extras)."""
     return Data(num_nodes=graph.num_nodes, **{name: graph[name] for name in _CORE_FIELDS})
-
-
-def _anchors(
-    rows: list[tuple[int, int]], entries: list[tuple[Tensor, Tensor, int]], count: int
-) -> Anchors:
-    if not rows:
-        return Anchors.empty()
-    return Anchors(
-        anchor=torch.tensor([r for r, _ in rows], dtype=torch.long),
-        positive=torch.tensor([c for _, c in rows], dtype=torch.long),
-        cand_index=torch.cat([torch.full((len(n),), c, dtype=torch.long) for n, _, c in entries]),
-        cand_node=torch.cat([n for n, _, _ in entries]),
-        cand_weight=torch.cat([w for _, w, _ in entries]),
-        num_candidates=count,
-    )

@@ -20,6 +20,7 @@ from collections import defaultdict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 from pydantic import ValidationError
@@ -36,6 +37,7 @@ from finsta_cli.graph import (
     tsg_node_index,
     tsg_to_data,
 )
+from finsta_cli.graph.convert import SceneGraphBuilder
 from finsta_cli.io import output_path, read_records
 from finsta_cli.io.finite import require_finite
 from finsta_cli.io.jsonl import validation_message
@@ -239,9 +241,11 @@ def negative_intervals(positive: tuple[int, int], frames: int, count: int) -> li
     return out
 
 
-def _anchors(
+def hsg_anchors(
     hsg: HSG, rows: dict[int, int], track_ids: set[int], ptc_negatives: int
 ) -> tuple[list[tuple[int, int]], list[PredicateAnchor]]:
+    """The OSC anchors (TSG row, track id) and PTC anchors of one HSG (its TSG's ``rows``):
+    its cross-modal edges to ``track_ids``, best-scored first (see the module docstring)."""
     osc: dict[tuple[int, int], float] = {}
     ptc: list[PredicateAnchor] = []
     seen: set[int] = set()
@@ -263,6 +267,20 @@ def _anchors(
         negatives = negative_intervals(interval, len(hsg.dsg.frames), ptc_negatives)
         ptc.append(PredicateAnchor(row, tracks, interval, negatives))
     return sorted(osc), ptc
+
+
+def videos_with_captions(
+    dataset: Any,
+) -> list[tuple[str, Path | None, list[tuple[str, str]]]]:
+    """(video id, video file or None, [(text id, text)]) of a task dataset's captions, in order."""
+    by_video: dict[str, list[tuple[str, str]]] = {}
+    for caption in dataset.captions:
+        by_video.setdefault(caption.video_id, []).append((caption.text_id, caption.text))
+    out = []
+    for video_id, captions in by_video.items():
+        ref = dataset.videos.get(video_id)
+        out.append((video_id, ref.location if ref is not None else None, captions))
+    return out
 
 
 def build_align_data(
@@ -363,7 +381,7 @@ def build_align_data(
                 entry.tsg = tsg_to_data(hsg.tsg, node_vocab, edge_vocab, options)
                 entry.hsg = hsg_to_data(hsg, node_vocab, edge_vocab, options)
                 entry.hsg.text_rows = torch.tensor(len(rows))
-                entry.osc, entry.ptc = _anchors(hsg, rows, set(track_hops), ptc_negatives)
+                entry.osc, entry.ptc = hsg_anchors(hsg, rows, set(track_hops), ptc_negatives)
             elif hsg is not None and dsg_data is not None:
                 stale_hsg += 1
             elif hsg_dir is not None and dsg_data is not None:
@@ -395,6 +413,23 @@ def build_align_data(
     return data
 
 
+def empty_dsg_graph(region_dim: int) -> Data:
+    """A DSG graph with no nodes (a video without a DSG), with the fields a batch reads."""
+    region = torch.zeros((0, region_dim)) if region_dim else None
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data(region)
+    data.frame_number = torch.zeros(0, dtype=torch.long)
+    data.host_frame = torch.zeros(0, dtype=torch.long)
+    return data
+
+
+def empty_text_graph(with_rows: bool) -> Data:
+    """A TSG graph with no nodes; ``with_rows``: as an HSG (``text_rows`` 0)."""
+    data = SceneGraphBuilder(LabelVocab(), LabelVocab()).to_data()
+    if with_rows:
+        data.text_rows = torch.tensor(0)
+    return data
+
+
 def _parse_negatives(
     captions: list[CaptionGraphs],
     node_vocab: LabelVocab,
@@ -403,7 +438,6 @@ def _parse_negatives(
 ) -> None:
     """Give each caption's negatives their TSG graphs, parsed in one pass (empty graph when a
     text does not parse: its fused embedding is then the host's alone)."""
-    from finsta_cli.align.batch import _empty_text_graph
     from finsta_cli.text.parser import load_nlp, parse_doc
 
     texts = list(dict.fromkeys(t for c in captions for t in c.negatives))
@@ -415,6 +449,6 @@ def _parse_negatives(
             graphs[text] = tsg_to_data(parse_doc(doc, f"neg-{number}"), node_vocab, edge_vocab,
                                        options)  # fmt: skip
         except Exception:  # a text the parser cannot take: no graph, not a failed run
-            graphs[text] = _empty_text_graph(False)
+            graphs[text] = empty_text_graph(False)
     for caption in captions:
         caption.negative_tsgs = [graphs[t] for t in caption.negatives]

@@ -28,7 +28,7 @@ Losses (each weighted by the config; off = weight 0):
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import torch
 import torch.nn.functional as F
@@ -36,6 +36,7 @@ from torch import Tensor, nn
 from torch_geometric.utils import scatter
 
 from finsta_cli.align.batch import AlignBatch, Anchors
+from finsta_cli.align.config import AlignMode, Objective
 from finsta_cli.align.distributed import Collective
 from finsta_cli.align.losses import (
     anchor_info_nce,
@@ -49,9 +50,6 @@ from finsta_cli.nn.rgtrm import RGTrm
 
 if TYPE_CHECKING:
     from torch_geometric.data import Batch
-
-Objective = Literal["finsta", "host-only"]
-Mode = Literal["distill", "fusion"]
 
 
 @dataclass(frozen=True)
@@ -133,14 +131,14 @@ class FinstaModel(nn.Module):
         dropout: float = 0.1,
         stgd: bool = True,
         objective: Objective = "finsta",
-        mode: Mode = "distill",
+        mode: AlignMode = "distill",
         weights: LossWeights | None = None,
         temperature: float = 0.07,
     ) -> None:
         super().__init__()
         self.host = host
         self.objective: Objective = objective
-        self.mode: Mode = mode
+        self.mode: AlignMode = mode
         self.weights = weights or LossWeights()
         self.temperature = temperature
         self.region_dim = region_dim

@@ -12,109 +12,40 @@ Outputs in ``--out RUN``:
   decoded, or their DSG files were refused: damaged, another video's, NaN or infinite values).
 
 A non-finite loss or gradient stops the run before the update (exit 1, manifest "failed"), and
-weights that are not finite are never saved (see :func:`check_losses`).
+weights that are not finite are never saved (:mod:`finsta_cli.align.checks`).
 
-The batch order is a pure function of (seed, step): epoch e shuffles the videos with a generator
-seeded by (seed, e) and picks one caption per video, so a resumed run sees the same batches, and
-with the saved random state it reaches the same weights as an uninterrupted run.
+A run goes through four phases (:class:`_AlignTrainRun`): setup (the folder, its lock, the
+"running" manifest), data (the dataset, the host, its frames and the graphs), model (the Finsta
+model and its optimizer, restored on --resume), the step loop (:mod:`finsta_cli.align.loop`),
+then the finish (``checkpoint.pt``, :mod:`finsta_cli.align.checkpoint`, and the manifest).
 """
 
 from __future__ import annotations
 
-import json
-import math
 import platform
 import sys
-import time
-from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
-
-from pydantic import Field
+from typing import TYPE_CHECKING, Any
 
 from finsta_cli import __version__
-from finsta_cli.config import StageConfig
-from finsta_cli.errors import InputError, NonFiniteError, UsageError
-from finsta_cli.hosts.base import HostName, TemporalMode
-from finsta_cli.io.atomic import atomic_open, atomic_write_json, atomic_write_text
-from finsta_cli.io.finite import dumps_json, find_non_finite
+from finsta_cli.align.checkpoint import built_dsg_frames, restore_train_state, save_result
+from finsta_cli.align.config import AlignTrainConfig
+from finsta_cli.align.loop import StepLoop, build_optimizer, deterministic_on_cpu
+from finsta_cli.errors import InputError, UsageError
+from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.progress import StageProgress, get_logger
+from finsta_cli.schema.manifest import RunStatus, TrainManifest
 
 if TYPE_CHECKING:
-    import torch
-
     from finsta_cli.align.data import AlignData
-    from finsta_cli.align.model import FinstaModel
     from finsta_cli.datasets import CaptionFormat
+    from finsta_cli.hosts.base import HostVLM
+    from finsta_cli.hosts.frames import FrameSet
 
 log = get_logger("align")
-
-Objective = Literal["finsta", "host-only"]
-AlignMode = Literal["distill", "fusion"]
-
-
-class AlignTrainConfig(StageConfig):
-    """Options of ``finsta align-train`` (see docs/align-train.md)."""
-
-    SECTION = "align_train"
-    RUNTIME_FIELDS = frozenset(
-        {"device", "threads", "checkpoint_every", "log_every", "cache", "allow_download"}
-    )
-    LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained"})
-
-    host: HostName = "tiny"
-    temporal: TemporalMode = "meanP"
-    host_options: dict[str, Any] = Field(
-        default_factory=dict, description="extra host settings, e.g. frame_size, num_frames"
-    )
-    host_weights: Path | None = Field(default=None, description="clip4clip: local CLIP weights")
-    host_pretrained: str | None = Field(
-        default=None, description="clip4clip: an open_clip pretrained tag (openai, ...)"
-    )
-    allow_download: bool = Field(
-        default=False, description="let open_clip download host_pretrained's weights"
-    )
-    init: Path | None = Field(default=None, description="start from this checkpoint's host")
-    objective: Objective = "finsta"
-    mode: AlignMode = "distill"
-    split: str = "train"
-    steps: int = Field(default=300, ge=1)
-    batch_size: int = Field(default=32, ge=2)
-    lr: float = Field(default=1e-3, gt=0)
-    host_lr: float | None = Field(default=None, gt=0, description="default: lr")
-    weight_decay: float = Field(default=0.01, ge=0)
-    warmup_steps: int = Field(default=30, ge=0)
-    grad_clip: float = Field(default=1.0, gt=0)
-    seed: int = 0
-    vtc_weight: float = Field(default=1.0, ge=0)
-    osc_weight: float = Field(default=1.0, ge=0)
-    ptc_weight: float = Field(default=1.0, ge=0)
-    sg_weight: float = Field(default=0.5, ge=0)
-    kd_weight: float = Field(default=1.0, ge=0)
-    neg_weight: float = Field(default=1.0, ge=0)
-    text_negatives: int = Field(
-        default=0, ge=0, description="hard-negative captions per caption from its TSG; 0: off"
-    )
-    osc: bool = True
-    ptc: bool = True
-    stgd: bool = True
-    coref_edges: bool = True
-    adverb_nodes: bool = True
-    cross_edges: bool = True
-    hops: int = Field(default=2, ge=0)
-    ptc_negatives: int = Field(default=3, ge=0)
-    temperature: float = Field(default=0.07, gt=0)
-    hidden: int = Field(default=128, ge=8)
-    graph_layers: int = Field(default=2, ge=1)
-    dropout: float = Field(default=0.1, ge=0, lt=1)
-    checkpoint_every: int = Field(default=50, ge=1)
-    log_every: int = Field(default=10, ge=1)
-    device: str = "auto"
-    threads: int | None = Field(default=None, ge=1)
-    cache: Path | None = Field(default=None, description="frame cache folder")
 
 
 @dataclass
@@ -144,34 +75,6 @@ class TrainResult:
         }
 
 
-def schedule_factor(step: int, warmup: int, total: int) -> float:
-    """Linear warm-up to 1, then cosine decay to 0 at ``total``."""
-    if warmup and step < warmup:
-        return (step + 1) / warmup
-    progress = (step - warmup) / max(1, total - warmup)
-    return 0.5 * (1 + math.cos(math.pi * min(1.0, progress)))
-
-
-class BatchPlan:
-    """Which (video, caption) pairs form global batch ``step``: a function of (seed, step)."""
-
-    def __init__(self, caption_counts: list[int], batch_size: int, seed: int) -> None:
-        self.counts = caption_counts
-        self.batch_size = batch_size
-        self.seed = seed
-        self.per_epoch = max(1, len(caption_counts) // batch_size)
-
-    def batch(self, step: int) -> list[tuple[int, int]]:
-        import torch
-
-        epoch, index = divmod(step, self.per_epoch)
-        generator = torch.Generator().manual_seed(self.seed * 1_000_003 + epoch)
-        order = torch.randperm(len(self.counts), generator=generator).tolist()
-        picks = torch.randint(0, 1 << 30, (len(self.counts),), generator=generator).tolist()
-        chosen = order[index * self.batch_size : (index + 1) * self.batch_size]
-        return [(v, picks[v] % self.counts[v]) for v in chosen]
-
-
 def _host_config(config: AlignTrainConfig) -> dict[str, Any]:
     out: dict[str, Any] = {"temporal": config.temporal, **config.host_options}
     if config.host == "tiny" and config.dropout is not None:
@@ -193,130 +96,30 @@ def _graph_options(config: AlignTrainConfig) -> Any:
     )
 
 
-def _optimizer(model: FinstaModel, config: AlignTrainConfig) -> torch.optim.Optimizer:
-    import torch
-
-    host = list(model.host.trainable_parameters())
-    groups = []
-    for params, lr in ((host, config.host_lr or config.lr), (model.sg_parameters(), config.lr)):
-        decay = [p for p in params if p.ndim >= 2]
-        no_decay = [p for p in params if p.ndim < 2]
-        groups.append({"params": decay, "lr": lr, "weight_decay": config.weight_decay})
-        groups.append({"params": no_decay, "lr": lr, "weight_decay": 0.0})
-    return torch.optim.AdamW([g for g in groups if g["params"]], betas=(0.9, 0.98), eps=1e-6)
-
-
 def _write_manifest(
-    out: Path, config: AlignTrainConfig, status: str, started: str, extra: dict[str, Any]
+    out: Path, config: AlignTrainConfig, status: RunStatus, started: str, **fields: Any
 ) -> None:
+    """``manifest.json``: this run's :class:`TrainManifest` (``fields``: device, threads,
+    seconds, result or error, as far as the run got)."""
     from finsta_cli.io.stage import utc_now
     from finsta_cli.runtime import package_versions
 
-    payload = {
-        "schema_version": "1.0",
-        "record": "manifest",
-        "tool": "finsta",
-        "version": __version__,
-        "stage": "align-train",
-        "status": status,
-        "command": list(sys.argv),
-        "started_at": started,
-        "finished_at": utc_now() if status != "running" else None,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "packages": package_versions(),
-        "config": config.model_dump(mode="json"),
-        "config_hash": hash_json(config.model_dump(mode="json")),
-        **extra,
-    }
-    atomic_write_json(out / "manifest.json", payload)
-
-
-def save_train_state(
-    path: Path,
-    model: FinstaModel,
-    optimizer: torch.optim.Optimizer,
-    step: int,
-    config: AlignTrainConfig,
-    data: AlignData,
-) -> None:
-    """Everything --resume needs, as plain tensors, numbers and strings (weights_only loads)."""
-    import torch
-
-    payload = {
-        "kind": "finsta-train-state",
-        "version": 1,
-        "step": step,
-        "model": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "optimizer": optimizer.state_dict(),
-        "rng": torch.get_rng_state(),
-        "config_hash": config.output_hash(),
-        "node_vocab": json.dumps(data.node_vocab.to_list()),
-        "edge_vocab": json.dumps(data.edge_vocab.to_list()),
-        "host_config": json.dumps(model.host.host_config(), sort_keys=True),
-    }
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
-
-
-def built_dsg_frames(dsg: Path | None) -> int | None:
-    """The keyframe count a build-dsg folder was built with (its manifest), else None."""
-    if dsg is None:
-        return None
-    try:
-        manifest = json.loads((dsg / "manifest.json").read_text(encoding="utf-8"))
-        built = manifest["config"] if manifest.get("stage") == "build-dsg" else {}
-        frames = built.get("frames") if built.get("fps") is None else None
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    return frames if isinstance(frames, int) and frames > 0 else None
-
-
-def save_result(
-    path: Path,
-    model: FinstaModel,
-    config: AlignTrainConfig,
-    data: AlignData,
-    dsg_frames: int | None = None,
-) -> None:
-    """checkpoint.pt: the host; in fusion mode also the scene-graph encoders (and the keyframe
-    count of the training DSGs, so ``eval --with-graphs`` builds test DSGs alike)."""
-    from finsta_cli.hosts.factory import save_host
-
-    info: dict[str, Any] = {
-        "objective": config.objective,
-        "mode": config.mode,
-        "steps": config.steps,
-        "seed": config.seed,
-        "version": __version__,
-    }
-    if config.mode == "fusion" and dsg_frames is not None:
-        info["dsg_frames"] = dsg_frames
-    extra: dict[str, Any] = {"finsta": json.dumps(info)}
-    if config.mode == "fusion" and model.graphs:
-        host_keys = {f"host.{k}" for k in model.host.state_dict()}
-        extra["sg"] = {
-            k: v.detach().cpu() for k, v in model.state_dict().items() if k not in host_keys
-        }
-        extra["sg_config"] = json.dumps(model.sg_config)
-        extra["node_vocab"] = json.dumps(data.node_vocab.to_list())
-        extra["edge_vocab"] = json.dumps(data.edge_vocab.to_list())
-        extra["graph_options"] = json.dumps(
-            {"adverb_nodes": config.adverb_nodes, "temporal_coref": config.coref_edges,
-             "cross_edges": config.cross_edges}
-        )  # fmt: skip
-    save_host(path, model.host, extra)
-
-
-def _videos_with_captions(dataset: Any) -> list[tuple[str, Path | None, list[tuple[str, str]]]]:
-    by_video: dict[str, list[tuple[str, str]]] = {}
-    for caption in dataset.captions:
-        by_video.setdefault(caption.video_id, []).append((caption.text_id, caption.text))
-    out = []
-    for video_id, captions in by_video.items():
-        ref = dataset.videos.get(video_id)
-        out.append((video_id, ref.location if ref is not None else None, captions))
-    return out
+    dumped = config.model_dump(mode="json")
+    manifest = TrainManifest(
+        version=__version__,
+        stage="align-train",
+        status=status,
+        command=list(sys.argv),
+        started_at=started,
+        finished_at=utc_now() if status != "running" else None,
+        python=platform.python_version(),
+        platform=platform.platform(),
+        packages=package_versions(),
+        config=dumped,
+        config_hash=hash_json(dumped),
+        **fields,
+    )
+    atomic_write_json(out / "manifest.json", manifest.to_json())
 
 
 def _vocabulary_texts(dataset: Any) -> list[str]:
@@ -345,22 +148,33 @@ def run_align_train(
     quiet: bool = False,
 ) -> TrainResult:
     """Train and write the run folder (see the module docstring)."""
-    import torch
+    _check_arguments(out, config, tsg=tsg, dsg=dsg, hsg=hsg, resume=resume)
+    run = _AlignTrainRun(data_dir, out, config, resume=resume, quiet=quiet)
+    try:
+        run.setup()
+        host, frames, data = run.load_data(dataset_format, tsg=tsg, dsg=dsg, hsg=hsg)
+        loop = run.build_model(host, frames, data)
+        start = run.restore(loop) if resume else 0
+        seconds = loop.run(start, quiet=quiet or not run.comm.is_main)
+        return run.finish(loop, start, seconds, built_dsg_frames(dsg))
+    except BaseException as exc:
+        run.end(exc)
+        raise
+    finally:
+        run.close()
 
-    from finsta_cli.align.batch import attach_host_frames, collate
-    from finsta_cli.align.data import build_align_data
-    from finsta_cli.align.distributed import close_collective, init_collective
-    from finsta_cli.align.model import FinstaModel, LossWeights
-    from finsta_cli.datasets import load_task_dataset
-    from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
-    from finsta_cli.hosts.frames import load_host_frames
-    from finsta_cli.io.faults import failpoint
-    from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
-    from finsta_cli.io.stage import utc_now
-    from finsta_cli.runtime import configure_threads, resolve_device
 
-    finsta = config.objective == "finsta"
-    if finsta and (tsg is None or dsg is None or hsg is None):
+def _check_arguments(
+    out: Path,
+    config: AlignTrainConfig,
+    *,
+    tsg: Path | None,
+    dsg: Path | None,
+    hsg: Path | None,
+    resume: bool,
+) -> None:
+    """The usage errors found before anything is written."""
+    if config.objective == "finsta" and (tsg is None or dsg is None or hsg is None):
         raise UsageError(
             "--objective finsta needs --tsg, --dsg and --hsg (parse-text, build-dsg and "
             "build-hsg outputs)",
@@ -374,29 +188,72 @@ def run_align_train(
             f"--resume: {out} has no train state ({state_path} not found); run without "
             "--resume to start a new run there, or give the --out of the run to continue",
         )
-    device = resolve_device(config.device)
-    threads = configure_threads(config.threads)
-    comm = init_collective(device)
-    started = utc_now()
-    manifest_started = False  # this run's "running" manifest is written: end it, whatever ends
-    restore_determinism = _deterministic_on_cpu(device)
-    held = ExitStack()
-    try:
+
+
+class _AlignTrainRun:
+    """One align-train run in ``out``, phase by phase; ``end`` and ``close`` whatever ends it.
+
+    Only the main rank writes the folder's files (metrics, states, checkpoint, manifest)."""
+
+    def __init__(
+        self, data_dir: Path, out: Path, config: AlignTrainConfig, *, resume: bool, quiet: bool
+    ) -> None:
+        from finsta_cli.align.distributed import init_collective
+        from finsta_cli.io.stage import utc_now
+        from finsta_cli.runtime import configure_threads, resolve_device
+
+        self.data_dir, self.out, self.config = data_dir, out, config
+        self.resume, self.quiet = resume, quiet
+        self.finsta = config.objective == "finsta"
+        self.state_path = out / "train_state.pt"
+        self.device = resolve_device(config.device)
+        self.threads = configure_threads(config.threads)
+        self.comm = init_collective(self.device)
+        self.started = utc_now()
+        self.manifest_started = False  # this run's "running" manifest is written: end it
+        self.failures: dict[str, str] = {}  # videos left out: id -> why
+        self._restore_determinism = deterministic_on_cpu(self.device)
+        self._held = ExitStack()
+
+    def setup(self) -> None:
+        """The folder and its lock; a new run's config.yaml and "running" manifest."""
+        from finsta_cli.io.lock import LOCK_STEM, output_lock, remove_stale_temporaries
+
+        out = self.out
         out.mkdir(parents=True, exist_ok=True)
-        if comm.is_main:  # one run at a time writes the folder; then its dead runs' leftovers go
+        # One run at a time writes the folder; then its dead runs' leftovers go.
+        if self.comm.is_main:
             lock = out / LOCK_STEM
-            held.enter_context(output_lock(lock, what=f"{out} (align-train)"))
+            self._held.enter_context(output_lock(lock, what=f"{out} (align-train)"))
             remove_stale_temporaries(out, held=lock)
-        if not resume and state_path.exists() and comm.is_main:
-            log.warning("%s exists: starting over (use --resume to continue it)", state_path)
-        if comm.is_main and not resume:  # a resumed run writes them once its state agrees
-            atomic_write_text(out / "config.yaml", config.to_yaml())
-            _write_manifest(out, config, "running", started, {"device": device})
-            manifest_started = True
-        dataset = load_task_dataset(data_dir, split=config.split, fmt=dataset_format)
-        entries = _videos_with_captions(dataset)
+        if not self.resume and self.state_path.exists() and self.comm.is_main:
+            log.warning("%s exists: starting over (use --resume to continue it)", self.state_path)
+        if self.comm.is_main and not self.resume:  # a resumed run writes them once its state agrees
+            self._start_manifest()
+
+    def load_data(
+        self,
+        dataset_format: CaptionFormat,
+        *,
+        tsg: Path | None,
+        dsg: Path | None,
+        hsg: Path | None,
+    ) -> tuple[HostVLM, FrameSet, AlignData]:
+        """The split's videos and captions, the host (new, or --init's), its frames of each
+        video and the training graphs; the videos left out go to failures.jsonl."""
+        import torch
+
+        from finsta_cli.align.batch import attach_host_frames
+        from finsta_cli.align.data import build_align_data, videos_with_captions
+        from finsta_cli.datasets import load_task_dataset
+        from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
+        from finsta_cli.hosts.frames import load_host_frames
+
+        config, finsta, out = self.config, self.finsta, self.out
+        dataset = load_task_dataset(self.data_dir, split=config.split, fmt=dataset_format)
+        entries = videos_with_captions(dataset)
         if not entries:
-            raise InputError(f"{data_dir}: split {config.split!r} has no captions to train on")
+            raise InputError(f"{self.data_dir}: split {config.split!r} has no captions to train on")
         torch.manual_seed(config.seed)
         if config.init is not None:
             host = host_from_payload(load_checkpoint(config.init), config.init)
@@ -408,7 +265,8 @@ def run_align_train(
                 allow_download=config.allow_download,
             )
         cache = config.cache or out.parent / ".frame-cache"
-        with StageProgress("decoding frames", len(entries), quiet=quiet or not comm.is_main) as bar:
+        quiet = self.quiet or not self.comm.is_main
+        with StageProgress("decoding frames", len(entries), quiet=quiet) as bar:
             frames = load_host_frames(
                 [(vid, path) for vid, path, _ in entries],
                 host.num_frames,
@@ -435,25 +293,38 @@ def run_align_train(
         # A video whose DSG files were refused (damaged, NaN features) is left out, as one
         # that cannot be decoded: training it without its graph would hide the fault.
         data.videos = [v for v in data.videos if v.video_id not in data.refused]
-        failures = {**frames.failures, **data.refused}
-        if failures and comm.is_main:
-            from finsta_cli.io import JsonlWriter
-
-            with JsonlWriter(out / "failures.jsonl") as writer:
-                for video_id, reason in failures.items():
-                    writer.write({"id": video_id, "error": reason})
-            log.warning("%d video(s) left out (not decodable, or DSG files refused): see %s",
-                        len(failures), out / "failures.jsonl")  # fmt: skip
-        elif comm.is_main:
-            (out / "failures.jsonl").unlink(missing_ok=True)  # an earlier run's
+        self.failures = {**frames.failures, **data.refused}
+        self._write_failures()
         attach_host_frames(data, frames)
-        if device.startswith("cuda"):
+        if self.device.startswith("cuda"):
             # Page-locked host memory: batches copy to the GPU without a staging copy.
             frames.frames = frames.frames.pin_memory()
+        return host, frames, data
+
+    def _write_failures(self) -> None:
+        if not self.comm.is_main:
+            return
+        path = self.out / "failures.jsonl"
+        if not self.failures:
+            path.unlink(missing_ok=True)  # an earlier run's
+            return
+        from finsta_cli.io import JsonlWriter
+
+        with JsonlWriter(path) as writer:
+            for video_id, reason in self.failures.items():
+                writer.write({"id": video_id, "error": reason})
+        log.warning("%d video(s) left out (not decodable, or DSG files refused): see %s",
+                    len(self.failures), path)  # fmt: skip
+
+    def build_model(self, host: HostVLM, frames: FrameSet, data: AlignData) -> StepLoop:
+        """The Finsta model around ``host``, its optimizer, and the step loop that trains it."""
+        from finsta_cli.align.model import FinstaModel, LossWeights
+
+        config, comm = self.config, self.comm
         batch_size = min(config.batch_size, len(data.videos))
         if batch_size < 2:
             raise InputError(
-                f"{data_dir}: at least 2 videos are needed to train, found {len(data.videos)}"
+                f"{self.data_dir}: at least 2 videos are needed to train, found {len(data.videos)}"
             )
         if batch_size % comm.world:
             raise UsageError(
@@ -480,227 +351,82 @@ def run_align_train(
             mode=config.mode,
             weights=weights,
             temperature=config.temperature,
-        ).to(device)
-        optimizer = _optimizer(model, config)
-        base_lrs = [g["lr"] for g in optimizer.param_groups]
-        start = 0
-        saved: int | None = None  # the step of this run's last train state
-        if resume:
-            start = saved = _restore(state_path, model, optimizer, config)
-            if comm.is_main:
-                atomic_write_text(out / "config.yaml", config.to_yaml())
-                _write_manifest(out, config, "running", started, {"device": device})
-                manifest_started = True
-            log.info("resuming %s at step %d", out, start)
-        plan = BatchPlan([len(v.captions) for v in data.videos], batch_size, config.seed)
-        local = batch_size // comm.world
-        metrics_path = out / "metrics.jsonl"
-        if comm.is_main:
-            _truncate_metrics(metrics_path, start)
-        trainable = [p for g in optimizer.param_groups for p in g["params"]]
-        last: dict[str, float] = {}
-        model.train()
-        begin = time.perf_counter()
-        samples = 0
-        with StageProgress("align-train", config.steps, quiet=quiet or not comm.is_main) as bar:
-            bar.advance(start)
-            for step in range(start, config.steps):
-                picks = plan.batch(step)[comm.rank * local : (comm.rank + 1) * local]
-                items = [(data.videos[v], data.videos[v].captions[c]) for v, c in picks]
-                batch = collate(items, frames, data, graphs=finsta, hops=config.hops).to(device)
-                factor = schedule_factor(step, config.warmup_steps, config.steps)
-                for group, base in zip(optimizer.param_groups, base_lrs, strict=True):
-                    group["lr"] = base * factor
-                with torch.autocast(
-                    "cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda")
-                ):
-                    losses = model(batch, comm)
-                done = step + 1
-                # Means over ranks: kd (and so the total) is each rank's share of the global
-                # mean; the other losses are the same on every rank. Taken before the update,
-                # so that every rank sees a non-finite loss and stops before it reaches the
-                # weights.
-                here = losses["loss"].device
-                values = torch.stack([v.detach().float().to(here) for v in losses.values()])
-                values = comm.sum(values) / comm.world
-                last = dict(zip(losses, values.tolist(), strict=True))
-                batch_ids = [data.videos[v].video_id for v, _ in picks]
-                last_good = _last_good(state_path, saved)
-                check_losses(done, last, batch_ids, last_good)
-                optimizer.zero_grad(set_to_none=True)
-                losses["loss"].backward()
-                comm.average_gradients(trainable)
-                norm = torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-                check_gradients(done, float(norm), model, last_good)
-                try:
-                    optimizer.step()
-                except RuntimeError as exc:  # a learning rate too large for float32 steps
-                    if "overflow" not in str(exc):
-                        raise
-                    raise NonFiniteError(
-                        f"step {done}: the update overflows float32 (learning rate "
-                        f"{base_lrs[0] * factor:g}): {exc}",
-                        hint=f"this step was not saved; {last_good}. Lower --lr",
-                    ) from None
-                samples += batch_size
-                if comm.is_main and (done % config.log_every == 0 or done == config.steps):
-                    elapsed = time.perf_counter() - begin
-                    row = {"step": done, "lr": round(base_lrs[0] * factor, 8),
-                           **{k: round(v, 6) for k, v in last.items()},
-                           "samples_per_s": round(samples / max(elapsed, 1e-9), 3)}  # fmt: skip
-                    with metrics_path.open("a", encoding="utf-8") as handle:
-                        handle.write(dumps_json(row, where=str(metrics_path)) + "\n")
-                if done % config.checkpoint_every == 0 or done == config.steps:
-                    check_weights(done, model, last_good)  # every rank: they hold the same
-                    if comm.is_main:
-                        save_train_state(state_path, model, optimizer, done, config, data)
-                    saved = done
-                    comm.barrier()
-                failpoint("align.step")
-                bar.advance(1, status=f"loss {last['loss']:.3f}")
-        seconds = time.perf_counter() - begin
-        if comm.is_main:
-            save_result(out / "checkpoint.pt", model, config, data, built_dsg_frames(dsg))
+        ).to(self.device)
+        optimizer = build_optimizer(model, config)
+        return StepLoop(
+            model=model,
+            optimizer=optimizer,
+            base_lrs=[g["lr"] for g in optimizer.param_groups],
+            data=data,
+            frames=frames,
+            config=config,
+            comm=comm,
+            device=self.device,
+            batch_size=batch_size,
+            graphs=self.finsta,
+            out=self.out,
+        )
+
+    def restore(self, loop: StepLoop) -> int:
+        """--resume: the saved state into the loop's model and optimizer; the step it is at."""
+        start = restore_train_state(self.state_path, loop.model, loop.optimizer, self.config)
+        loop.saved = start
+        if self.comm.is_main:
+            self._start_manifest()
+        log.info("resuming %s at step %d", self.out, start)
+        return start
+
+    def finish(
+        self, loop: StepLoop, start: int, seconds: float, dsg_frames: int | None
+    ) -> TrainResult:
+        """checkpoint.pt and the final manifest (main rank); the result."""
+        if self.comm.is_main:
+            save_result(self.out / "checkpoint.pt", loop.model, self.config, loop.data, dsg_frames)
+        data = loop.data
         result = TrainResult(
-            out=out,
-            steps=config.steps,
+            out=self.out,
+            steps=self.config.steps,
             resumed_from=start,
             seconds=seconds,
-            samples_per_second=samples / max(seconds, 1e-9),
-            final=last,
+            samples_per_second=loop.samples / max(seconds, 1e-9),
+            final=loop.last,
             counts={
                 "videos": len(data.videos),
                 "captions": data.num_captions,
                 **data.anchor_counts(),
             },
-            failures=failures,
+            failures=self.failures,
             warnings=data.warnings,
         )
-        if comm.is_main:
-            status = "partial" if failures else "completed"
+        if self.comm.is_main:
+            status: RunStatus = "partial" if self.failures else "completed"
             _write_manifest(
-                out, config, status, started,
-                {"device": device, "threads": threads, "seconds": round(seconds, 3),
-                 "result": result.to_json()},
+                self.out, self.config, status, self.started, device=self.device,
+                threads=self.threads, seconds=round(seconds, 3), result=result.to_json(),
             )  # fmt: skip
         return result
-    except BaseException as exc:
-        if manifest_started:
-            from finsta_cli.io.stage import describe_error
 
-            status = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
-            extra = {"device": device, "threads": threads, "error": describe_error(exc)}
-            _write_manifest(out, config, status, started, extra)
-        raise
-    finally:
-        held.close()
-        close_collective(comm)
-        restore_determinism()
+    def _start_manifest(self) -> None:
+        atomic_write_text(self.out / "config.yaml", self.config.to_yaml())
+        _write_manifest(self.out, self.config, "running", self.started, device=self.device)
+        self.manifest_started = True
 
+    def end(self, exc: BaseException) -> None:
+        """A run that raised: its manifest says failed or interrupted, and why."""
+        if not self.manifest_started:
+            return
+        from finsta_cli.io.stage import describe_error
 
-def _deterministic_on_cpu(device: str) -> Callable[[], None]:
-    """On the CPU, make torch pick deterministic kernels for the run; return the undo.
+        status: RunStatus = "interrupted" if isinstance(exc, KeyboardInterrupt) else "failed"
+        _write_manifest(
+            self.out, self.config, status, self.started, device=self.device,
+            threads=self.threads, error=describe_error(exc),
+        )  # fmt: skip
 
-    With more than one thread, the backward of advanced indexing (``x[index]``, as the graph
-    encoders gather node features) accumulates in an order that depends on thread timing, so
-    two runs, or a killed-and-resumed one and an uninterrupted one, differed in the last bits
-    (measured: 2.8e-7 after 8 steps with 2 threads). The deterministic kernel sorts the index
-    first. ``warn_only``: an op without a deterministic kernel warns instead of failing the
-    run. CUDA is left as it is (its deterministic mode needs cuBLAS settings and is slower).
-    """
-    import torch
+    def close(self) -> None:
+        """Release the lock, the collective and the deterministic-kernels setting."""
+        from finsta_cli.align.distributed import close_collective
 
-    if not device.startswith("cpu"):
-        return lambda: None
-    enabled = torch.are_deterministic_algorithms_enabled()
-    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    return lambda: torch.use_deterministic_algorithms(enabled, warn_only=warn_only)
-
-
-def check_losses(step: int, losses: dict[str, float], videos: list[str], last_good: str) -> None:
-    """Stop the run at a non-finite loss, naming the terms that are not finite.
-
-    One bad step is not skipped (as AMP's loss scaler skips fp16 overflows): training here runs
-    in fp32, or bf16 with fp32's range, so a NaN or infinite loss means bad inputs or diverged
-    weights, which the next steps would not repair, and a skipped step would break the exact
-    resume (docs/align-train.md).
-    """
-    total = losses.get("loss", math.nan)
-    if math.isfinite(total) and all(math.isfinite(v) for v in losses.values()):
-        return
-    terms = [f"{name} {value}" for name, value in losses.items()
-             if name != "loss" and not math.isfinite(value)]  # fmt: skip
-    what = (f"component{'s' if len(terms) > 1 else ''}: {', '.join(terms)}" if terms
-            else "every component is finite: their weighted sum overflowed")  # fmt: skip
-    shown = ", ".join(videos[:8]) + (", ..." if len(videos) > 8 else "")
-    raise NonFiniteError(
-        f"step {step}: loss is {total} ({what}); batch videos: {shown}",
-        hint=f"nothing of this step was applied; {last_good}. Lower --lr, or check the inputs "
-        "of these videos",
-    )
-
-
-def check_gradients(step: int, norm: float, model: torch.nn.Module, last_good: str) -> None:
-    """Stop the run when the gradients are not finite (before the optimizer applies them)."""
-    if math.isfinite(norm):
-        return
-    bad = [name for name, p in model.named_parameters()
-           if p.grad is not None and not bool(p.grad.isfinite().all())]  # fmt: skip
-    shown = ", ".join(bad[:3]) + (f" and {len(bad) - 3} more" if len(bad) > 3 else "")
-    raise NonFiniteError(
-        f"step {step}: gradient norm is {norm} (not finite in {shown or 'the gradients'})",
-        hint=f"nothing of this step was applied; {last_good}. Lower --lr",
-    )
-
-
-def check_weights(step: int, model: torch.nn.Module, last_good: str) -> None:
-    """Refuse to save weights that an update made non-finite (the loss was still finite)."""
-    found = find_non_finite(model.state_dict())
-    if found is not None:
-        raise NonFiniteError(
-            f"step {step}: the weights are not finite after the update: {found.describe()}; "
-            "not saved",
-            hint=f"{last_good}. Lower --lr",
-        )
-
-
-def _last_good(state: Path, step: int | None) -> str:
-    if step is None:
-        return "this run saved no train state yet"
-    return f"the last good train state (step {step}) is kept in {state}"
-
-
-def _restore(
-    path: Path, model: FinstaModel, optimizer: torch.optim.Optimizer, config: AlignTrainConfig
-) -> int:
-    import torch
-
-    from finsta_cli.hosts.factory import load_checkpoint
-
-    state = load_checkpoint(path)
-    if state.get("kind") != "finsta-train-state":
-        raise InputError(f"{path}: not an align-train state file")
-    if state.get("config_hash") not in config.matching_output_hashes():
-        raise UsageError(
-            f"{path} was written with other settings: --resume needs the same options",
-            hint="start over without --resume, or use another --out",
-        )
-    model.load_state_dict(state["model"])
-    optimizer.load_state_dict(state["optimizer"])
-    torch.set_rng_state(state["rng"])
-    return int(state["step"])
-
-
-def _truncate_metrics(path: Path, step: int) -> None:
-    """Keep only rows up to ``step`` (a resumed run rewrites the rest)."""
-    if not path.exists():
-        return
-    rows = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        try:
-            if json.loads(line).get("step", 0) <= step:
-                rows.append(line)
-        except json.JSONDecodeError:
-            continue
-    atomic_write_text(path, "".join(row + "\n" for row in rows))
+        self._held.close()
+        close_collective(self.comm)
+        self._restore_determinism()

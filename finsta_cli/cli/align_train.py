@@ -6,8 +6,8 @@ from typing import Annotated
 
 import typer
 
-from finsta_cli.align.trainer import AlignMode, Objective
-from finsta_cli.align.trainer import AlignTrainConfig as Config
+from finsta_cli.align.config import AlignMode, Objective
+from finsta_cli.align.config import AlignTrainConfig as Config
 from finsta_cli.cli.options import (
     ConfigOpt,
     JsonOpt,

@@ -5,7 +5,7 @@ from typing import Annotated
 
 import typer
 
-from finsta_cli.align.trainer import AlignTrainConfig
+from finsta_cli.align.config import AlignTrainConfig
 from finsta_cli.cli.options import command
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import UsageError

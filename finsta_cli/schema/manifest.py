@@ -74,3 +74,24 @@ class RunManifest(VersionedRecord):
     warnings: list[RunWarning] = Field(
         default_factory=list, description="what the run warned about (also logged on stderr)"
     )
+
+
+class TrainManifest(RunManifest):
+    """align-train's manifest: a run manifest plus ``result``, the run's summary (what
+    ``--json`` prints).
+
+    A training run has no items, so it writes only the fields it sets (:meth:`to_json`): not
+    ``inputs``, ``counts``, ``shard``, ``limit``, ... Its schema stays 1.0, the fields it has
+    always written; any 1.x manifest reader reads it.
+    """
+
+    SCHEMA_VERSION: ClassVar[str] = "1.0"
+
+    result: dict[str, Any] | None = Field(
+        default=None, description="the run's summary, when it finished (align-train --json)"
+    )
+
+    def to_json(self) -> dict[str, Any]:
+        """The manifest as written: the fields this run set, and which record it is."""
+        written = {"schema_version", "record", "tool", *self.model_fields_set}
+        return self.model_dump(mode="json", include=written)

@@ -179,7 +179,7 @@ def recorded_dsg_frames(checkpoint: Path) -> int | None:
             folder = arg.split("=", 1)[1]
     if folder is None:
         return None
-    from finsta_cli.align.trainer import built_dsg_frames
+    from finsta_cli.align.checkpoint import built_dsg_frames
 
     return built_dsg_frames(Path(folder))
 

@@ -8,8 +8,13 @@ import torch
 from torch_geometric.data import Data
 
 from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, collate
-from finsta_cli.align.data import AlignData, CaptionGraphs, VideoGraphs, build_align_data
-from finsta_cli.align.trainer import _videos_with_captions
+from finsta_cli.align.data import (
+    AlignData,
+    CaptionGraphs,
+    VideoGraphs,
+    build_align_data,
+    videos_with_captions,
+)
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
@@ -22,7 +27,7 @@ HOPS = 1
 @pytest.fixture(scope="module")
 def data(align_set: AlignSet) -> AlignData:
     dataset = load_task_dataset(align_set.data, split="train")
-    videos = [(vid, captions) for vid, _, captions in _videos_with_captions(dataset)]
+    videos = [(vid, captions) for vid, _, captions in videos_with_captions(dataset)]
     return build_align_data(
         videos, tsg_file=align_set.tsg, dsg_dir=align_set.dsg, hsg_dir=align_set.hsg,
         options=GraphOptions(), hops=HOPS, ptc_negatives=2,

@@ -14,8 +14,8 @@ from finsta_cli.align.data import (
     build_align_data,
     negative_intervals,
     predicate_interval,
+    videos_with_captions,
 )
-from finsta_cli.align.trainer import _videos_with_captions
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.graph.convert import NODE_TYPES
@@ -93,7 +93,7 @@ def test_negative_intervals_keep_length_and_overlap_at_most_half(
 
 def _videos(align_set: AlignSet) -> list[tuple[str, list[tuple[str, str]]]]:
     dataset = load_task_dataset(align_set.data, split="train")
-    return [(vid, captions) for vid, _, captions in _videos_with_captions(dataset)]
+    return [(vid, captions) for vid, _, captions in videos_with_captions(dataset)]
 
 
 def _build(align_set: AlignSet, **sources: Path | None) -> AlignData:

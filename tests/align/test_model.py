@@ -9,10 +9,9 @@ import pytest
 import torch
 
 from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, collate
-from finsta_cli.align.data import AlignData, build_align_data
+from finsta_cli.align.data import AlignData, build_align_data, videos_with_captions
 from finsta_cli.align.losses import anchor_info_nce, symmetric_info_nce
 from finsta_cli.align.model import FinstaModel, LossWeights, box_pool, region_pool, span_pool
-from finsta_cli.align.trainer import _videos_with_captions
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
 from finsta_cli.hosts import build_host
@@ -76,7 +75,7 @@ def test_losses_prefer_matching_pairs() -> None:
 @pytest.fixture(scope="module")
 def parts(align_set: AlignSet) -> tuple[HostVLM, AlignData, AlignBatch]:
     dataset = load_task_dataset(align_set.data, split="train")
-    entries = _videos_with_captions(dataset)
+    entries = videos_with_captions(dataset)
     torch.manual_seed(0)
     texts = [text for _, _, captions in entries for _, text in captions]
     host = build_host("tiny", {"frame_size": 32, "num_frames": 4, "dropout": 0.0}, texts=texts)

@@ -20,6 +20,7 @@ from finsta_cli.datasets import ACTION_PROMPT, load_task_dataset
 from finsta_cli.hosts import load_host
 from finsta_cli.hosts.factory import load_checkpoint
 from finsta_cli.hosts.tiny import word_spans
+from finsta_cli.schema.manifest import TrainManifest
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 RUN_FILES = ("checkpoint.pt", "train_state.pt", "metrics.jsonl", "config.yaml", "manifest.json")
@@ -55,6 +56,14 @@ def test_host_only_run_folder(align_set: AlignSet) -> None:
     manifest = json.loads((run / "manifest.json").read_text())
     assert manifest["stage"] == "align-train" and manifest["status"] == "completed"
     assert manifest["result"]["steps"] == 4 and manifest["config"]["seed"] == 0
+    # A TrainManifest: the run fields a training run sets (no item counts), and its result.
+    assert set(manifest) == {
+        "schema_version", "record", "tool", "version", "stage", "status", "command",
+        "started_at", "finished_at", "seconds", "python", "platform", "packages", "config",
+        "config_hash", "device", "threads", "result",
+    }  # fmt: skip
+    assert manifest["schema_version"] == "1.0" and manifest["threads"] == 1
+    assert TrainManifest.model_validate(manifest).to_json() == manifest
     state = load_checkpoint(run / "train_state.pt")
     assert state["kind"] == "finsta-train-state" and state["step"] == 4
     host = load_host(run / "checkpoint.pt")
@@ -257,7 +266,7 @@ def test_resume_of_a_run_from_before_the_text_negatives(
     runner: CliRunner, align_set: AlignSet, tmp_path: Path
 ) -> None:
     # A train state written before text_negatives / neg_weight existed: its hash lacks them.
-    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.io.hashing import hash_json
 
     run = tmp_path / "run"

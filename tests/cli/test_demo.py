@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from finsta_cli.assets import default_lite_checkpoint
 from finsta_cli.cli.app import app
-from finsta_cli.demo import LITE_SPLITS, DemoPlan
+from finsta_cli.demo import EVALUATIONS, LITE_SPLITS, DemoPlan
 from finsta_cli.errors import ExitCode
 from tests.hosts.towers import needs_towers
 
@@ -33,6 +33,19 @@ def test_the_lite_demo_post_trains_the_shipped_checkpoint_on_200_test_videos() -
     # The tiny demo is the one it always was.
     assert DemoPlan.for_host("tiny") == DemoPlan()
     assert DemoPlan.for_host("tiny", quick=True) == DemoPlan.quick()
+
+
+def test_each_variant_runs_host_and_finsta_and_fusion_where_planned() -> None:
+    plan = DemoPlan()
+    assert [arm.name for arm in plan.arms("meanP")] == ["host", "finsta"]
+    host, finsta, fusion = plan.arms("seqTransf")  # the default fusion_temporals
+    assert dict(host.options) == {"objective": "host-only"} and not host.finsta
+    assert dict(finsta.options) == {"objective": "finsta"} and finsta.finsta
+    assert host.evaluations == finsta.evaluations == tuple(EVALUATIONS)
+    assert dict(fusion.options) == {"objective": "finsta", "mode": "fusion"}
+    # Scored with graphs: only the zero-shot evaluations, no fine-tuned task head.
+    assert fusion.scored_with_graphs and not host.scored_with_graphs
+    assert fusion.evaluations and all(not EVALUATIONS[name][2] for name in fusion.evaluations)
 
 
 def test_init_steps_are_refused_for_the_lite_host(runner: CliRunner, tmp_path: Path) -> None:

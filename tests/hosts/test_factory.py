@@ -170,7 +170,7 @@ def test_checkpoint_with_non_finite_weights_is_refused_naming_the_tensor(tmp_pat
 def test_the_registry_holds_every_host_name_and_the_config_takes_them() -> None:
     from typing import get_args
 
-    from finsta_cli.align.trainer import AlignTrainConfig
+    from finsta_cli.align.config import AlignTrainConfig
     from finsta_cli.hosts import HOST_NAMES, HOSTS, HostName
 
     assert tuple(HOSTS) == HOST_NAMES == get_args(HostName)

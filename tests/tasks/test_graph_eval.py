@@ -264,7 +264,7 @@ def test_recorded_dsg_frames(tmp_path: Path) -> None:
 def test_fusion_checkpoint_records_the_dsg_frame_count(
     fusion_checkpoint: Path, tmp_path: Path
 ) -> None:
-    from finsta_cli.align.trainer import built_dsg_frames
+    from finsta_cli.align.checkpoint import built_dsg_frames
 
     # The fixture trains on DSGs written without a build-dsg manifest: nothing recorded.
     assert load_fusion_model(fusion_checkpoint).dsg_frames is None
