@@ -115,6 +115,15 @@ def region_pool(node: Tensor, anchors: Anchors) -> Tensor:
     return total / norm.clamp(min=1e-6).unsqueeze(-1)
 
 
+def fuse(host: Tensor, graph: Tensor) -> Tensor:
+    """Fusion mode's embedding of a text or a video: normalize(host embedding) +
+    normalize(its scene graph's embedding), not normalised again (the contrast does that).
+
+    Shapes: ``host`` (N, E), ``graph`` (N, E) -> (N, E).
+    """
+    return F.normalize(host, dim=-1) + F.normalize(graph, dim=-1)
+
+
 class FinstaModel(nn.Module):
     """A host with Finsta's scene-graph encoders and heads (see the module docstring)."""
 
@@ -312,15 +321,15 @@ class FinstaModel(nn.Module):
                 kd = kd + cosine_distance_sum(student, teacher) * comm.world / count
         out["kd"] = kd / len(parts)
         if self.mode == "fusion":
-            fused_t = F.normalize(text.embedding, dim=-1) + F.normalize(sg_text, dim=-1)
-            fused_v = F.normalize(video.embedding, dim=-1) + F.normalize(sg_video, dim=-1)
+            # The graph embeddings above already went through the encoders: fuse them as
+            # fused_text_embeddings / fused_video_embeddings do, without a second pass.
+            fused_t = fuse(text.embedding, sg_text)
+            fused_v = fuse(video.embedding, sg_video)
             out["vtc_fused"] = symmetric_info_nce(comm.gather(fused_t), comm.gather(fused_v), scale)
             neg_tsg = batch.negative_tsg
             if negative is not None and neg_tsg is not None:
                 # The negatives' fused embeddings: host text + their own TSGs' embeddings.
-                neg_tsg.region = span_pool(negative, neg_tsg.span, neg_tsg.batch)
-                neg_graph = self.sg_text(self.tsg_encoder(neg_tsg).graph)
-                fused_n = F.normalize(negative.embedding, dim=-1) + F.normalize(neg_graph, dim=-1)
+                fused_n = self.fused_text_embeddings(negative, neg_tsg)
                 out["neg_fused"] = hard_negative_loss(
                     fused_t, fused_v, fused_n, batch.negative_owner, scale
                 )
