@@ -27,6 +27,7 @@ Losses (each weighted by the config; off = weight 0):
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -180,6 +181,26 @@ class FinstaModel(nn.Module):
         self.kd_token, self.kd_patch = nn.Linear(d, hidden), nn.Linear(d, hidden)
         self.kd_text, self.kd_video = nn.Linear(e, hidden), nn.Linear(e, hidden)
         self.kd_cross = nn.Linear(2 * e, hidden)
+
+    @classmethod
+    def for_fusion_checkpoint(cls, host: HostVLM, sg_config: Mapping[str, Any]) -> FinstaModel:
+        """The model a fusion checkpoint's weights load into: ``sg_config`` as the model wrote
+        it (:attr:`sg_config`; a missing optional key takes the default of its time). Raises
+        KeyError, TypeError or ValueError on a damaged one."""
+        return cls(
+            host,
+            num_node_labels=int(sg_config["num_node_labels"]),
+            num_edge_labels=int(sg_config["num_edge_labels"]),
+            region_dim=int(sg_config["region_dim"]),
+            hidden=int(sg_config["hidden"]),
+            layers=int(sg_config["layers"]),
+            heads=int(sg_config.get("heads", 4)),
+            dropout=float(sg_config.get("dropout", 0.0)),
+            stgd=bool(sg_config.get("stgd", True)),
+            objective="finsta",
+            mode="fusion",
+            temperature=float(sg_config.get("temperature", 0.07)),
+        )
 
     def sg_parameters(self) -> list[nn.Parameter]:
         host = {id(p) for p in self.host.parameters()}

@@ -103,20 +103,7 @@ def load_fusion_model(path: Path, device: str = "cpu") -> FusionCheckpoint:
         node_vocab = LabelVocab(list(json.loads(str(payload["node_vocab"]))))
         edge_vocab = LabelVocab(list(json.loads(str(payload["edge_vocab"]))))
         options = GraphOptions(**json.loads(str(payload.get("graph_options") or "{}")))
-        model = FinstaModel(
-            host,
-            num_node_labels=int(config["num_node_labels"]),
-            num_edge_labels=int(config["num_edge_labels"]),
-            region_dim=int(config["region_dim"]),
-            hidden=int(config["hidden"]),
-            layers=int(config["layers"]),
-            heads=int(config.get("heads", 4)),
-            dropout=float(config.get("dropout", 0.0)),
-            stgd=bool(config.get("stgd", True)),
-            objective="finsta",
-            mode="fusion",
-            temperature=float(config.get("temperature", 0.07)),
-        )
+        model = FinstaModel.for_fusion_checkpoint(host, config)
     except (KeyError, TypeError, ValueError) as exc:
         raise InputError(
             f"{path}: the scene-graph encoder settings are damaged ({str(exc)[:160]})"
