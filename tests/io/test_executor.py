@@ -221,3 +221,35 @@ def test_build_dsg_on_ray_writes_the_same_files_as_local(ray_cluster: Any, tmp_p
     assert manifest["config"]["executor"]["num_gpus"] == 0.5
     again = runner.invoke(app, [*common, "--out", str(tmp_path / "ray"), "--executor", "ray"])
     assert json.loads(again.stdout)["skipped"] == 5  # the driver's ledger: resume as locally
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_parse_text_on_ray_writes_the_same_bytes_as_local(ray_cluster: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finsta_cli.cli.app import app
+
+    texts = [
+        "a red ball rolls left of a blue cube",
+        "the man is riding a horse on the beach",
+        "two dogs play with a frisbee in the park",
+        "the green cone moves behind the star",
+    ]
+    with (tmp_path / "captions.jsonl").open("w") as captions:
+        for i in range(30):
+            captions.write(json.dumps({"id": f"c{i:02d}", "text": texts[i % 4] + " " * (i % 3)}))
+            captions.write("\n{not json\n" if i == 12 else "\n")  # a bad line fails alone
+    runner = CliRunner()
+    common = ["parse-text", str(tmp_path / "captions.jsonl"), "--batch-size", "4", "-q"]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local.jsonl")])
+    assert local.exit_code == 3, local.output
+    ray = ["--out", str(tmp_path / "ray.jsonl"), "--executor", "ray", "--cpus-per-worker", "0.5"]
+    first = runner.invoke(app, [*common, *ray, "--limit", "9"])  # resume copies these 9 lines
+    assert first.exit_code == 0, first.output
+    on_ray = runner.invoke(app, [*common, *ray, "--workers", "2", "--json"])
+    assert on_ray.exit_code == 3, on_ray.output
+    summary = json.loads(on_ray.stdout)
+    assert (summary["done"], summary["skipped"], summary["failed"]) == (21, 9, 1)
+    written = (tmp_path / "ray.jsonl").read_bytes()
+    assert written.count(b"\n") == 30 and written == (tmp_path / "local.jsonl").read_bytes()
