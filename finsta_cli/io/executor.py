@@ -13,7 +13,7 @@ function on batches, the answers in input order, written by the driver.
 A worker that dies (killed, out of memory) fails only the items it was running, with a reason
 in failures.jsonl; a new worker takes its place and the run goes on. Since failures are not in
 the ledger, a rerun does exactly those items again. Ray is an optional extra (``finsta[ray]``)
-imported only here and only for ``--executor ray``.
+imported only for ``--executor ray``: here, and inside the actors.
 """
 
 from __future__ import annotations
