@@ -23,8 +23,12 @@ from finsta_cli.video.decode import VideoSource
 
 if TYPE_CHECKING:
     from finsta_cli.video.assemble import AssemblySettings, GraphWriter
+    from finsta_cli.video.attributes import AttributeOptions
+    from finsta_cli.video.decode import DecodeOptions
+    from finsta_cli.video.detect import DetectorOptions
     from finsta_cli.video.detections import Detector
-    from finsta_cli.video.stage import BuildDSGConfig
+    from finsta_cli.video.relations import RelationOptions
+    from finsta_cli.video.track import Tracker
 
 
 def actor_device(requested: str, gpu_ids: Sequence[Any]) -> str:
@@ -73,14 +77,28 @@ class _VideoRecord:
 
 
 class VideoGraphBuilder:
-    """Builds one video's DSG files with ``config``'s pipeline, loaded on the first call.
+    """Builds one video's DSG files with build-dsg's pipeline, loaded on the first call.
 
-    Shipped to each Ray actor unloaded (only the config and the output folder travel); the
+    Shipped to each Ray actor unloaded (only the options and the output folder travel); the
     detector then loads once per actor, not once per video.
     """
 
-    def __init__(self, out_dir: Path, config: BuildDSGConfig) -> None:
-        self.out_dir, self.config = out_dir, config
+    def __init__(
+        self,
+        out_dir: Path,
+        *,
+        device: str,
+        detector: DetectorOptions,
+        decode: DecodeOptions,
+        batch: int,
+        prefetch: int,
+        tracker: Tracker,
+        relations: RelationOptions,
+        attributes: AttributeOptions,
+    ) -> None:
+        self.out_dir, self.requested_device = out_dir, device
+        self.detector, self.decode, self.batch, self.prefetch = detector, decode, batch, prefetch
+        self.tracker, self.relations, self.attributes = tracker, relations, attributes
         self._loaded: tuple[Detector, GraphWriter, AssemblySettings] | None = None
         self.device: str | None = None
 
@@ -93,19 +111,18 @@ class VideoGraphBuilder:
 
             from finsta_cli.video.assemble import AssemblySettings, GraphWriter
             from finsta_cli.video.detect import make_detector
-            from finsta_cli.video.track import make_tracker
 
-            self.device = actor_device(self.config.device, ray.get_gpu_ids())
+            self.device = actor_device(self.requested_device, ray.get_gpu_ids())
             # torch's threads as on the local path (--set threads, else the node's CPUs): the
             # detector's sums, and so the bytes written, depend on them.
-            detector = make_detector(self.config.detector_options(), self.device)
+            detector = make_detector(self.detector, self.device)
             settings = AssemblySettings(
                 out_dir=self.out_dir,
                 names=dict(detector.names),
                 feature_dim=int(detector.feature_dim),
-                tracker=make_tracker(self.config.tracker, self.config.tracking),
-                relations=self.config.relations,
-                attributes=self.config.attributes,
+                tracker=self.tracker,
+                relations=self.relations,
+                attributes=self.attributes,
             )
             # Each video is written before the next is taken: the actors overlap one another.
             self._loaded = detector, GraphWriter("thread"), settings
@@ -117,10 +134,8 @@ class VideoGraphBuilder:
 
         detector, writer, settings = self._load()
         record = _VideoRecord()
-        pipeline = DetectionPipeline(detector, writer, settings, record, batch=self.config.batch)
-        pipeline.process(
-            PrefetchingReader([item], self.config.decode_options(), depth=self.config.prefetch)
-        )
+        pipeline = DetectionPipeline(detector, writer, settings, record, batch=self.batch)
+        pipeline.process(PrefetchingReader([item], self.decode, depth=self.prefetch))
         if record.error is not None:
             if isinstance(record.error, BaseException):
                 raise record.error

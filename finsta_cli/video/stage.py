@@ -257,8 +257,20 @@ def _build_graphs_on_ray(
     decoded frames of the local path.
     """
     from finsta_cli.video.remote import VideoGraphBuilder
+    from finsta_cli.video.track import make_tracker
 
-    run.run(items, VideoGraphBuilder(out_dir, config), config.executor)
+    builder = VideoGraphBuilder(
+        out_dir,
+        device=config.device,
+        detector=config.detector_options(),
+        decode=config.decode_options(),
+        batch=config.batch,
+        prefetch=config.prefetch,
+        tracker=make_tracker(config.tracker, config.tracking),
+        relations=config.relations,
+        attributes=config.attributes,
+    )
+    run.run(items, builder, config.executor)
 
 
 def _build_graphs(
