@@ -1,16 +1,19 @@
-"""``--executor ray --workers 2`` vs two ``--shard`` processes: the same synth set, side by side.
+"""``--executor ray --workers 2`` vs two ``--shard`` processes: the same stage, side by side.
 
-Renders ``--videos`` synth videos three ways into fresh folders, one after the other in one run:
-two ``finsta synth --shard I/2`` processes started together (the Slurm-array recipe on one
-machine), ``finsta synth --executor ray --workers 2`` (a local Ray cluster started by the
-command), and one plain local process (the reference). For each it prints the wall time of the
-whole command (start-up included: Ray's cluster start is part of what a user waits for) and
-the render phase (the manifest's ``timings.render`` less ``timings.ray_start``: the items' own
-work), and the ratios of
+Runs a stage over ``--videos`` synth videos three ways into fresh folders, one after the other
+in one run: two ``--shard I/2`` processes started together (the Slurm-array recipe on one
+machine), ``--executor ray --workers 2`` (a local Ray cluster started by the command), and one
+plain local process (the reference). ``--stage synth`` renders the videos; ``--stage
+build-dsg`` renders them once, then builds their graphs (``--frames`` keyframes each, the
+shipped synth detector on the CPU). For each way it prints the wall time of the whole command
+(start-up included: Ray's cluster start is part of what a user waits for) and the work phase
+(synth: the manifest's ``timings.render``; build-dsg: its ``seconds``; both less
+``timings.ray_start``: the items' own work, detector loading included), and the ratios of
 Ray's throughput to the two shards' on both. It checks that the three folders hold the same
 files, byte for byte (manifests, resolved configs and ledgers aside).
 
     python benchmarks/executor.py --videos 24 --rounds 2
+    python benchmarks/executor.py --stage build-dsg --videos 24 --frames 8
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -41,17 +45,32 @@ def _synth(out: Path, videos: int, *extra: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL)
 
 
+def _build_dsg(videos: Path, frames: int) -> Callable[..., subprocess.Popen[bytes]]:
+    """A stage like :func:`_synth`: build-dsg over the synth videos in ``videos``."""
+
+    def start(out: Path, _: int, *extra: str) -> subprocess.Popen[bytes]:
+        command = [sys.executable, "-m", "finsta_cli", "build-dsg", str(videos), "--out", str(out)]
+        command += ["--frames", str(frames), "--device", "cpu", "-q", *extra]
+        return subprocess.Popen(command, env=_env(), stdout=subprocess.DEVNULL)
+
+    return start
+
+
 def _wait(*processes: subprocess.Popen[bytes]) -> None:
     for process in processes:
         if process.wait() != 0:
             raise SystemExit(f"{process.args} exited {process.returncode}")
 
 
-def _render_seconds(out: Path) -> float:
-    """The longest render phase among the folder's manifests (the shards ran side by side),
+def _work_seconds(out: Path) -> float:
+    """The longest work phase among the folder's manifests (the shards ran side by side),
     without the start of the Ray cluster and its actors (``timings.ray_start``)."""
-    timings = [json.loads(path.read_text())["timings"] for path in out.glob("manifest*.json")]
-    return max(phases["render"] - phases.get("ray_start", 0.0) for phases in timings)
+    manifests = [json.loads(path.read_text()) for path in out.glob("manifest*.json")]
+    return max(
+        manifest["timings"].get("render", manifest["seconds"])
+        - manifest["timings"].get("ray_start", 0.0)
+        for manifest in manifests
+    )
 
 
 def _files(root: Path) -> dict[str, bytes]:
@@ -65,20 +84,24 @@ def _files(root: Path) -> dict[str, bytes]:
     }
 
 
-def one_round(root: Path, videos: int) -> dict[str, float]:
+def one_round(root: Path, videos: int, stage: str, frames: int) -> dict[str, float]:
+    run = _synth
+    if stage == "build-dsg":
+        _wait(_synth(root / "data", videos))
+        run = _build_dsg(root / "data" / "videos", frames)
     figures: dict[str, float] = {}
     start = time.perf_counter()
-    _wait(*(_synth(root / "shards", videos, "--shard", f"{i}/2") for i in range(2)))
+    _wait(*(run(root / "shards", videos, "--shard", f"{i}/2") for i in range(2)))
     figures["shards_wall"] = time.perf_counter() - start
-    figures["shards_render"] = _render_seconds(root / "shards")
+    figures["shards_work"] = _work_seconds(root / "shards")
     start = time.perf_counter()
-    _wait(_synth(root / "ray", videos, "--executor", "ray", "--workers", "2"))
+    _wait(run(root / "ray", videos, "--executor", "ray", "--workers", "2"))
     figures["ray_wall"] = time.perf_counter() - start
-    figures["ray_render"] = _render_seconds(root / "ray")
+    figures["ray_work"] = _work_seconds(root / "ray")
     start = time.perf_counter()
-    _wait(_synth(root / "local", videos))
+    _wait(run(root / "local", videos))
     figures["local_wall"] = time.perf_counter() - start
-    figures["local_render"] = _render_seconds(root / "local")
+    figures["local_work"] = _work_seconds(root / "local")
     local, shards, ray = (_files(root / name) for name in ("local", "shards", "ray"))
     if not local.keys() == shards.keys() == ray.keys() or any(
         local[name] != shards[name] or local[name] != ray[name] for name in local
@@ -91,25 +114,30 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--videos", type=int, default=24)
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--stage", choices=("synth", "build-dsg"), default="synth")
+    parser.add_argument("--frames", type=int, default=8, help="build-dsg: keyframes per video")
     args = parser.parse_args()
     rounds = []
     for number in range(args.rounds):
         with tempfile.TemporaryDirectory(prefix="finsta-executor-") as folder:
-            figures = one_round(Path(folder), args.videos)
+            figures = one_round(Path(folder), args.videos, args.stage, args.frames)
         rounds.append(figures)
         print(f"round {number + 1}: " + ", ".join(f"{k} {v:.2f}s" for k, v in figures.items()))
     median = {key: statistics.median(r[key] for r in rounds) for key in rounds[0]}
-    print(f"{args.videos} videos, median of {args.rounds} round(s); files identical in all three")
+    print(
+        f"{args.stage}, {args.videos} videos, median of {args.rounds} round(s); "
+        "files identical in all three"
+    )
     for way in ("shards", "ray", "local"):
-        wall, render = median[f"{way}_wall"], median[f"{way}_render"]
+        wall, work = median[f"{way}_wall"], median[f"{way}_work"]
         print(
             f"  {way:<7} wall {wall:6.2f}s ({args.videos / wall:5.2f} videos/s)  "
-            f"render {render:6.2f}s ({args.videos / render:5.2f} videos/s)"
+            f"work {work:6.2f}s ({args.videos / work:5.2f} videos/s)"
         )
     print(
         "ray / two shards throughput: "
         f"wall {median['shards_wall'] / median['ray_wall']:.2f}x, "
-        f"render {median['shards_render'] / median['ray_render']:.2f}x"
+        f"work {median['shards_work'] / median['ray_work']:.2f}x"
     )
 
 

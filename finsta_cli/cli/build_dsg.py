@@ -7,15 +7,21 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     SetOpt,
     ShardOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
     device_option,
+    executor_overrides,
     finish_stage,
     given_options,
     shard_option,
@@ -178,6 +184,11 @@ def build_dsg(
     force: ForceOpt = False,
     shard: ShardOpt = None,
     limit: LimitOpt = None,
+    executor_kind: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Build a dynamic scene graph per video: OUT/<video_id>.json (DSG) and OUT/<video_id>.pt.
 
@@ -188,7 +199,8 @@ def build_dsg(
     from finsta_cli.video.stage import run_build_dsg
 
     detections_file = str(detections) if detections is not None else None
-    overrides = given_options(ctx, Config, detections=detections_file)
+    executor = executor_overrides(executor_kind, workers, num_gpus, cpus_per_worker, ray_address)
+    overrides = given_options(ctx, Config, detections=detections_file, **executor)
     resolved = load_config(Config, config, overrides, set_ or ())
     summary = run_build_dsg(
         videos,

@@ -6,15 +6,21 @@ import typer
 
 from finsta_cli.cli.options import (
     ConfigOpt,
+    CpusPerWorkerOpt,
+    ExecutorOpt,
     ForceOpt,
     JsonOpt,
     LimitOpt,
+    NumGpusOpt,
     QuietOpt,
+    RayAddressOpt,
     SetOpt,
     ShardOpt,
     SpacyModelOpt,
     VerboseOpt,
+    WorkersOpt,
     command,
+    executor_overrides,
     finish_stage,
     given_options,
     shard_option,
@@ -123,6 +129,11 @@ def parse_text(
     force: ForceOpt = False,
     shard: ShardOpt = None,
     limit: LimitOpt = None,
+    executor_kind: ExecutorOpt = None,
+    workers: WorkersOpt = None,
+    num_gpus: NumGpusOpt = None,
+    cpus_per_worker: CpusPerWorkerOpt = None,
+    ray_address: RayAddressOpt = None,
 ) -> None:
     """Parse captions into textual scene graphs, one record per caption, in input order.
 
@@ -132,7 +143,8 @@ def parse_text(
     from finsta_cli.config import load_config
     from finsta_cli.text.parse_stage import run_parse_text
 
-    overrides = given_options(ctx, Config, format=output_format)
+    executor = executor_overrides(executor_kind, workers, num_gpus, cpus_per_worker, ray_address)
+    overrides = given_options(ctx, Config, format=output_format, **executor)
     resolved = load_config(Config, config, overrides, set_ or ())
     if parser_model is not None and resolved.parser != "learned":
         from finsta_cli.errors import UsageError

@@ -7,18 +7,23 @@ writes the item's outputs with the atomic helpers, on a file system the driver s
 The function reaches each actor once (Ray pickles it with cloudpickle, closures included), so
 what it holds (a detector, a matcher) is built or loaded once per worker, not once per item.
 
+A stage that writes one ordered output (parse-text) uses :func:`map_on_ray` instead: the pool's
+function on batches, the answers in input order, written by the driver.
+
 A worker that dies (killed, out of memory) fails only the items it was running, with a reason
 in failures.jsonl; a new worker takes its place and the run goes on. Since failures are not in
 the ledger, a rerun does exactly those items again. Ray is an optional extra (``finsta[ray]``)
-imported only here and only for ``--executor ray``.
+imported only for ``--executor ray``: here, and inside the actors.
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-from collections.abc import Callable, Iterable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import TYPE_CHECKING, Any, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -29,10 +34,14 @@ if TYPE_CHECKING:
     from finsta_cli.io.stage import StageItem, StageRun
 
 ExecutorKind = Literal["local", "ray"]
+InputT = TypeVar("InputT")
+_END: Any = object()
 RAY_INSTALL = 'pip install "finsta[ray]"'
 # Items queued on each actor beyond the one it runs: its next item is there when it finishes.
 _QUEUED_PER_WORKER = 1
 log = get_logger("executor")
+# The start of the reason recorded for the items of a worker that died.
+LOST = "worker lost"
 
 
 # Ray actors when neither --workers nor the stage's own worker count says.
@@ -90,6 +99,13 @@ class _Worker:
             return False, _portable(exc)
         return True, [os.fspath(path) for path in outputs]
 
+    def call(self, payload: Any) -> tuple[bool, Any]:
+        """``(True, what the function returns)`` or ``(False, the error)``."""
+        try:
+            return True, self._process(payload)
+        except Exception as exc:
+            return False, _portable(exc)
+
     def gpu_ids(self) -> list[Any]:
         import ray
 
@@ -129,7 +145,7 @@ class RayPool:
     """``workers`` Ray actors that each hold the stage's per-item function."""
 
     def __init__(self, ray: Any, process: Callable[..., Any], config: ExecutorConfig) -> None:
-        self._ray = ray
+        self.ray = ray
         self._config = config
         self._remote = ray.remote(num_cpus=config.cpus_per_worker, num_gpus=config.num_gpus)(
             _Worker
@@ -143,8 +159,15 @@ class RayPool:
         return self._remote.remote(self._process_ref)
 
     def replace(self, actor: Any) -> Any:
-        """A fresh actor in place of a dead one."""
-        self._ray.kill(actor, no_restart=True)
+        """A fresh actor in place of a dead one (at most twice per worker, so that a function
+        that kills every worker stops the run)."""
+        if self.replaced >= 2 * self.size:
+            raise FinstaError(
+                f"{self.replaced} Ray workers died during this run; stopping",
+                hint="see the Ray logs (/tmp/ray/session_latest/logs)",
+            )
+        log.warning("a Ray worker died; starting another")
+        self.ray.kill(actor, no_restart=True)
         self.replaced += 1
         index = self.actors.index(actor)
         self.actors[index] = self.new_actor()
@@ -152,7 +175,7 @@ class RayPool:
 
     def shutdown(self) -> None:
         for actor in self.actors:
-            self._ray.kill(actor, no_restart=True)
+            self.ray.kill(actor, no_restart=True)
 
 
 def run_on_ray(
@@ -162,19 +185,42 @@ def run_on_ray(
     config: ExecutorConfig,
 ) -> None:
     """:meth:`StageRun.run` on a pool of Ray actors; the driver records every outcome."""
+    with started_pool(run, process, config) as pool:
+        _run_items(run, items, pool)
+
+
+@contextmanager
+def started_pool(
+    run: StageRun[Any], process: Callable[..., Any], config: ExecutorConfig
+) -> Iterator[RayPool]:
+    """A pool of actors holding ``process``, on the cluster of ``config`` (started here when
+    none is running, and then shut down at the end)."""
     ray = import_ray()
     started_here = not ray.is_initialized()
-    with run.timed("ray_start"):  # in the manifest: the cluster's and the actors' start
+    try:
+        with run.timed("ray_start"):  # in the manifest: the cluster's and the actors' start
+            if started_here:
+                ray.init(
+                    address=config.ray_address,
+                    include_dashboard=False,
+                    log_to_driver=False,
+                    configure_logging=False,
+                )
+            _check_fits(ray, config)
+            pool = RayPool(ray, process, config)
+        try:
+            with run.timed("ray_start"):
+                ray.get([actor.gpu_ids.remote() for actor in pool.actors])
+            yield pool
+        finally:
+            pool.shutdown()
+    finally:
         if started_here:
-            ray.init(
-                address=config.ray_address,
-                include_dashboard=False,
-                log_to_driver=False,
-                configure_logging=False,
-            )
-        _check_fits(ray, config)
-        pool = RayPool(ray, process, config)
-        ray.get([actor.gpu_ids.remote() for actor in pool.actors])
+            ray.shutdown()
+
+
+def _run_items(run: StageRun[Any], items: Iterable[StageItem[Any]], pool: RayPool) -> None:
+    ray = pool.ray
     # Each actor has at most 1 + _QUEUED_PER_WORKER items in flight; a dead one is replaced
     # (at most twice per worker, so that a function that kills every worker stops the run).
     pending: dict[Any, tuple[StageItem[Any], Any]] = {}
@@ -193,39 +239,70 @@ def run_on_ray(
                 pending[actor.run.remote(item)] = (item, actor)
                 load[id(actor)] = load.get(id(actor), 0) + 1
 
-    try:
-        submit()
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1)
-            ref = ready[0]
-            item, actor = pending.pop(ref)
-            if id(actor) in load:
-                load[id(actor)] -= 1
-            try:
-                ok, value = ray.get(ref)
-            except ray.exceptions.RayActorError as exc:
-                run.fail(item, f"worker lost: {type(exc).__name__} (the item is redone by a rerun)")
-                if actor in pool.actors:
-                    if pool.replaced >= 2 * pool.size:
-                        raise FinstaError(
-                            f"{pool.replaced} Ray workers died during this run; stopping",
-                            hint="see the Ray logs (/tmp/ray/session_latest/logs)",
-                        ) from None
-                    log.warning("a Ray worker died; starting another")
-                    load.pop(id(actor), None)
-                    load[id(pool.replace(actor))] = 0
+    submit()
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1)
+        ref = ready[0]
+        item, actor = pending.pop(ref)
+        if id(actor) in load:
+            load[id(actor)] -= 1
+        try:
+            ok, value = ray.get(ref)
+        except ray.exceptions.RayActorError as exc:
+            run.fail(item, f"{LOST}: {type(exc).__name__} (the item is redone by a rerun)")
+            if actor in pool.actors:
+                load.pop(id(actor), None)
+                load[id(pool.replace(actor))] = 0
+        else:
+            if ok:
+                run.done(item, value)
+            elif isinstance(value, FinstaError) and value.exit_code in (
+                ExitCode.MISSING_RESOURCE,
+                ExitCode.USAGE,
+            ):
+                raise value  # every item would fail alike, as on the local path
             else:
-                if ok:
-                    run.done(item, value)
-                elif isinstance(value, FinstaError) and value.exit_code in (
-                    ExitCode.MISSING_RESOURCE,
-                    ExitCode.USAGE,
-                ):
-                    raise value  # every item would fail alike, as on the local path
-                else:
-                    run.fail(item, value)
-            submit()
-    finally:
-        pool.shutdown()
-        if started_here:
-            ray.shutdown()
+                run.fail(item, value)
+        submit()
+
+
+def map_on_ray(
+    pool: RayPool, function_input: Iterable[InputT]
+) -> Iterator[tuple[InputT, bool, Any]]:
+    """The pool's function on each input, the answers in input order: ``(input, True, what it
+    returned)``, or ``(input, False, why)`` when the worker running it died (it is replaced).
+
+    For a stage that writes one ordered output (parse-text): the driver writes the answers as
+    they come, with at most ``1 + _QUEUED_PER_WORKER`` inputs in flight per actor. An error
+    that the function raises stops the run, as it would on the local path.
+    """
+    ray = pool.ray
+    inputs = iter(function_input)
+    flight: deque[tuple[InputT, Any, Any]] = deque()  # (input, ref, actor) in input order
+    load = {id(actor): 0 for actor in pool.actors}
+
+    def submit() -> None:
+        while len(flight) < pool.size * (1 + _QUEUED_PER_WORKER):
+            payload = next(inputs, _END)
+            if payload is _END:
+                return
+            actor = min(pool.actors, key=lambda each: load.get(id(each), 0))
+            flight.append((payload, actor.call.remote(payload), actor))
+            load[id(actor)] = load.get(id(actor), 0) + 1
+
+    submit()
+    while flight:
+        payload, ref, actor = flight.popleft()
+        try:
+            ok, value = ray.get(ref)
+        except ray.exceptions.RayActorError as exc:
+            if actor in pool.actors:
+                load.pop(id(actor), None)
+                load[id(pool.replace(actor))] = 0
+            yield payload, False, f"{LOST}: {type(exc).__name__} (redone by a rerun)"
+        else:
+            load[id(actor)] = load.get(id(actor), 1) - 1
+            if not ok:
+                raise value
+            yield payload, True, value
+        submit()

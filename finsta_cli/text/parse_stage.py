@@ -3,8 +3,10 @@
 :func:`run_parse_text` reads the captions (:mod:`~finsta_cli.text.caption_input`), runs them
 through spaCy's ``nlp.pipe``, turns each parse into a line (:class:`LineRenderer`: the rules or
 the learned parser, TSG JSON or FACTUAL) and writes the lines in input order
-(:class:`OrderedOutput`). Captions longer than ``max_chars`` are cut with a warning. Resume
-(same input text and config) copies an item's earlier record instead of parsing it again.
+(:class:`OrderedOutput`); with ``--executor ray``, Ray actors parse batches of captions
+(:mod:`finsta_cli.text.remote`) and the lines are written here as locally. Captions longer
+than ``max_chars`` are cut with a warning. Resume (same input text and config) copies an
+item's earlier record instead of parsing it again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from pydantic import Field
 from finsta_cli.config import StageConfig
 from finsta_cli.errors import UsageError
 from finsta_cli.io.atomic import atomic_open
+from finsta_cli.io.executor import ExecutorConfig
 from finsta_cli.io.hashing import hash_file, hash_text
 from finsta_cli.io.jsonl import STDIO
 from finsta_cli.io.progress import get_logger
@@ -54,7 +57,7 @@ class ParseTextConfig(StageConfig):
     """Options of ``finsta parse-text`` (section ``parse_text`` of a shared config file)."""
 
     SECTION: ClassVar[str] = "parse_text"
-    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"batch_size", "n_process"})
+    RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset({"batch_size", "n_process", "executor"})
 
     format: OutputFormat = Field(default="tsg", description="tsg records or FACTUAL lines")
     input_format: InputFormat = "auto"
@@ -70,6 +73,7 @@ class ParseTextConfig(StageConfig):
     parser_model: str | None = Field(
         default=None, description="learned parser folder [assets/text/learned_parser]"
     )
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
 
 class OutputWriter:
@@ -286,7 +290,7 @@ def _to_parse(
         yield bound_text(item.payload.text, max_chars, item.source), item
 
 
-def _load_learned(config: ParseTextConfig, conventions: Conventions) -> LearnedParser | None:
+def load_learned(config: ParseTextConfig, conventions: Conventions) -> LearnedParser | None:
     if config.parser != "learned":
         return None
     from finsta_cli.runtime import configure_threads
@@ -320,7 +324,7 @@ def run_parse_text(
         raise UsageError(f"--out {out} is the input file: choose another output file")
     nlp = load_nlp(config.spacy_model)
     conventions = load_conventions()
-    learned = _load_learned(config, conventions)
+    learned = load_learned(config, conventions)
     # spaCy's lemmatizer sets every token's lemma in Python; the rules get the same lemmas from
     # a cache keyed on what the lemmatizer reads (word, POS, morphology), so nlp.pipe skips it.
     lemmas = LemmaCache(nlp, attribute_ruler=True) if "lemmatizer" in nlp.pipe_names else None
@@ -363,14 +367,22 @@ def run_parse_text(
                 items = _keyed_by_model(items, learned.digest)
             with OutputWriter(out, config.format) as writer, run.timed("parse"):
                 output = OrderedOutput(writer, renderer, nlp, previous)
-                docs = nlp.pipe(
-                    _to_parse(run, output.track(items, run), config.max_chars),
-                    as_tuples=True,
-                    batch_size=config.batch_size,
-                    n_process=config.n_process,
-                    disable=skip,
-                )
-                for item, line in renderer.lines(docs):
+                to_parse = _to_parse(run, output.track(items, run), config.max_chars)
+                rendered: Iterable[Rendered]
+                if config.executor.kind == "ray":
+                    from finsta_cli.text.remote import lines_on_ray
+
+                    rendered = lines_on_ray(run, to_parse, config)
+                else:
+                    docs = nlp.pipe(
+                        to_parse,
+                        as_tuples=True,
+                        batch_size=config.batch_size,
+                        n_process=config.n_process,
+                        disable=skip,
+                    )
+                    rendered = renderer.lines(docs)
+                for item, line in rendered:
                     output.flush_until(item)
                     if isinstance(line, Exception):  # a rule that trips on one parse
                         run.fail(item, line)

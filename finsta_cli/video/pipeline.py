@@ -4,21 +4,44 @@ in the stage run."""
 
 from __future__ import annotations
 
+import os
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from concurrent.futures import Future
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from typing import Protocol
 
 import numpy as np
 
-from finsta_cli.io.stage import StageItem, StageRun
+from finsta_cli.io.stage import StageItem
 from finsta_cli.video.assemble import AssemblyJob, AssemblySettings, GraphWriter, Outcome
 from finsta_cli.video.attributes import box_colours
 from finsta_cli.video.decode import DecodeFailure, FrameChunk, VideoInfo, VideoSource
 from finsta_cli.video.detections import Detector, FrameKey
 from finsta_cli.video.dsg import FrameResult
 from finsta_cli.video.footage import FootageCheck
+
+
+class VideoOutcomes(Protocol):
+    """Where the pipeline records each video's outcome and its timings: the stage run, or
+    on a Ray actor a stand-in for one video (:mod:`finsta_cli.video.remote`)."""
+
+    timings: dict[str, float]
+
+    def timed(self, phase: str) -> AbstractContextManager[None]: ...
+
+    def done(
+        self, item: StageItem[VideoSource], outputs: Sequence[str | os.PathLike[str]]
+    ) -> None: ...
+
+    def fail(
+        self,
+        item: StageItem[VideoSource] | str,
+        error: BaseException | str,
+        source: str | None = None,
+    ) -> None: ...
 
 
 @dataclass
@@ -55,7 +78,7 @@ class DetectionPipeline:
         detector: Detector,
         writer: GraphWriter,
         settings: AssemblySettings,
-        run: StageRun[VideoSource],
+        run: VideoOutcomes,
         *,
         batch: int,
         footage: FootageCheck | None = None,

@@ -7,7 +7,8 @@ on background threads (:class:`~finsta_cli.video.decode.PrefetchingReader`), det
 first, then ``.json``, each atomically) beside detection, on a writer thread or in a worker
 process (``--assemble``, :mod:`finsta_cli.video.assemble`). So a run that is killed resumes with
 the videos it had not finished. A video that cannot be decoded, or fails later, is recorded in
-failures.jsonl; the others go on.
+failures.jsonl; the others go on. With ``--executor ray``, each Ray actor runs that pipeline on
+the videos it is handed (:mod:`finsta_cli.video.remote`) and this process records them.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from finsta_cli.config import StageConfig
+from finsta_cli.io.executor import ExecutorConfig
 from finsta_cli.io.hashing import hash_file, hash_json
 from finsta_cli.io.jsonl import BadInput
 from finsta_cli.io.shard import Shard
@@ -48,7 +50,16 @@ class BuildDSGConfig(StageConfig):
 
     SECTION: ClassVar[str] = "build_dsg"
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"batch", "device", "threads", "prefetch", "decode_workers", "assemble", "allow_download"}
+        {
+            "batch",
+            "device",
+            "threads",
+            "prefetch",
+            "decode_workers",
+            "assemble",
+            "allow_download",
+            "executor",
+        }
     )
 
     frames: int = Field(16, ge=1, description="uniform keyframes per video")
@@ -94,6 +105,7 @@ class BuildDSGConfig(StageConfig):
     )
     device: str = "auto"
     threads: int | None = Field(None, ge=1)
+    executor: ExecutorConfig = Field(default_factory=ExecutorConfig)
 
     @model_validator(mode="before")
     @classmethod
@@ -159,7 +171,8 @@ def run_build_dsg(
     """Build the DSG of every video in ``inputs`` into ``out`` (see the module docstring)."""
     from finsta_cli.runtime import resolve_device
 
-    device = resolve_device(config.device)
+    on_ray = config.executor.kind == "ray"
+    device = config.device if on_ray else resolve_device(config.device)  # ray: each actor's
     whole = shard or Shard()
     # A manifest line that names no video, or a second video of one id, fails alone.
     bad: list[BadInput] = []
@@ -196,8 +209,9 @@ def run_build_dsg(
         for failure in bad:
             if whole.contains(failure.id):
                 run.fail(failure.id, failure.reason, source=failure.source)
-        todo = list(run.select(items))
-        if todo:
+        if on_ray:
+            _build_graphs_on_ray(items, out_dir, config, run)
+        elif todo := list(run.select(items)):
             _build_graphs(todo, out_dir, config, device, run)
     assert run.summary is not None
     return run.summary
@@ -229,6 +243,34 @@ def _footage_check(
     if config.detector != "yolo" or not is_synth_detector(names):
         return None
     return FootageCheck(run, config.weights or str(default_detector_weights()))
+
+
+def _build_graphs_on_ray(
+    items: list[StageItem[VideoSource]],
+    out_dir: Path,
+    config: BuildDSGConfig,
+    run: StageRun[VideoSource],
+) -> None:
+    """The videos on a pool of Ray actors, each with its own detection pipeline (loaded once).
+
+    Not there: the check of the footage against the synth detector, which looks at the
+    decoded frames of the local path.
+    """
+    from finsta_cli.video.remote import VideoGraphBuilder
+    from finsta_cli.video.track import make_tracker
+
+    builder = VideoGraphBuilder(
+        out_dir,
+        device=config.device,
+        detector=config.detector_options(),
+        decode=config.decode_options(),
+        batch=config.batch,
+        prefetch=config.prefetch,
+        tracker=make_tracker(config.tracker, config.tracking),
+        relations=config.relations,
+        attributes=config.attributes,
+    )
+    run.run(items, builder, config.executor)
 
 
 def _build_graphs(

@@ -183,3 +183,73 @@ def test_build_hsg_on_ray_writes_the_same_files_as_local(ray_cluster: Any, tmp_p
     assert [name for name in files_local if files_local[name] != files_ray[name]] == []
     resolved = (tmp_path / "ray" / "config.yaml").read_text()
     assert "kind: ray" in resolved and "cpus_per_worker: 0.5" in resolved
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_build_dsg_on_ray_writes_the_same_files_as_local(ray_cluster: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finsta_cli.cli.app import app
+
+    # Four frames a video and batches of eight: locally, two videos share each detector batch.
+    config = SynthConfig(videos=5, seed=8, width=96, height=96, min_frames=12, max_frames=12)
+    generate_dataset(config, tmp_path / "synth", quiet=True)
+    videos = tmp_path / "synth" / "videos"
+    (videos / "broken.mp4").write_text("not a video\n")  # fails alone, on both paths
+    runner = CliRunner()
+    common = ["build-dsg", str(videos), "--frames", "4", "--batch", "8", "--imgsz", "64"]
+    common += ["--device", "cpu", "-q", "--json"]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local")])
+    assert local.exit_code == 3, local.output
+    on_ray = runner.invoke(
+        app, [*common, "--out", str(tmp_path / "ray"), "--executor", "ray", "--workers", "2",
+              "--num-gpus", "0.5", "--cpus-per-worker", "0.5"]
+    )  # fmt: skip
+    assert on_ray.exit_code == 3, on_ray.output
+    assert (json.loads(on_ray.stdout)["done"], json.loads(on_ray.stdout)["failed"]) == (5, 1)
+    files_local, files_ray = _files(tmp_path / "local"), _files(tmp_path / "ray")
+    assert sum(name.endswith(".pt") for name in files_local) == 5
+    assert files_local.keys() == files_ray.keys()
+    assert [n for n in files_local if files_local[n] != files_ray[n] and "failures" not in n] == []
+    failure = json.loads(files_ray["failures.jsonl"])
+    assert (
+        failure["id"] == "broken"
+        and failure["reason"] == json.loads(files_local["failures.jsonl"])["reason"]
+    )
+    manifest = json.loads((tmp_path / "ray" / "manifest.json").read_text())
+    assert manifest["config"]["executor"]["num_gpus"] == 0.5
+    again = runner.invoke(app, [*common, "--out", str(tmp_path / "ray"), "--executor", "ray"])
+    assert json.loads(again.stdout)["skipped"] == 5  # the driver's ledger: resume as locally
+
+
+@pytest.mark.ray
+@pytest.mark.slow
+def test_parse_text_on_ray_writes_the_same_bytes_as_local(ray_cluster: Any, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from finsta_cli.cli.app import app
+
+    texts = [
+        "a red ball rolls left of a blue cube",
+        "the man is riding a horse on the beach",
+        "two dogs play with a frisbee in the park",
+        "the green cone moves behind the star",
+    ]
+    with (tmp_path / "captions.jsonl").open("w") as captions:
+        for i in range(30):
+            captions.write(json.dumps({"id": f"c{i:02d}", "text": texts[i % 4] + " " * (i % 3)}))
+            captions.write("\n{not json\n" if i == 12 else "\n")  # a bad line fails alone
+    runner = CliRunner()
+    common = ["parse-text", str(tmp_path / "captions.jsonl"), "--batch-size", "4", "-q"]
+    local = runner.invoke(app, [*common, "--out", str(tmp_path / "local.jsonl")])
+    assert local.exit_code == 3, local.output
+    ray = ["--out", str(tmp_path / "ray.jsonl"), "--executor", "ray", "--cpus-per-worker", "0.5"]
+    first = runner.invoke(app, [*common, *ray, "--limit", "9"])  # resume copies these 9 lines
+    assert first.exit_code == 0, first.output
+    on_ray = runner.invoke(app, [*common, *ray, "--workers", "2", "--json"])
+    assert on_ray.exit_code == 3, on_ray.output
+    summary = json.loads(on_ray.stdout)
+    assert (summary["done"], summary["skipped"], summary["failed"]) == (21, 9, 1)
+    written = (tmp_path / "ray.jsonl").read_bytes()
+    assert written.count(b"\n") == 30 and written == (tmp_path / "local.jsonl").read_bytes()
