@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parent.parent
+# repo_env is re-exported for tests/align and tests/io/test_executor.py, which other branches own;
+# new tests import it from tests.helpers.
+from tests.helpers import REPO, repo_env  # noqa: F401
+
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
@@ -34,10 +36,3 @@ def shared_benchmarks() -> Path:
     if not SHARED_BENCHMARKS.is_dir():
         pytest.skip("../shared/benchmarks is not present")
     return SHARED_BENCHMARKS
-
-
-def repo_env() -> dict[str, str]:
-    """The environment for subprocess tests: this interpreter's, with the repo importable."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env

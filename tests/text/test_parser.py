@@ -3,38 +3,12 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 
 import pytest
-import spacy
-from spacy.tokens import Doc
 
-from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions, load_conventions
-from finsta_cli.text.factual import tsg_to_facts
 from finsta_cli.text.parser import SPACY_EXCLUDE, load_nlp, parse_doc, parse_texts
-
-VOCAB = spacy.blank("en").vocab
-
-
-def make_doc(rows: Sequence[tuple[str, int, str, str, str, str]]) -> Doc:
-    """A parsed Doc from (word, head, dep, pos, tag, lemma) rows; heads are token indices."""
-    words, heads, deps, pos, tags, lemmas = (list(column) for column in zip(*rows, strict=True))
-    return Doc(VOCAB, words=words, heads=heads, deps=deps, pos=pos, tags=tags, lemmas=lemmas)
-
-
-def facts_of(tsg: TSG, conventions: Conventions | None = None) -> set[tuple[str, ...]]:
-    conv = conventions or Conventions()
-    return set(
-        tsg_to_facts(tsg, object_names=conv.object_names, predicate_names=conv.predicate_names)
-    )
-
-
-def edges_by_type(tsg: TSG, kind: str) -> list[tuple[str, str]]:
-    return [
-        (tsg.nodes[e.source].label, tsg.nodes[e.target].label) for e in tsg.edges if e.type == kind
-    ]
-
+from tests.text.helpers import edges_by_type, facts_of, make_doc
 
 # "two men quickly pick up a red box and then leave"
 PICK_UP = [

@@ -10,40 +10,8 @@ from hypothesis import strategies as st
 from finsta_cli.schema import TSG
 from finsta_cli.text.factual import format_facts, parse_facts, tsg_to_facts
 from finsta_cli.text.parser import load_nlp, parse_texts, tsg_record
+from tests.text.helpers import VOCABULARY
 
-# Caption words the strategies draw from (tests/text/learned/test_training.py adds to them).
-VOCABULARY = [
-    "a",
-    "the",
-    "man",
-    "men",
-    "two",
-    "red",
-    "cup",
-    "on",
-    "table",
-    "in",
-    "front",
-    "of",
-    "is",
-    "was",
-    "by",
-    "and",
-    "then",
-    "it",
-    "they",
-    "who",
-    "holding",
-    "sits",
-    "quickly",
-    "next",
-    "to",
-    "'s",
-    ",",
-    ".",
-    "of",
-    "bunch",
-]
 WORDS = st.sampled_from(VOCABULARY)
 TEXTS = st.one_of(
     st.text(max_size=80),
