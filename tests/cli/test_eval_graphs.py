@@ -1,7 +1,7 @@
 """``finsta eval --with-graphs``: a fusion checkpoint scored with graphs from files or built on
 the fly, the fallback counts, and the refusals (exit codes 2 and 4)."""
 
-# ruff: noqa: F811  (align_set and fusion_checkpoint are session fixtures imported below)
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
-from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
 
 
 def _eval(runner: CliRunner, checkpoint: Path, align_set: AlignSet, out: Path, *extra: str) -> Any:
