@@ -1,15 +1,19 @@
-"""Shared fixtures: an isolated cache folder, the CLI runner, and the ../shared benchmarks path."""
+"""Shared fixtures: an isolated cache folder, the CLI runner, the ../shared benchmarks path, and a
+fusion-mode align-train checkpoint (for the tests of ``eval --with-graphs``)."""
+
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-REPO = Path(__file__).resolve().parent.parent
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+from tests.helpers import REPO
+
 SHARED_BENCHMARKS = REPO.parent / "shared" / "benchmarks"
 
 
@@ -36,8 +40,28 @@ def shared_benchmarks() -> Path:
     return SHARED_BENCHMARKS
 
 
-def repo_env() -> dict[str, str]:
-    """The environment for subprocess tests: this interpreter's, with the repo importable."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+_FUSION_RUNS: dict[Path, Path] = {}
+
+
+def build_fusion_run(align_set: AlignSet, out: Path) -> Path:
+    """``align-train --mode fusion`` for 3 steps; returns its checkpoint.pt."""
+    from finsta_cli.cli.app import app
+
+    args = ["align-train", "--data", str(align_set.data), "--out", str(out), "--config",
+            str(align_set.config), "--tsg", str(align_set.tsg), "--dsg", str(align_set.dsg),
+            "--hsg", str(align_set.hsg), "--mode", "fusion", "--steps", "3", "--seed", "0",
+            "-q"]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    return out / "checkpoint.pt"
+
+
+@pytest.fixture(scope="session")
+def fusion_checkpoint(align_set: AlignSet) -> Path:
+    """A fusion-mode align-train run on the session's synth set (3 steps, ground-truth DSGs
+    without detector features), built once per session."""
+    if align_set.root not in _FUSION_RUNS:
+        _FUSION_RUNS[align_set.root] = build_fusion_run(
+            align_set, align_set.root / "runs" / "fusion"
+        )
+    return _FUSION_RUNS[align_set.root]

@@ -23,8 +23,8 @@ import torch
 
 from finsta_cli.io.faults import ENV
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
-from tests.conftest import repo_env
-from tests.video.conftest import write_gt_detections
+from tests.helpers import repo_env
+from tests.video.helpers import write_gt_detections
 
 # ruff: noqa: F811  (align_set is the session fixture imported above)
 

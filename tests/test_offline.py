@@ -11,41 +11,7 @@ from pathlib import Path
 import pytest
 
 from finsta_cli import offline
-from tests.conftest import repo_env
-
-NETWORK_GUARD = """
-import os, socket
-
-_LOG = os.environ["FINSTA_NETLOG"]
-
-def _record(what):
-    with open(_LOG, "a", encoding="utf-8") as handle:
-        handle.write(what + "\\n")
-    raise OSError("network access attempted in an offline test: " + what)
-
-_connect, _connect_ex = socket.socket.connect, socket.socket.connect_ex
-
-def connect(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _record("connect %r" % (address,))
-    return _connect(self, address)
-
-def connect_ex(self, address):
-    if self.family in (socket.AF_INET, socket.AF_INET6):
-        _record("connect_ex %r" % (address,))
-    return _connect_ex(self, address)
-
-def getaddrinfo(host, *args, **kwargs):
-    _record("getaddrinfo %r" % (host,))
-
-def create_connection(address, *args, **kwargs):
-    _record("create_connection %r" % (address,))
-
-socket.socket.connect = connect
-socket.socket.connect_ex = connect_ex
-socket.getaddrinfo = getaddrinfo
-socket.create_connection = create_connection
-"""
+from tests.helpers import NETWORK_GUARD, repo_env
 
 YOLO_SMOKE = """
 import numpy as np

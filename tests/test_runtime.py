@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from finsta_cli.runtime import _malloc_trim
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 # 150 MB of 100 kB blocks (on the heap: under malloc's mmap threshold), each followed by a
 # small block that stays, so that freeing the large ones leaves holes malloc keeps resident.

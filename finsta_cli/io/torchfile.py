@@ -24,6 +24,8 @@ from typing import Any
 from finsta_cli.errors import FinstaError, InputError
 
 PLAIN_TENSORS = "the file carries pickled objects, not plain tensors"
+NOT_TORCH_TEXT = "not a torch.save file: it starts with text"
+_TEXT_PROBE = 64  # bytes read to tell a text file
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 _GLOBAL = re.compile(r"\bGLOBAL ([\w.]+)")
 # Lines of torch's weights_only error that are advice, not the reason.
@@ -116,8 +118,32 @@ def load_torch_file(
             raise RefusedFileError(
                 f"{path}: refused: {refusal} ({name})", offending=name, hint=refusal_hint
             ) from None
-        raise InputError(f"{path}: {unreadable} ({torch_error_reason(exc)})") from None
+        raise InputError(f"{path}: {unreadable} ({_unreadable_reason(path, exc)})") from None
     except FileNotFoundError:
         raise InputError(f"{path}: {unreadable} (no such file)") from None
     except Exception as exc:  # a damaged archive raises many kinds: all mean "not readable"
-        raise InputError(f"{path}: {unreadable} ({torch_error_reason(exc)})") from None
+        raise InputError(f"{path}: {unreadable} ({_unreadable_reason(path, exc)})") from None
+
+
+def _unreadable_reason(path: Path, exc: BaseException) -> str:
+    """Why a file that is not refused could not be loaded: in words for a text file (torch's
+    own reason there is the first byte it could not read, e.g. ``101`` for ``e``)."""
+    if _starts_with_text(path):
+        return NOT_TORCH_TEXT
+    return torch_error_reason(exc)
+
+
+def _starts_with_text(path: Path) -> bool:
+    """Whether the file's first bytes are printable UTF-8 text (a ``torch.save`` file starts
+    with a zip header or a pickle's protocol byte, neither of which is)."""
+    try:
+        with path.open("rb") as file:
+            head = file.read(_TEXT_PROBE)
+    except OSError:
+        return False
+    if not head:
+        return False
+    text = head.decode("utf-8", errors="ignore")
+    if len(text.encode("utf-8")) < len(head) - 3:  # only a character cut at the end may go
+        return False
+    return all(char.isprintable() or char in "\t\n\r" for char in text)

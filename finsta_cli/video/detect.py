@@ -7,7 +7,8 @@ functions that import their heavy packages inside. Each returns,
 per frame, :class:`FrameDetections` in the pixels of the decoded frame. What each knows:
 
 - ``yolo``: the classes of its checkpoint; the default one (``finsta-synth-yolov8n.pt``) knows
-  only the six shapes of ``finsta synth`` (ball, cube, cylinder, cone, ring, star);
+  only the six shapes of ``finsta synth`` (ball, cube, cylinder, cone, ring, star)
+  (:mod:`finsta_cli.video.yolo`);
 - ``nanodet``: the 80 COCO classes (people, vehicles, animals, household objects), on real
   footage, offline (:mod:`finsta_cli.video.nanodet`, ``assets/detector/nanodet-g-coco.pt``);
 - ``file``: whatever labels the file gives.
@@ -30,20 +31,15 @@ Detection files (``--detector file --detections FILE``) come in two formats:
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 import numpy as np
 
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.video.detections import Detector, FrameDetections, FrameKey
-
-if TYPE_CHECKING:
-    from finsta_cli.video.features import DetectInputHook
 
 DetectorKind = Literal["yolo", "nanodet", "file"]
 # Options whose default depends on the detector (a config file or the command line wins):
@@ -91,123 +87,6 @@ class DetectorOptions:
             "region_features": self.region_features,
             "warmup_batch": self.warmup_batch,
         }
-
-
-# --- YOLO ------------------------------------------------------------------------------------
-class YoloDetector:
-    """An ultralytics YOLO model run on batches of RGB frames, with RoI-aligned region features."""
-
-    def __init__(
-        self,
-        weights: str,
-        *,
-        conf: float,
-        iou: float,
-        max_objects: int,
-        imgsz: int,
-        device: str,
-        threads: int | None = None,
-        region_features: bool = True,
-        warmup_batch: int = 1,
-    ) -> None:
-        from finsta_cli.runtime import configure_threads
-        from finsta_cli.video.weights import load_yolo
-
-        self.conf, self.iou, self.max_objects, self.imgsz = conf, iou, max_objects, imgsz
-        self.device = device
-        self.threads = threads
-        self.model = load_yolo(weights)  # never runs code from the file
-        if getattr(self.model, "task", "detect") != "detect":
-            raise UsageError(f"{weights}: a {self.model.task} model, not a detector")
-        self.names = {int(k): str(v) for k, v in dict(self.model.names).items()}
-        self.region_features = region_features
-        self.hook: DetectInputHook | None = None
-        self._hooked: Any = None
-        # The first predict builds ultralytics' predictor, which runs its own (fused) copy of the
-        # network: the hook goes on that copy's Detect layer.
-        self._predict([np.zeros((imgsz, imgsz, 3), np.uint8)])
-        configure_threads(threads)  # ultralytics leaves torch at one thread after its set-up
-        # A first batch of the working size pays torch's one-off set-up for that shape here,
-        # with the loading, rather than in the first video's time.
-        self._predict([np.zeros((imgsz, imgsz, 3), np.uint8)] * max(1, warmup_batch))
-        self.feature_dim = 0
-        if self.hook is not None:
-            self.feature_dim = sum(int(m.shape[1]) for m in self.hook.take())
-
-    def _attach_hook(self) -> None:
-        from finsta_cli.video.features import DetectInputHook, find_detect_layer
-
-        predictor = getattr(self.model, "predictor", None)
-        backend = getattr(predictor, "model", None)
-        layer = find_detect_layer(getattr(backend, "model", None))
-        if layer is self._hooked:
-            return
-        if self.hook is not None:
-            self.hook.remove()
-        self.hook = DetectInputHook(layer) if layer is not None else None
-        self._hooked = layer
-
-    def _predict(self, bgr: list[np.ndarray]) -> list[Any]:
-        import torch
-
-        with contextlib.redirect_stdout(sys.stderr), torch.inference_mode():
-            results = self.model.predict(
-                bgr,
-                imgsz=self.imgsz,
-                conf=self.conf,
-                iou=self.iou,
-                max_det=self.max_objects,
-                device=self.device,
-                verbose=False,
-                batch=len(bgr),
-            )
-        if self.region_features:
-            before = self._hooked
-            self._attach_hook()
-            if self._hooked is not before and self.hook is not None:
-                # Hooked only now: run again so this batch's maps are kept.
-                return self._predict(bgr)
-        return list(results)
-
-    def detect(
-        self, frames: Sequence[np.ndarray], keys: Sequence[FrameKey]
-    ) -> list[FrameDetections]:
-        import torch
-
-        from finsta_cli.video.features import ROI_OUTPUT_SIZE, input_boxes, pool_region_features
-
-        if not frames:
-            return []
-        # ultralytics reads numpy images as BGR (OpenCV's order); decoded frames are RGB.
-        bgr = [np.ascontiguousarray(frame[..., ::-1]) for frame in frames]
-        results = self._predict(bgr)
-        out = []
-        for result in results:
-            boxes = result.boxes
-            out.append(
-                FrameDetections(
-                    boxes=boxes.xyxy.cpu().numpy().astype(np.float32),
-                    scores=boxes.conf.cpu().numpy().astype(np.float32),
-                    classes=boxes.cls.cpu().numpy().astype(np.int64),
-                    features=np.zeros((len(boxes), self.feature_dim), np.float32),
-                    given_ids=np.full(len(boxes), -1, np.int64),
-                )
-            )
-        if self.hook is not None:
-            maps = self.hook.take()
-            input_hw = (
-                int(maps[0].shape[2] * self.hook.strides[0]),
-                int(maps[0].shape[3] * self.hook.strides[0]),
-            )
-            rois = [
-                torch.from_numpy(input_boxes(d.boxes, frame.shape[:2], input_hw))
-                for d, frame in zip(out, frames, strict=True)
-            ]
-            with torch.inference_mode():
-                pooled = pool_region_features(maps, self.hook.strides, rois, ROI_OUTPUT_SIZE)
-            for detections, feats in zip(out, pooled, strict=True):
-                detections.features = feats.numpy().astype(np.float32)
-        return out
 
 
 # --- detections file -------------------------------------------------------------------------
@@ -360,6 +239,7 @@ def detection_lines(record: Any, *, track_ids: bool = False) -> list[dict[str, A
 def _make_yolo(options: DetectorOptions, device: str) -> Detector:
     from finsta_cli.assets import default_detector_weights
     from finsta_cli.video.weights import fetch_official_checkpoint, is_official_checkpoint
+    from finsta_cli.video.yolo import YoloDetector
 
     weights = options.weights or str(default_detector_weights())
     is_yaml = weights.endswith((".yaml", ".yml"))

@@ -16,7 +16,7 @@ from finsta_cli.align.distributed import Collective
 from finsta_cli.cli.app import app
 from finsta_cli.hosts.factory import load_checkpoint
 from tests.align.fixtures import AlignSet
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 LOSSES = ("vtc", "osc", "ptc", "sg", "kd", "loss")
 

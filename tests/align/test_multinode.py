@@ -17,7 +17,7 @@ from typer.testing import CliRunner
 from finsta_cli.cli.app import app
 from finsta_cli.hosts.factory import load_checkpoint
 from tests.align.fixtures import AlignSet
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 
 def _free_port() -> int:

@@ -11,7 +11,7 @@ from types import ModuleType
 import pytest
 
 from finsta_cli.datasets import load_task_dataset
-from tests.conftest import REPO
+from tests.helpers import REPO
 
 
 def _script() -> ModuleType:

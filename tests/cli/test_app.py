@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 
 from finsta_cli import __version__
 from finsta_cli.cli.app import app
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 HELP_IMPORTS = """
 import sys, time

@@ -17,8 +17,8 @@ from typer.testing import CliRunner
 from finsta_cli.cli.app import app
 from finsta_cli.schema.dsg import DSG
 from finsta_cli.synth.generate import SynthConfig, generate_dataset
-from tests.conftest import repo_env
-from tests.video.conftest import make_mp4, natural_frames, write_gt_detections
+from tests.helpers import repo_env
+from tests.video.helpers import make_mp4, natural_frames, write_gt_detections
 
 
 @pytest.fixture(scope="module")

@@ -20,7 +20,7 @@ from finsta_cli.cli.app import app
 from finsta_cli.hosts.factory import load_checkpoint
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.pickles import Touch
-from tests.video.conftest import make_mp4
+from tests.video.helpers import make_mp4
 
 # ruff: noqa: F811  (align_set is the session fixture imported above)
 

@@ -10,8 +10,7 @@ from typer.testing import CliRunner
 
 from finsta_cli.cli.app import app
 from finsta_cli.schema import TSG
-
-from ..text.learned.test_training import tiny_rows, write_csv
+from tests.text.learned.helpers import tiny_rows, write_csv
 
 
 @pytest.fixture(scope="module")

@@ -8,7 +8,7 @@ import pytest
 
 from finsta_cli.datasets import detect_format, load_task_dataset
 from finsta_cli.errors import InputError
-from tests.datasets.fixtures import write_jsonl
+from tests.datasets.helpers import write_jsonl
 
 
 def test_generic_jsonl(tmp_path: Path) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.errors import InputError, UsageError
-from tests.datasets.fixtures import write_jsonl
+from tests.datasets.helpers import write_jsonl
 
 
 def test_missing_source_and_bad_options(tmp_path: Path) -> None:

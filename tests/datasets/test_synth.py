@@ -11,7 +11,7 @@ from finsta_cli.datasets import detect_format, load_task_dataset
 from finsta_cli.errors import InputError, SchemaVersionError, UsageError
 from finsta_cli.synth.generate import SynthConfig, generate_dataset
 from finsta_cli.synth.records import SPLITS
-from tests.datasets.fixtures import read_jsonl, write_jsonl
+from tests.datasets.helpers import read_jsonl, write_jsonl
 
 
 @pytest.fixture(scope="module")

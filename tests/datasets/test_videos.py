@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from finsta_cli.datasets import load_task_dataset
-from tests.datasets.fixtures import write_jsonl
+from tests.datasets.helpers import write_jsonl
 
 
 def test_frame_folders_count_as_videos(tmp_path: Path) -> None:

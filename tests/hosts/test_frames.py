@@ -13,7 +13,7 @@ import torch
 from finsta_cli.hosts.frames import frame_cache_key, iter_host_frames, load_host_frames
 from finsta_cli.synth.render import write_mp4
 from tests.hosts.frame_count import live_decoded_videos
-from tests.video.conftest import make_mp4
+from tests.video.helpers import make_mp4
 
 FRAMES, SIZE = 4, 32
 

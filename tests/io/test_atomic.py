@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from finsta_cli.io import atomic_open, atomic_write_json, atomic_write_text
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 SLOW_WRITER = """
 import sys, time

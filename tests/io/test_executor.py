@@ -18,7 +18,7 @@ from finsta_cli.io.executor import RAY_INSTALL, ExecutorConfig
 from finsta_cli.io.hashing import hash_text
 from finsta_cli.io.stage import StageItem, StagePaths, StageRun, StageSummary
 from finsta_cli.synth.generate import SynthConfig, generate_dataset
-from tests.conftest import REPO, repo_env
+from tests.helpers import REPO, repo_env
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,7 @@ import pytest
 from finsta_cli.errors import InputError
 from finsta_cli.io import JsonlWriter, iter_jsonl, read_records
 from finsta_cli.schema import TSG
-from tests.conftest import repo_env
+from tests.helpers import repo_env
 
 
 def test_round_trip_with_models_and_dicts(tmp_path: Path) -> None:

@@ -80,6 +80,23 @@ def test_damaged_and_missing_files_say_so(tmp_path: Path) -> None:
         load_torch_file(tmp_path / "absent.pt", unreadable="not a readable test file")
 
 
+def test_a_text_file_is_said_to_be_text(tmp_path: Path) -> None:
+    # torch's own reason for a text file is the first byte it cannot read ("101" for "e")
+    for name, text in [("notes.pt", "hello\n"), ("pointer.pt", "version https://git-lfs\n")]:
+        path = tmp_path / name
+        path.write_text(text)
+        with pytest.raises(InputError) as info:
+            load_torch_file(path, unreadable="not a readable weights file")
+        assert info.value.message == (
+            f"{path}: not a readable weights file (not a torch.save file: it starts with text)"
+        )
+    binary = tmp_path / "image.pt"
+    binary.write_bytes(b"\xff\xd8\xff\xe0 a JPEG header")
+    with pytest.raises(InputError) as info:
+        load_torch_file(binary, unreadable="not a readable weights file")
+    assert "starts with text" not in info.value.message
+
+
 def test_allowed_globals_hold_for_one_load_only(tmp_path: Path) -> None:
     path = tmp_path / "point.pt"
     torch.save({"p": Point(3)}, path)

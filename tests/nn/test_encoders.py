@@ -1,4 +1,5 @@
-"""GTrm, R-GTrm and STGD: equivariance, batching, empty graphs, moving-ness, gradients."""
+"""What GTrm (finsta_cli/nn/gtrm.py) and R-GTrm (nn/rgtrm.py) both hold, each test run over the two
+encoders: node-permutation equivariance, batching, empty graphs, gradients to every parameter."""
 
 from __future__ import annotations
 
@@ -7,33 +8,9 @@ import torch
 from torch_geometric.data import Batch, Data
 
 from finsta_cli.graph import GraphOptions, dsg_to_data, hsg_to_data, tsg_to_data
-from finsta_cli.nn import GTrm, RGTrm, STGDLayer
 from finsta_cli.schema import DSG, TSG
 from tests.graph.sample import sample_dsg, sample_hsg, sample_tsg, vocabularies
-
-HIDDEN = 32
-
-
-@pytest.fixture(autouse=True)
-def _seed() -> None:
-    torch.manual_seed(0)
-
-
-def make_models(region_dim: int = 0) -> tuple[GTrm, RGTrm]:
-    nodes, edges = vocabularies()
-    gtrm = GTrm(len(nodes), len(edges), hidden=HIDDEN, layers=2, heads=4, edge_dim=8).eval()
-    rgtrm = RGTrm(len(nodes), len(edges), hidden=HIDDEN, layers=3, heads=4, edge_dim=8,
-                  region_dim=region_dim).eval()  # fmt: skip
-    return gtrm, rgtrm
-
-
-def graphs() -> dict[str, Data]:
-    nodes, edges = vocabularies()
-    return {
-        "tsg": tsg_to_data(sample_tsg(), nodes, edges),
-        "dsg": dsg_to_data(sample_dsg(), nodes, edges),
-        "hsg": hsg_to_data(sample_hsg(), nodes, edges),
-    }
+from tests.nn.helpers import HIDDEN, graphs, make_models
 
 
 def permute(data: Data, order: torch.Tensor) -> Data:
@@ -100,36 +77,6 @@ def test_empty_graphs_and_graphs_without_edges() -> None:
             assert out.node.shape == (3, HIDDEN) and torch.isfinite(out.node).all()
             batch = model(Batch.from_data_list([empty_tsg, graphs()["hsg"], empty_dsg]))
             assert batch.graph.shape == (3, HIDDEN) and (batch.graph[0] == 0).all()
-
-
-def test_stgd_weights_a_moving_node_above_still_ones() -> None:
-    nodes, edges = vocabularies()
-    data = dsg_to_data(sample_dsg(frames=3, moving_track=1), nodes, edges)
-    layer = STGDLayer(HIDDEN, edge_dim=8)
-    x = torch.randn(data.num_nodes, HIDDEN)
-    edge_attr = torch.randn(data.edge_index.shape[1], 8)
-    _, g = layer(x, data.edge_index, edge_attr, data.box, data.frame, data.coref_index)
-    first, later = data.frame == 0, data.frame > 0
-    assert (g[first] == 0).all()  # no previous occurrence: no motion known
-    moving = later & (data.track == 1)
-    still = later & (data.track != 1)
-    assert g[moving].min() > 0.5 and g[moving].min() > 2 * g[still].max()
-    # A camera pan (everything shifts alike) is not object motion.
-    panned = data.box.clone()
-    panned[:, [0, 2]] += 0.05 * data.frame.clamp(min=0).unsqueeze(-1)
-    _, g_pan = layer(x, data.edge_index, edge_attr, panned, data.frame, data.coref_index)
-    assert torch.allclose(g_pan, g, atol=1e-5)
-
-
-def test_rgtrm_uses_time_and_stgd_switch() -> None:
-    _, rgtrm = make_models()
-    nodes, edges = vocabularies()
-    data = dsg_to_data(sample_dsg(), nodes, edges)
-    no_time = dsg_to_data(sample_dsg(), nodes, edges, GraphOptions(temporal_coref=False))
-    with torch.no_grad():
-        assert not torch.allclose(rgtrm(data).node, rgtrm(no_time).node)
-    plain = RGTrm(len(nodes), len(edges), hidden=HIDDEN, layers=3, edge_dim=8, stgd=False)
-    assert len(plain.stgd) == 0 and len(rgtrm.stgd) == 2
 
 
 def test_gradients_reach_every_parameter() -> None:

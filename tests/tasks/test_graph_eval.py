@@ -2,7 +2,7 @@
 trains (checked against FinstaModel's own fusion code), batching does not change them, a text or
 video without a graph falls back to the host embedding alone, and the refusals."""
 
-# ruff: noqa: F811  (align_set and fusion_checkpoint are session fixtures imported below)
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
 
 from __future__ import annotations
 
@@ -31,7 +31,6 @@ from finsta_cli.tasks.graph_eval import (
 from finsta_cli.tasks.host_eval import evaluate_retrieval, run_host_eval
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 from tests.hosts.frame_count import live_decoded_videos
-from tests.tasks.graph_fixtures import fusion_checkpoint  # noqa: F401  (the session fixture)
 
 
 def _split(align_set: AlignSet, split: str) -> tuple[TaskDataset, FrameSet]:

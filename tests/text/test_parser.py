@@ -1,40 +1,20 @@
-"""The rule parser: graph structure on hand-built parses, and the real pipeline on captions."""
+"""The rule parser: graph structure on hand-built parses, the real pipeline on captions, and a
+property: any unicode text parses into a valid TSG, never an exception."""
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
 
 import pytest
-import spacy
-from spacy.tokens import Doc
+from hypothesis import HealthCheck, example, given, settings
+from hypothesis import strategies as st
 
 from finsta_cli.schema import TSG
 from finsta_cli.text.conventions import Conventions, load_conventions
-from finsta_cli.text.factual import tsg_to_facts
-from finsta_cli.text.parser import SPACY_EXCLUDE, load_nlp, parse_doc, parse_texts
-
-VOCAB = spacy.blank("en").vocab
-
-
-def make_doc(rows: Sequence[tuple[str, int, str, str, str, str]]) -> Doc:
-    """A parsed Doc from (word, head, dep, pos, tag, lemma) rows; heads are token indices."""
-    words, heads, deps, pos, tags, lemmas = (list(column) for column in zip(*rows, strict=True))
-    return Doc(VOCAB, words=words, heads=heads, deps=deps, pos=pos, tags=tags, lemmas=lemmas)
-
-
-def facts_of(tsg: TSG, conventions: Conventions | None = None) -> set[tuple[str, ...]]:
-    conv = conventions or Conventions()
-    return set(
-        tsg_to_facts(tsg, object_names=conv.object_names, predicate_names=conv.predicate_names)
-    )
-
-
-def edges_by_type(tsg: TSG, kind: str) -> list[tuple[str, str]]:
-    return [
-        (tsg.nodes[e.source].label, tsg.nodes[e.target].label) for e in tsg.edges if e.type == kind
-    ]
-
+from finsta_cli.text.factual import format_facts, parse_facts, tsg_to_facts
+from finsta_cli.text.parser import SPACY_EXCLUDE, load_nlp, parse_doc, parse_texts, tsg_record
+from tests.text.helpers import VOCABULARY, edges_by_type, facts_of, make_doc
 
 # "two men quickly pick up a red box and then leave"
 PICK_UP = [
@@ -212,3 +192,29 @@ def test_overlong_caption_is_cut_with_a_warning(caplog: pytest.LogCaptureFixture
             logging.getLogger("finsta").propagate = False
     assert tsg.text == text[:50]
     assert any("cut to 50" in record.getMessage() for record in caplog.records)
+
+
+# --- property: any text ------------------------------------------------------------------------
+WORDS = st.sampled_from(VOCABULARY)
+TEXTS = st.one_of(
+    st.text(max_size=80),
+    st.lists(WORDS, max_size=20).map(" ".join),
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(texts=st.lists(TEXTS, min_size=1, max_size=4))
+@example(texts=["to of TO au", "¹ Æ"])  # once crashed: a preposition without object, "¹"
+def test_random_text_never_crashes(texts: list[str]) -> None:
+    nlp = load_nlp()
+    tsgs = list(parse_texts(texts, nlp=nlp, batch_size=3))
+    assert len(tsgs) == len(texts)
+    for text, tsg in zip(texts, tsgs, strict=True):
+        assert tsg.text == text
+        TSG.model_validate(tsg.model_dump())  # spans inside the text, edges well typed
+        line = format_facts(tsg_to_facts(tsg))
+        assert "\n" not in line
+        assert len(parse_facts(line)) == line.count("(")
+        # The stage's unvalidated fast path writes exactly the validated record.
+        record = json.loads(json.dumps(tsg_record(nlp(text), tsg.id)))
+        assert record == tsg.model_dump(mode="json")

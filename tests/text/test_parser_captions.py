@@ -18,8 +18,7 @@ from finsta_cli.text.conventions import Conventions
 from finsta_cli.text.factual import tsg_to_facts
 from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts
 from finsta_cli.text.scoring import score_synth_order
-
-from .test_parser import edges_by_type, make_doc
+from tests.text.helpers import edges_by_type, make_doc
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -16,8 +16,7 @@ from finsta_cli.synth.generate import SPLITS, SynthConfig, generate_dataset
 from finsta_cli.synth.text import SIDE_WORD
 from finsta_cli.text.conventions import Conventions
 from finsta_cli.text.parser import load_nlp, parse_doc, parse_texts
-
-from .test_parser import edges_by_type, facts_of, make_doc
+from tests.text.helpers import edges_by_type, facts_of, make_doc
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -26,7 +26,7 @@ from finsta_cli.video.decode import (
     sample_indices,
     video_items,
 )
-from tests.video.conftest import make_mp4
+from tests.video.helpers import make_mp4
 
 
 def _item(path: Path, kind: str = "video") -> object:

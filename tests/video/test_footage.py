@@ -16,7 +16,7 @@ from finsta_cli.video.footage import (
     looks_like_synth,
     real_footage_message,
 )
-from tests.video.conftest import natural_frames
+from tests.video.helpers import natural_frames
 
 
 def test_synth_videos_look_like_synth(synth_dir: Path) -> None:

@@ -30,8 +30,7 @@ from finsta_cli.hosts.clip4clip.arch import import_open_clip  # noqa: E402
 from finsta_cli.hosts.clip4clip.host import trainable_prefixes  # noqa: E402
 from finsta_cli.hosts.clip4clip.weights import split_state_dict  # noqa: E402
 from finsta_cli.hosts.factory import build_host, load_host, save_host  # noqa: E402
-from tests.conftest import repo_env  # noqa: E402
-from tests.test_offline import NETWORK_GUARD  # noqa: E402
+from tests.helpers import NETWORK_GUARD, repo_env  # noqa: E402
 
 SENTENCE = "A man, quickly, picks up a red cup."
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import itertools
 import json
 from pathlib import Path
 
@@ -32,40 +30,8 @@ from finsta_cli.text.learned.training import (
 )
 from finsta_cli.text.parse_stage import ParseTextConfig, run_parse_text
 from finsta_cli.text.parser import load_nlp, tsg_record
-from tests.text.test_parser_property import VOCABULARY
-
-PEOPLE = ["man", "woman", "boy", "girl", "person", "child", "lady", "player"]
-VERBS = ["skiing", "walking", "smiling", "running", "sitting", "standing", "waiting"]
-THINGS = ["car", "bus", "dog", "cat", "bench", "table", "boat", "kite"]
-COLOURS = ["red", "blue", "green", "white", "black", "yellow"]
-PLACES = ["street", "beach", "grass", "road", "field", "sand"]
-
-
-def tiny_rows(start: int, count: int) -> list[tuple[str, str]]:
-    """FACTUAL-like rows where gold, unlike the rules, never writes "( x , is , walking )":
-    "two women skiing" -> "( women , is , 2 )" only."""
-    rows: list[tuple[str, str]] = []
-    combos = itertools.islice(
-        itertools.product(PEOPLE, VERBS, THINGS, COLOURS, PLACES), start * 7, None, 7
-    )
-    for person, verb, thing, colour, place in itertools.islice(combos, count):
-        rows.append((f"two {person}s {verb}", f"( {person}s , is , 2 )"))
-        rows.append(
-            (
-                f"a {colour} {thing} on the {place}",
-                f"( {thing} , is , {colour} ) , ( {thing} , on , {place} )",
-            )
-        )
-    return rows
-
-
-def write_csv(path: Path, rows: list[tuple[str, str]]) -> Path:
-    with path.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["image_id", "region_id", "caption", "scene_graph"])
-        for i, (caption, graph) in enumerate(rows):
-            writer.writerow([i, i, caption, graph])
-    return path
+from tests.text.helpers import VOCABULARY
+from tests.text.learned.helpers import tiny_rows, write_csv
 
 
 @pytest.fixture(scope="module")
