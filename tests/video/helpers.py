@@ -12,6 +12,8 @@ from PIL import Image
 from finsta_cli.synth.records import ground_truth_dsg
 from finsta_cli.synth.render import write_mp4
 from finsta_cli.video.detect import detection_lines
+from finsta_cli.video.detections import FrameDetections
+from finsta_cli.video.dsg import FrameResult
 
 
 def write_gt_detections(synth_dir: Path, target: Path) -> Path:
@@ -53,3 +55,21 @@ def natural_frames(count: int, height: int, width: int, seed: int = 0) -> np.nda
         ]
         frames.append(np.stack(channels, axis=-1))
     return np.stack(frames)
+
+
+def frame_result(
+    index: int, boxes: list[list[float]], classes: list[int], dim: int = 3
+) -> FrameResult:
+    """One sampled frame's detections: boxes of classes 0 (red) and 1 (blue), 200 x 100, 8 fps."""
+    n = len(boxes)
+    detections = FrameDetections(
+        boxes=np.array(boxes, np.float32).reshape(-1, 4),
+        scores=np.full(n, 0.9, np.float32),
+        classes=np.array(classes, np.int64),
+        features=np.arange(n * dim, dtype=np.float32).reshape(n, dim),
+        given_ids=np.full(n, -1, np.int64),
+    )
+    colours = np.array(
+        [(0.9, 0.1, 0.1) if c == 0 else (0.1, 0.2, 0.9) for c in classes], np.float32
+    ).reshape(-1, 3)
+    return FrameResult(index, index / 8.0, 200, 100, detections, colours)

@@ -20,25 +20,9 @@ from finsta_cli.video.assemble import (
 )
 from finsta_cli.video.attributes import AttributeOptions
 from finsta_cli.video.decode import VideoInfo, VideoSource
-from finsta_cli.video.detections import FrameDetections
-from finsta_cli.video.dsg import FrameResult
 from finsta_cli.video.relations import RelationOptions
 from finsta_cli.video.track import HungarianTracker
-
-
-def _result(index: int, boxes: list[list[float]], classes: list[int], dim: int = 3) -> FrameResult:
-    n = len(boxes)
-    detections = FrameDetections(
-        boxes=np.array(boxes, np.float32).reshape(-1, 4),
-        scores=np.full(n, 0.9, np.float32),
-        classes=np.array(classes, np.int64),
-        features=np.arange(n * dim, dtype=np.float32).reshape(n, dim),
-        given_ids=np.full(n, -1, np.int64),
-    )
-    colours = np.array(
-        [(0.9, 0.1, 0.1) if c == 0 else (0.1, 0.2, 0.9) for c in classes], np.float32
-    ).reshape(-1, 3)
-    return FrameResult(index, index / 8.0, 200, 100, detections, colours)
+from tests.video.helpers import frame_result
 
 
 def _settings(out_dir: Path, names: dict[int, str]) -> AssemblySettings:
@@ -58,7 +42,7 @@ def _job(tmp_path: Path) -> AssemblyJob:
     """One detected three-frame video, ready for the writer."""
     item = StageItem("clip", "hash", VideoSource("clip", tmp_path / "clip.mp4", "video"))
     info = VideoInfo(num_frames=40, fps=8.0, width=200, height=100)
-    return AssemblyJob(item, info, [_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)])
+    return AssemblyJob(item, info, [frame_result(i, [[20, 40, 40, 60]], [0]) for i in range(3)])
 
 
 def test_writer_reports_a_failure_as_its_reason(tmp_path: Path) -> None:

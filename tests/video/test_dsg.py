@@ -2,31 +2,14 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from finsta_cli.schema.dsg import DSG
 from finsta_cli.video.attributes import AttributeOptions
-from finsta_cli.video.detections import FrameDetections
 from finsta_cli.video.dsg import FrameResult, VideoMeta, build_dynamic_scene_graph
 from finsta_cli.video.relations import RelationOptions
 from finsta_cli.video.track import HungarianTracker
+from tests.video.helpers import frame_result
 
 META = VideoMeta("clip", "clip.mp4", 8.0, 40, 200, 100)
-
-
-def _result(index: int, boxes: list[list[float]], classes: list[int], dim: int = 3) -> FrameResult:
-    n = len(boxes)
-    detections = FrameDetections(
-        boxes=np.array(boxes, np.float32).reshape(-1, 4),
-        scores=np.full(n, 0.9, np.float32),
-        classes=np.array(classes, np.int64),
-        features=np.arange(n * dim, dtype=np.float32).reshape(n, dim),
-        given_ids=np.full(n, -1, np.int64),
-    )
-    colours = np.array(
-        [(0.9, 0.1, 0.1) if c == 0 else (0.1, 0.2, 0.9) for c in classes], np.float32
-    ).reshape(-1, 3)
-    return FrameResult(index, index / 8.0, 200, 100, detections, colours)
 
 
 def _build(frames: list[FrameResult], dim: int = 3) -> tuple[DSG, dict]:
@@ -43,7 +26,7 @@ def _build(frames: list[FrameResult], dim: int = 3) -> tuple[DSG, dict]:
 
 def test_graph_of_a_moving_and_a_still_object() -> None:
     frames = [
-        _result(i * 4, [[20 + 8 * i, 40, 40 + 8 * i, 60], [150, 10, 170, 30]], [0, 1])
+        frame_result(i * 4, [[20 + 8 * i, 40, 40 + 8 * i, 60], [150, 10, 170, 30]], [0, 1])
         for i in range(6)
     ]
     record, tensors = _build(frames)
@@ -70,7 +53,7 @@ def test_graph_of_a_moving_and_a_still_object() -> None:
 
 
 def test_video_with_no_detections_gives_empty_frames() -> None:
-    record, tensors = _build([_result(i, [], []) for i in range(3)], dim=448)
+    record, tensors = _build([frame_result(i, [], []) for i in range(3)], dim=448)
     assert len(record.frames) == 3 and all(not f.objects for f in record.frames)
     assert record.tracks == [] and record.coreference == []
     assert tensors["features"].shape == (0, 448) and tensors["boxes"].shape == (0, 4)
