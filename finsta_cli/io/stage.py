@@ -47,7 +47,7 @@ import tempfile
 import time
 import traceback
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import ExitStack, contextmanager, suppress
+from contextlib import AbstractContextManager, ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -216,6 +216,19 @@ def describe_error(error: BaseException | str) -> str:
     return f"{type(error).__name__}: {error}"
 
 
+class PhaseTimings(dict[str, float]):
+    """Seconds per phase of a run (``decode``, ``detect``, ...), summed over the blocks timed."""
+
+    @contextmanager
+    def timed(self, phase: str) -> Iterator[None]:
+        """Add the time spent inside the block to ``self[phase]``."""
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self[phase] = self.get(phase, 0.0) + time.perf_counter() - start
+
+
 class StageRun(Generic[PayloadT]):
     """One run of a stage over items; see the module docstring for the protocol."""
 
@@ -245,7 +258,7 @@ class StageRun(Generic[PayloadT]):
         self.counts = RunCounts()
         self.inputs: list[InputRecord] = []
         self.warnings: list[RunWarning] = []
-        self.timings: dict[str, float] = {}
+        self.timings = PhaseTimings()
         self._config_key = config.output_hash()
         self._plain_config_key = self._config_key.isascii() and self._config_key.isalnum()
         self._finished: dict[str, tuple[str, list[str], list[Stamp] | None]] = {}
@@ -620,14 +633,9 @@ class StageRun(Generic[PayloadT]):
             else:
                 self.done(item, outputs)
 
-    @contextmanager
-    def timed(self, phase: str) -> Iterator[None]:
+    def timed(self, phase: str) -> AbstractContextManager[None]:
         """Add the time spent inside the block to ``timings[phase]`` in the manifest."""
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
+        return self.timings.timed(phase)
 
     def warn(self, code: str, message: str) -> None:
         """Log a warning on stderr and keep it in the manifest's ``warnings`` (``code``: a

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from finsta_cli.io.stage import StageItem
+from finsta_cli.io.stage import PhaseTimings, StageItem
 from finsta_cli.video.assemble import AssemblyJob, AssemblySettings, GraphWriter, Outcome
 from finsta_cli.video.attributes import box_colours
 from finsta_cli.video.decode import DecodeFailure, FrameChunk, VideoInfo, VideoSource
@@ -28,7 +28,7 @@ class VideoOutcomes(Protocol):
     """Where the pipeline records each video's outcome and its timings: the stage run, or
     on a Ray actor a stand-in for one video (:mod:`finsta_cli.video.remote`)."""
 
-    timings: dict[str, float]
+    timings: PhaseTimings
 
     def timed(self, phase: str) -> AbstractContextManager[None]: ...
 

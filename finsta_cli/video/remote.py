@@ -10,15 +10,14 @@ failures.jsonl and the manifest; a video's failure travels back to it as the err
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finsta_cli.errors import FinstaError
-from finsta_cli.io.stage import StageItem
+from finsta_cli.io.stage import PhaseTimings, StageItem
 from finsta_cli.video.decode import VideoSource
 
 if TYPE_CHECKING:
@@ -52,17 +51,12 @@ def actor_device(requested: str, gpu_ids: Sequence[Any]) -> str:
 class _VideoRecord:
     """Stands in for the stage run inside an actor: what the pipeline records of one video."""
 
-    timings: dict[str, float] = field(default_factory=dict)
+    timings: PhaseTimings = field(default_factory=PhaseTimings)
     outputs: list[Path] | None = None
     error: BaseException | str | None = None
 
-    @contextmanager
-    def timed(self, phase: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self.timings[phase] = self.timings.get(phase, 0.0) + time.perf_counter() - start
+    def timed(self, phase: str) -> AbstractContextManager[None]:
+        return self.timings.timed(phase)
 
     def done(self, item: StageItem[VideoSource], outputs: Sequence[Any]) -> None:
         self.outputs = [Path(path) for path in outputs]
