@@ -276,6 +276,11 @@ class StageRun(Generic[PayloadT]):
 
     # -- set-up and tear-down -------------------------------------------------------------
     def __enter__(self) -> StageRun[PayloadT]:
+        executor = getattr(self.config, "executor", None)
+        if executor is not None and executor.kind == "ray":
+            from finsta_cli.io.executor import import_ray
+
+            import_ray()  # no Ray: exit 4 before anything is written
         self.paths.root.mkdir(parents=True, exist_ok=True)
         what = f"{self._output_file or self.paths.root} ({self.stage}"
         what += f", shard {self.paths.shard})" if not self.paths.shard.is_whole else ")"
