@@ -93,11 +93,8 @@ class _Worker:
 
     def run(self, item: StageItem[Any]) -> tuple[bool, Any]:
         """``(True, output paths)`` or ``(False, the error)``: an item's failure is data."""
-        try:
-            outputs = self._process(item)
-        except Exception as exc:
-            return False, _portable(exc)
-        return True, [os.fspath(path) for path in outputs]
+        ok, value = self.call(item)
+        return (True, [os.fspath(path) for path in value]) if ok else (False, value)
 
     def call(self, payload: Any) -> tuple[bool, Any]:
         """``(True, what the function returns)`` or ``(False, the error)``."""

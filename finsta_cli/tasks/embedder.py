@@ -28,6 +28,7 @@ from finsta_cli.hosts.base import HostVLM
 from finsta_cli.hosts.frames import FrameSet, iter_host_frames
 from finsta_cli.io.progress import StageProgress, get_logger
 from finsta_cli.runtime import release_freed_memory
+from finsta_cli.tasks.eval_config import VIDEO_CHUNK
 
 if TYPE_CHECKING:
     from finsta_cli.datasets import TaskDataset
@@ -36,8 +37,8 @@ log = get_logger("eval")
 # Videos decoded at a time. Their frames (T x S x S x 3 bytes each: 221 KB for the tiny host's
 # 8 x 96 px, 1.8 MB for CLIP4Clip's 12 x 224 px) are the only per-video data held beyond an
 # embedding row, twice over while a chunk is stacked. A multiple of the encoder batch keeps the
-# batches, and so the embeddings, those of one pass over all videos.
-VIDEO_CHUNK = 32
+# batches, and so the embeddings, those of one pass over all videos. (VIDEO_CHUNK lives with
+# eval's config, which --help reads without importing torch.)
 VIDEO_BATCH = 32
 TEXT_BATCH = 256
 

@@ -10,6 +10,9 @@ from pydantic import Field
 
 from finsta_cli.config import StageConfig
 
+# Videos decoded and embedded at a time (peak memory, not results; see tasks.embedder).
+VIDEO_CHUNK = 32
+
 
 class HostTaskConfig(StageConfig):
     """Options of the tasks that evaluate a checkpoint's host (retrieval, videoqa, action)."""
@@ -25,7 +28,9 @@ class HostTaskConfig(StageConfig):
     dsg_frames: int | None = Field(
         default=None, ge=1, description="keyframes of the DSGs built on the fly (--with-graphs)"
     )
-    video_chunk: int = Field(default=32, ge=1, description="videos decoded and embedded at a time")
+    video_chunk: int = Field(
+        default=VIDEO_CHUNK, ge=1, description="videos decoded and embedded at a time"
+    )
     cache: Path | None = Field(default=None, description="frame cache folder")
     threads: int | None = Field(default=None, ge=1)
     device: str = "auto"

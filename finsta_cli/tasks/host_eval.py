@@ -40,7 +40,6 @@ from finsta_cli.datasets import (
 )
 from finsta_cli.errors import InputError, NonFiniteError, UsageError
 from finsta_cli.tasks.embedder import (
-    VIDEO_CHUNK,
     Embedder,
     HostEmbedder,
     Scorer,
@@ -48,6 +47,7 @@ from finsta_cli.tasks.embedder import (
     embed_videos,
     encode_texts,
 )
+from finsta_cli.tasks.eval_config import VIDEO_CHUNK
 from finsta_cli.tasks.metrics import (
     accuracy,
     accuracy_by_group,

@@ -22,6 +22,7 @@ from finsta_cli.io.progress import get_logger
 from finsta_cli.io.stage import StageItem, describe_error
 from finsta_cli.video.attributes import AttributeOptions
 from finsta_cli.video.decode import VideoInfo, VideoSource, lower_thread_priority
+from finsta_cli.video.detections import Detector
 from finsta_cli.video.dsg import FrameResult
 from finsta_cli.video.relations import RelationOptions
 from finsta_cli.video.track import Tracker
@@ -60,6 +61,25 @@ class AssemblySettings:
     tracker: Tracker
     relations: RelationOptions
     attributes: AttributeOptions
+
+    @classmethod
+    def for_detector(
+        cls,
+        detector: Detector,
+        out_dir: Path,
+        tracker: Tracker,
+        relations: RelationOptions,
+        attributes: AttributeOptions,
+    ) -> AssemblySettings:
+        """The settings of graphs built from ``detector``'s detections (its names, feature size)."""
+        return cls(
+            out_dir=out_dir,
+            names=dict(detector.names),
+            feature_dim=int(detector.feature_dim),
+            tracker=tracker,
+            relations=relations,
+            attributes=attributes,
+        )
 
 
 # The writer's answer: the two files and the seconds it took, or why it failed.

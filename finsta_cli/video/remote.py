@@ -110,13 +110,8 @@ class VideoGraphBuilder:
             # torch's threads as on the local path (--set threads, else the node's CPUs): the
             # detector's sums, and so the bytes written, depend on them.
             detector = make_detector(self.detector, self.device)
-            settings = AssemblySettings(
-                out_dir=self.out_dir,
-                names=dict(detector.names),
-                feature_dim=int(detector.feature_dim),
-                tracker=self.tracker,
-                relations=self.relations,
-                attributes=self.attributes,
+            settings = AssemblySettings.for_detector(
+                detector, self.out_dir, self.tracker, self.relations, self.attributes
             )
             # Each video is written before the next is taken: the actors overlap one another.
             self._loaded = detector, GraphWriter("thread"), settings

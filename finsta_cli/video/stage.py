@@ -294,13 +294,12 @@ def _build_graphs(
     except BaseException:
         writer.shutdown(wait=False, cancel_futures=True)
         raise
-    settings = AssemblySettings(
-        out_dir=out_dir,
-        names=dict(detector.names),
-        feature_dim=int(detector.feature_dim),
-        tracker=make_tracker(config.tracker, config.tracking),
-        relations=config.relations,
-        attributes=config.attributes,
+    settings = AssemblySettings.for_detector(
+        detector,
+        out_dir,
+        make_tracker(config.tracker, config.tracking),
+        config.relations,
+        config.attributes,
     )
     footage = _footage_check(config, settings.names, run)
     pipeline = DetectionPipeline(
