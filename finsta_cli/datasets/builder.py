@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 
 from finsta_cli.datasets.records import (
@@ -10,11 +12,25 @@ from finsta_cli.datasets.records import (
     Caption,
     HardNegative,
     QAItem,
+    RejectedRow,
     TaskDataset,
     VideoRef,
 )
 from finsta_cli.datasets.videos import existing_video, expected_video, find_video
 from finsta_cli.errors import InputError
+
+_COLLECTING: ContextVar[bool] = ContextVar("collecting_rejections", default=False)
+
+
+@contextmanager
+def collecting_rejections() -> Iterator[None]:
+    """Within this block, builders record a bad row (:meth:`TaskDatasetBuilder.row`) as a
+    :class:`RejectedRow` and readers go on, instead of raising on the first one."""
+    token = _COLLECTING.set(True)
+    try:
+        yield
+    finally:
+        _COLLECTING.reset(token)
 
 
 class TaskDatasetBuilder:
@@ -30,6 +46,23 @@ class TaskDatasetBuilder:
         self.actions: dict[str, ActionItem] = {}
         self._caption_count: dict[str, int] = {}
         self._qa_ids: set[str] = set()
+        self.rejected: list[RejectedRow] = []
+        self.collecting = _COLLECTING.get()
+
+    @contextmanager
+    def row(self, where: str) -> Iterator[None]:
+        """Read one row (``where`` = ``FILE:LINE``) in this block: an :class:`InputError`
+        raised in it propagates, or, while collecting rejections, is recorded and the reader
+        goes on with the next row."""
+        try:
+            yield
+        except InputError as exc:
+            if not self.collecting:
+                raise
+            reason = exc.message
+            if reason.startswith(where + ": "):
+                reason = reason[len(where) + 2 :]
+            self.rejected.append(RejectedRow(where, reason))
 
     def video(self, video_id: str, path: Path | None, expected: Path | None = None) -> None:
         """Add a video (again: a known one without a file takes the ``path`` now given)."""
@@ -93,4 +126,5 @@ class TaskDatasetBuilder:
             actions=list(self.actions.values()),
             labels=list(labels) if labels else seen,
             source=self.source,
+            rejected=self.rejected,
         )

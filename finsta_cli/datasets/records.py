@@ -5,7 +5,7 @@ A :class:`TaskDataset` is one split in these records, whatever the format it was
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 
@@ -70,6 +70,15 @@ class ActionItem:
     label: str
 
 
+@dataclass(frozen=True)
+class RejectedRow:
+    """A row a reader refused while collecting rejections (``finsta data check``): ``where`` is
+    ``FILE:LINE``, ``reason`` the error it would have raised."""
+
+    where: str
+    reason: str
+
+
 @dataclass
 class TaskDataset:
     """One split of an evaluation dataset, in the common records.
@@ -89,6 +98,9 @@ class TaskDataset:
     labels: list[str]
     source: Path | None = None
     video_root: Path | None = None  # the folder given to look for videos in, if any
+    # Rows refused while collecting rejections (datasets.builder.collecting_rejections); empty
+    # otherwise, as a reader then raises on the first bad row.
+    rejected: list[RejectedRow] = field(default_factory=list)
 
     def retrieval_index(self) -> tuple[list[str], list[int]]:
         """The retrieval gallery and each caption's place in it.
