@@ -8,6 +8,7 @@ from typing import Any
 
 from finsta_cli.datasets.files import load_json, read_csv
 from finsta_cli.datasets.formats import FORMAT_FILES, FORMATS, DatasetFormat
+from finsta_cli.datasets.how2qa import HOW2QA_COLUMNS, HOW2QA_JSONL_KEYS
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.jsonl import iter_jsonl
 
@@ -23,6 +24,8 @@ SPLIT_WORDS: tuple[str, ...] = (
     "test",
     "test_unseen",
 )
+# VIOLIN's one annotation file, every split in it (a folder holding it is a VIOLIN folder).
+VIOLIN_ANNOTATION = "violin_annotation.json"
 # Files in an annotation folder that are not a split of annotations.
 _SIDE_FILES = frozenset({"dataset.json", "manifest.json", "failures.jsonl", "map_vid_vidorid.json"})
 
@@ -38,20 +41,31 @@ def detect_format(path: Path) -> DatasetFormat:
     name = path.name.lower()
     hint = "pass --format: " + ", ".join(f for f in FORMATS if f != "auto")
     if name.endswith(".jsonl"):
-        first = _first_jsonl_record(path)
-        return "synth" if first is not None and first.get("record") == "synth_video" else "jsonl"
+        first = _first_jsonl_record(path) or {}
+        if first.get("record") == "synth_video":
+            return "synth"
+        if set(HOW2QA_JSONL_KEYS) <= set(first):
+            return "how2qa"
+        if {"paired_id", "vid_name", "statement"} <= set(first):
+            return "violin"
+        return "jsonl"
     if name.endswith(".csv"):
         header, _ = read_csv(path, [])
         if {"video_id", "sentence"} <= set(header):
             return "msrvtt"
         if {"video", "question", "answer", "qid"} <= set(header):
             return "nextqa"
+        if len(header) == len(HOW2QA_COLUMNS) and header[1].startswith("["):
+            return "how2qa"  # no header: the first row's second field is its [start:end]
         raise InputError(f"{path}: unrecognised CSV header {','.join(header)}", hint=hint)
     if name.endswith(("_q.json", "_a.json")):
         return "activitynet-qa"
     if name.endswith(".json"):
         data = load_json(path)
         if isinstance(data, dict):
+            clip: Any = next(iter(data.values()), None)
+            if isinstance(clip, dict) and {"file", "statement"} <= set(clip):
+                return "violin"
             if "sentences" in data or all(isinstance(v, str | list) for v in data.values()):
                 return "msrvtt"
         elif isinstance(data, list) and data and isinstance(data[0], dict):
@@ -93,6 +107,8 @@ def _data_files(folder: Path, fmt: DatasetFormat) -> list[Path]:
 
 def resolve_split(folder: Path, split: str, fmt: DatasetFormat) -> tuple[Path, DatasetFormat]:
     """The file of ``split`` in ``folder`` and its format (docs/datasets.md, "A folder")."""
+    if fmt in ("auto", "violin") and (folder / VIOLIN_ANNOTATION).is_file():
+        return folder / VIOLIN_ANNOTATION, "violin"  # every split in one file
     if fmt in ("auto", "synth") and (folder / "dataset.json").is_file():
         path = folder / f"{split}.jsonl"
         if not path.is_file():

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from typing import Literal, get_args
 
-DatasetFormat = Literal["auto", "synth", "msrvtt", "nextqa", "activitynet-qa", "msvd-qa", "jsonl"]
+DatasetFormat = Literal[
+    "auto", "synth", "msrvtt", "nextqa", "activitynet-qa", "msvd-qa", "how2qa", "violin", "jsonl"
+]
 FORMATS: tuple[DatasetFormat, ...] = get_args(DatasetFormat)
 
 # The formats whose datasets carry captions: what align-train can train on.
@@ -23,5 +25,7 @@ FORMAT_FILES: dict[DatasetFormat, tuple[str, ...]] = {
     "nextqa": (".csv",),
     "activitynet-qa": ("_q.json",),
     "msvd-qa": (".json",),
+    "how2qa": (".csv", ".jsonl"),
+    "violin": (".json", ".jsonl"),
     "jsonl": (".jsonl",),
 }

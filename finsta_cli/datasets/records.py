@@ -48,10 +48,30 @@ class HardNegative:
     aspect: str
 
 
+Segment = tuple[float, float]
+"""A part of a video, ``(start, end)`` in seconds, ``0 <= start < end``."""
+
+
+def clip_id(video_id: str, segment: Segment | None) -> str:
+    """The key a video's ``segment`` is embedded under: ``VIDEO@START-END`` (seconds, at most
+    three decimals, no trailing zeros: ``vid@7.2-18``); the video id itself without a segment."""
+    if segment is None:
+        return video_id
+
+    def seconds(value: float) -> str:
+        return f"{value:.3f}".rstrip("0").rstrip(".")
+
+    return f"{video_id}@{seconds(segment[0])}-{seconds(segment[1])}"
+
+
 @dataclass(frozen=True)
 class QAItem:
     """A question about ``video_id``; multiple choice when ``options`` is set (then
-    ``answer == options[answer_index]``), open-ended otherwise."""
+    ``answer == options[answer_index]``), open-ended otherwise.
+
+    ``segment``: the part of the (long) video the question is about, which is what the host
+    sees (None: the whole video). ``subtitles``: the subtitle text of that part, given to the
+    text side after the question and option (None: none)."""
 
     qa_id: str
     video_id: str
@@ -60,6 +80,22 @@ class QAItem:
     options: tuple[str, ...] | None = None
     answer_index: int | None = None
     qtype: str | None = None
+    segment: Segment | None = None
+    subtitles: str | None = None
+
+    @property
+    def clip_id(self) -> str:
+        """The key of what the host sees: the video, or ``VIDEO@START-END`` (:func:`clip_id`)."""
+        return clip_id(self.video_id, self.segment)
+
+
+@dataclass(frozen=True)
+class SubtitleLine:
+    """One subtitle of a video: ``text`` shown from ``start`` to ``end`` (seconds)."""
+
+    text: str
+    start: float
+    end: float
 
 
 @dataclass(frozen=True)
@@ -101,6 +137,18 @@ class TaskDataset:
     # Rows refused while collecting rejections (datasets.builder.collecting_rejections); empty
     # otherwise, as a reader then raises on the first bad row.
     rejected: list[RejectedRow] = field(default_factory=list)
+    # The dataset's own subtitles by video id (VIOLIN's ``sub``), used when asked for
+    # (datasets.longform.attach_subtitles); empty for the other formats.
+    subtitles: dict[str, list[SubtitleLine]] = field(default_factory=dict)
+
+    def segments(self) -> dict[str, tuple[str, Segment]]:
+        """The video segments the questions are about: ``clip id -> (video id, segment)``
+        (:attr:`QAItem.clip_id`), in question order; empty when no question has a segment."""
+        found: dict[str, tuple[str, Segment]] = {}
+        for item in [*self.qa_mc, *self.qa_open]:
+            if item.segment is not None:
+                found.setdefault(item.clip_id, (item.video_id, item.segment))
+        return found
 
     def retrieval_index(self) -> tuple[list[str], list[int]]:
         """The retrieval gallery and each caption's place in it.
