@@ -17,6 +17,7 @@ from finsta_cli.cli.host_task import (
     DsgOpt,
     FormatOpt,
     SeedOpt,
+    SubtitlesOpt,
     ThreadsOpt,
     TsgOpt,
     VideoChunkOpt,
@@ -100,6 +101,7 @@ def eval_command(
     ] = None,
     dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
+    subtitles: SubtitlesOpt = None,
     finetune: Annotated[
         bool,
         typer.Option(
@@ -142,6 +144,7 @@ def eval_command(
             split=resolved.split or "test", dataset_format=dataset_format,
             video_root=video_root, finetune=resolved.finetune, train_split=resolved.train_split,
             out=out, json_out=json_out, quiet=quiet, command_name="eval", tsg=tsg, dsg=dsg,
+            subtitles=subtitles,
         )  # fmt: skip
         return
     host_only = (tsg, dsg, dsg_frames, video_chunk)

@@ -28,6 +28,15 @@ FormatOpt = Annotated[
 VideoRootOpt = Annotated[
     Path | None, typer.Option("--video-root", help="Folder holding the dataset's video files.")
 ]
+SubtitlesOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--subtitles",
+        help="videoqa: subtitles given to the text side, clipped to each question's segment: "
+        'a JSON object of video id -> list of {"text", "start", "end"}, or "dataset" for the '
+        "dataset's own (VIOLIN). See docs/datasets.md.",
+    ),
+]
 CacheOpt = Annotated[
     Path | None,
     typer.Option(
@@ -114,13 +123,15 @@ def run_host_task(
     train_split: str = "train",
     tsg: Path | None = None,
     dsg: Path | None = None,
+    subtitles: Path | None = None,
 ) -> None:
     """Evaluate, write ``OUT/metrics.json`` + ``OUT/predictions.jsonl`` and the resolved config
     ``OUT/config.yaml``, print the summary.
 
     ``resolved.with_graphs``: a fusion checkpoint's fused embeddings, graphs from ``tsg`` /
     ``dsg`` or built on the fly in ``OUT/graphs`` (default ``OUT``:
-    ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``).
+    ``CHECKPOINT_DIR/CMD-TASK-SPLIT-graphs``). ``subtitles``: videoqa's subtitles file (or
+    ``dataset``: the dataset's own).
     """
     from finsta_cli.io.atomic import atomic_write_text
     from finsta_cli.tasks.host_eval import run_host_eval, summary_line, write_host_eval
@@ -128,6 +139,8 @@ def run_host_task(
     with_graphs, dsg_frames = resolved.with_graphs, resolved.dsg_frames
     if checkpoint is None or data is None:
         raise UsageError(f"{command_name} --task {task} needs --checkpoint and --data")
+    if subtitles is not None and task != "videoqa":
+        raise UsageError(f"--subtitles applies to --task videoqa, not to --task {task}")
     if not with_graphs:
         options = (("--tsg", tsg), ("--dsg", dsg), ("--dsg-frames", dsg_frames))
         given = [name for name, value in options if value is not None]
@@ -149,7 +162,7 @@ def run_host_task(
         split=split, fmt=dataset_format, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=resolved.cache, device=resolved.device,
         threads=resolved.threads, seed=resolved.seed, quiet=quiet, graphs=graphs,
-        video_chunk=resolved.video_chunk,
+        video_chunk=resolved.video_chunk, subtitles=subtitles,
     )  # fmt: skip
     result.metrics["protocol"] = command_name if not finetune else "finetune"
     write_host_eval(result, target)

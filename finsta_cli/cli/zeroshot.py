@@ -15,6 +15,7 @@ from finsta_cli.cli.host_task import (
     DsgOpt,
     FormatOpt,
     SeedOpt,
+    SubtitlesOpt,
     ThreadsOpt,
     TsgOpt,
     VideoChunkOpt,
@@ -68,6 +69,7 @@ def zeroshot(
     ] = None,
     dataset_format: FormatOpt = "auto",
     video_root: VideoRootOpt = None,
+    subtitles: SubtitlesOpt = None,
     out: Annotated[
         Path | None,
         typer.Option(
@@ -104,4 +106,5 @@ def zeroshot(
         split=resolved.split or _default_split(data), dataset_format=dataset_format,
         video_root=video_root, out=out, json_out=json_out, quiet=quiet,
         command_name="zeroshot", tsg=tsg, dsg=dsg,
+        subtitles=subtitles,
     )  # fmt: skip

@@ -31,7 +31,7 @@ from finsta_cli.runtime import release_freed_memory
 from finsta_cli.tasks.eval_config import VIDEO_CHUNK
 
 if TYPE_CHECKING:
-    from finsta_cli.datasets import TaskDataset
+    from finsta_cli.datasets import TaskDataset, VideoRef
 
 log = get_logger("eval")
 # Videos decoded at a time. Their frames (T x S x S x 3 bytes each: 221 KB for the tiny host's
@@ -185,19 +185,27 @@ def embed_videos(
     """Decode and embed ``video_ids`` of ``dataset``, ``chunk`` videos at a time, ``batch`` per
     encoder call: only the embeddings are kept (module docstring). A ``chunk`` that is a
     multiple of ``batch`` gives the embeddings of a single pass exactly; others agree to float
-    rounding (the encoder's batches differ). None decoded is an :class:`InputError`."""
-    refs = [
-        (vid, dataset.videos[vid].location if vid in dataset.videos else None) for vid in video_ids
-    ]
-    absent = {
-        vid for vid in video_ids if vid not in dataset.videos or dataset.videos[vid].path is None
-    }
+    rounding (the encoder's batches differ). None decoded is an :class:`InputError`.
+
+    An id may be a segment's clip id (``VIDEO@START-END``, :meth:`TaskDataset.segments`): that
+    part of its video is sampled and embedded under the clip id."""
+    clips = dataset.segments()
+    segments = {key: segment for key, (_, segment) in clips.items()}
+
+    def ref(key: str) -> VideoRef | None:
+        return dataset.videos.get(clips[key][0] if key in clips else key)
+
+    refs = [(key, video.location if (video := ref(key)) else None) for key in video_ids]
+    absent = {key for key in video_ids if (video := ref(key)) is None or video.path is None}
     ids: list[str] = []
     parts: list[Tensor] = []
     failures: dict[str, str] = {}
     with StageProgress(f"embedding {dataset.split}", len(refs), quiet=quiet) as bar:
         size = (model.num_frames, model.frame_size)
-        for frames in iter_host_frames(refs, *size, cache, bar.advance, chunk=chunk):
+        chunks = iter_host_frames(
+            refs, *size, cache, bar.advance, chunk=chunk, segments=segments or None
+        )
+        for frames in chunks:
             failures.update(frames.failures)
             if frames.ids:
                 ids += frames.ids

@@ -6,6 +6,9 @@ task head fine-tuned on the train split.
   caption, negative) triples where the true caption scores higher, per changed aspect;
 - videoqa: multiple choice by scoring "question option" texts against the video (zero-shot) or a
   head over (video, question+option) embeddings trained on the train split (``finetune``);
+  a question about a segment of a long video (How2QA) sees that segment only, embedded under
+  its clip id ``VIDEO@START-END``; VIOLIN's statement pairs are 2-option items, reported as
+  ``pair_accuracy`` too;
   open-ended by ranking the candidate answers "question answer" (zero-shot; candidates: every
   answer of the split) or an answer-vocabulary classifier over (video, question) (``finetune``);
 - action: prompts "a video of {label}" (zero-shot) or a linear head on the video embedding.
@@ -112,8 +115,21 @@ def evaluate_retrieval(
     return HostEvalResult(metrics, predictions, videos.failures)
 
 
-def _statement(question: str, option: str) -> str:
-    return f"{question.strip()} {option.strip()}"
+def _statement(question: str, option: str, subtitles: str | None = None) -> str:
+    """The text scored for an answer: the question, the option, then the subtitles when given
+    (after them, so that a text tower that cuts long texts keeps the question and option)."""
+    text = f"{question.strip()} {option.strip()}" if question.strip() else option.strip()
+    return f"{text} {subtitles.strip()}" if subtitles else text
+
+
+def _question_text(item: QAItem) -> str:
+    """A question as the open-ended head reads it: with its subtitles after it, if any."""
+    return f"{item.question.strip()} {item.subtitles.strip()}" if item.subtitles else item.question
+
+
+def _segment_field(item: QAItem) -> dict[str, Any]:
+    """A prediction's ``segment`` ([start, end] seconds), for a question that has one."""
+    return {} if item.segment is None else {"segment": list(item.segment)}
 
 
 class _PairHead(nn.Module):
@@ -173,7 +189,7 @@ def _mc_embeddings(
 ) -> tuple[Tensor, Tensor, Tensor]:
     """(N, K, E) option texts, (N, E) videos, (N,) answers of multiple-choice items."""
     k = max(len(q.options or ()) for q in items)
-    texts = [_statement(q.question, o) for q in items for o in (q.options or ())]
+    texts = [_statement(q.question, o, q.subtitles) for q in items for o in (q.options or ())]
     flat = encode_texts(model, texts)
     options = flat.new_zeros((len(items), k, flat.shape[1]))
     i = 0
@@ -182,7 +198,7 @@ def _mc_embeddings(
         options[row, :n] = flat[i : i + n]
         i += n
     answers = torch.tensor([int(q.answer_index or 0) for q in items])
-    return options, videos.rows([q.video_id for q in items]), answers
+    return options, videos.rows([q.clip_id for q in items]), answers
 
 
 def evaluate_videoqa(
@@ -205,17 +221,21 @@ def evaluate_videoqa(
         dataset = dataclasses.replace(dataset, qa_open=[])
     if not dataset.qa_mc and not dataset.qa_open:
         raise InputError(f"{dataset.source}: split {dataset.split!r} has no questions")
-    video_ids = list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
+    video_ids = list(dict.fromkeys(q.clip_id for q in [*dataset.qa_mc, *dataset.qa_open]))
     embedded = embed_videos(model, dataset, video_ids, cache, quiet, video_chunk)
     tuning = None if train is None else _Finetuning(train, cache, quiet, seed, epochs, video_chunk)
     metrics: dict[str, Any] = {"finetuned": train is not None}
     predictions: list[dict[str, Any]] = []
-    mc = [q for q in dataset.qa_mc if q.video_id in embedded and q.options]
+    mc = [q for q in dataset.qa_mc if q.clip_id in embedded and q.options]
     if mc:
         mc_metrics, mc_predictions = _multiple_choice(model, mc, embedded, tuning)
         metrics.update(mc_metrics)
         predictions += mc_predictions
-    opened = [q for q in dataset.qa_open if q.video_id in embedded]
+        if dataset.name == "violin":
+            # each item is a (true, false) statement pair: right when the true one scores higher
+            metrics["pair_accuracy"] = mc_metrics["mc_accuracy"]
+            metrics["pair_count"] = mc_metrics["mc_count"]
+    opened = [q for q in dataset.qa_open if q.clip_id in embedded]
     if opened:
         open_metrics, open_predictions = _open_ended(model, opened, embedded, tuning)
         metrics.update(open_metrics)
@@ -252,8 +272,9 @@ def _multiple_choice(
         "mc_by_type": accuracy_by_group(correct, [True] * len(mc), [q.qtype for q in mc]),
     }
     predictions = [
-        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "mc", "qtype": q.qtype,
-         "predicted": p, "answer": q.answer_index, "tied": tie, "correct": right}
+        {"qa_id": q.qa_id, "video_id": q.video_id, **_segment_field(q), "kind": "mc",
+         "qtype": q.qtype, "predicted": p, "answer": q.answer_index, "tied": tie,
+         "correct": right}
         for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True)
     ]  # fmt: skip
     return metrics, predictions
@@ -268,7 +289,7 @@ def _open_ended(
     """The metrics and predictions of open-ended questions: the candidate answers ranked
     (``tuning`` None; candidates: every answer of the split) or an answer-vocabulary classifier
     fine-tuned on ``tuning``'s split."""
-    videos = embedded.rows([q.video_id for q in opened])
+    videos = embedded.rows([q.clip_id for q in opened])
     open_tied = [False] * len(opened)
     if tuning is None:
         candidates = sorted({normalize_answer(q.answer) for q in opened})
@@ -285,8 +306,8 @@ def _open_ended(
         "open_by_type": accuracy_by_group(right, [True] * len(opened), [q.qtype for q in opened]),
     }
     predictions = [
-        {"qa_id": q.qa_id, "video_id": q.video_id, "kind": "open", "qtype": q.qtype,
-         "predicted": g, "answer": q.answer, "tied": tie, "correct": ok}
+        {"qa_id": q.qa_id, "video_id": q.video_id, **_segment_field(q), "kind": "open",
+         "qtype": q.qtype, "predicted": g, "answer": q.answer, "tied": tie, "correct": ok}
         for q, g, ok, tie in zip(opened, guesses, right, open_tied, strict=True)
     ]  # fmt: skip
     return metrics, predictions
@@ -298,7 +319,10 @@ def _rank_answers(
     """The best-scoring candidate answer of each question, and whether others tie with it."""
     guesses, tied = [], []
     for q, video in zip(items, videos, strict=True):
-        scores = encode_texts(model, [_statement(q.question, a) for a in candidates]) @ video
+        scores = (
+            encode_texts(model, [_statement(q.question, a, q.subtitles) for a in candidates])
+            @ video
+        )
         guesses.append(candidates[int(scores.argmax())])
         tied.append(int((scores == scores.max()).sum()) > 1)
     return guesses, tied
@@ -311,8 +335,8 @@ def _finetune_mc(model: Scorer, tuning: _Finetuning, dim: int) -> Any:
     items = [q for q in train.qa_mc if q.options]
     if not items:
         raise InputError(f"{train.source}: split {train.split!r} has no multiple-choice questions")
-    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in items)))
-    items = [q for q in items if q.video_id in embedded]
+    embedded = tuning.embed(model, list(dict.fromkeys(q.clip_id for q in items)))
+    items = [q for q in items if q.clip_id in embedded]
     options, videos, answers = _mc_embeddings(model, items, embedded)
     head = _PairHead(dim)
 
@@ -347,15 +371,15 @@ def _finetune_open(
     counts = Counter(normalize_answer(q.answer) for q in train_items)
     answers = [a for a, _ in counts.most_common(vocabulary)]
     index = {a: i for i, a in enumerate(answers)}
-    embedded = tuning.embed(model, list(dict.fromkeys(q.video_id for q in train_items)))
-    train_items = [q for q in train_items if q.video_id in embedded
+    embedded = tuning.embed(model, list(dict.fromkeys(q.clip_id for q in train_items)))
+    train_items = [q for q in train_items if q.clip_id in embedded
                    and normalize_answer(q.answer) in index]  # fmt: skip
-    tv = embedded.rows([q.video_id for q in train_items])
-    tq = encode_texts(model, [q.question for q in train_items])
+    tv = embedded.rows([q.clip_id for q in train_items])
+    tq = encode_texts(model, [_question_text(q) for q in train_items])
     target = torch.tensor([index[normalize_answer(q.answer)] for q in train_items])
     head = _ClassHead(3 * tv.shape[1], len(answers))
     tuning.fit(head, lambda: F.cross_entropy(head(torch.cat([tv * tq, tv, tq], 1)), target))
-    q = encode_texts(model, [item.question for item in items])
+    q = encode_texts(model, [_question_text(item) for item in items])
     with torch.no_grad():
         logits = head(torch.cat([videos * q, videos, q], 1))
     return [answers[int(i)] for i in logits.argmax(dim=1)]
@@ -448,8 +472,11 @@ def run_host_eval(
     graphs: GraphSources | None = None,
     video_chunk: int = VIDEO_CHUNK,
     open_ended: bool = True,
+    subtitles: Path | str | None = None,
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
+    ``subtitles``: videoqa's subtitles file, or ``"dataset"`` for the dataset's own, given to
+    the text side (:func:`~finsta_cli.datasets.longform.attach_subtitles`);
     ``open_ended``: videoqa also scores the open-ended questions (see :func:`evaluate_videoqa`);
     ``epochs``: full-batch epochs of a fine-tuned head; ``video_chunk``: videos decoded at a
     time. With ``graphs``, evaluate a fusion checkpoint's fused host + scene-graph embeddings
@@ -465,7 +492,9 @@ def run_host_eval(
         from finsta_cli.hosts.factory import load_host
 
         embedder: Embedder = HostEmbedder(load_host(checkpoint, resolved))
-        dataset, train = _task_splits(data, task, split, fmt, video_root, finetune, train_split)
+        dataset, train = _task_splits(
+            data, task, split, fmt, video_root, finetune, train_split, subtitles
+        )
     else:
         from finsta_cli.tasks.graph_eval import (
             check_sources,
@@ -475,8 +504,16 @@ def run_host_eval(
 
         check_sources(graphs)
         fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
-        dataset, train = _task_splits(data, task, split, fmt, video_root, finetune, train_split)
+        dataset, train = _task_splits(
+            data, task, split, fmt, video_root, finetune, train_split, subtitles
+        )
         splits = [dataset] if train is None else [dataset, train]
+        if any(d.segments() for d in splits):
+            raise UsageError(
+                f"{dataset.source}: its questions are about segments of the videos, and "
+                "--with-graphs scores scene graphs of whole videos",
+                hint="evaluate without --with-graphs",
+            )
         embedder = prepare_fusion_embedder(
             checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
             device=resolved, threads=threads, quiet=quiet,
@@ -504,13 +541,21 @@ def _task_splits(
     data: Path,
     task: HostTask,
     split: str,
-    fmt: str,
+    fmt: DatasetFormat,
     video_root: Path | None,
     finetune: bool,
     train_split: str,
+    subtitles: Path | str | None = None,
 ) -> tuple[TaskDataset, TaskDataset | None]:
-    """The evaluated split, and with ``finetune`` the split its task head trains on."""
-    dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    """The evaluated split, and with ``finetune`` the split its task head trains on (each
+    with ``subtitles`` attached when given)."""
+    dataset = load_task_dataset(
+        data,
+        split=split,
+        fmt=fmt,
+        video_root=video_root,
+        subtitles=subtitles,
+    )
     if not finetune:
         return dataset, None
     if task == "retrieval":
@@ -518,7 +563,13 @@ def _task_splits(
             "retrieval has no task head to fine-tune",
             hint="fine-tune the host itself with finsta align-train --objective host-only",
         )
-    train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)  # type: ignore[arg-type]
+    train = load_task_dataset(
+        data,
+        split=train_split,
+        fmt=fmt,
+        video_root=video_root,
+        subtitles=subtitles,
+    )
     return dataset, train
 
 
@@ -555,7 +606,7 @@ def task_video_ids(dataset: TaskDataset, task: HostTask) -> list[str]:
     if task == "retrieval":
         return dataset.retrieval_index()[0]
     if task == "videoqa":
-        return list(dict.fromkeys(q.video_id for q in [*dataset.qa_mc, *dataset.qa_open]))
+        return list(dict.fromkeys(q.clip_id for q in [*dataset.qa_mc, *dataset.qa_open]))
     return list(dict.fromkeys(a.video_id for a in dataset.actions))
 
 
