@@ -235,6 +235,10 @@ def evaluate_videoqa(
             # each item is a (true, false) statement pair: right when the true one scores higher
             metrics["pair_accuracy"] = mc_metrics["mc_accuracy"]
             metrics["pair_count"] = mc_metrics["mc_count"]
+            if tuning is not None:
+                statement_metrics, statement_predictions = _statements(model, mc, embedded, tuning)
+                metrics.update(statement_metrics)
+                predictions += statement_predictions
     opened = [q for q in dataset.qa_open if q.clip_id in embedded]
     if opened:
         open_metrics, open_predictions = _open_ended(model, opened, embedded, tuning)
@@ -276,6 +280,50 @@ def _multiple_choice(
          "qtype": q.qtype, "predicted": p, "answer": q.answer_index, "tied": tie,
          "correct": right}
         for q, p, right, tie in zip(mc, picked.tolist(), correct, tied.tolist(), strict=True)
+    ]  # fmt: skip
+    return metrics, predictions
+
+
+def _statement_embeddings(
+    model: Scorer, items: Sequence[QAItem], videos: VideoEmbeddings
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Every option of ``items`` as a statement on its own: (M, E) texts, (M, E) videos and
+    (M,) float truth (1 for the item's answer, 0 for the others)."""
+    texts = [_statement(q.question, o, q.subtitles) for q in items for o in (q.options or ())]
+    clips = [q.clip_id for q in items for _ in (q.options or ())]
+    truth = [float(j == q.answer_index) for q in items for j in range(len(q.options or ()))]
+    return encode_texts(model, texts), videos.rows(clips), torch.tensor(truth)
+
+
+def _statements(
+    model: Scorer,
+    items: Sequence[QAItem],
+    embedded: VideoEmbeddings,
+    tuning: _Finetuning,
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """VIOLIN's per-statement entailment: a binary head over (video, statement) embeddings,
+    trained on ``tuning``'s statements, judges each statement alone (true when its logit is
+    positive); ``statement_accuracy`` is the share judged right."""
+    train = [q for q in tuning.train.qa_mc if q.options]
+    if not train:
+        raise InputError(f"{tuning.train.source}: split {tuning.train.split!r} has no statements")
+    trained = tuning.embed(model, list(dict.fromkeys(q.clip_id for q in train)))
+    train = [q for q in train if q.clip_id in trained]
+    texts, videos, truth = _statement_embeddings(model, train, trained)
+    head = _PairHead(texts.shape[1])
+    tuning.fit(head, lambda: F.binary_cross_entropy_with_logits(head(videos, texts), truth))
+    texts, videos, truth = _statement_embeddings(model, items, embedded)
+    with torch.no_grad():
+        judged = (head(videos, texts) > 0).tolist()
+    gold = [bool(t) for t in truth.tolist()]
+    right = [j == g for j, g in zip(judged, gold, strict=True)]
+    where = [(q, k) for q in items for k in range(len(q.options or ()))]
+    metrics = {"statement_accuracy": accuracy(right, [True] * len(right)),
+               "statement_count": len(right)}  # fmt: skip
+    predictions = [
+        {"qa_id": q.qa_id, "video_id": q.video_id, **_segment_field(q), "kind": "statement",
+         "option": k, "predicted": j, "answer": g, "correct": ok}
+        for (q, k), j, g, ok in zip(where, judged, gold, right, strict=True)
     ]  # fmt: skip
     return metrics, predictions
 

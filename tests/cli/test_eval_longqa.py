@@ -92,6 +92,9 @@ def long_set(align_set: AlignSet, tmp_path_factory: pytest.TempPathFactory) -> L
             {"paired_id": k, "vid_name": "long", "statement": false, "answer": 0, "ts": ts},
         ]  # fmt: skip
     violin = write_jsonl(root / "violin_test.jsonl", lines)
+    (root / "violin").mkdir()  # a folder of VALUE's splits, for --finetune
+    write_jsonl(root / "violin" / "violin_train.jsonl", lines)
+    write_jsonl(root / "violin" / "violin_test.jsonl", lines)
     subtitles = root / "subtitles.json"
     spoken = [{"text": f"now the {r['objects'][0]['shape']}", "start": segments[r["video_id"]][0],
                "end": segments[r["video_id"]][1]} for r in records]  # fmt: skip
@@ -161,3 +164,20 @@ def test_violin_pairs_on_a_long_video_with_subtitles(
     refused = _eval(runner, align_set, long_set.violin, "violin", tmp_path / "r",
                     "--subtitles", "dataset")  # fmt: skip
     assert refused.exit_code == 1 and "has no subtitles of its own" in refused.output
+
+
+def test_violin_statements_judged_alone_by_a_finetuned_head(
+    runner: CliRunner, align_set: AlignSet, long_set: LongSet, tmp_path: Path
+) -> None:
+    out = tmp_path / "f"
+    result = _eval(runner, align_set, long_set.root / "violin", "violin", out, "--finetune")
+    assert result.exit_code == 0, result.output
+    metrics = json.loads(result.stdout)
+    assert metrics["finetuned"] is True and metrics["pair_count"] == len(long_set.segments)
+    statements = [p for p in read_jsonl(out / "predictions.jsonl") if p["kind"] == "statement"]
+    assert metrics["statement_count"] == len(statements) == 2 * len(long_set.segments)
+    assert sum(p["answer"] for p in statements) == len(long_set.segments)  # one true per pair
+    share = 100.0 * sum(p["correct"] for p in statements) / len(statements)
+    assert metrics["statement_accuracy"] == pytest.approx(share)
+    # judged on the statements it was trained on, the head must have learnt them (chance: 50)
+    assert metrics["statement_accuracy"] >= 75
