@@ -6,11 +6,12 @@ task head fine-tuned on the train split.
   caption, negative) triples where the true caption scores higher, per changed aspect;
 - videoqa: multiple choice by scoring "question option" texts against the video (zero-shot) or a
   head over (video, question+option) embeddings trained on the train split (``finetune``);
-  a question about a segment of a long video (How2QA) sees that segment only, embedded under
-  its clip id ``VIDEO@START-END``; VIOLIN's statement pairs are 2-option items, reported as
-  ``pair_accuracy`` too;
   open-ended by ranking the candidate answers "question answer" (zero-shot; candidates: every
-  answer of the split) or an answer-vocabulary classifier over (video, question) (``finetune``);
+  answer of the split) or an answer-vocabulary classifier over (video, question) (``finetune``).
+  A question about a segment of a long video (How2QA) sees that segment only, embedded under its
+  clip id ``VIDEO@START-END``; VIOLIN's statement pairs are 2-option items, reported as
+  ``pair_accuracy`` too, and with ``finetune`` each statement is also judged alone by a binary
+  head (``statement_accuracy``);
 - action: prompts "a video of {label}" (zero-shot) or a linear head on the video embedding.
 
 Fine-tuning trains a head on frozen host embeddings (precomputed once), full batch, seeded.

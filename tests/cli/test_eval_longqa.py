@@ -181,3 +181,22 @@ def test_violin_statements_judged_alone_by_a_finetuned_head(
     assert metrics["statement_accuracy"] == pytest.approx(share)
     # judged on the statements it was trained on, the head must have learnt them (chance: 50)
     assert metrics["statement_accuracy"] >= 75
+
+
+def test_refusals(
+    runner: CliRunner,
+    align_set: AlignSet,
+    long_set: LongSet,
+    fusion_checkpoint: Path,
+    tmp_path: Path,
+) -> None:
+    retrieval = runner.invoke(app, ["eval", "--task", "retrieval", "--data", str(align_set.data),
+                                    "--checkpoint", str(align_set.checkpoint), "--subtitles",
+                                    str(long_set.subtitles)])  # fmt: skip
+    assert retrieval.exit_code == 2 and "--subtitles applies to --task videoqa" in retrieval.output
+    graphs = runner.invoke(app, ["eval", "--task", "videoqa", "--format", "how2qa", "--data",
+                                 str(long_set.how2qa), "--video-root", str(long_set.videos),
+                                 "--checkpoint", str(fusion_checkpoint), "--with-graphs",
+                                 "--out", str(tmp_path / "g")])  # fmt: skip
+    assert graphs.exit_code == 2, graphs.output
+    assert "questions are about segments of the videos" in graphs.output
