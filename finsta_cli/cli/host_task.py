@@ -159,10 +159,11 @@ def run_host_task(
         graphs = GraphSources(target / "graphs", tsg=tsg, dsg=dsg, dsg_frames=dsg_frames)
     result = run_host_eval(
         checkpoint, data, task,  # type: ignore[arg-type]
+        subtitles=subtitles,
         split=split, fmt=dataset_format, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=resolved.cache, device=resolved.device,
         threads=resolved.threads, seed=resolved.seed, quiet=quiet, graphs=graphs,
-        video_chunk=resolved.video_chunk, subtitles=subtitles,
+        video_chunk=resolved.video_chunk,
     )  # fmt: skip
     result.metrics["protocol"] = command_name if not finetune else "finetune"
     write_host_eval(result, target)

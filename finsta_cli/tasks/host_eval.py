@@ -510,6 +510,7 @@ def run_host_eval(
     split: str,
     fmt: DatasetFormat = "auto",
     video_root: Path | None = None,
+    subtitles: Path | str | None = None,
     finetune: bool = False,
     train_split: str = "train",
     cache: Path | None = None,
@@ -521,7 +522,6 @@ def run_host_eval(
     graphs: GraphSources | None = None,
     video_chunk: int = VIDEO_CHUNK,
     open_ended: bool = True,
-    subtitles: Path | str | None = None,
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
     ``subtitles``: videoqa's subtitles file, or ``"dataset"`` for the dataset's own, given to
