@@ -16,7 +16,7 @@ from typing import Any
 from finsta_cli.datasets.builder import TaskDatasetBuilder
 from finsta_cli.datasets.files import load_json, text_field
 from finsta_cli.datasets.longform import parse_segment, shuffle_options, subtitle_lines
-from finsta_cli.datasets.records import QAItem, Segment, TaskDataset
+from finsta_cli.datasets.records import QAItem, Segment, SubtitleLine, TaskDataset
 from finsta_cli.errors import InputError, UsageError
 from finsta_cli.io.jsonl import iter_jsonl
 
@@ -51,7 +51,8 @@ def _pair_item(
 
 def _read_annotation(
     path: Path, split: str, video_root: Path | None, out: TaskDatasetBuilder
-) -> dict[str, Any]:
+) -> dict[str, list[SubtitleLine]]:
+    """The clips of ``split`` into ``out``; returns their subtitles by video id."""
     data = load_json(path)
     if not isinstance(data, dict):
         raise InputError(
@@ -59,7 +60,7 @@ def _read_annotation(
         )
     wanted = _SPLIT_ALIASES.get(split, (split,))
     splits: set[str] = set()
-    subtitles: dict[str, Any] = {}
+    subtitles: dict[str, list[SubtitleLine]] = {}
     for clip_id, clip in data.items():
         where = f"{path}: clip {clip_id}"
         with out.row(where):
