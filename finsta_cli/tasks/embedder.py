@@ -230,8 +230,9 @@ def embed_videos(
     if not ids:
         first = failures[(missing or broken)[0]] if failures else "no videos"
         what = "was found" if len(missing) == len(refs) else "could be decoded"
+        noun = "video segments" if segments else "videos"  # segments: clips of long videos
         raise InputError(
-            f"{dataset.source}: none of the {len(refs)} videos of split {dataset.split!r} "
+            f"{dataset.source}: none of the {len(refs)} {noun} of split {dataset.split!r} "
             f"{what} (first: {first})",
             hint=root_hint if missing else None,
         )
