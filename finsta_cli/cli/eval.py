@@ -9,6 +9,7 @@ import typer
 
 from finsta_cli.cli.host_task import (
     HOST_TASKS,
+    AllowPartialOpt,
     CacheOpt,
     CheckpointOpt,
     DataOpt,
@@ -114,6 +115,7 @@ def eval_command(
             help=with_default("Split the head is trained on.", Config, "train_split"),
         ),
     ] = None,
+    allow_partial: AllowPartialOpt = False,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
     dsg: DsgOpt = None,
@@ -145,10 +147,11 @@ def eval_command(
         )  # fmt: skip
         return
     host_only = (tsg, dsg, dsg_frames, video_chunk)
-    if resolved.with_graphs or any(value is not None for value in host_only):
+    flags = resolved.with_graphs or resolved.allow_partial
+    if flags or any(value is not None for value in host_only):
         raise UsageError(
-            f"--with-graphs, --tsg, --dsg, --dsg-frames and --video-chunk apply to retrieval, "
-            f"videoqa and action, not to eval --task {task.value}"
+            f"--with-graphs, --allow-partial, --tsg, --dsg, --dsg-frames and --video-chunk apply "
+            f"to retrieval, videoqa and action, not to eval --task {task.value}"
         )
     runner = _RUNNERS.get(task)
     if runner is None:
