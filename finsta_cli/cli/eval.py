@@ -163,6 +163,12 @@ def eval_command(
         raise UsageError(f"--ignore-labels applies to eval --task dsg, not --task {task.value}")
     options = {"ignore_labels": resolved.ignore_labels} if task is EvalTask.dsg else {}
     payload = runner(gold=gold, pred=pred, errors=resolved.errors, **options)
+    from finsta_cli.tasks.protocol import scoring_card
+
+    payload["protocol"] = scoring_card(
+        task.value, Path(payload["gold"]), Path(payload["pred"]), payload,
+        ignore_labels=resolved.ignore_labels,
+    ).to_json()  # fmt: skip
     target = out if out is not None else _default_out(pred)
     from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 

@@ -43,7 +43,10 @@ class ItemCounts(BaseModel):
     questions_open: NonNegativeInt | None = None
     actions: NonNegativeInt | None = None
     classes: NonNegativeInt | None = None
-    items: NonNegativeInt | None = Field(default=None, description="tsg/dsg: rows or videos")
+    frames: NonNegativeInt | None = Field(default=None, description="dsg: frames scored")
+    missing_predictions: NonNegativeInt | None = Field(
+        default=None, description="dsg: gold videos without a prediction (all missed)"
+    )
 
 
 class CaptionsPerVideo(BaseModel):
@@ -138,6 +141,7 @@ class ProtocolCard(VersionedRecord):
     )
     task: str
     dataset: DatasetCard
+    predictions: str | None = Field(default=None, description="tsg/dsg: the file scored")
     items: ItemCounts
     scoring: dict[str, str] = Field(
         default_factory=dict, description="how each figure is computed, in words"

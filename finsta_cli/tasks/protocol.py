@@ -128,6 +128,63 @@ def eval_card(
     )
 
 
+def scoring_card(
+    task: str, gold: Path, pred: Path, metrics: Mapping[str, Any], *, ignore_labels: bool = False
+) -> ProtocolCard:
+    """The card of ``eval --task tsg`` or ``dsg``: predictions scored against gold (no model,
+    frames or seed: the fields that do not apply are left out)."""
+    if task == "tsg":
+        dataset = DatasetCard(path=str(gold), format="factual", format_detected=False)
+        items = ItemCounts(captions=int(metrics.get("captions", 0)))
+        scoring = {
+            "rows": "gold and prediction rows pair up by position (captions must agree)",
+            "set_match": "share of captions whose fact set equals gold's exactly",
+            "facts": "precision, recall and F1 over FACTUAL facts (triples of the graph): micro "
+            "over all facts, macro the mean per caption",
+            "normalisation": str(metrics.get("normalisation", "")),
+        }
+    else:
+        dataset = DatasetCard(path=str(gold), format=_dsg_gold_format(gold), format_detected=True)
+        items = ItemCounts(
+            videos=int(metrics.get("videos", 0)),
+            frames=int(metrics.get("frames", 0)),
+            missing_predictions=int(metrics.get("missing_predictions", 0)),
+        )
+        labels = "of any labels (--ignore-labels)" if ignore_labels else "of the same label"
+        scoring = {
+            "frames": "scored on the frames the prediction sampled; a gold video without a "
+            "prediction counts as entirely missed",
+            "objects": "recall and precision at IoU 0.5: per frame a one-to-one (Hungarian) "
+            f"assignment between gold and predicted objects {labels}",
+            "idf1": "2 IDTP / (gold objects + predicted objects), IDTP the frame matches kept "
+            "by the best one-to-one map of gold to predicted tracks",
+            "relations": "accuracy: share of gold relations between matched objects whose "
+            "predicate the prediction states (either direction); precision: share of "
+            "predicted relations with a gold predicate that gold states",
+        }
+    return ProtocolCard(
+        command="eval",
+        mode="eval",
+        task=task,
+        dataset=dataset,
+        predictions=str(pred),
+        items=items,
+        scoring=scoring,
+        software=software_card(),
+    )
+
+
+def _dsg_gold_format(gold: Path) -> str:
+    """Which gold ``tasks.dsg_eval.read_gold`` reads at ``gold`` (by its files' names)."""
+    from finsta_cli.tasks.dsg_eval import SOMETHING_ELSE_FILE
+
+    if (gold / "annotations").is_dir() or gold.suffix.lower() == ".jsonl":
+        return "synth"
+    if gold.name == SOMETHING_ELSE_FILE or (gold / SOMETHING_ELSE_FILE).is_file():
+        return "something-else"
+    return "dsg"
+
+
 def cached_videos(
     dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, frames: int, size: int
 ) -> int:

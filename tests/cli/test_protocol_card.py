@@ -191,3 +191,32 @@ def test_allow_partial_is_refused_where_it_does_not_apply(
                   "--with-graphs", "--allow-partial")  # fmt: skip
     assert graphs.exit_code == ExitCode.USAGE
     assert "not with --with-graphs" in " ".join(graphs.output.split())
+
+
+def test_tsg_and_dsg_cards_say_what_was_scored(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    gold, pred = tmp_path / "gold.csv", tmp_path / "pred.txt"
+    gold.write_text('caption,scene_graph\na red car,"( car , is , red )"\n')
+    pred.write_text("a red car\t( car , is , red )\n")
+    tsg = runner.invoke(app, ["eval", "--task", "tsg", "--gold", str(gold), "--pred", str(pred),
+                              "--out", str(tmp_path / "tsg.json"), "--json"])  # fmt: skip
+    assert tsg.exit_code == 0, tsg.output
+    card = json.loads(tsg.stdout)["protocol"]
+    assert card == json.loads((tmp_path / "tsg.json").read_text())["protocol"]
+    assert (card["task"], card["mode"], card["predictions"]) == ("tsg", "eval", str(pred))
+    assert card["dataset"] == {"path": str(gold), "format": "factual", "format_detected": False}
+    assert card["items"] == {"captions": 1} and "set_match" in card["scoring"]
+    assert "checkpoint" not in card and "frames" not in card and "seed" not in card
+
+    # the session's ground-truth DSGs scored against the synth folder they come from
+    args = ["eval", "--task", "dsg", "--gold", str(align_set.data), "--pred", str(align_set.dsg),
+            "--out", str(tmp_path / "dsg.json"), "--json", "--ignore-labels"]  # fmt: skip
+    dsg = runner.invoke(app, args)
+    assert dsg.exit_code == 0, dsg.output
+    payload = json.loads(dsg.stdout)
+    card = payload["protocol"]
+    assert card["dataset"]["format"] == "synth" and card["task"] == "dsg"
+    assert card["items"]["videos"] == payload["videos"] == len(align_set.records())
+    assert card["items"]["missing_predictions"] == 0
+    assert "of any labels (--ignore-labels)" in card["scoring"]["objects"]
