@@ -483,8 +483,10 @@ def run_host_eval(
         )
 
         check_sources(graphs)
+        from finsta_cli.hosts.factory import WeightsReport
+
         fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
-        host = fusion.model.host
+        host, weights = fusion.model.host, WeightsReport()  # its weights fit whole, or refused
         dataset, train = _task_splits(data, task, split, fmt, video_root, finetune, train_split)
         splits = [dataset] if train is None else [dataset, train]
         embedder = prepare_fusion_embedder(

@@ -220,3 +220,18 @@ def test_tsg_and_dsg_cards_say_what_was_scored(
     assert card["items"]["videos"] == payload["videos"] == len(align_set.records())
     assert card["items"]["missing_predictions"] == 0
     assert "of any labels (--ignore-labels)" in card["scoring"]["objects"]
+
+
+def test_a_card_with_graphs_names_their_sources(
+    runner: CliRunner, align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    extra = ("--split", "val", "--with-graphs", "--tsg", str(align_set.tsg), "--dsg",
+             str(align_set.dsg))  # fmt: skip
+    result = _run(runner, "eval", "retrieval", align_set, fusion_checkpoint, tmp_path / "g", *extra)
+    assert result.exit_code == 0, result.output
+    card = json.loads(result.stdout)["protocol"]
+    assert card["graphs"] == {"used": True, "tsg": str(align_set.tsg), "dsg": str(align_set.dsg),
+                              "missing_text": 0, "missing_video": 0}  # fmt: skip
+    assert card["checkpoint"]["sha256"] == hash_file(fusion_checkpoint)
+    assert card["checkpoint"]["load"]["complete"] is True  # fusion weights fit whole or not at all
+    assert card["host"]["name"] == "tiny" and card["frames"]["per_video"] == 4
