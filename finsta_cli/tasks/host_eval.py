@@ -493,7 +493,8 @@ def run_host_eval(
             checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
             device=resolved, threads=threads, quiet=quiet,
         )  # fmt: skip
-    video_ids = task_video_ids(dataset, task)
+    scored = dataset if open_ended else dataclasses.replace(dataset, qa_open=[])
+    video_ids = task_video_ids(scored, task)
     run = EvalRun(
         command=command, task=task, data=data, dataset=dataset, fmt=fmt, split=split,
         finetune=finetune, train_split=train_split, checkpoint=checkpoint, weights=weights,

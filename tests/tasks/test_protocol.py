@@ -3,6 +3,8 @@ hosts.frames decodes, the git revision (a checkout, no checkout, a copy inside a
 repository), cache counting and host configs summarised. The card of whole evaluations is tested
 through the CLI in tests/cli/test_protocol_card.py."""
 
+# ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
+
 from __future__ import annotations
 
 import shutil
@@ -21,6 +23,7 @@ from finsta_cli.tasks.protocol import (
     protocol_mode,
     source_revision,
 )
+from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 
 def test_the_sampling_sentence_is_what_the_frames_module_does(tmp_path: Path) -> None:
@@ -92,3 +95,32 @@ def test_the_revision_of_a_checkout_and_of_copies_that_are_not_one(tmp_path: Pat
     outside = tmp_path / "plain" / "finsta_cli"
     outside.mkdir(parents=True)
     assert source_revision(outside) == (None, None)
+
+
+def test_the_card_counts_the_videos_a_run_without_open_ended_questions_embeds(
+    align_set: AlignSet, tmp_path: Path
+) -> None:
+    """open_ended=False (the demo's zero-shot QA): a video with only an open-ended question is
+    neither embedded nor counted."""
+    import json
+
+    from finsta_cli.tasks.host_eval import run_host_eval
+
+    videos = sorted((align_set.data / "videos").glob("*.mp4"))[:2]
+    rows = [
+        {"video_id": "mc", "video": str(videos[0]), "question": "what moves?",
+         "options": ["a cube", "a ball"], "answer_index": 0},
+        {"video_id": "open", "video": str(videos[1]), "question": "what moves?",
+         "answer": "a ball"},
+    ]  # fmt: skip
+    data = tmp_path / "test.jsonl"
+    data.write_text("".join(json.dumps(row) + "\n" for row in rows))
+    result = run_host_eval(
+        align_set.checkpoint, data, "videoqa", split="test", cache=tmp_path / "cache",
+        device="cpu", threads=1, quiet=True, open_ended=False,
+    )  # fmt: skip
+    card = result.metrics["protocol"]
+    assert card["items"]["questions_mc"] == 1 and card["items"]["questions_open"] == 0
+    assert card["items"]["videos"] == 1 and card["frames"]["decoded"] == 1
+    assert card["dataset"]["format"] == "jsonl" and card["dataset"]["file"] == str(data)
+    assert card["command"] == "eval" and card["mode"] == "eval"
