@@ -21,7 +21,7 @@ class AlignTrainConfig(StageConfig):
     RUNTIME_FIELDS = frozenset(
         {"device", "threads", "checkpoint_every", "log_every", "cache", "allow_download"}
     )
-    LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained"})
+    LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained", "allow_partial"})
 
     host: HostName = "tiny"
     temporal: TemporalMode = "meanP"
@@ -35,7 +35,13 @@ class AlignTrainConfig(StageConfig):
     allow_download: bool = Field(
         default=False, description="let open_clip download host_pretrained's weights"
     )
-    init: Path | None = Field(default=None, description="start from this checkpoint's host")
+    init: Path | None = Field(
+        default=None,
+        description="start from this checkpoint's host (or a plain state dict of --host)",
+    )
+    allow_partial: bool = Field(
+        default=False, description="--init weights that fit only in part: load what fits"
+    )
     objective: Objective = "finsta"
     mode: AlignMode = "distill"
     split: str = "train"

@@ -59,8 +59,10 @@ class TrainResult:
     counts: dict[str, int]
     failures: dict[str, str] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
+    init: dict[str, Any] | None = None  # --init: the file, its hash and how its weights fit
 
     def to_json(self) -> dict[str, Any]:
+        init = {} if self.init is None else {"init": self.init}
         return {
             "out": str(self.out),
             "checkpoint": str(self.out / "checkpoint.pt"),
@@ -72,6 +74,7 @@ class TrainResult:
             "counts": self.counts,
             "failed_videos": len(self.failures),
             "warnings": self.warnings,
+            **init,
         }
 
 
@@ -133,6 +136,45 @@ def _vocabulary_texts(dataset: Any) -> list[str]:
         texts += [item.question, item.answer, *(item.options or ())]
     texts += [ACTION_PROMPT.format(label=label) for label in dataset.labels]
     return texts
+
+
+def _init_host(
+    config: AlignTrainConfig, path: Path, texts: list[str]
+) -> tuple[HostVLM, dict[str, Any]]:
+    """--init's host, and what the result records of it (path, sha256, how its weights fit).
+
+    A finsta checkpoint rebuilds its own host; a plain state dict (every value a tensor) is
+    loaded into the host ``config`` builds (``--host`` and its options, as without --init).
+    Weights that fit only in part are refused unless ``config.allow_partial``."""
+    import torch
+
+    from finsta_cli.hosts.factory import (
+        CHECKPOINT_KIND,
+        build_host,
+        load_checkpoint,
+        load_weights,
+        restore_host,
+    )
+    from finsta_cli.io.hashing import hash_file
+
+    payload = load_checkpoint(path)
+    plain = payload.get("kind") != CHECKPOINT_KIND and all(
+        isinstance(value, torch.Tensor) for value in payload.values()
+    )
+    if plain and payload:
+        host = build_host(
+            config.host, _host_config(config), texts=texts, allow_download=config.allow_download
+        )
+        report = load_weights(
+            host, payload, path, what="weights", target=f"the {config.host} host (--host)",
+            allow_partial=config.allow_partial,
+        )  # fmt: skip
+        kind = "state_dict"
+    else:
+        host, report = restore_host(payload, path, allow_partial=config.allow_partial)
+        kind = "checkpoint"
+    record = {"path": str(path), "kind": kind, "sha256": hash_file(path), **report.to_json()}
+    return host, record
 
 
 def run_align_train(
@@ -212,6 +254,7 @@ class _AlignTrainRun:
         self.started = utc_now()
         self.manifest_started = False  # this run's "running" manifest is written: end it
         self.failures: dict[str, str] = {}  # videos left out: id -> why
+        self.init: dict[str, Any] | None = None  # --init: what was loaded (TrainResult.init)
         self._restore_determinism = deterministic_on_cpu(self.device)
         self._held = ExitStack()
 
@@ -246,7 +289,7 @@ class _AlignTrainRun:
         from finsta_cli.align.batch import attach_host_frames
         from finsta_cli.align.data import build_align_data, videos_with_captions
         from finsta_cli.datasets import load_task_dataset
-        from finsta_cli.hosts.factory import build_host, host_from_payload, load_checkpoint
+        from finsta_cli.hosts.factory import build_host
         from finsta_cli.hosts.frames import load_host_frames
 
         config, finsta, out = self.config, self.finsta, self.out
@@ -256,7 +299,7 @@ class _AlignTrainRun:
             raise InputError(f"{self.data_dir}: split {config.split!r} has no captions to train on")
         torch.manual_seed(config.seed)
         if config.init is not None:
-            host = host_from_payload(load_checkpoint(config.init), config.init)
+            host, self.init = _init_host(config, config.init, _vocabulary_texts(dataset))
         else:
             host = build_host(
                 config.host,
@@ -397,6 +440,7 @@ class _AlignTrainRun:
             },
             failures=self.failures,
             warnings=data.warnings,
+            init=self.init,
         )
         if self.comm.is_main:
             status: RunStatus = "partial" if self.failures else "completed"

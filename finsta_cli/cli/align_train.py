@@ -76,8 +76,21 @@ def align_train(
         ),
     ] = False,
     init: Annotated[
-        Path | None, typer.Option("--init", help="Start from this checkpoint's host.")
+        Path | None,
+        typer.Option(
+            "--init",
+            help="Start from this checkpoint's host, or from a plain state dict of the --host "
+            "family (the host built as without --init, then its weights loaded).",
+        ),
     ] = None,
+    allow_partial: Annotated[
+        bool,
+        typer.Option(
+            "--allow-partial",
+            help="--init weights that fit only in part: load the tensors that fit; missing, "
+            "unexpected and reshaped ones are reported (warning, manifest.json).",
+        ),
+    ] = False,
     objective: Annotated[
         Objective | None,
         typer.Option(

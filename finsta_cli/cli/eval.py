@@ -9,6 +9,7 @@ import typer
 
 from finsta_cli.cli.host_task import (
     HOST_TASKS,
+    AllowPartialOpt,
     CacheOpt,
     CheckpointOpt,
     DataOpt,
@@ -116,6 +117,7 @@ def eval_command(
             help=with_default("Split the head is trained on.", Config, "train_split"),
         ),
     ] = None,
+    allow_partial: AllowPartialOpt = False,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
     dsg: DsgOpt = None,
@@ -148,10 +150,11 @@ def eval_command(
         )  # fmt: skip
         return
     host_only = (tsg, dsg, dsg_frames, video_chunk)
-    if resolved.with_graphs or any(value is not None for value in host_only):
+    flags = resolved.with_graphs or resolved.allow_partial
+    if flags or any(value is not None for value in host_only):
         raise UsageError(
-            f"--with-graphs, --tsg, --dsg, --dsg-frames and --video-chunk apply to retrieval, "
-            f"videoqa and action, not to eval --task {task.value}"
+            f"--with-graphs, --allow-partial, --tsg, --dsg, --dsg-frames and --video-chunk apply "
+            f"to retrieval, videoqa and action, not to eval --task {task.value}"
         )
     runner = _RUNNERS.get(task)
     if runner is None:
@@ -163,6 +166,12 @@ def eval_command(
         raise UsageError(f"--ignore-labels applies to eval --task dsg, not --task {task.value}")
     options = {"ignore_labels": resolved.ignore_labels} if task is EvalTask.dsg else {}
     payload = runner(gold=gold, pred=pred, errors=resolved.errors, **options)
+    from finsta_cli.tasks.protocol import scoring_card
+
+    payload["protocol"] = scoring_card(
+        task.value, Path(payload["gold"]), Path(payload["pred"]), payload,
+        ignore_labels=resolved.ignore_labels,
+    ).to_json()  # fmt: skip
     target = out if out is not None else _default_out(pred)
     from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
 

@@ -71,6 +71,14 @@ DeviceOpt = Annotated[
 SeedOpt = Annotated[
     int | None, typer.Option("--seed", help=with_default("Random seed.", Config, "seed"))
 ]
+AllowPartialOpt = Annotated[
+    bool,
+    typer.Option(
+        "--allow-partial",
+        help="Load a checkpoint whose host weights fit only in part: the tensors that fit are "
+        "loaded, missing, unexpected and reshaped ones reported (warning, metrics.json).",
+    ),
+]
 WithGraphsOpt = Annotated[
     bool,
     typer.Option(
@@ -163,9 +171,9 @@ def run_host_task(
         split=split, fmt=dataset_format, video_root=video_root, finetune=finetune,
         train_split=train_split, cache=resolved.cache, device=resolved.device,
         threads=resolved.threads, seed=resolved.seed, quiet=quiet, graphs=graphs,
-        video_chunk=resolved.video_chunk,
+        video_chunk=resolved.video_chunk, allow_partial=resolved.allow_partial,
+        command=command_name,
     )  # fmt: skip
-    result.metrics["protocol"] = command_name if not finetune else "finetune"
     write_host_eval(result, target)
     atomic_write_text(target / "config.yaml", resolved.to_yaml())
     payload = {**result.metrics, "out": str(target)}

@@ -13,6 +13,7 @@ class SchemaKind(str, enum.Enum):
     dsg = "dsg"
     hsg = "hsg"
     manifest = "manifest"
+    protocol = "protocol"
     synth = "synth"
 
 
@@ -20,7 +21,8 @@ class SchemaKind(str, enum.Enum):
 def schema(
     kind: Annotated[SchemaKind, typer.Argument(help="Which artifact.")],
 ) -> None:
-    """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest, synth) on stdout."""
+    """Print the JSON Schema of a finsta artifact (tsg, dsg, hsg, manifest, protocol, synth) on
+    stdout."""
     from finsta_cli.schema import SCHEMAS, VersionedRecord
     from finsta_cli.synth.records import SynthVideo
 

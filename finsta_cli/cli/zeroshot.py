@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 
 from finsta_cli.cli.host_task import (
+    AllowPartialOpt,
     CacheOpt,
     CheckpointOpt,
     DataOpt,
@@ -78,6 +79,7 @@ def zeroshot(
             help="Folder for metrics.json  [default: CHECKPOINT_DIR/zeroshot-TASK-SPLIT]",
         ),
     ] = None,
+    allow_partial: AllowPartialOpt = False,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
     dsg: DsgOpt = None,

@@ -1,16 +1,20 @@
 """The host registry (name -> lazy factory), and saving/loading hosts as plain tensor dicts + a
-JSON config."""
+JSON config, whole or (``allow_partial``) in part with a report of what did not fit."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from finsta_cli.errors import InputError, MissingResourceError, UsageError
 from finsta_cli.hosts.base import HOST_NAMES, HostVLM
 from finsta_cli.io.finite import require_finite
+from finsta_cli.io.progress import get_logger
+
+log = get_logger("hosts")
 
 CHECKPOINT_KIND = "finsta-checkpoint"
 CHECKPOINT_VERSION = 1
@@ -109,8 +113,115 @@ def save_host(path: Path, host: HostVLM, extra: dict[str, Any] | None = None) ->
         torch.save(payload, handle)
 
 
-def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
-    """Rebuild the host stored in a checkpoint payload and load its weights."""
+@dataclass(frozen=True)
+class ShapeMismatch:
+    """A tensor whose shape in the weights differs from the model's (it is never loaded)."""
+
+    key: str
+    weights: tuple[int, ...]
+    model: tuple[int, ...]
+
+    def describe(self) -> str:
+        return f"{self.key}: weights {list(self.weights)}, model {list(self.model)}"
+
+
+@dataclass(frozen=True)
+class WeightsReport:
+    """How a state dict fit a model: the model's keys it lacks (``missing``: they keep the
+    model's own values), its keys the model has no place for (``unexpected``: ignored) and its
+    tensors of another shape (``mismatched``: skipped). Empty: every tensor was loaded."""
+
+    missing: tuple[str, ...] = ()
+    unexpected: tuple[str, ...] = ()
+    mismatched: tuple[ShapeMismatch, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.unexpected or self.mismatched)
+
+    def describe(self, shown: int = 3) -> str:
+        """One line: each kind of misfit counted, the first ``shown`` named (shapes given)."""
+
+        def part(what: str, names: Sequence[str]) -> str:
+            more = f", ... {len(names) - shown} more" if len(names) > shown else ""
+            noun = "tensor" if len(names) == 1 else "tensors"
+            return f"{what} {len(names)} {noun}: " + ", ".join(names[:shown]) + more
+
+        parts = []
+        if self.mismatched:
+            parts.append(part("size mismatch of", [m.describe() for m in self.mismatched]))
+        if self.missing:
+            parts.append(part("missing", list(self.missing)))
+        if self.unexpected:
+            parts.append(part("unexpected", list(self.unexpected)))
+        return "; ".join(parts) or "every tensor fits"
+
+    def to_json(self, shown: int = 10) -> dict[str, Any]:
+        """Counts, and the first ``shown`` names of each kind (metrics.json, the manifest)."""
+        return {
+            "complete": self.complete,
+            "missing": len(self.missing),
+            "unexpected": len(self.unexpected),
+            "mismatched": len(self.mismatched),
+            "missing_keys": list(self.missing[:shown]),
+            "unexpected_keys": list(self.unexpected[:shown]),
+            "mismatched_shapes": [
+                {"key": m.key, "weights": list(m.weights), "model": list(m.model)}
+                for m in self.mismatched[:shown]
+            ],
+        }
+
+
+def compare_state_dict(model_state: Mapping[str, Any], weights: Mapping[str, Any]) -> WeightsReport:
+    """What of ``weights`` fits ``model_state`` (both state dicts), key by key."""
+    missing = tuple(k for k in model_state if k not in weights)
+    unexpected = tuple(k for k in weights if k not in model_state)
+    mismatched = tuple(
+        ShapeMismatch(key, tuple(weights[key].shape), tuple(model_state[key].shape))
+        for key in model_state
+        if key in weights
+        and hasattr(weights[key], "shape")
+        and hasattr(model_state[key], "shape")
+        and tuple(weights[key].shape) != tuple(model_state[key].shape)
+    )
+    return WeightsReport(missing, unexpected, mismatched)
+
+
+def load_weights(
+    module: Any,
+    weights: Mapping[str, Any],
+    source: Path,
+    *,
+    what: str,
+    target: str,
+    allow_partial: bool = False,
+) -> WeightsReport:
+    """Load ``weights`` into ``module`` (a torch module) and say what did not fit.
+
+    Weights that fit only in part are refused (:class:`InputError` naming ``source``, the
+    missing and unexpected keys and the tensors of another shape) unless ``allow_partial``:
+    then the tensors that fit are loaded, the others skipped, and a warning gives the same
+    report. ``what`` and ``target`` name the weights and the module in messages ("host
+    weights do not fit the tiny architecture")."""
+    report = compare_state_dict(module.state_dict(), weights)
+    if not report.complete and not allow_partial:
+        raise InputError(
+            f"{source}: {what} do not fit {target} ({report.describe()})",
+            hint="--allow-partial loads the tensors that fit, skips the rest and records "
+            "them in the outputs; else use a checkpoint of this architecture",
+        )
+    if not report.complete:
+        log.warning("%s: %s fit %s only in part: %s", source, what, target, report.describe())
+    skipped = {m.key for m in report.mismatched}
+    module.load_state_dict({k: v for k, v in weights.items() if k not in skipped}, strict=False)
+    return report
+
+
+def restore_host(
+    payload: dict[str, Any], source: Path, *, allow_partial: bool = False
+) -> tuple[HostVLM, WeightsReport]:
+    """Rebuild the host stored in a checkpoint payload and load its weights (see
+    :func:`load_weights` for ``allow_partial``); the host and how its weights fit."""
     if payload.get("kind") != CHECKPOINT_KIND or "host" not in payload:
         raise InputError(f"{source}: not a finsta checkpoint (no host weights)")
     version = payload.get("version")
@@ -124,27 +235,30 @@ def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
     # A checkpoint carries the full weights: never look for (or download) the original again.
     config.pop("weights", None)
     config.pop("pretrained", None)
-    host = build_host(str(payload["host_name"]), config)
-    try:
-        missing, unexpected = host.load_state_dict(payload["host"], strict=False)
-    except RuntimeError as exc:  # tensors of other shapes: another architecture
-        lines = [line.strip() for line in str(exc).splitlines() if "size mismatch" in line]
-        raise InputError(
-            f"{source}: host weights do not fit the {payload['host_name']} architecture "
-            f"({(lines or [str(exc)])[0][:200]})",
-            hint="the checkpoint was written by another finsta version or host configuration",
-        ) from None
-    if missing or unexpected:
-        raise InputError(
-            f"{source}: host weights do not fit the {payload['host_name']} architecture "
-            f"(missing {list(missing)[:3]}, unexpected {list(unexpected)[:3]})"
-        )
-    return host
+    name = str(payload["host_name"])
+    host = build_host(name, config)
+    report = load_weights(
+        host, payload["host"], source, what="host weights", target=f"the {name} architecture",
+        allow_partial=allow_partial,
+    )  # fmt: skip
+    return host, report
+
+
+def host_from_payload(payload: dict[str, Any], source: Path) -> HostVLM:
+    """Rebuild the host stored in a checkpoint payload and load its weights (all must fit)."""
+    return restore_host(payload, source)[0]
+
+
+def load_host_reporting(
+    path: Path, device: str = "cpu", *, allow_partial: bool = False
+) -> tuple[HostVLM, WeightsReport]:
+    """:func:`load_host`, with ``allow_partial`` (:func:`load_weights`) and the report."""
+    host, report = restore_host(load_checkpoint(path), path, allow_partial=allow_partial)
+    host.to(device)
+    host.eval()
+    return host, report
 
 
 def load_host(path: Path, device: str = "cpu") -> HostVLM:
     """The host of a finsta checkpoint (``align-train`` output), on ``device``, in eval mode."""
-    host = host_from_payload(load_checkpoint(path), path)
-    host.to(device)
-    host.eval()
-    return host
+    return load_host_reporting(path, device)[0]

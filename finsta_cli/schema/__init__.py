@@ -1,4 +1,5 @@
-"""Pydantic models of every artifact finsta writes (TSG, DSG, HSG, run manifest)."""
+"""Pydantic models of every artifact finsta writes (TSG, DSG, HSG, run manifest, the protocol
+card of evaluations)."""
 
 from finsta_cli.schema.base import VersionedRecord
 from finsta_cli.schema.dsg import (
@@ -11,6 +12,7 @@ from finsta_cli.schema.dsg import (
 )
 from finsta_cli.schema.hsg import HSG, CrossModalEdge
 from finsta_cli.schema.manifest import InputRecord, RunCounts, RunManifest
+from finsta_cli.schema.protocol import ProtocolCard
 from finsta_cli.schema.tsg import TSG, TSG_EDGE_ENDPOINTS, TSGEdge, TSGNode
 
 SCHEMAS: dict[str, type[VersionedRecord]] = {
@@ -18,6 +20,7 @@ SCHEMAS: dict[str, type[VersionedRecord]] = {
     "dsg": DSG,
     "hsg": HSG,
     "manifest": RunManifest,
+    "protocol": ProtocolCard,
 }
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "DSGRelation",
     "DSGTrack",
     "InputRecord",
+    "ProtocolCard",
     "RunCounts",
     "RunManifest",
     "TSGEdge",

@@ -31,6 +31,10 @@ class HostTaskConfig(StageConfig):
     video_chunk: int = Field(
         default=VIDEO_CHUNK, ge=1, description="videos decoded and embedded at a time"
     )
+    allow_partial: bool = Field(
+        default=False,
+        description="load a checkpoint whose host weights fit only in part (reported)",
+    )
     cache: Path | None = Field(default=None, description="frame cache folder")
     threads: int | None = Field(default=None, ge=1)
     device: str = "auto"

@@ -522,6 +522,8 @@ def run_host_eval(
     graphs: GraphSources | None = None,
     video_chunk: int = VIDEO_CHUNK,
     open_ended: bool = True,
+    allow_partial: bool = False,
+    command: str = "eval",
 ) -> HostEvalResult:
     """Load the host of ``checkpoint`` and evaluate it on ``task`` (module docstring);
     ``subtitles``: videoqa's subtitles file, or ``"dataset"`` for the dataset's own, given to
@@ -529,18 +531,25 @@ def run_host_eval(
     ``open_ended``: videoqa also scores the open-ended questions (see :func:`evaluate_videoqa`);
     ``epochs``: full-batch epochs of a fine-tuned head; ``video_chunk``: videos decoded at a
     time. With ``graphs``, evaluate a fusion checkpoint's fused host + scene-graph embeddings
-    (:mod:`finsta_cli.tasks.graph_eval`)."""
+    (:mod:`finsta_cli.tasks.graph_eval`). ``allow_partial``: host weights that fit only in part
+    are loaded where they fit (``hosts.factory.load_weights``). The metrics carry the protocol
+    card (:mod:`finsta_cli.tasks.protocol`; ``command``: the command that ran it)."""
     from finsta_cli.runtime import configure_threads, resolve_device
+    from finsta_cli.tasks.protocol import EvalRun, cached_videos, eval_card
 
     if video_chunk < 1:
         raise UsageError(f"--video-chunk must be at least 1 (got {video_chunk})")
-    configure_threads(threads)
+    if allow_partial and graphs is not None:
+        raise UsageError("--allow-partial applies to a host checkpoint: not with --with-graphs")
+    thread_count = configure_threads(threads)
     resolved = resolve_device(device)
+    weights = None
     # The checkpoint is loaded before the dataset is read: a wrong one is refused first.
     if graphs is None:
-        from finsta_cli.hosts.factory import load_host
+        from finsta_cli.hosts.factory import load_host_reporting
 
-        embedder: Embedder = HostEmbedder(load_host(checkpoint, resolved))
+        host, weights = load_host_reporting(checkpoint, resolved, allow_partial=allow_partial)
+        embedder: Embedder = HostEmbedder(host)
         dataset, train = _task_splits(
             data, task, split, fmt, video_root, finetune, train_split, subtitles
         )
@@ -552,7 +561,10 @@ def run_host_eval(
         )
 
         check_sources(graphs)
+        from finsta_cli.hosts.factory import WeightsReport
+
         fusion = load_fusion_model(checkpoint, resolved)  # refuses a host-only checkpoint
+        host, weights = fusion.model.host, WeightsReport()  # its weights fit whole, or refused
         dataset, train = _task_splits(
             data, task, split, fmt, video_root, finetune, train_split, subtitles
         )
@@ -567,6 +579,15 @@ def run_host_eval(
             checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
             device=resolved, threads=threads, quiet=quiet,
         )  # fmt: skip
+    scored = dataset if open_ended else dataclasses.replace(dataset, qa_open=[])
+    video_ids = task_video_ids(scored, task)
+    run = EvalRun(
+        command=command, task=task, data=data, dataset=dataset, fmt=fmt, split=split,
+        finetune=finetune, train_split=train_split, checkpoint=checkpoint, weights=weights,
+        host=host, seed=seed, epochs=epochs, device=resolved, threads=thread_count, cache=cache,
+        from_cache=cached_videos(dataset, video_ids, cache, host.num_frames, host.frame_size),
+        video_ids=video_ids,
+    )  # fmt: skip
     try:
         result = evaluate_task(
             task, embedder, dataset, train, cache=cache, quiet=quiet, seed=seed, epochs=epochs,
@@ -574,6 +595,8 @@ def run_host_eval(
         )  # fmt: skip
     except NonFiniteError as exc:  # NaN embeddings: name the checkpoint that gave them
         raise NonFiniteError(f"{checkpoint}: {exc.message}", hint=exc.hint) from None
+    summary = embedder.summary()
+    card = eval_card(run, result.metrics, result.predictions, result.failures, summary)
     result.metrics = {
         "task": task,
         "checkpoint": str(checkpoint),
@@ -581,7 +604,8 @@ def run_host_eval(
         "split": split,
         **result.metrics,
         "failed_videos": len(result.failures),
-        **embedder.summary(),
+        **summary,
+        "protocol": card.to_json(),
     }
     return result
 

@@ -42,7 +42,7 @@ def test_eval_retrieval_writes_metrics_and_predictions(
     assert "eval retrieval on val: t2v_r1" in result.output
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["task"] == "retrieval" and metrics["split"] == "val"
-    assert metrics["protocol"] == "eval"
+    assert metrics["protocol"]["mode"] == "eval"
     for key in ("t2v_r1", "t2v_r5", "t2v_r10", "v2t_r1", "v2t_r5", "v2t_r10", "hard_negatives"):
         assert key in metrics, key
     predictions = [json.loads(x) for x in (out / "predictions.jsonl").read_text().splitlines()]
@@ -68,7 +68,7 @@ def test_zeroshot_defaults_to_test_unseen_beside_the_checkpoint(
     result = runner.invoke(app, command)
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["split"] == "test_unseen" and payload["protocol"] == "zeroshot"
+    assert payload["split"] == "test_unseen" and payload["protocol"]["mode"] == "zeroshot"
     out = tmp_path / "run" / "zeroshot-retrieval-test_unseen"
     assert payload["out"] == str(out)
     assert json.loads((out / "metrics.json").read_text())["split"] == "test_unseen"
@@ -108,7 +108,7 @@ def test_eval_finetune_action(
     result = runner.invoke(app, [*command, *_args(align_set, *extra)])
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
-    assert payload["finetuned"] is True and payload["protocol"] == "finetune"
+    assert payload["finetuned"] is True and payload["protocol"]["mode"] == "finetune"
     assert json.loads((out / "metrics.json").read_text())["finetuned"] is True
     written = yaml.safe_load((out / "config.yaml").read_text())
     assert written["finetune"] is True and written["train_split"] == "train"
