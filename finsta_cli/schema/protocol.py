@@ -28,6 +28,11 @@ class DatasetCard(BaseModel):
     split: str | None = None
     train_split: str | None = Field(default=None, description="finetune: the head's split")
     video_root: str | None = None
+    subtitles: str | None = Field(
+        default=None,
+        description="videoqa: the subtitles file given to the text side, or 'dataset' for the "
+        "dataset's own; None without subtitles",
+    )
 
 
 class ItemCounts(BaseModel):

@@ -586,7 +586,7 @@ def run_host_eval(
         finetune=finetune, train_split=train_split, checkpoint=checkpoint, weights=weights,
         host=host, seed=seed, epochs=epochs, device=resolved, threads=thread_count, cache=cache,
         from_cache=cached_videos(dataset, video_ids, cache, host.num_frames, host.frame_size),
-        video_ids=video_ids,
+        video_ids=video_ids, subtitles=subtitles,
     )  # fmt: skip
     try:
         result = evaluate_task(

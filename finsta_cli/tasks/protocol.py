@@ -47,6 +47,12 @@ FRAME_SAMPLING = (
     "decoded with the longer side at most {size} px, then resized (bilinear, antialiased) to "
     "{size} x {size}, aspect ratio not kept"
 )
+# Questions about a part of a (long) video (How2QA, VIOLIN): the same rule inside that part.
+SEGMENT_SAMPLING = (
+    "{frames} uniform keyframes of the question's segment [start, end] s of the video (the "
+    "frames shown during it, cut at the video's end; hosts.frames.segment_indices), each "
+    "segment embedded on its own as VIDEO@START-END; "
+)
 # Lists in a host config longer than this (a tiny host's vocabulary) are written as their
 # length and hash: the card stays short and still tells two configs apart.
 _LONG_LIST = 16
@@ -75,6 +81,7 @@ class EvalRun:
     cache: Path | None
     from_cache: int
     video_ids: Sequence[str]
+    subtitles: Path | str | None = None
 
 
 def protocol_mode(command: str, finetune: bool) -> ProtocolMode:
@@ -106,6 +113,7 @@ def eval_card(
             split=run.split,
             train_split=run.train_split if run.finetune else None,
             video_root=str(dataset.video_root) if dataset.video_root is not None else None,
+            subtitles=str(run.subtitles) if run.subtitles is not None else None,
         ),
         items=_items(run.task, metrics, len(run.video_ids), len(failures)),
         scoring=_scoring(run.task, metrics, run.finetune, run.train_split, run.epochs),
@@ -113,7 +121,7 @@ def eval_card(
         frames=FramesCard(
             per_video=run.host.num_frames,
             size=run.host.frame_size,
-            sampling=FRAME_SAMPLING.format(frames=run.host.num_frames, size=run.host.frame_size),
+            sampling=frame_sampling(run.dataset, run.host.num_frames, run.host.frame_size),
             cache=str(run.cache) if run.cache is not None else None,
             from_cache=run.from_cache,
             decoded=len(run.video_ids) - run.from_cache,
@@ -185,6 +193,16 @@ def _dsg_gold_format(gold: Path) -> str:
     return "dsg"
 
 
+def frame_sampling(dataset: TaskDataset, frames: int, size: int) -> str:
+    """The sampling rule in words: :data:`FRAME_SAMPLING`, within each question's segment when
+    the dataset's questions are about segments (:data:`SEGMENT_SAMPLING`)."""
+    rule = FRAME_SAMPLING.format(frames=frames, size=size)
+    if not dataset.segments():
+        return rule
+    whole = rule.split(": ", 1)[1]  # the decoding and resizing part of the whole-video rule
+    return SEGMENT_SAMPLING.format(frames=frames) + whole.split("; ", 1)[1]
+
+
 def cached_videos(
     dataset: TaskDataset, video_ids: Sequence[str], cache: Path | None, frames: int, size: int
 ) -> int:
@@ -195,12 +213,15 @@ def cached_videos(
     if cache is None:
         return 0
     found = 0
+    segments = dataset.segments()  # clip id -> (video id, segment) of segment questions
     for video_id in video_ids:
-        ref = dataset.videos.get(video_id)
+        source, segment = segments.get(video_id, (video_id, None))
+        ref = dataset.videos.get(source)
         path = ref.path if ref is not None else None
         try:
             if path is not None and path.is_file():
-                found += (cache / f"{frame_cache_key(path, frames, size)}.pt").is_file()
+                key = frame_cache_key(path, frames, size, segment)
+                found += (cache / f"{key}.pt").is_file()
         except OSError:  # a file that vanished: it is decoded (and fails) as usual
             continue
     return found

@@ -125,6 +125,13 @@ def test_how2qa_on_a_long_video(
     assert all(p["video_id"] == "long" and tuple(p["segment"]) in spans for p in predictions)
     # one cache entry per segment (12 videos' segments), none for the whole video
     assert len(list((tmp_path / "h" / "cache").glob("*.pt"))) == len(spans)
+    frames = metrics["protocol"]["frames"]
+    assert "question's segment" in frames["sampling"] and frames["decoded"] == len(spans)
+    assert metrics["protocol"]["dataset"].get("subtitles") is None
+    # a second run reads each segment's frames from the cache, and its card says so
+    again = json.loads(_eval(runner, align_set, long_set.how2qa, "how2qa", tmp_path / "h").stdout)
+    assert again["protocol"]["frames"]["from_cache"] == len(spans)
+    assert again["protocol"]["frames"]["decoded"] == 0
 
 
 def test_a_segment_is_embedded_as_its_video(align_set: AlignSet, long_set: LongSet) -> None:
@@ -156,7 +163,9 @@ def test_violin_pairs_on_a_long_video_with_subtitles(
     subtitled = _eval(runner, align_set, long_set.violin, "violin", tmp_path / "s",
                       "--subtitles", str(long_set.subtitles))  # fmt: skip
     assert subtitled.exit_code == 0, subtitled.output
-    assert json.loads(subtitled.stdout)["pair_count"] == len(long_set.segments)
+    subtitled_metrics = json.loads(subtitled.stdout)
+    assert subtitled_metrics["pair_count"] == len(long_set.segments)
+    assert subtitled_metrics["protocol"]["dataset"]["subtitles"] == str(long_set.subtitles)
     # each pair's statements are scored with the subtitles of its segment after them
     items = load_task_dataset(long_set.violin, "test", subtitles=long_set.subtitles).qa_mc
     assert [q.subtitles for q in items] == [f"now the {r['objects'][0]['shape']}"
