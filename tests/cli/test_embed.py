@@ -167,3 +167,30 @@ def test_refusals(
                                   "--out", str(tmp_path / "o"), "--texts",
                                   str(tmp_path / "t.txt")])  # fmt: skip
     assert missing.exit_code == 4 and "checkpoint not found" in missing.output
+
+
+def test_with_graphs_gives_evals_fused_retrieval(
+    runner: CliRunner, align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    graphs = ["--with-graphs", "--tsg", str(align_set.tsg), "--dsg", str(align_set.dsg)]
+    common = ["--checkpoint", str(fusion_checkpoint), "--data", str(align_set.data),
+              "--split", SPLIT, "--cache", str(align_set.cache), "--threads", "1", "--device",
+              "cpu", "-q"]  # fmt: skip
+    fused, plain = tmp_path / "fused", tmp_path / "plain"
+    for out, extra in ((fused, graphs), (plain, [])):
+        result = runner.invoke(app, ["embed", *common, "--out", str(out), *extra])
+        assert result.exit_code == 0, result.output
+    evaluated = runner.invoke(app, ["eval", "--task", "retrieval", *common, "--out",
+                                    str(tmp_path / "eval"), *graphs])  # fmt: skip
+    assert evaluated.exit_code == 0, evaluated.output
+    reference = json.loads((tmp_path / "eval" / "metrics.json").read_text())
+    assert reference["with_graphs"] is True
+    videos, texts = _load(fused / "video_embeddings.pt"), _load(fused / "text_embeddings.pt")
+    row_of = {row["id"]: i for i, row in enumerate(_ids(fused / "video_ids.jsonl"))}
+    owner = [row_of[row["id"].rsplit(".c", 1)[0]] for row in _ids(fused / "text_ids.jsonl")]
+    ours = retrieval_metrics(texts, videos, torch.tensor(owner))
+    keys = ("t2v_r1", "t2v_r5", "t2v_medr", "t2v_meanr", "v2t_r1", "v2t_medr", "v2t_meanr")
+    assert {k: ours[k] for k in keys} == {k: reference[k] for k in keys}
+    # the graphs change the embeddings: the fused ones are not the host's own
+    assert not torch.allclose(videos, _load(plain / "video_embeddings.pt"))
+    assert not torch.allclose(texts, _load(plain / "text_embeddings.pt"))
