@@ -21,6 +21,7 @@ from finsta_cli.hosts.factory import load_host
 from finsta_cli.tasks.embedder import HostEmbedder, embed_videos, encode_texts
 from finsta_cli.tasks.metrics import retrieval_metrics
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
+from tests.helpers import REPO
 
 SPLIT = "train"  # 9 videos of the session's synth set
 
@@ -83,8 +84,18 @@ def test_embed_of_a_dataset_equals_eval(
     assert {k: ours[k] for k in keys} == {k: reference[k] for k in keys}
 
 
+def readme_example() -> str:
+    """The Python retrieval example of README.md (after ``finsta embed ... --out emb/``)."""
+    text = (REPO / "README.md").read_text(encoding="utf-8")
+    return text.split("<!-- embed-example -->\n```python\n", 1)[1].split("```", 1)[0]
+
+
 def test_videos_and_texts_with_a_corrupt_video(
-    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+    runner: CliRunner,
+    align_set: AlignSet,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
 ) -> None:
     folder = tmp_path / "clips"
     shutil.copytree(align_set.data / "videos", folder)
@@ -92,7 +103,7 @@ def test_videos_and_texts_with_a_corrupt_video(
     names = sorted(p.stem for p in folder.glob("*.mp4"))
     lines = tmp_path / "queries.txt"
     lines.write_text("a red cube moves left\n\nthe ball enters\n", encoding="utf-8")
-    out = tmp_path / "out"
+    out = tmp_path / "emb"
     result = _embed(runner, align_set, out, "--videos", str(folder), "--texts", str(lines), "--npy")
     assert result.exit_code == 3, result.output
     failures = _ids(out / "video_embeddings.failures.jsonl")
@@ -108,6 +119,12 @@ def test_videos_and_texts_with_a_corrupt_video(
         {"id": "3", "text": "the ball enters"},
     ]
     assert _load(out / "text_embeddings.pt").shape == (2, videos.shape[1])
+    # the README's example reads these files: the five videos nearest the first query
+    monkeypatch.chdir(tmp_path)
+    capsys.readouterr()
+    exec(readme_example(), {})
+    nearest = (_load(out / "text_embeddings.pt")[0] @ videos.T).topk(5).indices.tolist()
+    assert capsys.readouterr().out.strip() == str([ids[i] for i in nearest])
     manifest = json.loads((out / "video_embeddings.manifest.json").read_text())
     assert manifest["stage"] == "embed" and manifest["counts"]["failed"] == 1
     # a second run resumes: nothing is embedded again, the files are the same
