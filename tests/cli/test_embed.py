@@ -211,3 +211,15 @@ def test_with_graphs_gives_evals_fused_retrieval(
     # the graphs change the embeddings: the fused ones are not the host's own
     assert not torch.allclose(videos, _load(plain / "video_embeddings.pt"))
     assert not torch.allclose(texts, _load(plain / "text_embeddings.pt"))
+    # the same graphs for videos and texts given as files: the same fused rows
+    files = tmp_path / "files"
+    result = runner.invoke(app, ["embed", *common[:2], *common[6:], "--out", str(files),
+                                 "--videos", str(align_set.data / "videos"), "--texts",
+                                 str(align_set.captions), *graphs])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    row_in_files = {row["id"]: i for i, row in enumerate(_ids(files / "video_ids.jsonl"))}
+    rows = [row_in_files[video_id] for video_id in row_of]
+    assert torch.allclose(_load(files / "video_embeddings.pt")[rows], videos, atol=1e-6)
+    text_in_files = {row["id"]: i for i, row in enumerate(_ids(files / "text_ids.jsonl"))}
+    rows = [text_in_files[row["id"]] for row in _ids(fused / "text_ids.jsonl")]
+    assert torch.allclose(_load(files / "text_embeddings.pt")[rows], texts, atol=1e-6)
