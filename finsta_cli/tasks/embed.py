@@ -95,8 +95,8 @@ class EmbedInputs:
 
 @dataclass
 class EmbedResult:
-    """The runs of the two kinds (None: not asked) and the files written (None: a sharded run,
-    which writes parts only)."""
+    """The runs of the two kinds (None: not asked), the files written (name -> path; none after
+    a sharded run, which writes parts only) and the rows of each kind's tensor."""
 
     videos: StageSummary | None
     texts: StageSummary | None
