@@ -53,9 +53,10 @@ class EmbedConfig(StageConfig):
     """Options of ``finsta embed`` (the ``embed:`` section of a config file)."""
 
     SECTION: ClassVar[str] = "embed"
-    # How the run goes and which extra copy is written, not what the embeddings are.
+    # How the run goes, which inputs it takes and which extra copy it writes, not what an
+    # item's embedding is (a video in two splits has one embedding).
     RUNTIME_FIELDS: ClassVar[frozenset[str]] = frozenset(
-        {"device", "threads", "cache", "video_chunk", "npy"}
+        {"device", "threads", "cache", "video_chunk", "npy", "split"}
     )
 
     with_graphs: bool = Field(

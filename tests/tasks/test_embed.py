@@ -61,7 +61,13 @@ def test_video_paths_and_a_repeated_id(tmp_path: Path) -> None:
 
 def test_only_options_that_change_embeddings_change_the_resume_key() -> None:
     base = EmbedConfig().output_hash()
-    for runtime in ({"npy": True}, {"device": "cpu"}, {"threads": 2}, {"video_chunk": 64}):
+    for runtime in (
+        {"npy": True},
+        {"device": "cpu"},
+        {"threads": 2},
+        {"video_chunk": 64},
+        {"split": "val"},
+    ):
         assert EmbedConfig(**runtime).output_hash() == base, runtime
     assert EmbedConfig(with_graphs=True).output_hash() != base
     assert EmbedConfig(dsg_frames=4).output_hash() != base
