@@ -8,7 +8,9 @@ from finsta_cli import __version__
 from finsta_cli.cli.align_train import align_train
 from finsta_cli.cli.build_dsg import build_dsg
 from finsta_cli.cli.build_hsg import build_hsg
+from finsta_cli.cli.data import data_app
 from finsta_cli.cli.demo import demo
+from finsta_cli.cli.embed import embed
 from finsta_cli.cli.env import env
 from finsta_cli.cli.eval import eval_command
 from finsta_cli.cli.parse_text import parse_text
@@ -66,6 +68,8 @@ app.command("build-dsg")(build_dsg)
 app.command("build-hsg")(build_hsg)
 app.command("align-train")(align_train)
 app.command("zeroshot")(zeroshot)
+app.command("embed")(embed)
+app.add_typer(data_app)
 
 
 def main() -> None:

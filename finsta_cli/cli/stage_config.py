@@ -12,6 +12,7 @@ from finsta_cli.errors import UsageError
 from finsta_cli.hsg.build import BuildHSGConfig
 from finsta_cli.synth.detector import DetectorConfig
 from finsta_cli.synth.generate import SynthConfig
+from finsta_cli.tasks.embed import EmbedConfig
 from finsta_cli.tasks.eval_config import EvalConfig, ZeroShotConfig
 from finsta_cli.text.parse_stage import ParseTextConfig
 from finsta_cli.video.stage import BuildDSGConfig
@@ -26,6 +27,7 @@ STAGE_CONFIGS: dict[str, type[StageConfig]] = {
     "align-train": AlignTrainConfig,
     "eval": EvalConfig,
     "zeroshot": ZeroShotConfig,
+    "embed": EmbedConfig,
 }
 
 

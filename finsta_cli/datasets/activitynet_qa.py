@@ -42,39 +42,54 @@ def read_activitynet_qa(path: Path, split: str, video_root: Path | None) -> Task
     if not a_path.is_file():
         raise InputError(f"{q_path}: its answers file {a_path.name} is not beside it")
     questions = json_objects(load_json(q_path), q_path, "questions")
+    out = TaskDatasetBuilder("activitynet-qa", split, q_path)
     answers: dict[str, dict[str, Any]] = {}
     for i, record in enumerate(json_objects(load_json(a_path), a_path, "answers")):
-        qid = text_field(record, "question_id", f"{a_path}: item {i}")
-        answers[qid] = record
-    out = TaskDatasetBuilder("activitynet-qa", split, q_path)
+        where = f"{a_path}: item {i}"
+        with out.row(where):
+            answers[text_field(record, "question_id", where)] = record
     for i, record in enumerate(questions):
         where = f"{q_path}: item {i}"
-        qid = text_field(record, "question_id", where)
-        name = text_field(record, "video_name", where)
-        # ActivityNet names its videos v_<YouTube id> (as the question ids do); video_name
-        # is the bare YouTube id
-        video_id = f"v_{name}"
-        answer = answers.get(qid)
-        if answer is None:
-            raise InputError(f"{a_path}: no answer for question {qid!r} of {q_path.name}")
-        kind = answer.get("type")
-        if (
-            isinstance(kind, int)
-            and not isinstance(kind, bool)
-            and 0 <= kind < len(ACTIVITYNET_QA_TYPES)
-        ):
-            qtype: str | None = ACTIVITYNET_QA_TYPES[kind]
-        else:
-            qtype = None if kind is None else str(kind)
-        out.find(video_id, video_root, [video_id, name])
-        out.question(
-            QAItem(
-                qid,
-                video_id,
-                text_field(record, "question", where),
-                text_field(answer, "answer", f"{a_path}: answer of {qid}"),
-                qtype=qtype,
-            ),
-            where,
-        )
+        with out.row(where):
+            _question(out, record, answers, where, a_path, q_path, video_root)
     return out.build()
+
+
+def _question(
+    out: TaskDatasetBuilder,
+    record: dict[str, Any],
+    answers: dict[str, dict[str, Any]],
+    where: str,
+    a_path: Path,
+    q_path: Path,
+    video_root: Path | None,
+) -> None:
+    """Add one question (item of ``q_path``) with its answer and video."""
+    qid = text_field(record, "question_id", where)
+    name = text_field(record, "video_name", where)
+    # ActivityNet names its videos v_<YouTube id> (as the question ids do); video_name
+    # is the bare YouTube id
+    video_id = f"v_{name}"
+    answer = answers.get(qid)
+    if answer is None:
+        raise InputError(f"{a_path}: no answer for question {qid!r} of {q_path.name}")
+    kind = answer.get("type")
+    if (
+        isinstance(kind, int)
+        and not isinstance(kind, bool)
+        and 0 <= kind < len(ACTIVITYNET_QA_TYPES)
+    ):
+        qtype: str | None = ACTIVITYNET_QA_TYPES[kind]
+    else:
+        qtype = None if kind is None else str(kind)
+    out.find(video_id, video_root, [video_id, name])
+    out.question(
+        QAItem(
+            qid,
+            video_id,
+            text_field(record, "question", where),
+            text_field(answer, "answer", f"{a_path}: answer of {qid}"),
+            qtype=qtype,
+        ),
+        where,
+    )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -52,17 +52,54 @@ class TaskDatasetBuilder:
     @contextmanager
     def row(self, where: str) -> Iterator[None]:
         """Read one row (``where`` = ``FILE:LINE``) in this block: an :class:`InputError`
-        raised in it propagates, or, while collecting rejections, is recorded and the reader
-        goes on with the next row."""
+        raised in it propagates, or, while collecting rejections, is recorded, what the row had
+        added so far is taken back, and the reader goes on with the next row."""
+        mark = self._mark() if self.collecting else None
         try:
             yield
         except InputError as exc:
-            if not self.collecting:
+            if mark is None:
                 raise
-            reason = exc.message
-            if reason.startswith(where + ": "):
-                reason = reason[len(where) + 2 :]
-            self.rejected.append(RejectedRow(where, reason))
+            self._undo(mark)
+            self.reject(where, exc.message)
+
+    def reject(self, where: str, reason: str) -> None:
+        """Record a refused row (``reason`` without its ``where`` prefix when it has one)."""
+        if reason.startswith(where + ": "):
+            reason = reason[len(where) + 2 :]
+        self.rejected.append(RejectedRow(where, reason))
+
+    def bad_lines(self, path: Path) -> Callable[[int, str], None] | None:
+        """``iter_jsonl``'s ``on_error`` for ``path``: while collecting rejections, a line that
+        is not a JSON object is recorded and skipped; otherwise None (the line raises)."""
+        if not self.collecting:
+            return None
+        return lambda line, reason: self.reject(f"{path}:{line}", reason)
+
+    def _mark(self) -> tuple[int, ...]:
+        return (
+            len(self.videos),
+            len(self.captions),
+            len(self.negatives),
+            len(self.qa_mc),
+            len(self.qa_open),
+            len(self.actions),
+        )
+
+    def _undo(self, mark: tuple[int, ...]) -> None:
+        """Take back the records added since ``mark`` (new videos and actions are the last
+        keys of their dicts; a known video given its file in the row keeps it)."""
+        videos, captions, negatives, qa_mc, qa_open, actions = mark
+        while len(self.videos) > videos:
+            self.videos.popitem()
+        for caption in self.captions[captions:]:
+            self._caption_count[caption.video_id] -= 1
+        del self.captions[captions:], self.negatives[negatives:]
+        for item in [*self.qa_mc[qa_mc:], *self.qa_open[qa_open:]]:
+            self._qa_ids.discard(item.qa_id)
+        del self.qa_mc[qa_mc:], self.qa_open[qa_open:]
+        while len(self.actions) > actions:
+            self.actions.popitem()
 
     def video(self, video_id: str, path: Path | None, expected: Path | None = None) -> None:
         """Add a video (again: a known one without a file takes the ``path`` now given)."""

@@ -105,6 +105,19 @@ def _data_files(folder: Path, fmt: DatasetFormat) -> list[Path]:
     )
 
 
+def split_files(folder: Path, fmt: DatasetFormat) -> list[tuple[str, Path]]:
+    """Every split file of ``folder`` with the split it holds (``finsta data check`` without
+    ``--split``): a synth folder's ``<split>.jsonl``, else each annotation file of the format,
+    named by the one split word in its name (``msrvtt_test_1k.json``: test), else by its stem."""
+    synth = fmt in ("auto", "synth") and (folder / "dataset.json").is_file()
+    found = []
+    for path in _data_files(folder, "synth" if synth else fmt):
+        words = sorted(_split_names(path) & set(SPLIT_WORDS))
+        stem = path.name[: -len("_q.json")] if path.name.endswith("_q.json") else path.stem
+        found.append((stem if synth or len(words) != 1 else words[0], path))
+    return found
+
+
 def resolve_split(folder: Path, split: str, fmt: DatasetFormat) -> tuple[Path, DatasetFormat]:
     """The file of ``split`` in ``folder`` and its format (docs/datasets.md, "A folder")."""
     if fmt in ("auto", "violin") and (folder / VIOLIN_ANNOTATION).is_file():

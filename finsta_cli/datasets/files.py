@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,10 +30,14 @@ def load_json(path: Path) -> Any:
 
 
 def read_csv(
-    path: Path, required: Sequence[str]
+    path: Path,
+    required: Sequence[str],
+    on_error: Callable[[int, str], None] | None = None,
 ) -> tuple[list[str], Iterator[tuple[int, dict[str, str]]]]:
     """The header of a CSV file and an iterator of ``(line, row)``; missing columns raise, and so
-    does a quote that is never closed (:func:`~finsta_cli.io.csvfile.iter_csv_rows`)."""
+    does a quote that is never closed (:func:`~finsta_cli.io.csvfile.iter_csv_rows`). A row
+    with another number of fields than the header raises too, unless ``on_error(line,
+    reason)`` is given: then it is reported there and skipped."""
     try:
         with path.open(encoding="utf-8-sig", newline="") as handle:
             rows = list(iter_csv_rows(handle, str(path)))
@@ -57,9 +61,11 @@ def read_csv(
             if not any(cell.strip() for cell in row):
                 continue
             if len(row) != len(header):
-                raise InputError(
-                    f"{path}:{line}: {len(row)} fields where the header has {len(header)}"
-                )
+                reason = f"{len(row)} fields where the header has {len(header)}"
+                if on_error is None:
+                    raise InputError(f"{path}:{line}: {reason}")
+                on_error(line, reason)
+                continue
             yield line, dict(zip(header, row, strict=True))
 
     return header, iterate()

@@ -20,52 +20,56 @@ def read_jsonl(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     qa_count: dict[str, int] = {}
     label_set: list[str] | None = None
     label_lines: dict[str, int] = {}  # video id -> the line of its label
-    for line, record in iter_jsonl(path):
+    for line, record in iter_jsonl(path, on_error=out.bad_lines(path)):
         where = f"{path}:{line}"
-        if "video_id" not in record and "labels" in record:
-            if label_set is not None:
-                raise InputError(f"{where}: a second 'labels' line (one label set per file)")
-            label_set = _label_set(record["labels"], where)
-            continue
-        video_id = text_field(record, "video_id", where)
-        video = record.get("video")
-        if video is not None and not isinstance(video, str):
-            raise InputError(f"{where}: 'video' must be a path string")
-        if video:
-            out.at(video_id, base / video)
-        else:
-            out.find(video_id, video_root, [video_id])
-        texts: list[Any] = []
-        if "captions" in record:
-            if not isinstance(record["captions"], list):
-                raise InputError(f"{where}: 'captions' must be a list of strings")
-            texts += record["captions"]
-        if "caption" in record:
-            texts.append(record["caption"])
-        first_caption = out.caption_count(video_id)
-        for k, text in enumerate(texts):
-            if isinstance(text, dict):
-                text = text.get("text")
-            if not isinstance(text, str) or not text.strip():
-                raise InputError(f"{where}: caption {k} must be a non-empty string")
-            out.caption(video_id, text.strip())
-        for k, negative in enumerate(record.get("negatives") or []):
-            _negative(negative, k, video_id, first_caption, len(texts), where, out)
-        if "question" in record:
-            n = qa_count.get(video_id, 0)
-            qa_count[video_id] = n + 1
-            out.question(_question(record, video_id, n, where), where)
-        if record.get("label") is not None:
-            out.action(video_id, text_field(record, "label", where), where)
-            label_lines.setdefault(video_id, line)
+        with out.row(where):
+            if "video_id" not in record and "labels" in record:
+                if label_set is not None:
+                    raise InputError(f"{where}: a second 'labels' line (one label set per file)")
+                label_set = _label_set(record["labels"], where)
+                continue
+            video_id = text_field(record, "video_id", where)
+            video = record.get("video")
+            if video is not None and not isinstance(video, str):
+                raise InputError(f"{where}: 'video' must be a path string")
+            if video:
+                out.at(video_id, base / video)
+            else:
+                out.find(video_id, video_root, [video_id])
+            texts: list[Any] = []
+            if "captions" in record:
+                if not isinstance(record["captions"], list):
+                    raise InputError(f"{where}: 'captions' must be a list of strings")
+                texts += record["captions"]
+            if "caption" in record:
+                texts.append(record["caption"])
+            first_caption = out.caption_count(video_id)
+            for k, text in enumerate(texts):
+                if isinstance(text, dict):
+                    text = text.get("text")
+                if not isinstance(text, str) or not text.strip():
+                    raise InputError(f"{where}: caption {k} must be a non-empty string")
+                out.caption(video_id, text.strip())
+            for k, negative in enumerate(record.get("negatives") or []):
+                _negative(negative, k, video_id, first_caption, len(texts), where, out)
+            if "question" in record:
+                n = qa_count.get(video_id, 0)
+                out.question(_question(record, video_id, n, where), where)
+                qa_count[video_id] = n + 1
+            if record.get("label") is not None:
+                out.action(video_id, text_field(record, "label", where), where)
+                label_lines.setdefault(video_id, line)
     if label_set is not None:
         known = set(label_set)
-        for action in out.actions.values():
+        for action in list(out.actions.values()):
             if action.label not in known:
-                raise InputError(
-                    f"{path}:{label_lines[action.video_id]}: label {action.label!r} of video "
-                    f"{action.video_id!r} is not in the file's 'labels' ({len(label_set)} labels)"
-                )
+                where = f"{path}:{label_lines[action.video_id]}"
+                with out.row(where):
+                    raise InputError(
+                        f"{where}: label {action.label!r} of video {action.video_id!r} is not "
+                        f"in the file's 'labels' ({len(label_set)} labels)"
+                    )
+                del out.actions[action.video_id]  # rejected (collecting): not an action
     return out.build(label_set)
 
 

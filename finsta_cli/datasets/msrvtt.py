@@ -18,12 +18,13 @@ def read_msrvtt(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     picks the videos, or MMAction2's ``{file: captions}``) as captions."""
     out = TaskDatasetBuilder("msrvtt", split, path)
     if path.suffix.lower() == ".csv":
-        _, rows = read_csv(path, ["video_id", "sentence"])
+        _, rows = read_csv(path, ["video_id", "sentence"], on_error=out.bad_lines(path))
         for line, row in rows:
             where = f"{path}:{line}"
-            video_id = text_field(row, "video_id", where)
-            out.find(video_id, video_root, [video_id])
-            out.caption(video_id, text_field(row, "sentence", where))
+            with out.row(where):
+                video_id = text_field(row, "video_id", where)
+                out.find(video_id, video_root, [video_id])
+                out.caption(video_id, text_field(row, "sentence", where))
         return out.build()
     data = load_json(path)
     if isinstance(data, dict) and "sentences" in data:
@@ -33,10 +34,11 @@ def read_msrvtt(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     else:
         for i, record in enumerate(json_objects(data, path, "video-caption records")):
             where = f"{path}: item {i}"
-            video_id = text_field(record, "video_id", where)
-            key = "caption" if "caption" in record else "sentence"
-            out.find(video_id, video_root, [str(record.get("video", "")), video_id])
-            out.caption(video_id, text_field(record, key, where))
+            with out.row(where):
+                video_id = text_field(record, "video_id", where)
+                key = "caption" if "caption" in record else "sentence"
+                out.find(video_id, video_root, [str(record.get("video", "")), video_id])
+                out.caption(video_id, text_field(record, key, where))
     return out.build()
 
 
@@ -50,7 +52,8 @@ def _msrvtt_full(
     for i, video in enumerate(videos):
         where = f"{path}: videos[{i}]"
         if "split" in video:
-            splits[text_field(video, "video_id", where)] = text_field(video, "split", where)
+            with out.row(where):
+                splits[text_field(video, "video_id", where)] = text_field(video, "split", where)
     keep: set[str] | None = None
     if splits:
         wanted = {split, "validate"} if split in ("val", "validation") else {split}
@@ -62,11 +65,12 @@ def _msrvtt_full(
             )
     for i, sentence in enumerate(json_objects(data["sentences"], path, "sentences")):
         where = f"{path}: sentences[{i}]"
-        video_id = text_field(sentence, "video_id", where)
-        if keep is not None and video_id not in keep:
-            continue
-        out.find(video_id, video_root, [video_id])
-        out.caption(video_id, text_field(sentence, "caption", where))
+        with out.row(where):
+            video_id = text_field(sentence, "video_id", where)
+            if keep is not None and video_id not in keep:
+                continue
+            out.find(video_id, video_root, [video_id])
+            out.caption(video_id, text_field(sentence, "caption", where))
 
 
 def _caption_mapping(
@@ -76,12 +80,14 @@ def _caption_mapping(
     ``video_root``, else beside the json."""
     base = video_root if video_root is not None else path.parent
     for key, value in data.items():
-        texts = [value] if isinstance(value, str) else value
-        if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
-            raise InputError(f"{path}: {key!r}: expected a caption or a list of captions")
-        video_id = Path(key).stem if Path(key).suffix.lower() in VIDEO_EXTENSIONS else key
-        out.find(video_id, base, [key])
-        for text in texts:
-            if not text.strip():
-                raise InputError(f"{path}: {key!r}: an empty caption")
-            out.caption(video_id, text.strip())
+        where = f"{path}: {key!r}"
+        with out.row(where):
+            texts = [value] if isinstance(value, str) else value
+            if not isinstance(texts, list) or not all(isinstance(t, str) for t in texts):
+                raise InputError(f"{where}: expected a caption or a list of captions")
+            video_id = Path(key).stem if Path(key).suffix.lower() in VIDEO_EXTENSIONS else key
+            out.find(video_id, base, [key])
+            for text in texts:
+                if not text.strip():
+                    raise InputError(f"{where}: an empty caption")
+                out.caption(video_id, text.strip())

@@ -41,23 +41,24 @@ def read_msvd_qa(path: Path, split: str, video_root: Path | None) -> TaskDataset
     out = TaskDatasetBuilder("msvd-qa", split, path)
     for i, record in enumerate(json_objects(load_json(path), path, "questions")):
         where = f"{path}: item {i}"
-        key = "video_id" if "video_id" in record else "video"
-        raw = text_field(record, key, where)
-        video_id = raw
-        names = [raw]
-        if raw.isdigit():
-            names += [f"video{raw}", f"vid{raw}", mapping.get(f"vid{raw}", "")]
-        out.find(video_id, video_root, names)
-        question = text_field(record, "question", where)
-        qa_id = str(record["id"]) if record.get("id") is not None else f"{path.stem}.{i}"
-        out.question(
-            QAItem(
-                qa_id,
-                video_id,
-                question,
-                text_field(record, "answer", where),
-                qtype=question_word(question),
-            ),
-            where,
-        )
+        with out.row(where):
+            key = "video_id" if "video_id" in record else "video"
+            raw = text_field(record, key, where)
+            video_id = raw
+            names = [raw]
+            if raw.isdigit():
+                names += [f"video{raw}", f"vid{raw}", mapping.get(f"vid{raw}", "")]
+            out.find(video_id, video_root, names)
+            question = text_field(record, "question", where)
+            qa_id = str(record["id"]) if record.get("id") is not None else f"{path.stem}.{i}"
+            out.question(
+                QAItem(
+                    qa_id,
+                    video_id,
+                    question,
+                    text_field(record, "answer", where),
+                    qtype=question_word(question),
+                ),
+                where,
+            )
     return out.build()

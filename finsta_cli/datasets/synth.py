@@ -75,60 +75,61 @@ def read_synth(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     labels = _synth_labels(folder)
     base = video_root if video_root is not None else folder
     out = TaskDatasetBuilder("synth", split, path)
-    for line, value in iter_jsonl(path):
+    for line, value in iter_jsonl(path, on_error=out.bad_lines(path)):
         where = f"{path}:{line}"
-        try:
-            record = _SynthLine.model_validate(value)
-        except InputError as exc:
-            raise type(exc)(f"{where}: {exc.message}", hint=exc.hint) from None
-        except ValidationError as exc:
-            raise InputError(
-                f"{where}: not a synth video record: {validation_message(exc)}"
-            ) from None
-        video_id = record.video_id
-        if video_id in out.videos:
-            raise InputError(f"{where}: video {video_id!r} appears twice")
-        video = record.video or f"videos/{video_id}.mp4"
-        out.at(video_id, base / video)
-        for caption in record.captions:
-            out.caption(video_id, caption.text.strip())
-        for negative in record.negatives:
-            if negative.source >= len(record.captions):
+        with out.row(where):
+            try:
+                record = _SynthLine.model_validate(value)
+            except InputError as exc:
+                raise type(exc)(f"{where}: {exc.message}", hint=exc.hint) from None
+            except ValidationError as exc:
                 raise InputError(
-                    f"{where}: a negative's source {negative.source} is not a caption index "
-                    f"(the video has {len(record.captions)})"
+                    f"{where}: not a synth video record: {validation_message(exc)}"
+                ) from None
+            video_id = record.video_id
+            if video_id in out.videos:
+                raise InputError(f"{where}: video {video_id!r} appears twice")
+            video = record.video or f"videos/{video_id}.mp4"
+            out.at(video_id, base / video)
+            for caption in record.captions:
+                out.caption(video_id, caption.text.strip())
+            for negative in record.negatives:
+                if negative.source >= len(record.captions):
+                    raise InputError(
+                        f"{where}: a negative's source {negative.source} is not a caption index "
+                        f"(the video has {len(record.captions)})"
+                    )
+                out.negative(video_id, negative.text.strip(), negative.source, negative.aspect)
+            for k, mc in enumerate(record.qa_mc):
+                answer = as_index(mc.answer, len(mc.options), where, "qa_mc answer")
+                options = tuple(o.strip() for o in mc.options)
+                out.question(
+                    QAItem(
+                        f"{video_id}.mc{k}",
+                        video_id,
+                        mc.question.strip(),
+                        options[answer],
+                        options,
+                        answer,
+                        mc.type,
+                    ),
+                    where,
                 )
-            out.negative(video_id, negative.text.strip(), negative.source, negative.aspect)
-        for k, mc in enumerate(record.qa_mc):
-            answer = as_index(mc.answer, len(mc.options), where, "qa_mc answer")
-            options = tuple(o.strip() for o in mc.options)
-            out.question(
-                QAItem(
-                    f"{video_id}.mc{k}",
-                    video_id,
-                    mc.question.strip(),
-                    options[answer],
-                    options,
-                    answer,
-                    mc.type,
-                ),
-                where,
-            )
-        for k, qa in enumerate(record.qa_open):
-            out.question(
-                QAItem(
-                    f"{video_id}.open{k}",
-                    video_id,
-                    qa.question.strip(),
-                    qa.answer.strip(),
-                    qtype=qa.type,
-                ),
-                where,
-            )
-        if record.action is not None:
-            if labels is not None and record.action not in labels:
-                raise InputError(
-                    f"{where}: action {record.action!r} is not one of dataset.json's actions"
+            for k, qa in enumerate(record.qa_open):
+                out.question(
+                    QAItem(
+                        f"{video_id}.open{k}",
+                        video_id,
+                        qa.question.strip(),
+                        qa.answer.strip(),
+                        qtype=qa.type,
+                    ),
+                    where,
                 )
-            out.action(video_id, record.action, where)
+            if record.action is not None:
+                if labels is not None and record.action not in labels:
+                    raise InputError(
+                        f"{where}: action {record.action!r} is not one of dataset.json's actions"
+                    )
+                out.action(video_id, record.action, where)
     return out.build(labels)
