@@ -86,10 +86,10 @@ def _print_split(split: "SplitCheck", report: "CheckReport", show: int | None) -
         parts.append(f"{counts['actions']} actions ({counts['labels']} labels)")
     typer.echo("  " + ", ".join(parts))
     missing, unchecked = split.videos_missing, split.videos_unchecked
-    line = f"  videos: {split.videos_found} found, {len(missing)} missing"
+    line = f"  videos: {split.videos_found} found, {len(missing) + len(unchecked)} missing"
     if unchecked:
         why = "no --video-root" if report.video_root is None else "no file name to look for"
-        line += f", {len(unchecked)} not checked ({why})"
+        line += f" ({len(unchecked)} not looked for: {why})"
     typer.echo(line)
     for path in missing[:show]:
         typer.echo(f"    missing: {path}")

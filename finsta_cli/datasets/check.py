@@ -43,7 +43,8 @@ class SplitCheck:
             "counts": self.counts,
             "videos": {
                 "found": self.videos_found,
-                "missing": len(self.videos_missing),
+                # every video not on disk; "unchecked" of them had no path to look at
+                "missing": len(self.videos_missing) + len(self.videos_unchecked),
                 "unchecked": len(self.videos_unchecked),
                 "missing_paths": [str(p) for p in self.videos_missing],
             },

@@ -64,7 +64,7 @@ def test_rejected_rows_are_listed_and_exit_3(runner: CliRunner, tmp_path: Path) 
     assert f"{path}:2: invalid JSON" in result.stdout
     assert f"{path}:3: answer 'z' is not one of the options" in result.stdout
     assert "2 videos, 2 captions, 1 actions (1 labels)" in result.stdout
-    assert "2 not checked (no --video-root)" in result.stdout
+    assert "0 found, 2 missing (2 not looked for: no --video-root)" in result.stdout
     assert "2 row(s) rejected" in result.stdout
     report = json.loads(runner.invoke(app, ["data", "check", str(path), "--json"]).stdout)
     assert report["rejected"] == 2 and report["exit_code"] == 3
@@ -127,3 +127,23 @@ def test_the_shared_benchmarks_pass(
     assert result.exit_code == 0, result.output
     report = json.loads(result.stdout)
     assert report["rejected"] == 0 and report["file_errors"] == 0
+
+
+def test_how2qa_release_rows_all_accepted_and_every_video_missing(
+    runner: CliRunner, tmp_path: Path
+) -> None:
+    """The How2QA release's shape (no header, 7 columns, quoted commas), 300 questions over
+    120 videos: every row accepted and, with no --video-root, every video reported missing."""
+    path = tmp_path / "how2QA_val_release.csv"
+    rows = [
+        f'vid{q % 120:05d},[{q % 50}.5:{q % 50 + 12}.0],"a, b",c{q},d,"what is {q}, then?",e'
+        for q in range(300)
+    ]
+    path.write_text("\n".join(rows) + "\n", encoding="utf-8")
+    result = runner.invoke(app, ["data", "check", "--format", "how2qa", str(path), "--json"])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    (split,) = report["splits"]
+    assert split["counts"]["qa_mc"] == 300 and split["counts"]["options"] == 1200
+    assert split["videos"] == {"found": 0, "missing": 120, "unchecked": 120, "missing_paths": []}
+    assert report["rejected"] == 0 and split["rejected"] == [] and split["error"] is None
