@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -11,16 +12,31 @@ from finsta_cli.errors import InputError
 from finsta_cli.io.csvfile import iter_csv_rows
 
 
-def load_json(path: Path) -> Any:
-    """The parsed JSON of ``path``; a missing, unreadable or invalid file raises."""
+@contextmanager
+def reading(path: Path) -> Iterator[None]:
+    """Read ``path`` in this block: a missing file, one that is not UTF-8 text or cannot be read
+    raises an :class:`InputError` that names it and the reason."""
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        yield
     except FileNotFoundError:
         raise InputError(f"{path}: no such file") from None
     except UnicodeDecodeError as exc:
         raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except OSError as exc:
         raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+
+
+def csv_rows(path: Path) -> list[tuple[int, list[str]]]:
+    """Every ``(line, fields)`` of a CSV file, header included (a quote never closed raises:
+    :func:`~finsta_cli.io.csvfile.iter_csv_rows`)."""
+    with reading(path), path.open(encoding="utf-8-sig", newline="") as handle:
+        return list(iter_csv_rows(handle, str(path)))
+
+
+def load_json(path: Path) -> Any:
+    """The parsed JSON of ``path``; a missing, unreadable or invalid file raises."""
+    with reading(path):
+        text = path.read_text(encoding="utf-8-sig")
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
@@ -38,15 +54,7 @@ def read_csv(
     does a quote that is never closed (:func:`~finsta_cli.io.csvfile.iter_csv_rows`). A row
     with another number of fields than the header raises too, unless ``on_error(line,
     reason)`` is given: then it is reported there and skipped."""
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            rows = list(iter_csv_rows(handle, str(path)))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
+    rows = csv_rows(path)
     if not rows:
         raise InputError(f"{path}: empty file, expected a CSV header")
     header = [name.strip() for name in rows[0][1]]

@@ -8,16 +8,14 @@ the question id (:func:`~finsta_cli.datasets.longform.shuffle_options`). docs/da
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from finsta_cli.datasets.builder import TaskDatasetBuilder
-from finsta_cli.datasets.files import as_index, text_field
+from finsta_cli.datasets.files import as_index, csv_rows, text_field
 from finsta_cli.datasets.longform import parse_segment, shuffle_options
 from finsta_cli.datasets.records import QAItem, TaskDataset
 from finsta_cli.errors import InputError
-from finsta_cli.io.csvfile import iter_csv_rows
 from finsta_cli.io.jsonl import iter_jsonl
 
 # The release CSV's columns, in order (it has no header row).
@@ -45,20 +43,8 @@ def read_how2qa(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     return out.build()
 
 
-def _csv_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
-    try:
-        with path.open(encoding="utf-8-sig", newline="") as handle:
-            yield from iter_csv_rows(handle, str(path))
-    except FileNotFoundError:
-        raise InputError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc.reason})") from None
-    except OSError as exc:
-        raise InputError(f"{path}: cannot be read ({exc.strerror})") from None
-
-
 def _read_csv(path: Path, video_root: Path | None, out: TaskDatasetBuilder) -> None:
-    for line, row in _csv_rows(path):
+    for line, row in csv_rows(path):
         if not any(cell.strip() for cell in row):
             continue
         where = f"{path}:{line}"
