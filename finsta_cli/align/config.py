@@ -19,7 +19,15 @@ class AlignTrainConfig(StageConfig):
 
     SECTION = "align_train"
     RUNTIME_FIELDS = frozenset(
-        {"device", "threads", "checkpoint_every", "log_every", "cache", "allow_download"}
+        {
+            "device",
+            "threads",
+            "checkpoint_every",
+            "log_every",
+            "cache",
+            "graph_cache",
+            "allow_download",
+        }
     )
     LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained", "allow_partial"})
 
@@ -79,3 +87,6 @@ class AlignTrainConfig(StageConfig):
     device: str = "auto"
     threads: int | None = Field(default=None, ge=1)
     cache: Path | None = Field(default=None, description="frame cache folder")
+    graph_cache: Path | None = Field(
+        default=None, description="folder of the set-up's graph cache (docs/align-train.md)"
+    )

@@ -16,7 +16,7 @@ Anchors come from the HSG's cross-modal edges:
 
 from __future__ import annotations
 
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -155,19 +155,27 @@ def _detector_features(pt_path: Path, dsg: DSG) -> Tensor | None:
     return features[torch.tensor(order)]
 
 
-def _hops_from(sources: list[int], adjacency: list[list[int]], limit: int) -> Tensor:
-    hops = torch.full((len(adjacency),), limit + 1, dtype=torch.long)
-    queue = deque(sources)
-    for s in sources:
-        hops[s] = 0
-    while queue:
-        node = queue.popleft()
-        if hops[node] >= limit:
-            continue
-        for nxt in adjacency[node]:
-            if hops[nxt] > hops[node] + 1:
-                hops[nxt] = hops[node] + 1
-                queue.append(nxt)
+def hop_distances(
+    edge_index: Tensor, num_nodes: int, sources: list[list[int]], limit: int
+) -> Tensor:
+    """(T, N) hop distance of every node from each track's occurrences (``sources``, one row list
+    per track) along ``edge_index``, ``limit + 1`` beyond ``limit`` hops: a breadth-first search
+    of all tracks at once, one index operation per hop."""
+    hops = torch.full((len(sources), num_nodes), limit + 1, dtype=torch.long)
+    track = torch.tensor([t for t, rows in enumerate(sources) for _ in rows], dtype=torch.long)
+    rows = torch.tensor([row for rows in sources for row in rows], dtype=torch.long)
+    hops[track, rows] = 0
+    reached = hops == 0
+    source, target = edge_index[0], edge_index[1]
+    for hop in range(1, limit + 1):
+        # A node is reached at this hop when an edge comes to it from a node reached before.
+        incoming = torch.zeros(hops.shape, dtype=torch.int32)
+        incoming.index_add_(1, target, reached[:, source].to(torch.int32))
+        new = (incoming > 0) & ~reached
+        if not bool(new.any()):
+            break
+        hops[new] = hop
+        reached |= new
     return hops
 
 
@@ -361,11 +369,11 @@ def build_align_data(
             )
             if region is not None:
                 region_dim = max(region_dim, region.shape[1])
-            adjacency: list[list[int]] = [[] for _ in range(dsg_data.num_nodes)]
-            for a, b in dsg_data.edge_index.t().tolist():
-                adjacency[a].append(b)
-            for track, occurrences in _track_rows(video_dsg).items():
-                track_hops[track] = _hops_from(occurrences, adjacency, hops)
+            occurrences = _track_rows(video_dsg)
+            distances = hop_distances(
+                dsg_data.edge_index, dsg_data.num_nodes, list(occurrences.values()), hops
+            )
+            track_hops = dict(zip(occurrences, distances.unbind(0), strict=True))
         elif dsg_dir is not None and video_id not in refused:
             missing_dsg += 1
         graphs: list[CaptionGraphs] = []

@@ -288,6 +288,7 @@ class _AlignTrainRun:
 
         from finsta_cli.align.batch import attach_host_frames
         from finsta_cli.align.data import build_align_data, videos_with_captions
+        from finsta_cli.align.data_cache import cached_align_data
         from finsta_cli.datasets import load_task_dataset
         from finsta_cli.hosts.factory import build_host
         from finsta_cli.hosts.frames import load_host_frames
@@ -320,17 +321,25 @@ class _AlignTrainRun:
         kept = [(vid, captions) for vid, _, captions in entries if vid in frames.ids]
         # host-only with --tsg: the control arm with the same hard-negative captions.
         negatives_only = not finsta and tsg is not None and config.text_negatives > 0
-        data = build_align_data(
-            kept,
-            tsg_file=tsg if finsta or negatives_only else None,
-            dsg_dir=dsg if finsta else None,
-            hsg_dir=hsg if finsta else None,
-            options=_graph_options(config),
-            hops=config.hops,
-            ptc_negatives=config.ptc_negatives,
-            text_negatives=config.text_negatives,
-            negative_graphs=finsta and config.mode == "fusion" and config.text_negatives > 0,
-        )
+        sources: dict[str, Any] = {
+            "tsg_file": tsg if finsta or negatives_only else None,
+            "dsg_dir": dsg if finsta else None,
+            "hsg_dir": hsg if finsta else None,
+        }
+        settings: dict[str, Any] = {
+            "options": _graph_options(config),
+            "hops": config.hops,
+            "ptc_negatives": config.ptc_negatives,
+            "text_negatives": config.text_negatives,
+            "negative_graphs": finsta and config.mode == "fusion" and config.text_negatives > 0,
+        }
+        if any(source is not None for source in sources.values()):
+            # The graphs of a second run with the same inputs: one file, no JSON or graph walk.
+            graph_cache = config.graph_cache or out.parent / ".graph-cache"
+            data, hit = cached_align_data(graph_cache, kept, **sources, **settings)
+            log.info("graphs %s %s", "read from" if hit else "cached in", graph_cache)
+        else:
+            data = build_align_data(kept, **sources, **settings)
         for warning in data.warnings:
             log.warning("%s", warning)
         # A video whose DSG files were refused (damaged, NaN features) is left out, as one

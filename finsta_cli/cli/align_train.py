@@ -167,6 +167,18 @@ def align_train(
             help=with_default("Frame cache folder.", Config, "cache", none="OUT/../.frame-cache"),
         ),
     ] = None,
+    graph_cache: Annotated[
+        Path | None,
+        typer.Option(
+            "--graph-cache",
+            help=with_default(
+                "Folder of the graphs read at set-up, kept for the next run with the same inputs.",
+                Config,
+                "graph_cache",
+                none="OUT/../.graph-cache",
+            ),
+        ),
+    ] = None,
     threads: Annotated[
         int | None,
         typer.Option(

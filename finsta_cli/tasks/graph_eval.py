@@ -49,6 +49,8 @@ if TYPE_CHECKING:
 
 log = get_logger("eval")
 
+TEXT_MEMO_LIMIT = 200_000  # fused text embeddings kept (about 200 MB at 256 dimensions)
+
 
 @dataclass(frozen=True)
 class GraphSources:
@@ -226,6 +228,10 @@ class FusionEmbedder(Embedder):
         self.video_batch = video_batch
         self.counts = GraphCounts()
         self.parsed = 0
+        self._lemmas: Any = None  # the parser's LemmaCache, made on the first parse
+        # Fused text embeddings by text: open-ended QA scores each question against every
+        # candidate answer, and the same statements come back for every video that asks it.
+        self.text_memo: dict[str, Tensor] = {}
         self.graph_origin: dict[str, Any] = {}  # where the graphs come from, for metrics.json
 
     def summary(self) -> dict[str, Any]:
@@ -263,15 +269,24 @@ class FusionEmbedder(Embedder):
         todo = [t for t in dict.fromkeys(texts) if t not in self.text_graphs]
         if not todo:
             return
+        from finsta_cli.schema import TSG
         from finsta_cli.text.conventions import load_conventions
-        from finsta_cli.text.parser import bound_text, load_nlp, parse_doc
+        from finsta_cli.text.parser import bound_text, load_nlp, tsg_record
+        from finsta_cli.text.tokens import LemmaCache
 
         nlp = load_nlp(self.spacy_model)
         conventions = load_conventions()
-        docs = nlp.pipe(bound_text(t, 10_000) for t in todo)
-        for n, (text, doc) in enumerate(zip(todo, docs, strict=True)):
+        if self._lemmas is None and "lemmatizer" in nlp.pipe_names:
+            # parse-text's fast path: spaCy's lemmatizer and attribute ruler memoised, not run
+            # per token (the same TSGs: tests/tasks/test_graph_eval.py).
+            self._lemmas = LemmaCache(nlp, attribute_ruler=True)
+        skip = self._lemmas.skipped_components if self._lemmas is not None else []
+        bounded = [bound_text(t, 10_000) for t in todo]
+        docs = nlp.pipe(bounded, disable=skip)
+        for n, (text, fed, doc) in enumerate(zip(todo, bounded, docs, strict=True)):
             try:
-                self.text_graphs[text] = parse_doc(doc, f"eval-{self.parsed + n}", conventions)
+                record = tsg_record(doc, f"eval-{self.parsed + n}", conventions, fed, self._lemmas)
+                self.text_graphs[text] = TSG.model_validate(record)
             except Exception as exc:  # one bad text: host embedding alone for it, not a crash
                 log.warning("could not parse %r (%s): scored without its TSG", text[:60], exc)
                 self.text_graphs[text] = None
@@ -316,10 +331,12 @@ class FusionEmbedder(Embedder):
         """(N, E) L2-normalised fused text embeddings."""
         from torch_geometric.data import Batch
 
-        self._parse(texts)
-        out: list[Tensor] = []
-        for start in range(0, len(texts), self.text_batch):
-            chunk = list(texts[start : start + self.text_batch])
+        todo = [t for t in dict.fromkeys(texts) if t not in self.text_memo]
+        if len(self.text_memo) + len(todo) > TEXT_MEMO_LIMIT:  # memory stays bounded
+            self.text_memo = {t: self.text_memo[t] for t in texts if t in self.text_memo}
+        self._parse(todo)
+        for start in range(0, len(todo), self.text_batch):
+            chunk = todo[start : start + self.text_batch]
             features = self.host.encode_text(chunk)
             graphs = [self._tsg_data(text) for text in chunk]
             rows = [i for i, g in enumerate(graphs) if g is not None]
@@ -327,9 +344,11 @@ class FusionEmbedder(Embedder):
             if rows:
                 batch = Batch.from_data_list([graphs[i] for i in rows]).to(self.device)
                 index = torch.tensor(rows, device=features.embedding.device)
-            fused = self.model.fused_text_embeddings(features, batch, index)
-            out.append(F.normalize(fused, dim=-1).cpu())
-        return torch.cat(out) if out else torch.zeros((0, self.embed_dim))
+            fused = F.normalize(self.model.fused_text_embeddings(features, batch, index), dim=-1)
+            self.text_memo.update(zip(chunk, fused.cpu(), strict=True))
+        if not texts:
+            return torch.zeros((0, self.embed_dim))
+        return torch.stack([self.text_memo[t] for t in texts])
 
     @torch.no_grad()
     def video_embeddings(self, frames: FrameSet) -> Tensor:
