@@ -9,10 +9,11 @@ read. Optional :class:`STGDLayer` blocks sit between R-GTrm layers.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 from torch import Tensor, nn
 from torch_geometric.data import Batch, Data
-from torch_geometric.utils import scatter
 
 from finsta_cli.graph.convert import TEMPORAL_EDGE_TYPES
 from finsta_cli.nn.gtrm import (
@@ -24,7 +25,63 @@ from finsta_cli.nn.gtrm import (
     mean_pool,
     num_graphs_of,
 )
-from finsta_cli.nn.stgd import STGDLayer, predecessors
+from finsta_cli.nn.stgd import Motion, STGDLayer, predecessors
+
+
+@dataclass
+class FrameStep:
+    """The rows the recurrence updates at one frame, and what it reads for them.
+
+    Shapes: ``rows`` (R,), those without a predecessor first (``unlinked`` of them);
+    ``previous`` (R - unlinked,) the predecessors of the others; ``graphs`` (R,) each row's
+    graph; ``present`` (B, 1) bool, the graphs with a row at this frame; ``count`` (B, 1) their
+    rows (at least 1).
+    """
+
+    rows: Tensor
+    unlinked: int
+    previous: Tensor
+    graphs: Tensor
+    present: Tensor
+    count: Tensor
+
+
+def frame_schedule(frame: Tensor, pred: Tensor, batch: Tensor, num_graphs: int) -> list[FrameStep]:
+    """The recurrence's frames in order (frames without rows left out), made once per pass
+    with a few whole-batch operations (one sort, two counts, one split): every layer reuses it.
+    """
+    visual = (frame >= 0).nonzero().flatten()
+    if visual.numel() == 0:
+        return []
+    linked = (pred[visual] >= 0).long()
+    # Stable: inside a frame and a kind, rows keep their order.
+    order = torch.sort(frame[visual] * 2 + linked, stable=True).indices
+    rows_sorted = visual[order]
+    frames = frame[rows_sorted]
+    length = int(frames[-1]) + 1
+    sizes = torch.bincount(frames, minlength=length).tolist()
+    unlinked = torch.bincount(frames[linked[order] == 0], minlength=length).tolist()
+    graphs_sorted = batch[rows_sorted]
+    # (T, B) rows of each graph at each frame, in one count.
+    counts = torch.bincount(frames * num_graphs + graphs_sorted, minlength=length * num_graphs)
+    counts = counts.view(length, num_graphs, 1)
+    steps = []
+    for t, (rows, graphs) in enumerate(
+        zip(rows_sorted.split(sizes), graphs_sorted.split(sizes), strict=True)
+    ):
+        if sizes[t] == 0:
+            continue
+        steps.append(
+            FrameStep(
+                rows=rows,
+                unlinked=unlinked[t],
+                previous=pred[rows[unlinked[t] :]],
+                graphs=graphs,
+                present=counts[t] > 0,
+                count=counts[t].clamp(min=1).to(torch.get_default_dtype()),
+            )
+        )
+    return steps
 
 
 class RecurrentUpdate(nn.Module):
@@ -33,7 +90,9 @@ class RecurrentUpdate(nn.Module):
     For frame t: nodes first read their graph's memory M_(t-1); a node with a predecessor is
     then updated h_i <- GRU(h_i, h_pi(i)) (the predecessor already updated at its own frame);
     finally M_t = (1 - z) * tanh(W M_(t-1) + U m_t) + z * M_(t-1), z = sigmoid(W' M_(t-1) + U' m_t),
-    m_t the mean of the graph's nodes at t. Text nodes (frame -1) pass unchanged.
+    m_t the mean of the graph's nodes at t. Text nodes (frame -1) pass unchanged. The loop runs
+    over frames only (each step works on every graph of the batch at once), following
+    ``schedule`` (:func:`frame_schedule`, made when not given).
 
     Shapes: x (N, H); frame (N,); coref_index (2, C); batch (N,) -> (N, H)
     """
@@ -46,34 +105,37 @@ class RecurrentUpdate(nn.Module):
         self.gate = nn.Linear(2 * hidden, hidden)
 
     def forward(
-        self, x: Tensor, frame: Tensor, coref_index: Tensor, batch: Tensor, num_graphs: int
+        self,
+        x: Tensor,
+        frame: Tensor,
+        coref_index: Tensor,
+        batch: Tensor,
+        num_graphs: int,
+        schedule: list[FrameStep] | None = None,
     ) -> Tensor:
-        if not bool((frame >= 0).any()):
+        if schedule is None:
+            pred = predecessors(coref_index, x.shape[0])
+            schedule = frame_schedule(frame, pred, batch, num_graphs)
+        if not schedule:
             return x
-        pred = predecessors(coref_index, x.shape[0])
         memory = x.new_zeros(num_graphs, x.shape[1])
         # Rows are written in place, frame by frame: autograd keeps no reference to ``state``
         # itself (gathers save indices only), and a full copy per frame would cost O(T N H).
         state = x.clone()
-        for t in range(int(frame.max()) + 1):
-            rows = (frame == t).nonzero(as_tuple=True)[0]
-            if rows.numel() == 0:
-                continue
-            current = state[rows] + self.read_memory(memory[batch[rows]])
-            linked = pred[rows] >= 0
-            if bool(linked.any()):
-                previous = state[pred[rows[linked]]]
-                current = torch.cat([current[~linked], self.cell(current[linked], previous)])
-                rows = torch.cat([rows[~linked], rows[linked]])
-            state[rows] = current
-            graphs = batch[rows]
-            present = torch.zeros(num_graphs, dtype=torch.bool, device=x.device)
-            present[graphs] = True
-            frame_mean = scatter(current, graphs, dim=0, dim_size=num_graphs, reduce="mean")
-            both = torch.cat([memory, frame_mean], dim=1)
+        for step in schedule:
+            # The memory read projected once per graph, then gathered for its rows.
+            read = self.read_memory(memory).index_select(0, step.graphs)
+            current = state.index_select(0, step.rows) + read
+            if step.previous.numel():
+                k = step.unlinked
+                previous = state.index_select(0, step.previous)
+                current = torch.cat([current[:k], self.cell(current[k:], previous)])
+            state.index_copy_(0, step.rows, current)
+            total = memory.new_zeros(memory.shape).index_add_(0, step.graphs, current)
+            both = torch.cat([memory, total / step.count], dim=1)
             z = torch.sigmoid(self.gate(both))
             updated = (1 - z) * torch.tanh(self.candidate(both)) + z * memory
-            memory = torch.where(present.unsqueeze(-1), updated, memory)
+            memory = torch.where(step.present, updated, memory)
         return state
 
 
@@ -117,11 +179,17 @@ class RGTrm(nn.Module):
         keep = ~torch.isin(data.edge_type, torch.tensor(TEMPORAL_EDGE_TYPES, device=x.device))
         edge_index, edge_attr = data.edge_index[:, keep], edge_attr[keep]
         batch, num_graphs = graph_batch_vector(data), num_graphs_of(data)
+        # The graph's structure, read by every layer, is worked out once per pass.
+        motion = None
+        if self.stgd:
+            motion = Motion.of(edge_index, data.box, data.frame, data.coref_index)
+        pred = motion.pred if motion is not None else predecessors(data.coref_index, x.shape[0])
+        schedule = frame_schedule(data.frame, pred, batch, num_graphs)
         for k, (spatial, temporal) in enumerate(zip(self.spatial, self.temporal, strict=True)):
             x = spatial(x, edge_index, edge_attr)
-            x = temporal(x, data.frame, data.coref_index, batch, num_graphs)
+            x = temporal(x, data.frame, data.coref_index, batch, num_graphs, schedule)
             if k < len(self.stgd):
                 x, self.moving = self.stgd[k](
-                    x, edge_index, edge_attr, data.box, data.frame, data.coref_index
+                    x, edge_index, edge_attr, data.box, data.frame, data.coref_index, motion
                 )
         return GraphEncoderOutput(node=x, graph=mean_pool(x, batch, num_graphs))
