@@ -32,56 +32,85 @@ from finsta_cli.nn.stgd import Motion, STGDLayer, predecessors
 class FrameStep:
     """The rows the recurrence updates at one frame, and what it reads for them.
 
-    Shapes: ``rows`` (R,), those without a predecessor first (``unlinked`` of them);
-    ``previous`` (R - unlinked,) the predecessors of the others; ``graphs`` (R,) each row's
-    graph; ``present`` (B, 1) bool, the graphs with a row at this frame; ``count`` (B, 1) their
-    rows (at least 1).
+    The frame's rows are a slice of the schedule's order, those without a predecessor first
+    (``unlinked`` of them). The predecessors of the others were updated at earlier steps: they
+    are rows ``previous`` of those steps' outputs from step ``source`` on, concatenated.
+    Shapes: ``previous`` (R - unlinked,); ``graphs`` (R,) each row's graph; ``present``
+    (B, 1) bool, the graphs with a row at this frame; ``count`` (B, 1) their rows (at least 1).
     """
 
-    rows: Tensor
+    size: int
     unlinked: int
+    source: int
     previous: Tensor
     graphs: Tensor
     present: Tensor
     count: Tensor
 
 
-def frame_schedule(frame: Tensor, pred: Tensor, batch: Tensor, num_graphs: int) -> list[FrameStep]:
-    """The recurrence's frames in order (frames without rows left out), made once per pass
-    with a few whole-batch operations (one sort, two counts, one split): every layer reuses it.
+@dataclass
+class FrameSchedule:
+    """The recurrence's visiting order for one pass, made once (:meth:`build`) with a few
+    whole-batch operations and reused by every layer.
+
+    ``order`` (V,): the visual rows frame by frame; ``steps``: one per frame with rows;
+    ``restore`` (N,): where each row's final state lies in ``cat([x, cat(step outputs)])``.
     """
-    visual = (frame >= 0).nonzero().flatten()
-    if visual.numel() == 0:
-        return []
-    linked = (pred[visual] >= 0).long()
-    # Stable: inside a frame and a kind, rows keep their order.
-    order = torch.sort(frame[visual] * 2 + linked, stable=True).indices
-    rows_sorted = visual[order]
-    frames = frame[rows_sorted]
-    length = int(frames[-1]) + 1
-    sizes = torch.bincount(frames, minlength=length).tolist()
-    unlinked = torch.bincount(frames[linked[order] == 0], minlength=length).tolist()
-    graphs_sorted = batch[rows_sorted]
-    # (T, B) rows of each graph at each frame, in one count.
-    counts = torch.bincount(frames * num_graphs + graphs_sorted, minlength=length * num_graphs)
-    counts = counts.view(length, num_graphs, 1)
-    steps = []
-    for t, (rows, graphs) in enumerate(
-        zip(rows_sorted.split(sizes), graphs_sorted.split(sizes), strict=True)
-    ):
-        if sizes[t] == 0:
-            continue
-        steps.append(
+
+    order: Tensor
+    steps: list[FrameStep]
+    restore: Tensor
+
+    @classmethod
+    def build(cls, frame: Tensor, pred: Tensor, batch: Tensor, num_graphs: int) -> FrameSchedule:
+        n = frame.shape[0]
+        visual = (frame >= 0).nonzero().flatten()
+        linked = (pred[visual] >= 0).long()
+        # Stable: inside a frame and a kind, rows keep their order.
+        order = visual[torch.sort(frame[visual] * 2 + linked, stable=True).indices]
+        frames = frame[order]
+        position = torch.full((n,), -1, dtype=torch.long, device=frame.device)
+        position[order] = torch.arange(order.numel(), device=frame.device)
+        restore = torch.where(position >= 0, n + position, torch.arange(n, device=frame.device))
+        if order.numel() == 0:
+            return cls(order, [], restore)
+        has_pred = pred[order] >= 0
+        if bool((frame[pred[order]][has_pred] >= frames[has_pred]).any()):
+            raise ValueError("a coreference link does not go forward in time")
+        length = int(frames[-1]) + 1
+        sizes = torch.bincount(frames, minlength=length)
+        present_frames = (sizes > 0).nonzero().flatten()
+        step_of_frame = torch.cumsum(sizes > 0, 0) - 1  # (T,) step index of each frame
+        starts = torch.cumsum(sizes[present_frames], 0) - sizes[present_frames]  # (S,)
+        # The first earlier step each step reads predecessors from.
+        row_step = step_of_frame[frames]
+        pred_step = torch.where(has_pred, step_of_frame[frame[pred[order]].clamp(min=0)], -1)
+        num_steps = present_frames.numel()
+        source = torch.full((num_steps,), num_steps, dtype=torch.long, device=frame.device)
+        source.scatter_reduce_(0, row_step[has_pred], pred_step[has_pred], "amin")
+        local = position[pred[order]] - starts[source.clamp(max=num_steps - 1)][row_step]
+        # (S, B) rows of each graph at each step, in one count.
+        graphs = batch[order]
+        counts = torch.bincount(row_step * num_graphs + graphs, minlength=num_steps * num_graphs)
+        counts = counts.view(num_steps, num_graphs, 1)
+        size_list = sizes[present_frames].tolist()
+        unlinked = torch.bincount(row_step[~has_pred], minlength=num_steps).tolist()
+        steps = [
             FrameStep(
-                rows=rows,
-                unlinked=unlinked[t],
-                previous=pred[rows[unlinked[t] :]],
-                graphs=graphs,
-                present=counts[t] > 0,
-                count=counts[t].clamp(min=1).to(torch.get_default_dtype()),
+                size=size,
+                unlinked=unlinked[k],
+                source=int(source_k),
+                previous=local_k[unlinked[k] :],
+                graphs=graphs_k,
+                present=counts[k] > 0,
+                count=counts[k].clamp(min=1).to(torch.get_default_dtype()),
             )
-        )
-    return steps
+            for k, (size, source_k, local_k, graphs_k) in enumerate(
+                zip(size_list, source.tolist(), local.split(size_list),
+                    graphs.split(size_list), strict=True)
+            )
+        ]  # fmt: skip
+        return cls(order, steps, restore)
 
 
 class RecurrentUpdate(nn.Module):
@@ -90,9 +119,12 @@ class RecurrentUpdate(nn.Module):
     For frame t: nodes first read their graph's memory M_(t-1); a node with a predecessor is
     then updated h_i <- GRU(h_i, h_pi(i)) (the predecessor already updated at its own frame);
     finally M_t = (1 - z) * tanh(W M_(t-1) + U m_t) + z * M_(t-1), z = sigmoid(W' M_(t-1) + U' m_t),
-    m_t the mean of the graph's nodes at t. Text nodes (frame -1) pass unchanged. The loop runs
-    over frames only (each step works on every graph of the batch at once), following
-    ``schedule`` (:func:`frame_schedule`, made when not given).
+    m_t the mean of the graph's nodes at t. Text nodes (frame -1) pass unchanged.
+
+    The loop runs over frames only, each step on every graph of the batch at once, following
+    ``schedule`` (:meth:`FrameSchedule.build`, made when not given). Each step's output is its
+    own tensor and predecessors are read from the steps before, so that the backward pass
+    costs O(rows of a step) per step, not O(all rows) as writes into one state tensor would.
 
     Shapes: x (N, H); frame (N,); coref_index (2, C); batch (N,) -> (N, H)
     """
@@ -111,32 +143,37 @@ class RecurrentUpdate(nn.Module):
         coref_index: Tensor,
         batch: Tensor,
         num_graphs: int,
-        schedule: list[FrameStep] | None = None,
+        schedule: FrameSchedule | None = None,
     ) -> Tensor:
         if schedule is None:
             pred = predecessors(coref_index, x.shape[0])
-            schedule = frame_schedule(frame, pred, batch, num_graphs)
-        if not schedule:
+            schedule = FrameSchedule.build(frame, pred, batch, num_graphs)
+        if not schedule.steps:
             return x
-        memory = x.new_zeros(num_graphs, x.shape[1])
-        # Rows are written in place, frame by frame: autograd keeps no reference to ``state``
-        # itself (gathers save indices only), and a full copy per frame would cost O(T N H).
-        state = x.clone()
-        for step in schedule:
-            # The memory read projected once per graph, then gathered for its rows.
+        hidden = x.shape[1]
+        memory = x.new_zeros(num_graphs, hidden)
+        # The gate and the candidate read the same input: one product for both.
+        weight = torch.cat([self.gate.weight, self.candidate.weight])
+        bias = torch.cat([self.gate.bias, self.candidate.bias])
+        inputs = x.index_select(0, schedule.order).split([s.size for s in schedule.steps])
+        outputs: list[Tensor] = []
+        for k, step in enumerate(schedule.steps):
             read = self.read_memory(memory).index_select(0, step.graphs)
-            current = state.index_select(0, step.rows) + read
+            current = inputs[k] + read
             if step.previous.numel():
-                k = step.unlinked
-                previous = state.index_select(0, step.previous)
-                current = torch.cat([current[:k], self.cell(current[k:], previous)])
-            state.index_copy_(0, step.rows, current)
+                earlier = outputs[step.source] if step.source == k - 1 else None
+                source = earlier if earlier is not None else torch.cat(outputs[step.source : k])
+                previous = source.index_select(0, step.previous)
+                current = torch.cat(
+                    [current[: step.unlinked], self.cell(current[step.unlinked :], previous)]
+                )
+            outputs.append(current)
             total = memory.new_zeros(memory.shape).index_add_(0, step.graphs, current)
             both = torch.cat([memory, total / step.count], dim=1)
-            z = torch.sigmoid(self.gate(both))
-            updated = (1 - z) * torch.tanh(self.candidate(both)) + z * memory
+            z, candidate = torch.addmm(bias, both, weight.t()).split(hidden, dim=1)
+            updated = torch.lerp(torch.tanh(candidate), memory, torch.sigmoid(z))
             memory = torch.where(step.present, updated, memory)
-        return state
+        return torch.cat([x, *outputs]).index_select(0, schedule.restore)
 
 
 class RGTrm(nn.Module):
@@ -184,7 +221,7 @@ class RGTrm(nn.Module):
         if self.stgd:
             motion = Motion.of(edge_index, data.box, data.frame, data.coref_index)
         pred = motion.pred if motion is not None else predecessors(data.coref_index, x.shape[0])
-        schedule = frame_schedule(data.frame, pred, batch, num_graphs)
+        schedule = FrameSchedule.build(data.frame, pred, batch, num_graphs)
         for k, (spatial, temporal) in enumerate(zip(self.spatial, self.temporal, strict=True)):
             x = spatial(x, edge_index, edge_attr)
             x = temporal(x, data.frame, data.coref_index, batch, num_graphs, schedule)
