@@ -45,3 +45,12 @@ def test_rgtrm_matches_the_reference_in_outputs_and_gradients(stgd: bool) -> Non
     assert torch.allclose(graph, ref_graph, atol=1e-5)
     for grad, ref_grad in zip(grads, ref_grads, strict=True):
         assert torch.allclose(grad, ref_grad, atol=1e-4, rtol=1e-4)
+
+
+def test_a_coreference_link_backwards_in_time_is_refused() -> None:
+    _, rgtrm = make_models()
+    nodes, edges = vocabularies()
+    data = dsg_to_data(sample_dsg(frames=3), nodes, edges)
+    data.coref_index = data.coref_index.flip(0)  # next -> previous
+    with pytest.raises(ValueError, match="forward in time"):
+        rgtrm(data)
