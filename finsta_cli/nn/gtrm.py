@@ -120,7 +120,7 @@ class EdgeAttention(nn.Module):
         alpha = edge_softmax(score / math.sqrt(c), target, n)  # (E, heads)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
         message = (key_value[:, 1].view(-1, heads, c) * alpha.unsqueeze(-1)).view(-1, h)
-        attended = x.new_zeros(n, h).index_add_(0, target, message)
+        attended = message.new_zeros(n, h).index_add_(0, target, message)
         beta = torch.sigmoid(self.gate(torch.cat([attended, skip, attended - skip], dim=-1)))
         return beta * skip + (1 - beta) * attended
 

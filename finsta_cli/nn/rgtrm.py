@@ -168,10 +168,11 @@ class RecurrentUpdate(nn.Module):
                     [current[: step.unlinked], self.cell(current[step.unlinked :], previous)]
                 )
             outputs.append(current)
-            total = memory.new_zeros(memory.shape).index_add_(0, step.graphs, current)
+            total = current.new_zeros(memory.shape).index_add_(0, step.graphs, current)
             both = torch.cat([memory, total / step.count], dim=1)
             z, candidate = torch.addmm(bias, both, weight.t()).split(hidden, dim=1)
-            updated = torch.lerp(torch.tanh(candidate), memory, torch.sigmoid(z))
+            z = torch.sigmoid(z)
+            updated = (1 - z) * torch.tanh(candidate) + z * memory
             memory = torch.where(step.present, updated, memory)
         return torch.cat([x, *outputs]).index_select(0, schedule.restore)
 

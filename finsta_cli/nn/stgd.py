@@ -161,7 +161,8 @@ class STGDLayer(nn.Module):
         j, i = motion.pairs
         score = -motion.distance2 / (2 * self.log_sigma_s.exp() ** 2)
         weight = edge_softmax(score, i, num_nodes).unsqueeze(-1)
-        neighbourhood = x.new_zeros(x.shape).index_add_(0, i, weight * x.index_select(0, j))
+        weighted = weight * x.index_select(0, j)
+        neighbourhood = weighted.new_zeros(x.shape).index_add_(0, i, weighted)
         d_spatial = torch.where(motion.has_neighbours, x - neighbourhood, torch.zeros_like(x))
         previous = x.index_select(0, motion.pred.clamp(min=0))
         d_temporal = torch.where(motion.has_pred, x - previous, torch.zeros_like(x))
