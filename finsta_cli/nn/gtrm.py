@@ -4,7 +4,7 @@ The attention (:class:`EdgeAttention`) is torch-geometric's ``TransformerConv`` 
 (edge features enter the keys and values) and ``beta=True`` (a learned gate between the attended
 message and the node's own state): the close equivalent of the Dwivedi & Bresson graph
 Transformer that the paper's authors use. It is written here as a few large kernels over all
-edges of a batch (one fused query/key/value/skip projection, one gather of keys and values, one
+edges of a batch (one fused query/key/value/skip projection, gathers of keys and values, one
 scatter-softmax over every edge of every graph, one scatter-add of the messages) with the same
 parameters, initial weights and results as ``TransformerConv``. See docs/graph-encoders.md.
 """
@@ -113,13 +113,15 @@ class EdgeAttention(nn.Module):
         source, target = edge_index[0], edge_index[1]
         projected = self.project(x)
         query, skip = projected[:, :h], projected[:, 3 * h :]
-        # Keys and values of the sending nodes in one gather, the edge term added to both.
-        edge = self.edge(edge_attr).unsqueeze(1)  # (E, 1, H)
-        key_value = projected[:, h : 3 * h].index_select(0, source).view(-1, 2, h) + edge
-        score = (query.index_select(0, target) * key_value[:, 0]).view(-1, heads, c).sum(-1)
+        # Keys and values of the sending nodes, the edge term added to both. Gathered apart:
+        # the element-wise products below run at half speed on a strided (E, 2, H) view.
+        edge = self.edge(edge_attr)  # (E, H)
+        key = projected[:, h : 2 * h].index_select(0, source) + edge
+        value = projected[:, 2 * h : 3 * h].index_select(0, source) + edge
+        score = (query.index_select(0, target) * key).view(-1, heads, c).sum(-1)
         alpha = edge_softmax(score / math.sqrt(c), target, n)  # (E, heads)
         alpha = F.dropout(alpha, p=self.dropout, training=self.training)
-        message = (key_value[:, 1].view(-1, heads, c) * alpha.unsqueeze(-1)).view(-1, h)
+        message = (value.view(-1, heads, c) * alpha.unsqueeze(-1)).view(-1, h)
         attended = message.new_zeros(n, h).index_add_(0, target, message)
         beta = torch.sigmoid(self.gate(torch.cat([attended, skip, attended - skip], dim=-1)))
         return beta * skip + (1 - beta) * attended
