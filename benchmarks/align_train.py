@@ -7,6 +7,13 @@ without start-up and frame decoding (a first, untimed host-only step fills the f
 Prints both and the overhead ratio finsta / host-only samples/s.
 
     python benchmarks/align_train.py --videos 24 --steps 30 --batch-size 8 --threads 2
+    python benchmarks/align_train.py --host lite --no-feature-cache --steps 10 --threads 1
+
+``--host lite`` trains the demo's host (the shipped lite checkpoint, seqTransf: pretrained
+EfficientNet-Lite0 and MiniLM towers, frozen, under small trainable heads). Its towers' outputs
+are memoised per clip and text, so after the first epoch a step does not run them;
+``--no-feature-cache`` turns both feature caches off in both arms (``FINSTA_FEATURE_CACHE_MB=0``,
+``FINSTA_FEATURE_DISK_CACHE_MB=0``), so every step of either arm runs the towers' forward.
 
 Without --data it renders a synth set (ground-truth DSGs, or ``--dsg-source detector`` for
 build-dsg's, with region features) in a temporary folder; with --data give --tsg, --dsg and
@@ -55,9 +62,13 @@ def _finsta(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "finsta_cli", *args], check=True, env=_env())
 
 
-def _env() -> dict[str, str]:
+FEATURE_CACHES_OFF = {"FINSTA_FEATURE_CACHE_MB": "0", "FINSTA_FEATURE_DISK_CACHE_MB": "0"}
+
+
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra or {})
     return env
 
 
@@ -89,7 +100,12 @@ def build_sources(root: Path, videos: int, seed: int, dsg_source: str) -> Source
 
 
 def train(
-    objective: str, sources: Sources, config: Path, out: Path, steps: int | None = None
+    objective: str,
+    sources: Sources,
+    config: Path,
+    out: Path,
+    steps: int | None = None,
+    env: dict[str, str] | None = None,
 ) -> RunFigures:
     """One align-train process; its samples/s, wall time and peak RSS."""
     command = [sys.executable, "-m", "finsta_cli", "align-train", "--data", str(sources.data),
@@ -102,7 +118,7 @@ def train(
     out.parent.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     with stdout.open("wb") as handle:
-        process = subprocess.Popen(command, stdout=handle, env=_env())
+        process = subprocess.Popen(command, stdout=handle, env=_env(env))
         # wait4, not wait: the rusage of this child alone (its own peak RSS).
         _, status, usage = os.wait4(process.pid, 0)
     process.returncode = os.waitstatus_to_exitcode(status)
@@ -131,6 +147,10 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--host", choices=("tiny", "lite"), default="tiny")
+    parser.add_argument(
+        "--no-feature-cache", action="store_true", help="lite: run the towers every step"
+    )
     parser.add_argument("--frame-size", type=int, default=96, help="tiny host frames (px)")
     parser.add_argument("--num-frames", type=int, default=8, help="tiny host frames per video")
     parser.add_argument("--rounds", type=int, default=1)
@@ -149,14 +169,22 @@ def main() -> None:
         else:
             sources = Sources(args.data, args.tsg, args.dsg, args.hsg)
         config = root / "config.yaml"
-        settings = {
+        settings: dict[str, Any] = {
             "host_options": {"frame_size": args.frame_size, "num_frames": args.num_frames},
             "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads,
             "device": "cpu", "seed": args.seed, "checkpoint_every": args.steps,
             "log_every": args.steps, "cache": str(root / "frame-cache"),
         }  # fmt: skip
+        if args.host == "lite":
+            from finsta_cli.demo import lite_checkpoint
+
+            settings.update(
+                host="lite", temporal="seqTransf", init=str(lite_checkpoint("seqTransf"))
+            )
+            del settings["host_options"]  # the checkpoint's
         config.write_text(yaml.safe_dump(settings), encoding="utf-8")
-        train("host-only", sources, config, root / "runs" / "warm-up", steps=1)
+        env = FEATURE_CACHES_OFF if args.no_feature_cache else None
+        train("host-only", sources, config, root / "runs" / "warm-up", steps=1, env=env)
         rounds: list[dict[str, RunFigures]] = []
         for r in range(args.rounds):
             order = ("host-only", "finsta") if r % 2 == 0 else ("finsta", "host-only")
@@ -164,12 +192,13 @@ def main() -> None:
             for objective in order:
                 print(f"round {r + 1}: {objective} ...", file=sys.stderr)
                 figures[objective] = train(
-                    objective, sources, config, root / "runs" / f"{r}-{objective}"
+                    objective, sources, config, root / "runs" / f"{r}-{objective}", env=env
                 )
             rounds.append(figures)
 
     ratios = [f["finsta"].samples_per_second / f["host-only"].samples_per_second for f in rounds]
     summary = {
+        "host": args.host, "feature_cache": not args.no_feature_cache,
         "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads,
         "frame_size": args.frame_size, "num_frames": args.num_frames,
         "dsg_source": args.dsg_source if args.data is None else str(args.dsg),
@@ -182,8 +211,13 @@ def main() -> None:
     if args.json:
         print(json.dumps(summary, indent=2))
         return
-    print(f"steps {args.steps}, batch {args.batch_size}, threads {args.threads}, tiny host "
-          f"{args.frame_size} px x {args.num_frames} frames, "
+    host = (
+        f"tiny host {args.frame_size} px x {args.num_frames} frames"
+        if args.host == "tiny"
+        else "lite host (seqTransf checkpoint), feature caches "
+        + ("off" if args.no_feature_cache else "on")
+    )
+    print(f"steps {args.steps}, batch {args.batch_size}, threads {args.threads}, {host}, "
           f"DSGs: {summary['dsg_source']}")  # fmt: skip
     print(f"{'objective':<10} {'samples/s':>10} {'train s':>8} {'wall s':>8} {'peak RSS':>10}")
     for r, figures in enumerate(rounds):

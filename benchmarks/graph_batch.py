@@ -10,8 +10,10 @@ one at a time, in one run, and prints graphs/s of both and the ratio.
 With ``--hsg`` the graphs are the HSGs of a build-hsg output folder (repeated in order up to
 ``--graphs`` when there are fewer), so no synth set, spaCy or decoding is needed. On CUDA each
 timing ends with a device synchronise.
-On a loaded machine use --threads 1: with 2 threads, tiny scatter kernels wait on a busy core
-(measured here: 30x slower per graph under a load of 6 on 2 cores).
+--threads defaults to finsta's default (runtime.default_threads: the cores other processes
+leave idle); finsta_cli is imported before torch so that OpenMP's threads wait passively, as in
+finsta's commands (with OpenMP's default spinning, 2 threads on 2 busy cores were 30x slower per
+graph under a load of 6; see benchmarks/threads.py).
 """
 
 from __future__ import annotations
@@ -24,8 +26,11 @@ import tempfile
 import time
 from pathlib import Path
 
+# isort: off
+import finsta_cli  # noqa: F401  (first: it sets OMP_WAIT_POLICY before torch loads OpenMP)
 import torch
 from torch_geometric.data import Batch
+# isort: on
 
 from finsta_cli.graph import LabelVocab, hsg_to_data
 from finsta_cli.hsg import RuleMatcher, build_hsg, load_lexicon
@@ -80,7 +85,7 @@ def main() -> None:
     parser.add_argument("--graphs", type=int, default=1000)
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--seed", type=int, default=5)
-    parser.add_argument("--threads", type=int, default=0, help="torch threads [all CPUs]")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads [idle CPUs]")
     parser.add_argument("--hsg", type=Path, help="a build-hsg output folder instead of synth")
     parser.add_argument("--device", default="cpu", help="cpu or cuda [cpu]")
     args = parser.parse_args()

@@ -1,4 +1,4 @@
-"""Runtime helpers: handing freed memory back to the system."""
+"""Runtime helpers: handing freed memory back to the system; the thread policy."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finsta_cli.runtime import _malloc_trim
+from finsta_cli.runtime import _malloc_trim, configure_threads, idle_threads
 from tests.helpers import repo_env
 
 # 150 MB of 100 kB blocks (on the heap: under malloc's mmap threshold), each followed by a
@@ -48,3 +48,39 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     if held < 50:
         pytest.skip(f"the C library kept only {held:.0f} MB of the freed heap: nothing to return")
     assert after - base < held / 2 and small == 1500, (base, kept, after)
+
+
+def test_threads_count_only_cores_other_processes_leave_idle() -> None:
+    assert idle_threads(2, 0.3) == 2
+    assert idle_threads(2, 0.9) == 1  # one core half busy: a second thread would wait on it
+    assert idle_threads(2, 10.0) == 1  # always at least one
+    assert idle_threads(16, 3.2) == 13
+    assert idle_threads(4, None) == 4  # load unknown: every CPU
+
+
+def test_a_thread_count_given_is_used_as_it_is() -> None:
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        assert configure_threads(2) == 2 and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
+def test_openmp_threads_wait_passively_unless_the_environment_says(
+    given: str | None, expected: str
+) -> None:
+    """Set on importing finsta_cli, before torch loads its OpenMP runtime (which reads it
+    once); a value in the environment is kept."""
+    env = repo_env()
+    env.pop("OMP_WAIT_POLICY", None)
+    if given is not None:
+        env["OMP_WAIT_POLICY"] = given
+    code = "import os, finsta_cli; print(os.environ['OMP_WAIT_POLICY'])"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == expected

@@ -74,7 +74,9 @@ def span_pool(text: TextFeatures, span: Tensor, graph: Tensor) -> Tensor:
     inside &= (offsets[..., 0] >= 0) & (span[:, :1] >= 0)
     weight = inside.float()
     weight = weight / weight.sum(dim=1, keepdim=True).clamp(min=1.0)
-    return torch.einsum("nl,nld->nd", weight, text.token[graph])
+    # index_select, not text.token[graph]: its backward is one index_add (the backward of
+    # advanced indexing sorts the index first under align-train's deterministic kernels).
+    return torch.einsum("nl,nld->nd", weight, text.token.index_select(0, graph))
 
 
 def box_pool(video: VideoFeatures, box: Tensor, host_frame: Tensor, graph: Tensor) -> Tensor:
@@ -83,8 +85,9 @@ def box_pool(video: VideoFeatures, box: Tensor, host_frame: Tensor, graph: Tenso
     Shapes: box (N, 4), host_frame (N,), graph (N,) -> (N, D)."""
     if box.shape[0] == 0:
         return video.frame.new_zeros((0, video.frame.shape[-1]))
+    frame_row = graph * video.frame.shape[1] + host_frame  # row in the (B * T) frames
     if video.patch is None or video.patch_grid is None:
-        return video.frame[graph, host_frame]
+        return video.frame.flatten(0, 1).index_select(0, frame_row)
     rows, cols = video.patch_grid
     ys = (torch.arange(rows, device=box.device, dtype=box.dtype) + 0.5) / rows
     xs = (torch.arange(cols, device=box.device, dtype=box.dtype) + 0.5) / cols
@@ -102,7 +105,7 @@ def box_pool(video: VideoFeatures, box: Tensor, host_frame: Tensor, graph: Tenso
     empty = inside.sum(dim=1, keepdim=True) == 0
     weight = torch.where(empty, fallback, inside)
     weight = weight / weight.sum(dim=1, keepdim=True)
-    patches = video.patch[graph, host_frame]  # (N, P, D)
+    patches = video.patch.flatten(0, 1).index_select(0, frame_row)  # (N, P, D)
     return torch.einsum("np,npd->nd", weight, patches)
 
 
@@ -110,7 +113,7 @@ def region_pool(node: Tensor, anchors: Anchors) -> Tensor:
     """(N, H) node states -> (C, H) weighted means of each candidate's entries."""
     if anchors.num_candidates == 0:
         return node.new_zeros((0, node.shape[-1]))
-    weighted = node[anchors.cand_node] * anchors.cand_weight.unsqueeze(-1)
+    weighted = node.index_select(0, anchors.cand_node) * anchors.cand_weight.unsqueeze(-1)
     total = scatter(weighted, anchors.cand_index, dim=0, dim_size=anchors.num_candidates)
     norm = scatter(anchors.cand_weight, anchors.cand_index, dim=0, dim_size=anchors.num_candidates)
     return total / norm.clamp(min=1e-6).unsqueeze(-1)
@@ -294,7 +297,7 @@ class FinstaModel(nn.Module):
         # DSG inputs: the detector's region features (the batch's ``region``) next to the host's.
         dsg_in = torch.cat([dsg.region, patch_in], dim=1) if self.region_dim else patch_in
         text_rows = torch.cat([token_in.new_zeros(token_in.shape[0], self.region_dim), token_in], 1)
-        hsg_region = torch.cat([text_rows, dsg_in], dim=0)[batch.hsg_source]
+        hsg_region = torch.cat([text_rows, dsg_in], dim=0).index_select(0, batch.hsg_source)
         t_out = self.tsg_encoder(tsg)
         # DSGs and HSGs in one pass of the shared R-GTrm: the recurrence over frames is a
         # Python loop, so one pass over 2B graphs costs about what one over B graphs does.
@@ -311,7 +314,7 @@ class FinstaModel(nn.Module):
             ("osc", batch.osc, self.osc_text, self.osc_region),
             ("ptc", batch.ptc, self.ptc_text, self.ptc_region),
         ):
-            anchor = comm.gather(text_head(t_out.node[anchors.anchor]))
+            anchor = comm.gather(text_head(t_out.node.index_select(0, anchors.anchor)))
             candidates = comm.gather(region_head(region_pool(d_out.node, anchors)))
             positive = comm.gather_index(anchors.positive, anchors.num_candidates)
             out[name] = anchor_info_nce(anchor, candidates, positive, self.temperature)

@@ -19,12 +19,13 @@ moves. sigma_t and sigma_s are learnable (initialised in units of the frame size
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torch_geometric.utils import scatter, softmax
+from torch_geometric.utils import scatter
 
-from finsta_cli.nn.gtrm import GTrmLayer
+from finsta_cli.nn.gtrm import GTrmLayer, edge_softmax
 
 
 def box_centres(box: Tensor) -> Tensor:
@@ -51,9 +52,13 @@ def relative_displacement(
 ) -> Tensor:
     """D_i: (N,) change of each node's position relative to its neighbours since its
     previous occurrence (see the module docstring)."""
+    return _displacement(centre, edge_index[:, same_frame_edges(edge_index, frame)], pred)
+
+
+def _displacement(centre: Tensor, pairs: Tensor, pred: Tensor) -> Tensor:
+    """:func:`relative_displacement` over the same-frame (j, i) ``pairs`` (2, S)."""
     num_nodes = centre.shape[0]
-    mask = same_frame_edges(edge_index, frame)
-    j, i = edge_index[:, mask]
+    j, i = pairs
     has_both = (pred[i] >= 0) & (pred[j] >= 0)
     i, j = i[has_both], j[has_both]
     now = centre[j] - centre[i]
@@ -68,6 +73,42 @@ def relative_displacement(
     return torch.where(count > 0, relative, own)
 
 
+@dataclass
+class Motion:
+    """What STGD reads of a graph's boxes and links, the same in every layer of a pass: made
+    once per R-GTrm forward (:meth:`of`), not once per layer.
+
+    Shapes: ``pred`` (N,); ``pairs`` (2, S) same-frame (j, i) edges; ``distance2`` (S,) squared
+    centre distance of each pair; ``has_neighbours``, ``has_pred`` (N, 1) bool;
+    ``displacement`` (N,) D_i.
+    """
+
+    pred: Tensor
+    pairs: Tensor
+    distance2: Tensor
+    has_neighbours: Tensor
+    has_pred: Tensor
+    displacement: Tensor
+
+    @classmethod
+    def of(cls, edge_index: Tensor, box: Tensor, frame: Tensor, coref_index: Tensor) -> Motion:
+        num_nodes = box.shape[0]
+        centre = box_centres(box)
+        pred = predecessors(coref_index, num_nodes)
+        pairs = edge_index[:, same_frame_edges(edge_index, frame)]
+        j, i = pairs
+        has_neighbours = torch.zeros(num_nodes, dtype=torch.bool, device=box.device)
+        has_neighbours[i] = True
+        return cls(
+            pred=pred,
+            pairs=pairs,
+            distance2=((centre[i] - centre[j]) ** 2).sum(dim=1),
+            has_neighbours=has_neighbours.unsqueeze(-1),
+            has_pred=(pred >= 0).unsqueeze(-1),
+            displacement=_displacement(centre, pairs, pred),
+        )
+
+
 def moving_weight(displacement: Tensor, sigma: Tensor | float) -> Tensor:
     """g = 1 - exp(-D^2 / (2 sigma^2)): 0 for a still node, towards 1 for a moving one."""
     sigma_t = torch.as_tensor(sigma, dtype=displacement.dtype, device=displacement.device)
@@ -79,7 +120,7 @@ class STGDLayer(nn.Module):
 
     Shapes:
         - x: (N, H); edge_index: (2, E); edge_attr: (E, D_e); box: (N, 4); frame: (N,);
-          coref_index: (2, C)
+          coref_index: (2, C); ``motion``: the graph's :class:`Motion` when the caller has it
         - output: ((N, H) node states, (N,) moving-ness g)
     """
 
@@ -108,28 +149,23 @@ class STGDLayer(nn.Module):
         box: Tensor,
         frame: Tensor,
         coref_index: Tensor,
+        motion: Motion | None = None,
     ) -> tuple[Tensor, Tensor]:
         num_nodes = x.shape[0]
-        centre = box_centres(box)
-        pred = predecessors(coref_index, num_nodes)
-        g = moving_weight(
-            relative_displacement(centre, edge_index, frame, pred), self.log_sigma_t.exp()
-        )
+        motion = motion or Motion.of(edge_index, box, frame, coref_index)
+        g = moving_weight(motion.displacement, self.log_sigma_t.exp())
 
-        gate = torch.log(self.eps + g)[edge_index[0]].unsqueeze(-1)
+        gate = torch.log(self.eps + g).index_select(0, edge_index[0]).unsqueeze(-1)
         attended = self.attention(x, edge_index, torch.cat([edge_attr, gate], dim=1))
 
-        mask = same_frame_edges(edge_index, frame)
-        j, i = edge_index[:, mask]
-        distance2 = ((centre[i] - centre[j]) ** 2).sum(dim=1)
-        weight = softmax(-distance2 / (2 * self.log_sigma_s.exp() ** 2), i, num_nodes=num_nodes)
-        neighbourhood = scatter(weight.unsqueeze(-1) * x[j], i, dim=0, dim_size=num_nodes)
-        has_neighbours = scatter(torch.ones_like(weight), i, dim=0, dim_size=num_nodes) > 0
-        d_spatial = torch.where(
-            has_neighbours.unsqueeze(-1), x - neighbourhood, torch.zeros_like(x)
-        )
-        has_pred = (pred >= 0).unsqueeze(-1)
-        d_temporal = torch.where(has_pred, x - x[pred.clamp(min=0)], torch.zeros_like(x))
+        j, i = motion.pairs
+        score = -motion.distance2 / (2 * self.log_sigma_s.exp() ** 2)
+        weight = edge_softmax(score, i, num_nodes).unsqueeze(-1)
+        weighted = weight * x.index_select(0, j)
+        neighbourhood = weighted.new_zeros(x.shape).index_add_(0, i, weighted)
+        d_spatial = torch.where(motion.has_neighbours, x - neighbourhood, torch.zeros_like(x))
+        previous = x.index_select(0, motion.pred.clamp(min=0))
+        d_temporal = torch.where(motion.has_pred, x - previous, torch.zeros_like(x))
 
         injected = g.unsqueeze(-1) * self.differential(torch.cat([d_spatial, d_temporal], dim=1))
         return attended + injected, g
