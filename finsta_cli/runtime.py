@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import importlib.metadata
-import math
 import os
 import re
 from collections.abc import Callable
@@ -81,43 +80,19 @@ def resolve_device(requested: str | None = "auto") -> str:
 
 
 def default_threads() -> int:
-    """Threads for torch: ``$FINSTA_THREADS``, else the CPUs this process may use that other
-    processes leave idle (:func:`idle_threads`)."""
+    """Threads for torch: ``$FINSTA_THREADS``, else the CPUs this process may use.
+
+    Not fewer on a busy machine: the count changes the float arithmetic's order, so a default
+    that followed the load average would make two runs of the same command write different
+    bytes. On a machine other processes keep busy, pass ``--threads 1`` (docs/environment.md).
+    """
     override = os.environ.get("FINSTA_THREADS")
     if override and override.isdigit() and int(override) > 0:
         return int(override)
-    return idle_threads(usable_cpus(), _load_average())
-
-
-def usable_cpus() -> int:
-    """The CPUs this process may run on."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on every platform
         return max(1, os.cpu_count() or 1)
-
-
-def idle_threads(cpus: int, load: float | None) -> int:
-    """How many of ``cpus`` to use when other processes keep ``load`` of them busy (the
-    1-minute load average; ``None`` where unknown: all of them); at least one.
-
-    On a busy machine a second torch thread is much slower than none: each operator waits at
-    its end for every thread, and a thread that shares its core with another process runs only
-    when the scheduler gets to it (measured: R-GTrm training 1.6 times slower with two threads
-    than with one under a load of 10 on 2 cores, even with passive waiting; 12 times slower
-    with OpenMP's default spinning). So a core counts only when it is idle more than half the
-    time.
-    """
-    if load is None:
-        return cpus
-    return max(1, min(cpus, math.floor(cpus - load + 0.5)))
-
-
-def _load_average() -> float | None:
-    try:
-        return os.getloadavg()[0]
-    except OSError:  # not on every platform
-        return None
 
 
 def configure_threads(threads: int | None = None) -> int:

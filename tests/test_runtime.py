@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from finsta_cli.runtime import _malloc_trim, configure_threads, idle_threads
+from finsta_cli.runtime import _malloc_trim, configure_threads, default_threads
 from tests.helpers import repo_env
 
 # 150 MB of 100 kB blocks (on the heap: under malloc's mmap threshold), each followed by a
@@ -50,12 +50,18 @@ def test_freed_heap_memory_goes_back_to_the_system() -> None:
     assert after - base < held / 2 and small == 1500, (base, kept, after)
 
 
-def test_threads_count_only_cores_other_processes_leave_idle() -> None:
-    assert idle_threads(2, 0.3) == 2
-    assert idle_threads(2, 0.9) == 1  # one core half busy: a second thread would wait on it
-    assert idle_threads(2, 10.0) == 1  # always at least one
-    assert idle_threads(16, 3.2) == 13
-    assert idle_threads(4, None) == 4  # load unknown: every CPU
+def test_the_default_thread_count_does_not_follow_the_load(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Two runs of a command get the same threads (and so the same bytes) however busy the
+    machine is: the default is the CPUs this process may use, or $FINSTA_THREADS."""
+    import os
+
+    monkeypatch.delenv("FINSTA_THREADS", raising=False)
+    monkeypatch.setattr(os, "getloadavg", lambda: (50.0, 50.0, 50.0))
+    assert default_threads() == len(os.sched_getaffinity(0))
+    monkeypatch.setenv("FINSTA_THREADS", "3")
+    assert default_threads() == 3
 
 
 def test_a_thread_count_given_is_used_as_it_is() -> None:
