@@ -1,2 +1,2 @@
-"""Video captioning: the caption head trained on a host's frame features, its decoding, and the
-coco-caption metrics (see docs/datasets.md, "Captioning")."""
+"""Video captioning: the coco-caption metrics and the gold and prediction files they score, and
+the caption head trained on a host's frame features with its decoding."""

@@ -1,0 +1,410 @@
+"""Captioning metrics as coco-caption computes them: BLEU-1..4, METEOR 1.5, ROUGE-L and CIDEr-D,
+through pycocoevalcap (the reference; it needs Java) or this module's pure-Python route.
+
+The pure-Python route is written from the metrics' definitions, following coco-caption's choices
+where the papers leave room: BLEU is corpus-level with each video's closest reference length
+(ties to the shorter) and coco-caption's smoothing constants; ROUGE-L takes the best precision and
+the best recall over a video's references separately (beta 1.2); CIDEr-D uses n = 1..4, sigma 6,
+clipped candidate weights, document frequencies over the reference sets, a length penalty on the
+difference in bigram counts, and the factor 10. Given the same tokens it returns pycocoevalcap's
+numbers (tests/captioning/test_metrics.py checks them to 1e-9); its tokenizer
+(:mod:`finsta_cli.captioning.ptb`) only approximates the Stanford PTBTokenizer. METEOR has no
+Python route: without Java it is None, never another metric in its place.
+
+All scores are on pycocoevalcap's scale: BLEU, METEOR and ROUGE-L in [0, 1], CIDEr-D as it
+returns it (about 0 to 10). Papers print them x100.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import math
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from finsta_cli.captioning.ptb import tokenize
+from finsta_cli.errors import InputError, MissingResourceError
+
+CaptionBackend = Literal["auto", "pycocoevalcap", "python"]
+CAPTION_BACKENDS: tuple[CaptionBackend, ...] = ("auto", "pycocoevalcap", "python")
+
+PTB_TOKENIZER = "ptb (pycocoevalcap, Stanford CoreNLP 3.4.1)"
+PYTHON_TOKENIZER = "python ptb approximation (finsta_cli.captioning.ptb)"
+METEOR_IMPL = "meteor-1.5 (pycocoevalcap)"
+SCALE = "fraction: BLEU, METEOR, ROUGE-L in 0-1, CIDEr-D as pycocoevalcap (papers print x100)"
+
+MAX_N = 4  # BLEU-1..4 and CIDEr-D's n-gram orders
+CIDER_SIGMA = 6.0
+ROUGE_BETA = 1.2
+# coco-caption's BLEU constants: keep 0/0 precisions at 0 and avoid a division by zero.
+_TINY = 1e-15
+_SMALL = 1e-9
+
+Tokens = tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class CaptionScores:
+    """The coco-caption metrics of a set of predicted captions (pycocoevalcap's scale)."""
+
+    bleu_1: float
+    bleu_2: float
+    bleu_3: float
+    bleu_4: float
+    meteor: float | None  # None when METEOR is unavailable (no Java); never substituted
+    rouge_l: float
+    cider: float
+    videos: int
+    tokenizer: str
+    meteor_impl: str | None
+    backend: str  # "pycocoevalcap" or "python"
+
+    def to_json(self) -> dict[str, Any]:
+        """The scores for metrics.json, with the scale they are on."""
+        return {
+            "bleu_1": self.bleu_1,
+            "bleu_2": self.bleu_2,
+            "bleu_3": self.bleu_3,
+            "bleu_4": self.bleu_4,
+            "meteor": self.meteor,
+            "rouge_l": self.rouge_l,
+            "cider": self.cider,
+            "videos": self.videos,
+            "tokenizer": self.tokenizer,
+            "meteor_impl": self.meteor_impl,
+            "backend": self.backend,
+            "scale": SCALE,
+        }
+
+
+def java_available() -> bool:
+    """Whether a ``java`` executable is on PATH (pycocoevalcap's tokenizer and METEOR run it)."""
+    return shutil.which("java") is not None
+
+
+def pycocoevalcap_available() -> bool:
+    """Whether pycocoevalcap (the ``finsta[captioning]`` extra) can be imported."""
+    return importlib.util.find_spec("pycocoevalcap") is not None
+
+
+def resolve_backend(backend: CaptionBackend) -> Literal["pycocoevalcap", "python"]:
+    """The route ``backend`` means here: ``auto`` is pycocoevalcap when it and Java are both
+    present, else python; asking for pycocoevalcap without them is a missing resource."""
+    if backend == "python":
+        return "python"
+    missing = [
+        what
+        for what, present in (
+            ("pycocoevalcap (pip install 'finsta[captioning]')", pycocoevalcap_available()),
+            ("java on PATH (e.g. Debian's default-jre-headless)", java_available()),
+        )
+        if not present
+    ]
+    if not missing:
+        return "pycocoevalcap"
+    if backend == "auto":
+        return "python"
+    raise MissingResourceError(
+        "caption metrics pycocoevalcap need " + " and ".join(missing),
+        hint="or use the pure-Python route (--caption-metrics python): no METEOR, and its "
+        "tokenizer only approximates PTB's",
+    )
+
+
+def score_captions(
+    references: Mapping[str, Sequence[str]],
+    predictions: Mapping[str, str],
+    *,
+    backend: CaptionBackend = "auto",
+) -> CaptionScores:
+    """Score one predicted caption per video against that video's reference captions.
+
+    ``references`` and ``predictions`` must have the same video ids and every video at least one
+    reference (reading files, :mod:`finsta_cli.captioning.files` reports what does not match
+    with file and line; here a mismatch is an :class:`InputError`).
+    """
+    _check_pairing(references, predictions)
+    videos = list(references)
+    if resolve_backend(backend) == "pycocoevalcap":
+        return _score_pycocoevalcap(videos, references, predictions)
+    refs = [[tuple(tokenize(text)) for text in references[v]] for v in videos]
+    hyps = [tuple(tokenize(predictions[v])) for v in videos]
+    ref_counts = _counts(refs)
+    hyp_counts = [ngram_counts(hyp) for hyp in hyps]
+    bleu = _bleu(refs, hyps, ref_counts, hyp_counts)
+    return CaptionScores(
+        bleu_1=bleu[0],
+        bleu_2=bleu[1],
+        bleu_3=bleu[2],
+        bleu_4=bleu[3],
+        meteor=None,
+        rouge_l=rouge_l_score(refs, hyps),
+        cider=_cider_d(ref_counts, hyp_counts),
+        videos=len(videos),
+        tokenizer=PYTHON_TOKENIZER,
+        meteor_impl=None,
+        backend="python",
+    )
+
+
+def _check_pairing(references: Mapping[str, Sequence[str]], predictions: Mapping[str, str]) -> None:
+    if not references:
+        raise InputError("no videos to score: the references are empty")
+    missing = [v for v in references if v not in predictions]
+    unknown = [v for v in predictions if v not in references]
+    for what, ids in (("no prediction", missing), ("no references", unknown)):
+        if ids:
+            shown = ", ".join(map(repr, ids[:5])) + (" ..." if len(ids) > 5 else "")
+            raise InputError(f"{len(ids)} video(s) have {what}: {shown}")
+    empty = [v for v, refs in references.items() if not refs]
+    if empty:
+        raise InputError(f"video {empty[0]!r} has no reference captions")
+
+
+# -- the pure-Python metrics, on token tuples ---------------------------------------------------
+
+
+def ngram_counts(tokens: Tokens, n: int = MAX_N) -> Counter[Tokens]:
+    """How often each 1..n-gram occurs in ``tokens``."""
+    counts: Counter[Tokens] = Counter(zip(tokens))
+    for k in range(2, n + 1):
+        counts.update(zip(*(tokens[i:] for i in range(k)), strict=False))
+    return counts
+
+
+def bleu_scores(refs: Sequence[Sequence[Tokens]], hyps: Sequence[Tokens]) -> list[float]:
+    """Corpus BLEU-1..4 (coco-caption's: clipped n-gram matches and candidate n-grams summed over
+    the videos, a brevity penalty from each video's closest reference length)."""
+    return _bleu(refs, hyps, _counts(refs), [ngram_counts(hyp) for hyp in hyps])
+
+
+def _bleu(
+    refs: Sequence[Sequence[Tokens]],
+    hyps: Sequence[Tokens],
+    ref_counts: Sequence[Sequence[Counter[Tokens]]],
+    hyp_counts: Sequence[Counter[Tokens]],
+) -> list[float]:
+    correct = [0] * MAX_N
+    guess = [0] * MAX_N
+    test_len = 0
+    ref_len = 0
+    for video_refs, hyp, video_counts, counts in zip(
+        refs, hyps, ref_counts, hyp_counts, strict=True
+    ):
+        for gram, count in counts.items():
+            # A candidate n-gram counts as often as it occurs in one reference at most.
+            clip = max(ref.get(gram, 0) for ref in video_counts)
+            correct[len(gram) - 1] += min(count, clip)
+        for k in range(MAX_N):
+            guess[k] += max(0, len(hyp) - k)
+        test_len += len(hyp)
+        ref_len += min((abs(len(ref) - len(hyp)), len(ref)) for ref in video_refs)[1]
+    scores = []
+    product = 1.0
+    for k in range(MAX_N):
+        product *= (correct[k] + _TINY) / (guess[k] + _SMALL)
+        scores.append(product ** (1.0 / (k + 1)))
+    ratio = (test_len + _TINY) / (ref_len + _SMALL)
+    if ratio < 1:
+        scores = [score * math.exp(1 - 1 / ratio) for score in scores]
+    return scores
+
+
+def _counts(refs: Sequence[Sequence[Tokens]]) -> list[list[Counter[Tokens]]]:
+    return [[ngram_counts(ref) for ref in video_refs] for video_refs in refs]
+
+
+def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
+    """Length of the longest common subsequence of two token sequences.
+
+    Bit-parallel (Allison and Dix 1986): bit i of ``row`` stays set while ``a[i]`` is not yet in
+    the best match, so the LCS is the number of cleared bits once all of ``b`` is read. Linear in
+    ``len(b)`` with integer operations on ``len(a)`` bits.
+    """
+    positions: dict[str, int] = {}
+    for i, token in enumerate(a):
+        positions[token] = positions.get(token, 0) | (1 << i)
+    full = (1 << len(a)) - 1
+    row = full
+    for token in b:
+        match = row & positions.get(token, 0)
+        row = ((row + match) | (row - match)) & full
+    return len(a) - row.bit_count()
+
+
+def rouge_l_score(refs: Sequence[Sequence[Tokens]], hyps: Sequence[Tokens]) -> float:
+    """Mean ROUGE-L F (beta 1.2) over the videos, from each video's best precision and best
+    recall over its references (as coco-caption takes them)."""
+    beta2 = ROUGE_BETA**2
+    total = 0.0
+    for video_refs, hyp in zip(refs, hyps, strict=True):
+        # coco-caption splits the joined tokens on " ": no tokens read as one empty token.
+        cand = hyp or ("",)
+        best_precision = best_recall = 0.0
+        for ref in video_refs:
+            ref = ref or ("",)
+            common = lcs_length(cand, ref)
+            best_precision = max(best_precision, common / len(cand))
+            best_recall = max(best_recall, common / len(ref))
+        if best_precision and best_recall:
+            total += (
+                (1 + beta2) * best_precision * best_recall / (best_recall + beta2 * best_precision)
+            )
+    return total / len(hyps)
+
+
+def cider_d_score(refs: Sequence[Sequence[Tokens]], hyps: Sequence[Tokens]) -> float:
+    """Mean CIDEr-D over the videos (coco-caption's: tf-idf n-gram vectors with document
+    frequencies over the videos' reference sets, candidate weights clipped at the reference's,
+    a Gaussian penalty (sigma 6) on the difference in bigram counts, averaged over n = 1..4 and
+    the references, times 10)."""
+    return _cider_d(_counts(refs), [ngram_counts(hyp) for hyp in hyps])
+
+
+def _cider_d(
+    ref_counts: Sequence[Sequence[Counter[Tokens]]], hyp_counts: Sequence[Counter[Tokens]]
+) -> float:
+    document_frequency: Counter[Tokens] = Counter()
+    for video in ref_counts:
+        document_frequency.update({gram for counts in video for gram in counts})
+    log_videos = math.log(float(len(ref_counts)))
+    # An n-gram's idf; one no reference has (document frequency 0) weighs log_videos.
+    idf = {g: log_videos - math.log(max(1.0, df)) for g, df in document_frequency.items()}
+
+    def norms(counts: Counter[Tokens]) -> tuple[list[float], int]:
+        squares = [0.0] * MAX_N
+        for gram, count in counts.items():
+            value = count * idf.get(gram, log_videos)
+            squares[len(gram) - 1] += value * value
+        bigrams = sum(c for g, c in counts.items() if len(g) == 2)
+        return [math.sqrt(x) for x in squares], bigrams
+
+    total = 0.0
+    for video_refs, hyp in zip(ref_counts, hyp_counts, strict=True):
+        hyp_norm, hyp_len = norms(hyp)
+        hyp_weights = [(len(g) - 1, g, c * idf.get(g, log_videos)) for g, c in hyp.items()]
+        summed = [0.0] * MAX_N
+        for ref in video_refs:
+            ref_norm, ref_len = norms(ref)
+            value = [0.0] * MAX_N
+            for n, gram, weight in hyp_weights:
+                count = ref.get(gram)
+                if count:
+                    ref_weight = count * idf[gram]
+                    value[n] += min(weight, ref_weight) * ref_weight
+            penalty = math.exp(-((hyp_len - ref_len) ** 2) / (2 * CIDER_SIGMA**2))
+            for n in range(MAX_N):
+                if hyp_norm[n] != 0 and ref_norm[n] != 0:
+                    value[n] /= hyp_norm[n] * ref_norm[n]
+                summed[n] += value[n] * penalty
+        total += sum(summed) / MAX_N / len(video_refs) * 10.0
+    return total / len(hyp_counts)
+
+
+# -- the pycocoevalcap route ---------------------------------------------------------------------
+
+
+def _score_pycocoevalcap(
+    videos: list[str],
+    references: Mapping[str, Sequence[str]],
+    predictions: Mapping[str, str],
+) -> CaptionScores:
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.meteor.meteor import Meteor
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    with quiet_output() as noise:
+        try:
+            tokenizer = PTBTokenizer()
+            gts = tokenizer.tokenize(
+                {v: [{"caption": _one_line(c)} for c in references[v]] for v in videos}
+            )
+            res = tokenizer.tokenize({v: [{"caption": _one_line(predictions[v])}] for v in videos})
+            bleu, _ = Bleu(MAX_N).compute_score(gts, res, verbose=0)
+            meteor, _ = Meteor().compute_score(gts, res)
+            rouge, _ = Rouge().compute_score(gts, res)
+            cider, _ = Cider().compute_score(gts, res)
+        except (OSError, ValueError, AssertionError) as error:
+            raise MissingResourceError(
+                f"pycocoevalcap failed: {error!r}; its output: {noise.read()[-500:]!r}",
+                hint="it runs java and writes a temporary file next to its tokenizer's jar; "
+                "--caption-metrics python scores without either",
+            ) from error
+    return CaptionScores(
+        bleu_1=float(bleu[0]),
+        bleu_2=float(bleu[1]),
+        bleu_3=float(bleu[2]),
+        bleu_4=float(bleu[3]),
+        meteor=float(meteor),
+        rouge_l=float(rouge),
+        cider=float(cider),
+        videos=len(videos),
+        tokenizer=PTB_TOKENIZER,
+        meteor_impl=METEOR_IMPL,
+        backend="pycocoevalcap",
+    )
+
+
+def _one_line(text: str) -> str:
+    # The tokenizer's JVM reads one caption a line and also breaks lines at \r, \u2028 and the
+    # like, which would shift every later caption onto the wrong video.
+    return " ".join(text.split())
+
+
+class _Captured:
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def read(self) -> str:
+        self._file.flush()
+        self._file.seek(0)
+        return str(self._file.read().decode(errors="replace"))
+
+
+@contextlib.contextmanager
+def quiet_output() -> Iterator[_Captured]:
+    """Send what pycocoevalcap and the JVMs it starts print (to stdout and stderr, at the file
+    descriptor level, so child processes too) to a temporary file: ``--json`` stdout stays JSON."""
+    import sys
+
+    with tempfile.TemporaryFile() as sink:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            with (
+                contextlib.redirect_stdout(_TextSink(sink)),
+                contextlib.redirect_stderr(_TextSink(sink)),
+            ):
+                yield _Captured(sink)
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+
+
+class _TextSink:
+    """A text stream writing into a binary file (what ``print`` inside pycocoevalcap sees)."""
+
+    def __init__(self, file: Any) -> None:
+        self._file = file
+
+    def write(self, text: str) -> int:
+        self._file.write(text.encode(errors="replace"))
+        return len(text)
+
+    def flush(self) -> None:
+        self._file.flush()
