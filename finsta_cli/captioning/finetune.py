@@ -253,36 +253,101 @@ def train_and_caption(
     host.eval()
     train_features = host_frame_features(host, train, list(train_captions), cache, quiet,
                                          video_chunk)  # fmt: skip
-    test_features = None
-    if not settings.train_host:  # else after training, with the trained host
-        test_features = host_frame_features(host, dataset, list(references), cache, quiet,
-                                            video_chunk)  # fmt: skip
+    if settings.train_host:
+        return _train_host_and_caption(
+            host, dataset, train, settings, vocab, train_features, cache=cache, quiet=quiet,
+            seed=seed, device=device, video_chunk=video_chunk,
+        )  # fmt: skip
+    test_features = host_frame_features(host, dataset, list(references), cache, quiet,
+                                        video_chunk)  # fmt: skip
+    return caption_from_features(
+        train_features, test_features, train_captions, references, settings, vocab=vocab,
+        seed=seed, device=device, quiet=quiet,
+    )  # fmt: skip
+
+
+def caption_from_features(
+    train_features: FrameFeatures,
+    test_features: FrameFeatures,
+    train_captions: dict[str, list[str]],
+    references: dict[str, list[str]],
+    settings: CaptionSettings,
+    *,
+    vocab: CaptionVocab | None = None,
+    seed: int = 0,
+    device: str = "cpu",
+    quiet: bool = True,
+) -> CaptionRun:
+    """Train a head on frozen ``train_features`` and their ``train_captions``, caption the
+    videos of ``test_features`` and copy their nearest training captions (the baseline).
+    Features computed once serve any number of heads (seeds, settings)."""
+    if vocab is None:
+        texts = (t for texts in train_captions.values() for t in texts)
+        vocab = CaptionVocab.build(texts, settings.head.min_word_count)
+    rows, targets = _training_pairs(train_features, train_captions, vocab, settings.head.max_length)
+    if not targets:
+        raise InputError("the training split has no caption with a word")
+    head, losses = train_caption_head(
+        train_features.frames, rows, targets, vocab, settings, seed=seed, device=device,
+        quiet=quiet,
+    )  # fmt: skip
+    return _captioned(head, vocab, losses, len(targets), train_features, test_features,
+                      train_captions, references, settings)  # fmt: skip
+
+
+def _train_host_and_caption(
+    host: HostVLM,
+    dataset: TaskDataset,
+    train: TaskDataset,
+    settings: CaptionSettings,
+    vocab: CaptionVocab,
+    train_features: FrameFeatures,
+    *,
+    cache: Path | None,
+    quiet: bool,
+    seed: int,
+    device: str,
+    video_chunk: int,
+) -> CaptionRun:
+    """:func:`train_and_caption` with ``train_host``: the training videos' frames held and
+    encoded at every step; both splits' features recomputed with the trained host after."""
+    from finsta_cli.hosts.frames import load_host_frames
+
+    train_captions = train.captions_by_video()
+    references = dataset.captions_by_video()
     rows, targets = _training_pairs(train_features, train_captions, vocab, settings.head.max_length)
     if not targets:
         raise InputError(f"{train.source}: split {train.split!r} has no caption with a word")
-    if settings.train_host:
-        from finsta_cli.hosts.frames import load_host_frames
+    refs = [(v, train.videos[v].location) for v in train_features.ids]
+    held = load_host_frames(refs, host.num_frames, host.frame_size, cache)
+    if held.ids != train_features.ids:  # decoded once already: a change on disk meanwhile
+        raise InputError(f"{train.source}: the training videos changed while training")
+    shape = (train_features.frames.shape[1], train_features.frames.shape[2])
+    head, losses = train_caption_head(
+        None, rows, targets, vocab, settings, seed=seed, device=device, host=host,
+        host_frames=held, feature_shape=shape, quiet=quiet,
+    )  # fmt: skip
+    del held
+    train_features = host_frame_features(host, train, list(train_captions), cache, True,
+                                         video_chunk)  # fmt: skip
+    test_features = host_frame_features(host, dataset, list(references), cache, quiet,
+                                        video_chunk)  # fmt: skip
+    return _captioned(head, vocab, losses, len(targets), train_features, test_features,
+                      train_captions, references, settings)  # fmt: skip
 
-        refs = [(v, train.videos[v].location) for v in train_features.ids]
-        held = load_host_frames(refs, host.num_frames, host.frame_size, cache)
-        if held.ids != train_features.ids:  # decoded once already: a change on disk meanwhile
-            raise InputError(f"{train.source}: the training videos changed while training")
-        shape = (train_features.frames.shape[1], train_features.frames.shape[2])
-        head, losses = train_caption_head(
-            None, rows, targets, vocab, settings, seed=seed, device=device, host=host,
-            host_frames=held, feature_shape=shape, quiet=quiet,
-        )  # fmt: skip
-        del held
-        train_features = host_frame_features(host, train, list(train_captions), cache, True,
-                                             video_chunk)  # fmt: skip
-        test_features = host_frame_features(host, dataset, list(references), cache, quiet,
-                                            video_chunk)  # fmt: skip
-    else:
-        head, losses = train_caption_head(
-            train_features.frames, rows, targets, vocab, settings, seed=seed, device=device,
-            quiet=quiet,
-        )  # fmt: skip
-    assert test_features is not None
+
+def _captioned(
+    head: CaptionHead,
+    vocab: CaptionVocab,
+    losses: list[float],
+    pairs: int,
+    train_features: FrameFeatures,
+    test_features: FrameFeatures,
+    train_captions: dict[str, list[str]],
+    references: dict[str, list[str]],
+    settings: CaptionSettings,
+) -> CaptionRun:
+    """The trained head's captions of ``test_features``' videos and the baseline's."""
     decoded = decode_captions(
         head, test_features.frames, method=settings.decode, max_length=settings.head.max_length,
         beam=settings.beam, length_penalty=settings.head.length_penalty,
@@ -292,7 +357,7 @@ def train_and_caption(
     kept = {v: references[v] for v in test_features.ids}
     counts = {
         "train_videos": len(train_features.ids),
-        "train_captions": len(targets),
+        "train_captions": pairs,
         "vocabulary": len(vocab),
         "videos": len(kept),
     }
