@@ -5,11 +5,11 @@ What it does, in order (the rules were written from PTBTokenizer's documented be
 against the jar's output; docs/datasets.md "Captioning" says how often they differ):
 
 - lowercase; curly quotes, dashes and the ellipsis character read as their ASCII forms;
-- split on white space, then each piece into tokens: acronyms with periods (``u.s.``, ``p.m.``)
-  and known abbreviations (``mr.``, ``etc.``) keep their period; numbers keep inner ``.``, ``,``
-  and ``:`` (``3.5``, ``1,000``); words keep inner hyphens, slashes and apostrophes
-  (``well-known``, ``cats/dogs``); runs of ``?``/``!`` and ``...``/``--`` are one token; any other
-  character is a token of its own;
+- split into tokens: acronyms with periods (``u.s.``, ``p.m.``) and known abbreviations
+  (``mr.``, ``etc.``) keep their period; numbers keep inner ``.``, ``,`` and ``:`` (``3.5``,
+  ``1,000``); words keep inner hyphens, slashes, apostrophes and periods (``well-known``,
+  ``cats/dogs``, ``sky.a``); clitics written apart (``man 's``) stay one token; runs of ``?``/``!``
+  and ``--`` are one token, runs of periods are dropped; any other character is a token alone;
 - contractions are split as PTB does (``doesn't`` -> ``does n't``, ``it's`` -> ``it 's``,
   ``cannot`` -> ``can not``, ``gonna`` -> ``gon na``);
 - brackets become ``-lrb-``, ``-rsb-`` and so on, and double quotes become quote tokens;
@@ -105,8 +105,9 @@ _PIECE = re.compile(
       (?<![^\W_])(?:{_ABBREVIATION})\.          # mr. etc.
     | [^\W_](?:\.[^\W\d_])+\.                    # u.s. p.m. e.g.
     | \d+(?:[.,:]\d+)+(?![^\W_])                 # 3.5 1,000 10:30
-    | [^\W_]+(?:[-/'][^\W_]+)*                   # words: well-known cats/dogs doesn't o'clock
-    | \.{{3,}} | -{{2,}} | [?!]{{2,}}            # ... -- ?!
+    | [^\W_]+(?:[-/'.][^\W_]+)*                  # words: well-known cats/dogs doesn't sky.a
+    | '(?:s|m|d|re|ve|ll)(?![^\W_]) | n't        # clitics written apart: "man 's"
+    | \.{{2,}} | -{{2,}} | [?!]{{2,}}            # .. ... -- ?!
     | \S                                         # any other character alone
     """,
     re.VERBOSE,
@@ -137,6 +138,8 @@ def tokenize(text: str) -> list[str]:
 
 
 def _split_piece(piece: str) -> tuple[str, ...]:
+    if piece.startswith(".."):  # PTB reads 3 or more as "...", 2 as ". ."; all dropped
+        return ()
     if piece in _BRACKETS:
         return (_BRACKETS[piece],)
     if piece == '"':

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from finsta_cli.captioning.config import DecodeMethod
+from finsta_cli.captioning.metrics import CaptionBackend
 from finsta_cli.cli.host_task import (
     HOST_TASKS,
     CacheOpt,
@@ -61,15 +62,17 @@ def eval_command(
         typer.Option(
             "--gold",
             help="Gold file (tsg: a FACTUAL CSV with caption,scene_graph; dsg: a synth folder or "
-            "split file, a folder of DSG records, or Something-Else's annotations.json).",
+            "split file, a folder of DSG records, or Something-Else's annotations.json; "
+            "captioning: a JSONL of video_id, captions, or a dataset with captions read with "
+            "--format and --split).",
         ),
     ] = None,
     pred: Annotated[
         Path | None,
         typer.Option(
             "--pred",
-            help="Predictions (tsg: parse-text --format factual lines, or TSG JSONL), in gold's "
-            "order.",
+            help="Predictions (tsg: parse-text --format factual lines, or TSG JSONL, in gold's "
+            "order; captioning: a JSONL of video_id, caption).",
         ),
     ] = None,
     out: Annotated[
@@ -93,6 +96,18 @@ def eval_command(
             help="dsg: match objects by their boxes alone (class-agnostic recall and precision).",
         ),
     ] = False,
+    caption_metrics: Annotated[
+        CaptionBackend | None,
+        typer.Option(
+            "--caption-metrics",
+            help=with_default(
+                "captioning: pycocoevalcap (the reference; needs Java), python (no METEOR, an "
+                "approximate PTB tokenizer) or auto (pycocoevalcap when it and Java are here).",
+                Config,
+                "caption_metrics",
+            ),
+        ),
+    ] = None,
     checkpoint: CheckpointOpt = None,
     data: DataOpt = None,
     split: Annotated[
@@ -163,7 +178,10 @@ def eval_command(
     """Evaluate a task: tsg/dsg score predictions against gold (--gold, --pred); retrieval,
     videoqa and action evaluate a checkpoint's host on a dataset (--checkpoint, --data) and
     write metrics.json and predictions.jsonl to --out; with --with-graphs, a fusion-mode
-    checkpoint's host + scene-graph embeddings."""
+    checkpoint's host + scene-graph embeddings; captioning scores predicted captions (--pred)
+    against reference captions (--gold) with BLEU-1..4, METEOR, ROUGE-L and CIDEr-D, and with
+    --finetune trains a caption head on a checkpoint's host (--checkpoint, --data), captions
+    --split and scores it beside the nearest-training-caption baseline."""
     from finsta_cli.config import load_config
 
     resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
@@ -173,6 +191,11 @@ def eval_command(
         if gold is not None or pred is not None:
             raise UsageError(
                 "eval --task captioning --finetune captions --data itself: not with --gold/--pred"
+            )
+        if resolved.with_graphs or any(value is not None for value in (tsg, dsg, dsg_frames)):
+            raise UsageError(
+                "--with-graphs, --tsg, --dsg and --dsg-frames do not apply to captioning: the "
+                "head reads the host's frame features"
             )
         _finetune_captioning(
             resolved, checkpoint=checkpoint, data=data, dataset_format=dataset_format,
@@ -204,7 +227,17 @@ def eval_command(
         )
     if resolved.ignore_labels and task is not EvalTask.dsg:
         raise UsageError(f"--ignore-labels applies to eval --task dsg, not --task {task.value}")
-    options = {"ignore_labels": resolved.ignore_labels} if task is EvalTask.dsg else {}
+    if resolved.caption_metrics != "auto" and task is not EvalTask.captioning:
+        raise UsageError(f"--caption-metrics applies to eval --task captioning, not {task.value}")
+    options: dict[str, Any] = {}
+    if task is EvalTask.dsg:
+        options = {"ignore_labels": resolved.ignore_labels}
+    elif task is EvalTask.captioning:
+        options = {
+            "split": resolved.split or "test",
+            "dataset_format": dataset_format,
+            "backend": resolved.caption_metrics,
+        }
     payload = runner(gold=gold, pred=pred, errors=resolved.errors, **options)
     target = out if out is not None else _default_out(pred)
     from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
@@ -244,7 +277,7 @@ def _finetune_captioning(
     settings = CaptionSettings(
         head=resolved.caption_head, epochs=resolved.epochs, decode=resolved.decode,
         beam=resolved.beam, train_host=resolved.train_host,
-        metrics_backend="auto",
+        metrics_backend=resolved.caption_metrics,
     )  # fmt: skip
     target = out if out is not None else checkpoint.parent / f"eval-captioning-{split}"
     result = run_caption_eval(
@@ -329,10 +362,49 @@ def _eval_dsg(
     return payload
 
 
+def _eval_captioning(
+    *,
+    gold: Path | None,
+    pred: Path | None,
+    errors: int,
+    split: str,
+    dataset_format: DatasetFormat,
+    backend: CaptionBackend,
+) -> dict[str, Any]:
+    from finsta_cli.captioning.evaluate import (
+        evaluate_captions,
+        read_caption_gold,
+        read_caption_predictions,
+    )
+
+    if errors:
+        raise UsageError("--errors applies to eval --task tsg and dsg, not captioning")
+    gold_path = _require(
+        gold, "--gold GOLD (a JSONL of video_id, captions, or a dataset)", "captioning"
+    )
+    pred_path = _require(pred, "--pred PRED.jsonl (video_id, caption)", "captioning")
+    evaluation = evaluate_captions(
+        read_caption_gold(gold_path, split, dataset_format),
+        read_caption_predictions(pred_path),
+        backend,
+    )
+    return {
+        "task": "captioning",
+        **evaluation.to_json(),
+        "gold": str(gold_path),
+        "split": split,
+        "pred": str(pred_path),
+    }
+
+
 _RUNNERS: dict[EvalTask, Callable[..., dict[str, Any]]] = {
     EvalTask.tsg: _eval_tsg,
     EvalTask.dsg: _eval_dsg,
+    EvalTask.captioning: _eval_captioning,
 }
+
+# Shown x100 in the table, as papers print them (metrics.json keeps pycocoevalcap's scale).
+_CAPTION_METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "meteor", "rouge_l", "cider")
 
 
 def _print_human(payload: dict[str, Any]) -> None:
@@ -342,7 +414,10 @@ def _print_human(payload: dict[str, Any]) -> None:
     console = Console()
     table = Table(title=f"eval --task {payload.get('task')}", show_header=False)
     for key, value in payload.items():
-        if key != "errors" and not isinstance(value, list | dict):
+        if key in _CAPTION_METRICS and payload.get("task") == "captioning":
+            shown = "unavailable (needs Java)" if value is None else f"{100 * value:.2f}"
+            table.add_row(f"{key} (x100)", shown)
+        elif key != "errors" and not isinstance(value, list | dict):
             table.add_row(key, str(value))
     for group, counts in payload.get("by_group", {}).items():
         table.add_row(f"recall ({group})", f"{counts['recall']} ({counts['matched']} of "

@@ -9,6 +9,7 @@ from typing import ClassVar
 from pydantic import Field
 
 from finsta_cli.captioning.config import CaptionHeadConfig, DecodeMethod
+from finsta_cli.captioning.metrics import CaptionBackend
 from finsta_cli.config import StageConfig
 
 # Videos decoded and embedded at a time (peak memory, not results; see tasks.embedder).
@@ -67,6 +68,11 @@ class EvalConfig(HostTaskConfig):
     errors: int = Field(default=0, ge=0, description="tsg/dsg: show the N worst items")
     ignore_labels: bool = Field(
         default=False, description="dsg: match objects by their boxes alone"
+    )
+    caption_metrics: CaptionBackend = Field(
+        default="auto",
+        description="captioning: pycocoevalcap (needs Java), python, or auto (pycocoevalcap "
+        "when it and Java are present)",
     )
 
 

@@ -128,6 +128,10 @@ TRICKY = [
     "a video of a man in the u.s.",
     "x{y}z [box] a+b=c",
     "people are dancing, singing and laughing at 10:30",
+    "man 's foot on the snow board",  # FACTUAL's pre-split clitics
+    "a trailer filled with luggage.a trailer",
+    "not to mention all that long attractive fur..... ok .. then",
+    "Putting [something] on [something]",
 ]
 
 
@@ -228,3 +232,42 @@ def test_without_java_auto_is_python_and_pycocoevalcap_is_missing(
         resolve_backend("pycocoevalcap")
     references, predictions = caption_set(videos=5)
     assert score_captions(references, predictions).backend == "python"
+
+
+@pytest.mark.shared
+@needs_reference
+def test_real_captions_score_as_pycocoevalcap(shared_benchmarks: Path) -> None:
+    """MSR-VTT 1k-A (its first 500 videos): each video's caption against 5 captions of its
+    category, scored by the
+    Python route and by pycocoevalcap (PTB jar, Bleu, Rouge, Cider)."""
+    import json
+
+    from pycocoevalcap.bleu.bleu import Bleu
+    from pycocoevalcap.cider.cider import Cider
+    from pycocoevalcap.rouge.rouge import Rouge
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    path = shared_benchmarks / "msrvtt_1ka" / "msrvtt_test_1k.json"
+    records = json.loads(path.read_text())[:500]
+    by_category: dict[int, list[str]] = {}
+    for record in records:
+        by_category.setdefault(record["category"], []).append(record["caption"])
+    rng = random.Random(0)
+    references = {
+        r["video_id"]: rng.sample(
+            by_category[r["category"]], min(5, len(by_category[r["category"]]))
+        )
+        for r in records
+    }
+    predictions = {r["video_id"]: r["caption"] for r in records}
+    with quiet_output():
+        tokenizer = PTBTokenizer()
+        gts = tokenizer.tokenize(
+            {v: [{"caption": c} for c in refs] for v, refs in references.items()}
+        )
+        res = tokenizer.tokenize({v: [{"caption": c}] for v, c in predictions.items()})
+    bleu, _ = Bleu(4).compute_score(gts, res, verbose=0)
+    expected = [*bleu, Rouge().compute_score(gts, res)[0], Cider().compute_score(gts, res)[0]]
+    ours = score_captions(references, predictions, backend="python")
+    for name, value in zip(METRICS, expected, strict=True):
+        assert getattr(ours, name) == pytest.approx(float(value), abs=1e-9), name

@@ -18,7 +18,8 @@ from finsta_cli.errors import ExitCode
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
 
 SMALL_HEAD = ["--set", "caption_head.width=32", "--set", "caption_head.heads=2",
-              "--set", "caption_head.ff_width=64", "--threads", "1", "--device", "cpu"]  # fmt: skip
+              "--set", "caption_head.ff_width=64", "--threads", "1", "--device", "cpu",
+              "--caption-metrics", "python"]  # fmt: skip
 
 
 def _args(align_set: AlignSet, out: Path, *extra: str) -> list[str]:
@@ -36,6 +37,7 @@ def test_finetune_writes_predictions_metrics_head_and_config(
     assert result.exit_code == 0, result.output
     payload = json.loads(result.stdout)
     assert payload["task"] == "captioning" and payload["split"] == "val"
+    assert payload["backend"] == "python" and payload["baseline"]["backend"] == "python"
     assert payload["out"] == str(out) and payload["videos"] == 1
     assert payload["decode"]["method"] == "beam" and payload["decode"]["beam"] == 2
     assert len(payload["train"]["losses"]) == 2 and payload["train"]["train_host"] is False
@@ -65,6 +67,8 @@ def test_captioning_refusals(runner: CliRunner, align_set: AlignSet, tmp_path: P
     assert beam.exit_code == ExitCode.USAGE and "--beam apply to eval --task captioning" in (
         beam.output
     )
+    graphs = runner.invoke(app, [*_args(align_set, tmp_path / "o"), "--with-graphs"])
+    assert graphs.exit_code == ExitCode.USAGE and "do not apply to captioning" in graphs.output
     bad = runner.invoke(app, [*_args(align_set, tmp_path / "o"), "--set", "caption_head.widht=8"])
     assert bad.exit_code == ExitCode.USAGE and "width" in bad.output
     assert not (tmp_path / "o").exists()
