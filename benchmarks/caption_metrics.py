@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import random
 import sys
 import time
@@ -45,10 +46,16 @@ METRICS = ("bleu_1", "bleu_2", "bleu_3", "bleu_4", "rouge_l", "cider")
 
 
 def _timed(label: str, func: Callable[[], Any], times: dict[str, float]) -> Any:
-    start = time.perf_counter()
+    """Run ``func``; print its wall time and the CPU time of this process and of the children
+    (the JVMs) it waited for: on a shared machine the CPU times are the steadier figures."""
+    start, cpu = time.perf_counter(), os.times()
     value = func()
+    end = os.times()
     times[label] = time.perf_counter() - start
-    print(f"  {label:<28} {times[label]:8.2f} s", flush=True)
+    own = end.user + end.system - cpu.user - cpu.system
+    children = end.children_user + end.children_system - cpu.children_user - cpu.children_system
+    print(f"  {label:<28} wall {times[label]:7.2f} s  cpu {own:7.2f} s  jvm cpu {children:6.2f} s",
+          flush=True)  # fmt: skip
     return value
 
 

@@ -26,6 +26,8 @@ import tempfile
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import repeat
+from operator import mul
 from typing import Any, Literal
 
 from finsta_cli.errors import InputError, MissingResourceError
@@ -154,9 +156,9 @@ def score_captions(
 
     refs = [[tuple(tokenize(text)) for text in references[v]] for v in videos]
     hyps = [tuple(tokenize(predictions[v])) for v in videos]
-    ref_counts = _counts(refs)
-    hyp_counts = [ngram_counts(hyp) for hyp in hyps]
-    bleu = _bleu(refs, hyps, ref_counts, hyp_counts)
+    ref_orders = _orders_of_refs(refs)
+    hyp_orders = [ngram_orders(hyp) for hyp in hyps]
+    bleu = _bleu(refs, hyps, ref_orders, hyp_orders)
     return CaptionScores(
         bleu_1=bleu[0],
         bleu_2=bleu[1],
@@ -164,7 +166,7 @@ def score_captions(
         bleu_4=bleu[3],
         meteor=None,
         rouge_l=rouge_l_score(refs, hyps),
-        cider=_cider_d(ref_counts, hyp_counts),
+        cider=_cider_d(ref_orders, hyp_orders),
         videos=len(videos),
         tokenizer=PYTHON_TOKENIZER,
         meteor_impl=None,
@@ -189,38 +191,41 @@ def _check_pairing(references: Mapping[str, Sequence[str]], predictions: Mapping
 # -- the pure-Python metrics, on token tuples ---------------------------------------------------
 
 
-def ngram_counts(tokens: Tokens, n: int = MAX_N) -> Counter[Tokens]:
-    """How often each 1..n-gram occurs in ``tokens``."""
-    counts: Counter[Tokens] = Counter(zip(tokens))
-    for k in range(2, n + 1):
-        counts.update(zip(*(tokens[i:] for i in range(k)), strict=False))
-    return counts
+NgramOrders = list[Counter[Tokens]]
+"""A sentence's n-gram counts, one Counter per order: ``orders[k]`` counts its (k+1)-grams."""
+
+
+def ngram_orders(tokens: Tokens, n: int = MAX_N) -> NgramOrders:
+    """How often each 1..n-gram occurs in ``tokens``, by order."""
+    return [Counter(zip(*(tokens[i:] for i in range(k)), strict=False)) for k in range(1, n + 1)]
 
 
 def bleu_scores(refs: Sequence[Sequence[Tokens]], hyps: Sequence[Tokens]) -> list[float]:
     """Corpus BLEU-1..4 (coco-caption's: clipped n-gram matches and candidate n-grams summed over
     the videos, a brevity penalty from each video's closest reference length)."""
-    return _bleu(refs, hyps, _counts(refs), [ngram_counts(hyp) for hyp in hyps])
+    return _bleu(refs, hyps, _orders_of_refs(refs), [ngram_orders(hyp) for hyp in hyps])
 
 
 def _bleu(
     refs: Sequence[Sequence[Tokens]],
     hyps: Sequence[Tokens],
-    ref_counts: Sequence[Sequence[Counter[Tokens]]],
-    hyp_counts: Sequence[Counter[Tokens]],
+    ref_orders: Sequence[Sequence[NgramOrders]],
+    hyp_orders: Sequence[NgramOrders],
 ) -> list[float]:
+    # The loops over n-grams are map() calls: 10k videos x 20 references is ~8M n-grams.
     correct = [0] * MAX_N
     guess = [0] * MAX_N
     test_len = 0
     ref_len = 0
-    for video_refs, hyp, video_counts, counts in zip(
-        refs, hyps, ref_counts, hyp_counts, strict=True
+    for video_refs, hyp, video_orders, orders in zip(
+        refs, hyps, ref_orders, hyp_orders, strict=True
     ):
-        for gram, count in counts.items():
-            # A candidate n-gram counts as often as it occurs in one reference at most.
-            clip = max(ref.get(gram, 0) for ref in video_counts)
-            correct[len(gram) - 1] += min(count, clip)
         for k in range(MAX_N):
+            grams = list(orders[k])
+            in_refs = [list(map(ref[k].get, grams, repeat(0))) for ref in video_orders]
+            # A candidate n-gram counts as often as it occurs in one reference at most.
+            clip = in_refs[0] if len(in_refs) == 1 else map(max, *in_refs)
+            correct[k] += sum(map(min, orders[k].values(), clip))
             guess[k] += max(0, len(hyp) - k)
         test_len += len(hyp)
         ref_len += min((abs(len(ref) - len(hyp)), len(ref)) for ref in video_refs)[1]
@@ -235,8 +240,8 @@ def _bleu(
     return scores
 
 
-def _counts(refs: Sequence[Sequence[Tokens]]) -> list[list[Counter[Tokens]]]:
-    return [[ngram_counts(ref) for ref in video_refs] for video_refs in refs]
+def _orders_of_refs(refs: Sequence[Sequence[Tokens]]) -> list[list[NgramOrders]]:
+    return [[ngram_orders(ref) for ref in video_refs] for video_refs in refs]
 
 
 def lcs_length(a: Sequence[str], b: Sequence[str]) -> int:
@@ -283,47 +288,39 @@ def cider_d_score(refs: Sequence[Sequence[Tokens]], hyps: Sequence[Tokens]) -> f
     frequencies over the videos' reference sets, candidate weights clipped at the reference's,
     a Gaussian penalty (sigma 6) on the difference in bigram counts, averaged over n = 1..4 and
     the references, times 10)."""
-    return _cider_d(_counts(refs), [ngram_counts(hyp) for hyp in hyps])
+    return _cider_d(_orders_of_refs(refs), [ngram_orders(hyp) for hyp in hyps])
 
 
 def _cider_d(
-    ref_counts: Sequence[Sequence[Counter[Tokens]]], hyp_counts: Sequence[Counter[Tokens]]
+    ref_orders: Sequence[Sequence[NgramOrders]], hyp_orders: Sequence[NgramOrders]
 ) -> float:
+    # The loops over n-grams are map() calls, in coco-caption's order of summation.
     document_frequency: Counter[Tokens] = Counter()
-    for video in ref_counts:
-        document_frequency.update({gram for counts in video for gram in counts})
-    log_videos = math.log(float(len(ref_counts)))
+    for video in ref_orders:
+        document_frequency.update(set().union(*(order for ref in video for order in ref)))
+    log_videos = math.log(float(len(ref_orders)))
     # An n-gram's idf; one no reference has (document frequency 0) weighs log_videos.
     idf = {g: log_videos - math.log(max(1.0, df)) for g, df in document_frequency.items()}
-
-    def norms(counts: Counter[Tokens]) -> tuple[list[float], int]:
-        squares = [0.0] * MAX_N
-        for gram, count in counts.items():
-            value = count * idf.get(gram, log_videos)
-            squares[len(gram) - 1] += value * value
-        bigrams = sum(c for g, c in counts.items() if len(g) == 2)
-        return [math.sqrt(x) for x in squares], bigrams
-
     total = 0.0
-    for video_refs, hyp in zip(ref_counts, hyp_counts, strict=True):
-        hyp_norm, hyp_len = norms(hyp)
-        hyp_weights = [(len(g) - 1, g, c * idf.get(g, log_videos)) for g, c in hyp.items()]
+    for video_refs, hyp in zip(ref_orders, hyp_orders, strict=True):
+        grams = [list(order) for order in hyp]
+        hyp_idf = [list(map(idf.get, order, repeat(log_videos))) for order in grams]
+        hyp_weights = [list(map(mul, hyp[k].values(), hyp_idf[k])) for k in range(MAX_N)]
+        hyp_norm = [math.sqrt(sum(map(mul, w, w))) for w in hyp_weights]
+        hyp_len = sum(hyp[1].values())  # coco-caption's length: the bigram count
         summed = [0.0] * MAX_N
         for ref in video_refs:
-            ref_norm, ref_len = norms(ref)
-            value = [0.0] * MAX_N
-            for n, gram, weight in hyp_weights:
-                count = ref.get(gram)
-                if count:
-                    ref_weight = count * idf[gram]
-                    value[n] += min(weight, ref_weight) * ref_weight
-            penalty = math.exp(-((hyp_len - ref_len) ** 2) / (2 * CIDER_SIGMA**2))
-            for n in range(MAX_N):
-                if hyp_norm[n] != 0 and ref_norm[n] != 0:
-                    value[n] /= hyp_norm[n] * ref_norm[n]
-                summed[n] += value[n] * penalty
+            penalty = math.exp(-((hyp_len - sum(ref[1].values())) ** 2) / (2 * CIDER_SIGMA**2))
+            for k in range(MAX_N):
+                weights = list(map(mul, ref[k].values(), map(idf.__getitem__, ref[k])))
+                ref_norm = math.sqrt(sum(map(mul, weights, weights)))
+                ref_weights = list(map(mul, map(ref[k].get, grams[k], repeat(0)), hyp_idf[k]))
+                value = sum(map(mul, map(min, hyp_weights[k], ref_weights), ref_weights))
+                if hyp_norm[k] != 0 and ref_norm != 0:
+                    value /= hyp_norm[k] * ref_norm
+                summed[k] += value * penalty
         total += sum(summed) / MAX_N / len(video_refs) * 10.0
-    return total / len(hyp_counts)
+    return total / len(hyp_orders)
 
 
 # -- the pycocoevalcap route ---------------------------------------------------------------------
