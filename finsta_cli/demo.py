@@ -6,7 +6,7 @@ each host variant: a starting point, then post-training for the same steps on th
 batches twice, with the host's own loss only (host) and with Finsta (host+Finsta, graph-free
 afterwards) -> eval on ``test`` (retrieval with hard negatives per type, video QA, action) and
 zeroshot on ``test_unseen``, and captioning on ``test`` (a caption head trained on the host's
-frame features, ``caption_epochs`` epochs; CIDEr and BLEU-4 x100 in the table, the
+frame features for ``caption_epochs`` epochs; CIDEr and BLEU-4 x100 in the table, the
 nearest-training-caption baseline beside them) -> a table and a PNG chart. For the variants in
 ``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph encoders, the
 same start, data and steps) and its zero-shot tasks (retrieval, zero-shot retrieval on
@@ -52,7 +52,8 @@ class DemoPlan:
     ``init_steps``: the tiny host's shared initialisation, trained from scratch; 0 for ``lite``,
     whose arms start from ``init`` (None: the shipped checkpoint). ``finsta`` holds the
     align-train options of the Finsta arms (host+Finsta and fusion) beyond the objective.
-    ``caption_epochs``: the caption head's epochs (captioning row, host and host+Finsta arms)."""
+    ``caption_epochs`` and ``caption_width``: the caption head's epochs and model width (its
+    feed-forward layers twice that; the captioning rows, host and host+Finsta arms)."""
 
     host: str = "tiny"
     videos: int = 400
@@ -63,7 +64,8 @@ class DemoPlan:
     batch_size: int = 32
     temporals: tuple[str, ...] = TEMPORALS
     finetune_epochs: int = 300
-    caption_epochs: int = 30
+    caption_epochs: int = 20
+    caption_width: int = 128
     fusion_temporals: tuple[str, ...] = ("seqTransf",)
     finsta: tuple[tuple[str, Any], ...] = ()
     lr: float | None = None  # the arms' post-training learning rate; None: align-train's
@@ -318,15 +320,18 @@ def _caption(
 ) -> dict[str, Any]:
     """``eval --task captioning --finetune`` of the arm's host: a caption head trained for
     ``plan.caption_epochs`` on the train split's frame features, scored on ``split``."""
+    from finsta_cli.captioning.config import CaptionHeadConfig
     from finsta_cli.captioning.finetune import (
         CaptionSettings,
         run_caption_eval,
         write_caption_eval,
     )
 
+    head = CaptionHeadConfig(width=plan.caption_width, ff_width=2 * plan.caption_width)
+    settings = CaptionSettings(head=head, epochs=plan.caption_epochs)
     try:
         result = run_caption_eval(
-            checkpoint, data, split=split, settings=CaptionSettings(epochs=plan.caption_epochs),
+            checkpoint, data, split=split, settings=settings,
             cache=cache, seed=seed, quiet=quiet,
         )  # fmt: skip
     except FinstaError as exc:
