@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("demo", type=Path, nargs="?")
     parser.add_argument("--arms", nargs="+", choices=tuple(ARMS), default=list(ARMS))
     parser.add_argument("--width", type=int, default=None, help="caption_head.width")
+    parser.add_argument("--lr", type=float, default=None, help="caption_head.lr")
     parser.add_argument("--summarise", type=Path, nargs="+", default=None)
     parser.add_argument("--post-seeds", type=int, nargs="*", default=None)
     parser.add_argument("--head-seeds", type=int, nargs="+", default=[0, 1, 2])
@@ -83,9 +84,12 @@ def main() -> None:
     train_captions, references = train.captions_by_video(), test.captions_by_video()
     from finsta_cli.captioning.config import CaptionHeadConfig
 
-    head_config = CaptionHeadConfig()
+    sizes: dict[str, Any] = {}
     if args.width is not None:  # the feed-forward layers scale with it
-        head_config = CaptionHeadConfig(width=args.width, ff_width=2 * args.width)
+        sizes = {"width": args.width, "ff_width": 2 * args.width}
+    if args.lr is not None:
+        sizes["lr"] = args.lr
+    head_config = CaptionHeadConfig(**sizes)
     settings = CaptionSettings(head=head_config, epochs=args.epochs, decode=args.decode)
     rows: list[dict[str, Any]] = []
     for post_seed, arm, checkpoint in _runs(args.demo, args.post_seeds, args.arms):
@@ -106,6 +110,7 @@ def main() -> None:
                 base = score_captions(run.references, run.baseline, backend=args.metrics)
             rows.append({"post_seed": post_seed, "arm": arm, "head_seed": head_seed,
                          "epochs": args.epochs, "width": head_config.width,
+                         "lr": head_config.lr, "decode": args.decode,
                          "train_videos": len(train_captions), "videos": len(references),
                          "checkpoint": str(checkpoint), "head": head.to_json(),
                          "baseline": base.to_json(), "loss_last": run.train_losses[-1],
@@ -121,7 +126,8 @@ def _table(rows: list[dict[str, Any]]) -> str:
     """Markdown: each arm's scores x100, mean ± sd over its runs, and the baseline's."""
     first = rows[0]
     out = [f"{first['train_videos']} training videos, {first['videos']} test videos; "
-           f"{first['epochs']} epochs, width {first['width']}; x100, mean ± sd over runs\n",
+           f"{first['epochs']} epochs, width {first['width']}, lr {first.get('lr')}, "
+           f"{first.get('decode', 'beam')}; x100, mean ± sd over runs\n",
            "| arm | runs | " + " | ".join(SHOWN) + " | baseline cider | baseline bleu_4 |",
            "|---" * (len(SHOWN) + 4) + "|"]  # fmt: skip
     for arm, name in ARMS.items():
