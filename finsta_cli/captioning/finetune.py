@@ -45,7 +45,7 @@ class CaptionSettings:
     """How the head is trained and decoded (``eval``'s captioning options)."""
 
     head: CaptionHeadConfig = field(default_factory=CaptionHeadConfig)
-    epochs: int = 30
+    epochs: int = 20
     decode: DecodeMethod = "beam"
     beam: int = 3
     train_host: bool = False

@@ -53,7 +53,7 @@ class EvalConfig(HostTaskConfig):
     )
     beam: int = Field(default=3, ge=1, description="captioning --finetune: the beam's size")
     epochs: int = Field(
-        default=30, ge=1, description="captioning --finetune: the caption head's passes over "
+        default=20, ge=1, description="captioning --finetune: the caption head's passes over "
         "the training captions",
     )  # fmt: skip
     train_host: bool = Field(
