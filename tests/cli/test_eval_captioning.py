@@ -195,3 +195,22 @@ def test_pycocoevalcap_route_keeps_stdout_json(tmp_path: Path) -> None:
     payload = json.loads(done.stdout)  # nothing but the JSON on stdout
     assert payload["backend"] == "pycocoevalcap" and 0 < payload["meteor"] < 1
     assert "PTBTokenizer" not in done.stderr
+
+
+@pytest.mark.shared
+def test_msrvtt_1ka_gold_from_shared_benchmarks(
+    runner: CliRunner, shared_benchmarks: Path, tmp_path: Path
+) -> None:
+    gold = shared_benchmarks / "msrvtt_1ka" / "msrvtt_test_1k.json"
+    records = json.loads(gold.read_text())
+    # Each video predicted with the next video's caption: a real but wrong caption set.
+    pred = write_jsonl(
+        tmp_path / "pred.jsonl",
+        [{"video_id": r["video_id"], "caption": records[(i + 1) % len(records)]["caption"]}
+         for i, r in enumerate(records)],
+    )  # fmt: skip
+    result = _eval(runner, gold, pred, "--format", "msrvtt", "--json")
+    assert result.exit_code == 0, result.output
+    payload = json.loads(result.stdout)
+    assert payload["videos"] == 1000 and payload["unknown_predictions"] == 0
+    assert 0 < payload["bleu_4"] < payload["bleu_1"] < 1 and 0 < payload["cider"] < 0.5
