@@ -5,7 +5,9 @@ shipped detector, at the host's frame count) -> build-hsg (each caption with its
 each host variant: a starting point, then post-training for the same steps on the same data and
 batches twice, with the host's own loss only (host) and with Finsta (host+Finsta, graph-free
 afterwards) -> eval on ``test`` (retrieval with hard negatives per type, video QA, action) and
-zeroshot on ``test_unseen`` -> a table and a PNG chart. For the variants in
+zeroshot on ``test_unseen``, and captioning on ``test`` (a caption head trained on the host's
+frame features for ``caption_epochs`` epochs; CIDEr and BLEU-4 x100 in the table, the
+nearest-training-caption baseline beside them) -> a table and a PNG chart. For the variants in
 ``fusion_temporals`` a third arm is post-trained in fusion mode (host + scene-graph encoders, the
 same start, data and steps) and its zero-shot tasks (retrieval, zero-shot retrieval on
 test_unseen, multiple-choice QA) are evaluated with graphs (the TSGs and DSGs of the pipeline,
@@ -49,7 +51,9 @@ class DemoPlan:
 
     ``init_steps``: the tiny host's shared initialisation, trained from scratch; 0 for ``lite``,
     whose arms start from ``init`` (None: the shipped checkpoint). ``finsta`` holds the
-    align-train options of the Finsta arms (host+Finsta and fusion) beyond the objective."""
+    align-train options of the Finsta arms (host+Finsta and fusion) beyond the objective.
+    ``caption_epochs`` and ``caption_width``: the caption head's epochs and model width (its
+    feed-forward layers twice that; the captioning rows, host and host+Finsta arms)."""
 
     host: str = "tiny"
     videos: int = 400
@@ -60,6 +64,8 @@ class DemoPlan:
     batch_size: int = 32
     temporals: tuple[str, ...] = TEMPORALS
     finetune_epochs: int = 300
+    caption_epochs: int = 20
+    caption_width: int = 128
     fusion_temporals: tuple[str, ...] = ("seqTransf",)
     finsta: tuple[tuple[str, Any], ...] = ()
     lr: float | None = None  # the arms' post-training learning rate; None: align-train's
@@ -73,7 +79,7 @@ class DemoPlan:
         if quick:
             return cls(host="lite", videos=40, splits=LITE_SPLITS, init_steps=0, steps=15,
                        lr=LITE_LR, batch_size=16, temporals=("seqTransf",), finetune_epochs=100,
-                       finsta=LITE_FINSTA)  # fmt: skip
+                       caption_epochs=3, finsta=LITE_FINSTA)  # fmt: skip
         return cls(host="lite", videos=640, splits=LITE_SPLITS, init_steps=0, steps=LITE_STEPS,
                    lr=LITE_LR, temporals=("seqTransf",), finsta=LITE_FINSTA)  # fmt: skip
 
@@ -81,7 +87,7 @@ class DemoPlan:
     def quick(cls) -> DemoPlan:
         """The tiny host's smoke run."""
         return cls(videos=40, init_steps=15, steps=15, batch_size=16, temporals=("seqTransf",),
-                   finetune_epochs=100)  # fmt: skip
+                   finetune_epochs=100, caption_epochs=3)  # fmt: skip
 
     def arms(self, temporal: str) -> tuple[Arm, ...]:
         """The arms of host variant ``temporal``: host, host+Finsta, and fusion if listed."""
@@ -190,7 +196,12 @@ ROWS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("action top-1 (head)", "action-ft", ("top1",)),
     ("zero-shot unseen: text->video R@1", "zeroshot", ("t2v_r1",)),
     ("zero-shot unseen: hard negatives", "zeroshot", ("hard_negatives", "accuracy")),
+    ("captioning CIDEr x100 (head)", "captioning-ft", ("cider",)),
+    ("captioning BLEU-4 x100 (head)", "captioning-ft", ("bleu_4",)),
+    ("captioning CIDEr x100 (nearest caption)", "captioning-ft", ("baseline", "cider")),
 )  # fmt: skip
+# Rows whose metrics are fractions (pycocoevalcap's scale), shown x100 as papers print them.
+SCALED = frozenset({"captioning-ft"})
 # The evaluations of an arm: (task, split, fine-tune).
 EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "retrieval": ("retrieval", "test", False),
@@ -198,6 +209,7 @@ EVALUATIONS: dict[str, tuple[str, str, bool]] = {
     "videoqa-ft": ("videoqa", "test", True),
     "action-ft": ("action", "test", True),
     "zeroshot": ("retrieval", "test_unseen", False),
+    "captioning-ft": ("captioning", "test", True),
 }
 
 
@@ -277,6 +289,9 @@ def _evaluate(
     out: dict[str, dict[str, Any]] = {}
     for name in arm.evaluations:
         task, split, finetune = EVALUATIONS[name]
+        if task == "captioning":
+            out[name] = _caption(checkpoint, data, cache, plan, seed, quiet, name, split)
+            continue
         try:
             # Zero-shot open-ended QA is in no row of the table (its head is): left out, as it
             # scores every question against every answer (minutes with the lite host).
@@ -291,6 +306,38 @@ def _evaluate(
         write_host_eval(result, checkpoint.parent / f"eval-{name}-{split}")
         out[name] = result.metrics
     return out
+
+
+def _caption(
+    checkpoint: Path,
+    data: Path,
+    cache: Path,
+    plan: DemoPlan,
+    seed: int,
+    quiet: bool,
+    name: str,
+    split: str,
+) -> dict[str, Any]:
+    """``eval --task captioning --finetune`` of the arm's host: a caption head trained for
+    ``plan.caption_epochs`` on the train split's frame features, scored on ``split``."""
+    from finsta_cli.captioning.config import CaptionHeadConfig
+    from finsta_cli.captioning.finetune import (
+        CaptionSettings,
+        run_caption_eval,
+        write_caption_eval,
+    )
+
+    head = CaptionHeadConfig(width=plan.caption_width, ff_width=2 * plan.caption_width)
+    settings = CaptionSettings(head=head, epochs=plan.caption_epochs)
+    try:
+        result = run_caption_eval(
+            checkpoint, data, split=split, settings=settings,
+            cache=cache, seed=seed, quiet=quiet,
+        )  # fmt: skip
+    except FinstaError as exc:
+        return {"error": exc.message}
+    write_caption_eval(result, checkpoint.parent / f"eval-{name}-{split}")
+    return result.metrics
 
 
 def lite_checkpoint(temporal: str) -> Path:
@@ -403,7 +450,10 @@ def run_demo(
             )
             result.stages.append(StageResult(stage, None, time.perf_counter() - begin))
             for label, task, path in ROWS:
-                table[label][arm.name] = _lookup(scores.get(task, {}), path)
+                value = _lookup(scores.get(task, {}), path)
+                if value is not None and task in SCALED:
+                    value = round(100 * value, 2)
+                table[label][arm.name] = value
         result.comparison[temporal] = table
     result.metrics["evaluations"] = evaluations
     if chart:
@@ -441,8 +491,10 @@ def write_chart(result: DemoResult, path: Path) -> Path | None:
         ax.set_yticks(list(ys))
         ax.set_yticklabels(labels, fontsize=8)
         ax.invert_yaxis()
-        ax.set_xlim(0, 100)
-        ax.set_xlabel("percent")
+        # CIDEr x100 may pass 100.
+        highest = max((v or 0.0 for row in table.values() for v in row.values()), default=0.0)
+        ax.set_xlim(0, max(100.0, highest * 1.05))
+        ax.set_xlabel("percent (captioning: x100)")
         ax.set_title(f"{result.plan.host} host, {temporal}")
         ax.legend(loc="lower right", fontsize=8)
     fig.suptitle(f"finsta demo (synth test / test_unseen, seed {result.seed})")

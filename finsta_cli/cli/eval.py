@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from finsta_cli.captioning.config import DecodeMethod
 from finsta_cli.captioning.metrics import CaptionBackend
 from finsta_cli.cli.host_task import (
     HOST_TASKS,
@@ -124,7 +125,9 @@ def eval_command(
         bool,
         typer.Option(
             "--finetune",
-            help="videoqa/action: train the task head on --train-split first (host frozen).",
+            help="videoqa/action: train the task head on --train-split first (host frozen); "
+            "captioning: train a caption head on --train-split, caption --split and score it "
+            "(with the nearest-training-caption baseline).",
         ),
     ] = False,
     train_split: Annotated[
@@ -135,6 +138,32 @@ def eval_command(
         ),
     ] = None,
     allow_partial: AllowPartialOpt = False,
+    decode: Annotated[
+        DecodeMethod | None,
+        typer.Option(
+            "--decode", help=with_default("captioning --finetune: decoding.", Config, "decode")
+        ),
+    ] = None,
+    beam: Annotated[
+        int | None,
+        typer.Option("--beam", min=1, help=with_default("captioning: beam size.", Config, "beam")),
+    ] = None,
+    epochs: Annotated[
+        int | None,
+        typer.Option(
+            "--epochs",
+            min=1,
+            help=with_default("captioning --finetune: the head's epochs.", Config, "epochs"),
+        ),
+    ] = None,
+    train_host: Annotated[
+        bool,
+        typer.Option(
+            "--train-host",
+            help="captioning --finetune: train the host with the head (default: frozen, its "
+            "features computed once). Head sizes: --set caption_head.width=...",
+        ),
+    ] = False,
     with_graphs: WithGraphsOpt = False,
     tsg: TsgOpt = None,
     dsg: DsgOpt = None,
@@ -154,10 +183,32 @@ def eval_command(
     videoqa and action evaluate a checkpoint's host on a dataset (--checkpoint, --data) and
     write metrics.json and predictions.jsonl to --out; with --with-graphs, a fusion-mode
     checkpoint's host + scene-graph embeddings; captioning scores predicted captions (--pred)
-    against reference captions (--gold) with BLEU-1..4, METEOR, ROUGE-L and CIDEr-D."""
+    against reference captions (--gold) with BLEU-1..4, METEOR, ROUGE-L and CIDEr-D, and with
+    --finetune trains a caption head on a checkpoint's host (--checkpoint, --data), captions
+    --split and scores it beside the nearest-training-caption baseline."""
     from finsta_cli.config import load_config
 
     resolved = load_config(Config, config, given_options(ctx, Config), set_ or ())
+    captioner = {"--decode": decode, "--beam": beam, "--epochs": epochs,
+                 "--train-host": train_host or None}  # fmt: skip
+    if task is EvalTask.captioning and resolved.finetune:
+        if gold is not None or pred is not None:
+            raise UsageError(
+                "eval --task captioning --finetune captions --data itself: not with --gold/--pred"
+            )
+        if resolved.with_graphs or any(value is not None for value in (tsg, dsg, dsg_frames)):
+            raise UsageError(
+                "--with-graphs, --tsg, --dsg and --dsg-frames do not apply to captioning: the "
+                "head reads the host's frame features"
+            )
+        _finetune_captioning(
+            resolved, checkpoint=checkpoint, data=data, dataset_format=dataset_format,
+            video_root=video_root, out=out, json_out=json_out, quiet=quiet,
+        )  # fmt: skip
+        return
+    given = [name for name, value in captioner.items() if value is not None]
+    if given:
+        raise UsageError(f"{', '.join(given)} apply to eval --task captioning --finetune")
     if task.value in HOST_TASKS:
         run_host_task(
             task.value, resolved, checkpoint=checkpoint, data=data,
@@ -210,6 +261,59 @@ def eval_command(
         print_json(payload)
     elif not quiet:
         _print_human(payload)
+
+
+def _finetune_captioning(
+    resolved: Config,
+    *,
+    checkpoint: Path | None,
+    data: Path | None,
+    dataset_format: DatasetFormat,
+    video_root: Path | None,
+    out: Path | None,
+    json_out: bool,
+    quiet: bool,
+) -> None:
+    """Train a caption head on the host of ``checkpoint``, caption and score the split, write
+    ``OUT/metrics.json``, ``predictions.jsonl``, ``caption_head.pt`` and ``config.yaml``."""
+    from finsta_cli.captioning.finetune import (
+        CaptionSettings,
+        run_caption_eval,
+        write_caption_eval,
+    )
+    from finsta_cli.io.atomic import atomic_write_text
+
+    if checkpoint is None or data is None:
+        raise UsageError("eval --task captioning --finetune needs --checkpoint and --data")
+    split = resolved.split or "test"
+    settings = CaptionSettings(
+        head=resolved.caption_head, epochs=resolved.epochs, decode=resolved.decode,
+        beam=resolved.beam, train_host=resolved.train_host,
+        metrics_backend=resolved.caption_metrics,
+    )  # fmt: skip
+    target = out if out is not None else checkpoint.parent / f"eval-captioning-{split}"
+    result = run_caption_eval(
+        checkpoint, data, split=split, train_split=resolved.train_split, fmt=dataset_format,
+        video_root=video_root, settings=settings, cache=resolved.cache, device=resolved.device,
+        threads=resolved.threads, seed=resolved.seed, quiet=quiet,
+        video_chunk=resolved.video_chunk,
+    )  # fmt: skip
+    write_caption_eval(result, target)
+    atomic_write_text(target / "config.yaml", resolved.to_yaml())
+    metrics = result.metrics
+    if json_out:
+        print_json({**metrics, "out": str(target)})
+    elif not quiet:
+        base = metrics["baseline"]
+        typer.echo(
+            f"eval captioning on {split} ({metrics['videos']} videos): CIDEr "
+            f"{100 * metrics['cider']:.1f}, BLEU-4 {100 * metrics['bleu_4']:.1f} (x100); "
+            f"nearest training caption: CIDEr {100 * base['cider']:.1f}, BLEU-4 "
+            f"{100 * base['bleu_4']:.1f}"
+        )
+        typer.echo(f"metrics: {target / 'metrics.json'}")
+    if result.run.failures:
+        raise typer.Exit(3)
 
 
 def _default_out(pred: Path | None) -> Path:

@@ -98,7 +98,8 @@ def zeroshot(
     """Zero-shot evaluation: nothing is trained on the target split (synth: test_unseen).
 
     retrieval ranks captions and videos; videoqa scores "question option" texts or ranks the
-    split's answers; action scores the prompts "a video of {label}".
+    split's answers; action scores the prompts "a video of {label}". Captioning does not apply
+    (a captioner needs training): finsta eval --task captioning --finetune.
     """
     from finsta_cli.config import load_config
 

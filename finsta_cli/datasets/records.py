@@ -165,6 +165,15 @@ class TaskDataset:
         position = {video_id: i for i, video_id in enumerate(ordered)}
         return ordered, [position[c.video_id] for c in self.captions]
 
+    def captions_by_video(self) -> dict[str, list[str]]:
+        """Each captioned video's captions (the references of captioning), videos in dataset
+        order, captions in file order."""
+        grouped: dict[str, list[str]] = {}
+        for caption in self.captions:
+            grouped.setdefault(caption.video_id, []).append(caption.text)
+        order = {video_id: i for i, video_id in enumerate(self.videos)}
+        return dict(sorted(grouped.items(), key=lambda item: order.get(item[0], len(order))))
+
     def caption_texts(self) -> dict[str, str]:
         """Caption text by ``text_id`` (to find a hard negative's source caption)."""
         return {c.text_id: c.text for c in self.captions}

@@ -8,6 +8,7 @@ from typing import ClassVar
 
 from pydantic import Field
 
+from finsta_cli.captioning.config import CaptionHeadConfig, DecodeMethod
 from finsta_cli.captioning.metrics import CaptionBackend
 from finsta_cli.config import StageConfig
 
@@ -51,6 +52,23 @@ class EvalConfig(HostTaskConfig):
         default=False, description="videoqa/action: train the task head on train_split first"
     )
     train_split: str = "train"
+    decode: DecodeMethod = Field(
+        default="beam", description="captioning --finetune: greedy or beam-search decoding"
+    )
+    beam: int = Field(default=3, ge=1, description="captioning --finetune: the beam's size")
+    epochs: int = Field(
+        default=20, ge=1, description="captioning --finetune: the caption head's passes over "
+        "the training captions",
+    )  # fmt: skip
+    train_host: bool = Field(
+        default=False,
+        description="captioning --finetune: train the host with the head (default: the host "
+        "frozen, its features computed once)",
+    )
+    caption_head: CaptionHeadConfig = Field(
+        default_factory=CaptionHeadConfig,
+        description="captioning --finetune: the head's sizes, training and decoding",
+    )
     errors: int = Field(default=0, ge=0, description="tsg/dsg: show the N worst items")
     ignore_labels: bool = Field(
         default=False, description="dsg: match objects by their boxes alone"

@@ -46,6 +46,9 @@ def test_each_variant_runs_host_and_finsta_and_fusion_where_planned() -> None:
     # Scored with graphs: only the zero-shot evaluations, no fine-tuned task head.
     assert fusion.scored_with_graphs and not host.scored_with_graphs
     assert fusion.evaluations and all(not EVALUATIONS[name][2] for name in fusion.evaluations)
+    # Captioning (a head trained on the host's frame features): host and host+Finsta only.
+    assert EVALUATIONS["captioning-ft"] == ("captioning", "test", True)
+    assert "captioning-ft" in host.evaluations and "captioning-ft" not in fusion.evaluations
 
 
 def test_init_steps_are_refused_for_the_lite_host(runner: CliRunner, tmp_path: Path) -> None:
