@@ -390,13 +390,18 @@ def run_caption_eval(
     seed: int = 0,
     quiet: bool = False,
     video_chunk: int = VIDEO_CHUNK,
+    allow_partial: bool = False,
+    command: str = "eval",
 ) -> CaptionEvalResult:
     """Load the host of ``checkpoint`` (a host checkpoint, or a Finsta distill-mode one: its
-    host), train a caption head on ``train_split`` and caption ``split``; score the head and
-    the nearest-caption baseline with :func:`finsta_cli.captioning.metrics.score_captions`."""
+    host; ``allow_partial``: weights that fit only in part, reported), train a caption head on
+    ``train_split`` and caption ``split``; score the head and the nearest-caption baseline with
+    :func:`finsta_cli.captioning.metrics.score_captions`. The metrics carry the protocol card
+    (:func:`finsta_cli.tasks.protocol.caption_card`)."""
     from finsta_cli.captioning.metrics import resolve_backend, score_captions
-    from finsta_cli.hosts.factory import load_host
+    from finsta_cli.hosts.factory import load_host_reporting
     from finsta_cli.runtime import configure_threads, resolve_device
+    from finsta_cli.tasks.protocol import EvalRun, cached_videos, caption_card
 
     settings = settings or CaptionSettings()
     if video_chunk < 1:
@@ -408,11 +413,17 @@ def run_caption_eval(
             f"captioning trains on --train-split {train_split!r}: evaluate another --split"
         )
     backend = resolve_backend(settings.metrics_backend)  # type: ignore[arg-type]
-    configure_threads(threads)
+    thread_count = configure_threads(threads)
     resolved = resolve_device(device)
-    host = load_host(checkpoint, resolved)  # a wrong checkpoint is refused before the data
+    # a wrong checkpoint is refused before the data is read
+    host, weights = load_host_reporting(checkpoint, resolved, allow_partial=allow_partial)
     dataset = load_task_dataset(data, split=split, fmt=fmt, video_root=video_root)
     train = load_task_dataset(data, split=train_split, fmt=fmt, video_root=video_root)
+    eval_ids, train_ids = list(dataset.captions_by_video()), list(train.captions_by_video())
+    size = (host.num_frames, host.frame_size)
+    from_cache = cached_videos(dataset, eval_ids, cache, *size) + cached_videos(
+        train, train_ids, cache, *size
+    )
     run = train_and_caption(
         host, dataset, train, settings, cache=cache, quiet=quiet, seed=seed, device=resolved,
         video_chunk=video_chunk,
@@ -444,6 +455,13 @@ def run_caption_eval(
         "head": settings.head.model_dump(),
         "failed_videos": len(run.failures),
     }
+    card = EvalRun(
+        command=command, task="captioning", data=data, dataset=dataset, fmt=fmt, split=split,
+        finetune=True, train_split=train_split, checkpoint=checkpoint, weights=weights,
+        host=host, seed=seed, epochs=settings.epochs, device=resolved, threads=thread_count,
+        cache=cache, from_cache=from_cache, video_ids=[*eval_ids, *train_ids],
+    )  # fmt: skip
+    metrics["protocol"] = caption_card(card, metrics).to_json()
     predictions = [{"video_id": v, "caption": c} for v, c in run.predictions.items()]
     return CaptionEvalResult(metrics, predictions, run, settings)
 

@@ -249,7 +249,7 @@ def eval_command(
 
     payload["protocol"] = scoring_card(
         task.value, Path(payload["gold"]), Path(payload["pred"]), payload,
-        ignore_labels=resolved.ignore_labels,
+        ignore_labels=resolved.ignore_labels, dataset_format=dataset_format,
     ).to_json()  # fmt: skip
     target = out if out is not None else _default_out(pred)
     from finsta_cli.io.atomic import atomic_write_json, atomic_write_text
@@ -296,7 +296,7 @@ def _finetune_captioning(
         checkpoint, data, split=split, train_split=resolved.train_split, fmt=dataset_format,
         video_root=video_root, settings=settings, cache=resolved.cache, device=resolved.device,
         threads=resolved.threads, seed=resolved.seed, quiet=quiet,
-        video_chunk=resolved.video_chunk,
+        video_chunk=resolved.video_chunk, allow_partial=resolved.allow_partial,
     )  # fmt: skip
     write_caption_eval(result, target)
     atomic_write_text(target / "config.yaml", resolved.to_yaml())
@@ -395,15 +395,15 @@ def _eval_captioning(
         gold, "--gold GOLD (a JSONL of video_id, captions, or a dataset)", "captioning"
     )
     pred_path = _require(pred, "--pred PRED.jsonl (video_id, caption)", "captioning")
-    evaluation = evaluate_captions(
-        read_caption_gold(gold_path, split, dataset_format),
-        read_caption_predictions(pred_path),
-        backend,
-    )
+    references = read_caption_gold(gold_path, split, dataset_format)
+    evaluation = evaluate_captions(references, read_caption_predictions(pred_path), backend)
     return {
         "task": "captioning",
         **evaluation.to_json(),
+        "references": sum(len(texts) for texts in references.references.values()),
         "gold": str(gold_path),
+        "gold_file": str(references.source),
+        "gold_format": references.format,
         "split": split,
         "pred": str(pred_path),
     }

@@ -43,6 +43,9 @@ class ItemCounts(BaseModel):
         default=None, description="videos that could not be decoded: not scored"
     )
     captions: NonNegativeInt | None = Field(default=None, description="retrieval queries")
+    references: NonNegativeInt | None = Field(
+        default=None, description="captioning: the gold reference captions of the scored videos"
+    )
     hard_negatives: NonNegativeInt | None = None
     questions_mc: NonNegativeInt | None = None
     questions_open: NonNegativeInt | None = None

@@ -136,12 +136,106 @@ def eval_card(
     )
 
 
+def caption_card(run: EvalRun, metrics: Mapping[str, Any]) -> ProtocolCard:
+    """The card of ``eval --task captioning --finetune``: a caption head trained on
+    ``run.train_split``'s captions over the host's frame features, decoding ``run.split``."""
+    dataset = run.dataset
+    decode = metrics.get("decode") or {}
+    train = metrics.get("train") or {}
+    scoring = {
+        **caption_scoring(metrics),
+        "head": "a Transformer encoder-decoder over the host's frame features, trained with "
+        f"teacher forcing on {run.train_split}'s captions for {run.epochs} epochs (host "
+        f"{'trained with it' if train.get('train_host') else 'frozen'})",
+        "decoding": ", ".join(f"{k} {v}" for k, v in decode.items()),
+        "baseline": "nearest training caption: the caption of the training video whose host "
+        "video embedding is closest (cosine), scored the same way",
+    }
+    return ProtocolCard(
+        command=run.command,
+        mode="finetune",
+        task="captioning",
+        dataset=DatasetCard(
+            path=str(run.data),
+            file=str(dataset.source) if dataset.source is not None else None,
+            format=dataset.name,
+            format_detected=run.fmt == "auto",
+            split=run.split,
+            train_split=run.train_split,
+            video_root=str(dataset.video_root) if dataset.video_root is not None else None,
+        ),
+        items=ItemCounts(
+            videos=int(metrics.get("videos", 0)),
+            failed_videos=int(metrics.get("failed_videos", 0)),
+            references=sum(len(texts) for texts in dataset.captions_by_video().values()),
+        ),
+        scoring=scoring,
+        frames=FramesCard(
+            per_video=run.host.num_frames,
+            size=run.host.frame_size,
+            sampling=frame_sampling(dataset, run.host.num_frames, run.host.frame_size),
+            cache=str(run.cache) if run.cache is not None else None,
+            from_cache=run.from_cache,
+            decoded=len(run.video_ids) - run.from_cache,
+        ),
+        checkpoint=checkpoint_card(run.checkpoint, run.weights),
+        host=host_card(run.host),
+        seed=run.seed,
+        epochs=run.epochs,
+        software=software_card(),
+        runtime=RuntimeCard(device=run.device, threads=run.threads),
+    )
+
+
+# How eval --task captioning scores (captioning.metrics: coco-caption's definitions).
+CAPTION_SCORING = {
+    "pairing": "each gold video's one predicted caption is scored against all its reference "
+    "captions; a gold video without a prediction is an error, predictions for videos not in "
+    "the gold split are left out (counted: unknown_predictions), an empty one scores zero",
+    "bleu": "BLEU-1..4 over the corpus as coco-caption computes it: clipped n-gram counts "
+    "summed over videos, brevity penalty from the reference length closest to each prediction",
+    "meteor": "METEOR 1.5 (pycocoevalcap's jar), mean over videos; not reported without Java",
+    "rouge_l": "ROUGE-L: LCS F-measure (beta 1.2) against each reference, the best one kept, "
+    "mean over videos",
+    "cider": "CIDEr-D: TF-IDF weighted n-grams 1-4 (document frequencies over the gold "
+    "references), clipped, Gaussian length penalty (sigma 6), x10, mean over videos",
+    "scale": "metrics.json keeps pycocoevalcap's scale (0-1; CIDEr-D as it returns it); the "
+    "table shows x100",
+}
+
+
+def caption_scoring(metrics: Mapping[str, Any]) -> dict[str, str]:
+    """:data:`CAPTION_SCORING` with the tokenizer and route the scores came from."""
+    return {
+        **CAPTION_SCORING,
+        "tokenizer": str(metrics.get("tokenizer", "")),
+        "backend": str(metrics.get("backend", "")),
+    }
+
+
 def scoring_card(
-    task: str, gold: Path, pred: Path, metrics: Mapping[str, Any], *, ignore_labels: bool = False
+    task: str,
+    gold: Path,
+    pred: Path,
+    metrics: Mapping[str, Any],
+    *,
+    ignore_labels: bool = False,
+    dataset_format: str = "auto",
 ) -> ProtocolCard:
-    """The card of ``eval --task tsg`` or ``dsg``: predictions scored against gold (no model,
-    frames or seed: the fields that do not apply are left out)."""
-    if task == "tsg":
+    """The card of ``eval --task tsg``, ``dsg`` or ``captioning`` with ``--gold/--pred``:
+    predictions scored against gold (no model, frames or seed: the fields that do not apply are
+    left out)."""
+    if task == "captioning":
+        dataset = DatasetCard(
+            path=str(gold), file=_text(metrics.get("gold_file")),
+            format=str(metrics.get("gold_format", dataset_format)),
+            format_detected=dataset_format == "auto", split=_text(metrics.get("split")),
+        )  # fmt: skip
+        items = ItemCounts(
+            videos=int(metrics.get("videos", 0)), references=int(metrics.get("references", 0))
+        )
+        scoring = caption_scoring(metrics)
+    elif task == "tsg":
         dataset = DatasetCard(path=str(gold), format="factual", format_detected=False)
         items = ItemCounts(captions=int(metrics.get("captions", 0)))
         scoring = {

@@ -70,6 +70,12 @@ def test_metrics_file_config_and_table(runner: CliRunner, tmp_path: Path) -> Non
                             "scale"}  # fmt: skip
     assert written["videos"] == 3 and 0 < written["bleu_4"] < written["bleu_1"] < 1
     assert written["unknown_predictions"] == 0 and written["empty_predictions"] == 0
+    card = written["protocol"]
+    assert card["task"] == "captioning" and card["predictions"] == str(pred)
+    assert card["dataset"]["format"] == "jsonl" and card["items"]["videos"] == 3
+    assert card["items"]["references"] == written["references"] >= 3
+    assert "CIDEr-D" in card["scoring"]["cider"] and card["scoring"]["backend"] == "python"
+    assert "idf1" not in card["scoring"]  # not the dsg card
     config = yaml.safe_load((tmp_path / "pred.metrics.config.yaml").read_text())
     assert config["caption_metrics"] == "python"
 

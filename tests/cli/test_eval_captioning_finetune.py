@@ -55,6 +55,16 @@ def test_finetune_writes_predictions_metrics_head_and_config(
     assert head.config.width == 32 and len(vocab) == payload["train"]["vocabulary"]
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert config["epochs"] == 2 and config["caption_head"]["width"] == 32
+    # the protocol card: what was trained on what, decoded how, scored how, from which weights
+    card = written["protocol"]
+    assert card == payload["protocol"] and card["mode"] == "finetune"
+    assert card["task"] == "captioning" and card["dataset"]["train_split"] == "train"
+    assert card["items"]["videos"] == 1 and card["items"]["references"] == len(val[0]["captions"])
+    assert card["epochs"] == 2 and "beam 2" in card["scoring"]["decoding"]
+    assert card["scoring"]["backend"] == "python" and "frozen" in card["scoring"]["head"]
+    assert len(card["checkpoint"]["sha256"]) == 64
+    frames = card["frames"]
+    assert frames["from_cache"] + frames["decoded"] == len(val[:1]) + len(train)
 
 
 def test_captioning_refusals(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
