@@ -356,8 +356,10 @@ class FusionEmbedder(Embedder):
     def _parse(self, texts: Sequence[str]) -> None:
         """Parse the texts that have no entry yet (rules parser); a failure leaves None."""
         todo = [t for t in dict.fromkeys(texts) if t not in self.text_graphs]
+        if not todo:  # nothing to parse: no spaCy model looked for (--tsg may hold them all)
+            return
         kept = self._kept_parses()
-        if todo and kept is not None:
+        if kept is not None:
             if self._kept is None:
                 self._kept = kept.read()
             for text in todo:
