@@ -11,7 +11,8 @@ first N videos of the split (a folder of symbolic links with the split's file cu
 The with-graphs eval keeps its parses in the frame cache folder (``tsg-parses/``): the "with
 graphs" arm starts each time without them (first run: every statement parsed) and is followed at
 once by "with graphs, parses kept" (a second eval of the same statements, e.g. another
-checkpoint on the same split), reported apart.
+checkpoint on the same split), reported apart. The script deletes ``CACHE/tsg-parses`` before
+each of the other arms: give ``--cache`` a folder whose kept parses can go (default: a new one).
 
     python benchmarks/eval_graphs.py --checkpoint RUN/checkpoint.pt --data D/synth \\
         --split test_unseen --videos 40 --tsg D/tsg.jsonl --dsg D/dsg --rounds 2
