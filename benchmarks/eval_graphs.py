@@ -8,6 +8,12 @@ first N videos of the split (a folder of symbolic links with the split's file cu
 ``--before SRC`` adds a third arm: with graphs, run with the finsta_cli of another checkout
 (e.g. the main one), for a before / after.
 
+The with-graphs eval keeps its parses in the frame cache folder (``tsg-parses/``): the "with
+graphs" arm starts each time without them (first run: every statement parsed) and is followed at
+once by "with graphs, parses kept" (a second eval of the same statements, e.g. another
+checkpoint on the same split), reported apart. The script deletes ``CACHE/tsg-parses`` before
+each of the other arms: give ``--cache`` a folder whose kept parses can go (default: a new one).
+
     python benchmarks/eval_graphs.py --checkpoint RUN/checkpoint.pt --data D/synth \\
         --split test_unseen --videos 40 --tsg D/tsg.jsonl --dsg D/dsg --rounds 2
 """
@@ -17,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -80,20 +87,27 @@ def main() -> None:
     arms: dict[str, tuple[list[str], Path]] = {
         "host-only": (base, REPO),
         "with graphs": ([*base, *graphs], REPO),
+        "with graphs, parses kept": ([*base, *graphs], REPO),
     }
+    groups = [["host-only"], ["with graphs", "with graphs, parses kept"]]  # kept: right after
     if args.before is not None:
         arms["with graphs, before"] = ([*base, *graphs], args.before)
+        groups.append(["with graphs, before"])
     run([*base, "--out", str(work / "warm")], REPO)  # fills the frame cache
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name in arms}
     metrics: dict[str, object] = {}
+    predictions: dict[str, str] = {}  # the last round's, by arm
     for number in range(args.rounds):
-        order = list(arms) if number % 2 == 0 else list(arms)[::-1]
+        order = [n for g in (groups if number % 2 == 0 else groups[::-1]) for n in g]
         for name in order:
             command, src = arms[name]
+            if name != "with graphs, parses kept":  # every other arm parses from scratch
+                shutil.rmtree(cache / "tsg-parses", ignore_errors=True)
             out = work / f"{name.replace(' ', '-').replace(',', '')}-{number}"
             wall, cpu, summary = run([*command, "--out", str(out)], src)
             figures[name].append((wall, cpu))
             metrics[name] = {k: summary.get(k) for k in ("mc_accuracy", "open_accuracy")}
+            predictions[name] = (out / "predictions.jsonl").read_text(encoding="utf-8")
             print(f"round {number + 1}, {name}: wall {wall:.1f} s, CPU {cpu:.1f} s", flush=True)
     host = figures["host-only"]
     for name in arms:
@@ -103,6 +117,9 @@ def main() -> None:
         cpu = statistics.median(g[1] / h[1] for g, h in zip(figures[name], host, strict=True))
         print(f"{name} / host-only: wall {wall:.2f}x, CPU {cpu:.2f}x (median of rounds)")
     print("metrics:", json.dumps(metrics))
+    graph_arms = [name for name in arms if name != "host-only"]
+    same = len({json.dumps(metrics[n], sort_keys=True) + predictions[n] for n in graph_arms})
+    print("with graphs: the same metrics and predictions in every arm:", same == 1)
 
 
 if __name__ == "__main__":

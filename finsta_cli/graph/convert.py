@@ -38,7 +38,7 @@ from finsta_cli.schema import DSG, HSG, TSG, CrossModalEdge
 
 if TYPE_CHECKING:
     import torch
-    from torch_geometric.data import Data
+    from torch_geometric.data import Batch, Data
 
 NODE_TYPES: dict[str, int] = {
     "object": 0,
@@ -268,6 +268,41 @@ def tsg_to_data(
     builder = SceneGraphBuilder(node_vocab, edge_vocab)
     builder.add_tsg(tsg, options or GraphOptions())
     return builder.to_data()
+
+
+def tsg_batch(
+    tsgs: Sequence[TSG],
+    node_vocab: LabelVocab,
+    edge_vocab: LabelVocab,
+    options: GraphOptions | None = None,
+) -> Batch:
+    """TSGs as one batch of text graphs: the ``Batch.from_data_list`` of their
+    :func:`tsg_to_data` graphs (same fields, ``batch`` and ``ptr``), built at once.
+
+    One builder holds every graph's rows, so node rows and edge indices are already offset as
+    collating would offset them, and each field becomes one tensor: no ``Data`` per text.
+    """
+    import torch
+    from torch_geometric.data import Batch
+
+    builder = SceneGraphBuilder(node_vocab, edge_vocab)
+    opts = options or GraphOptions()
+    sizes = []
+    for tsg in tsgs:
+        before = builder.num_nodes
+        builder.add_tsg(tsg, opts)
+        sizes.append(builder.num_nodes - before)
+    counts = torch.tensor(sizes, dtype=torch.long)
+    ptr = torch.zeros(len(sizes) + 1, dtype=torch.long)
+    torch.cumsum(counts, dim=0, out=ptr[1:])
+    batch = Batch(
+        **builder.tensors(),
+        num_nodes=builder.num_nodes,
+        batch=torch.repeat_interleave(torch.arange(len(sizes)), counts),
+        ptr=ptr,
+    )
+    batch._num_graphs = len(sizes)
+    return batch
 
 
 def dsg_to_data(

@@ -20,6 +20,12 @@ the host embedding alone on that side; ``graphs_missing_text`` / ``graphs_missin
 them. With ``--tsg``, captions are looked up by text id; texts the evaluation makes itself (hard
 negatives, "question option" statements, action prompts) are looked up by text, and parsed when
 the file does not hold them.
+
+The parses are kept in the eval's frame cache folder (``--cache``), under
+``tsg-parses/<parser fingerprint>/``: a later eval of the same texts (another checkpoint on the
+same split) reads them instead of parsing again. The fingerprint is a hash of what a parse
+depends on beyond its text (:func:`parser_fingerprint`), so a changed parser or spaCy model
+starts a new folder; deleting ``tsg-parses`` clears them.
 """
 
 from __future__ import annotations
@@ -50,6 +56,8 @@ if TYPE_CHECKING:
 log = get_logger("eval")
 
 TEXT_MEMO_LIMIT = 200_000  # fused text embeddings kept (about 200 MB at 256 dimensions)
+PARSE_CACHE = "tsg-parses"  # the folder of kept parses, in the eval's frame cache folder
+MAX_PARSE_CHARS = 10_000  # a longer text is cut there before it is parsed
 
 
 @dataclass(frozen=True)
@@ -173,6 +181,83 @@ def recorded_dsg_frames(checkpoint: Path) -> int | None:
     return built_dsg_frames(Path(folder))
 
 
+def parser_fingerprint(spacy_model: str | None = None) -> str:
+    """What the rules parser's TSG of a text depends on beyond the text, hashed: finsta's
+    version, the code and word lists of ``finsta_cli/text`` (the rules), the conventions file,
+    spaCy's version and the English pipeline's name and version (found, not loaded)."""
+    import importlib.metadata
+
+    from finsta_cli import __version__
+    from finsta_cli.io.hashing import hash_bytes, hash_file, hash_json
+    from finsta_cli.text.conventions import conventions_path
+    from finsta_cli.text.spacy_model import resolve_spacy_model
+
+    model = resolve_spacy_model(spacy_model)
+    rules = sorted(p for p in Path(__file__).parents[1].joinpath("text").iterdir() if p.is_file())
+    conventions = conventions_path()
+    meta = model.path / "meta.json"
+    return hash_json(
+        {
+            "finsta": __version__,
+            "rules": hash_bytes(b"".join(p.name.encode() + p.read_bytes() for p in rules)),
+            "conventions": hash_file(conventions) if conventions.is_file() else None,
+            "spacy": importlib.metadata.version("spacy"),
+            "model": [model.name, model.version, hash_file(meta) if meta.is_file() else None],
+            "max_chars": MAX_PARSE_CHARS,
+        }
+    )[:16]
+
+
+class ParseCache:
+    """TSGs the rules parser made, kept by text in ``folder``: one JSONL file per batch of
+    parses (``{"text": ..., "tsg": record or null}`` lines), written whole and atomically, so
+    that evaluations running at once may share the folder. A file or line that cannot be read
+    is left out (those texts are parsed again)."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+
+    def read(self) -> dict[str, TSG | None]:
+        from finsta_cli.schema import TSG
+
+        found: dict[str, TSG | None] = {}
+        for path in sorted(self.folder.glob("*.jsonl")) if self.folder.is_dir() else []:
+            try:
+                lines = path.read_text(encoding="utf-8").splitlines()
+            except (OSError, UnicodeDecodeError):
+                continue
+            for line in lines:
+                try:
+                    entry = json.loads(line)
+                    record = entry["tsg"]
+                    tsg = None if record is None else TSG.model_validate(record)
+                    found[str(entry["text"])] = tsg
+                except (ValueError, KeyError, TypeError):  # pydantic's errors are ValueErrors
+                    log.debug("%s: an unreadable line, left out", path)
+        return found
+
+    def write(self, parsed: dict[str, TSG | None]) -> None:
+        """Keep ``parsed``; a folder that cannot be written is warned about, not fatal."""
+        from finsta_cli.io.atomic import atomic_write_text
+        from finsta_cli.io.hashing import hash_json
+
+        if not parsed:
+            return
+        lines = [
+            json.dumps(
+                {"text": text, "tsg": None if tsg is None else tsg.model_dump(mode="json")},
+                ensure_ascii=False,
+            )
+            for text, tsg in parsed.items()
+        ]
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            name = hash_json(sorted(parsed))[:16]
+            atomic_write_text(self.folder / f"{name}.jsonl", "\n".join(lines) + "\n")
+        except OSError as exc:
+            log.warning("could not keep the parses in %s (%s)", self.folder, exc)
+
+
 @dataclass
 class GraphCounts:
     """Distinct texts and videos embedded, and those that had no usable graph."""
@@ -195,7 +280,8 @@ class FusionEmbedder(Embedder):
     """Fused text and video embeddings of a fusion checkpoint (see the module docstring).
 
     ``text_graphs`` maps a text to its TSG (None: known to have none); texts it does not hold
-    are parsed on first use. ``add_videos`` gives the DSG graphs of videos (None: none);
+    are read from ``parse_cache`` (a folder; see the module docstring), else parsed on first
+    use (and kept there). ``add_videos`` gives the DSG graphs of videos (None: none);
     ``add_video_folder`` names the build-dsg folder of others, whose graphs are read a batch
     of videos at a time as they are embedded and dropped after (their region features are
     as large as the videos' frames: memory stays flat in the number of videos).
@@ -210,6 +296,7 @@ class FusionEmbedder(Embedder):
         spacy_model: str | None = None,
         text_batch: int = TEXT_BATCH,
         video_batch: int = VIDEO_BATCH,
+        parse_cache: Path | None = None,
     ) -> None:
         self.checkpoint = checkpoint
         self.model = checkpoint.model
@@ -222,12 +309,14 @@ class FusionEmbedder(Embedder):
         self.video_graphs: dict[str, Data | None] = {}
         self.video_folders: dict[str, Path] = {}
         self.lacking_features: set[str] = set()  # DSGs without the region features it needs
-        self.text_data: dict[str, Data] = {}  # converted TSGs, by text
         self.spacy_model = spacy_model
+        self.parse_cache = parse_cache
+        self._kept_folder: Path | None = None  # parse_cache / the parser's fingerprint
+        self._kept: dict[str, TSG | None] | None = None  # parse_cache's parses, read on first use
         self.text_batch = text_batch
         self.video_batch = video_batch
         self.counts = GraphCounts()
-        self.parsed = 0
+        self.parsed = 0  # texts parsed here (not read from a file or the parse cache)
         self._lemmas: Any = None  # the parser's LemmaCache, made on the first parse
         # Fused text embeddings by text: open-ended QA scores each question against every
         # candidate answer, and the same statements come back for every video that asks it.
@@ -267,6 +356,16 @@ class FusionEmbedder(Embedder):
     def _parse(self, texts: Sequence[str]) -> None:
         """Parse the texts that have no entry yet (rules parser); a failure leaves None."""
         todo = [t for t in dict.fromkeys(texts) if t not in self.text_graphs]
+        if not todo:  # nothing to parse: no spaCy model looked for (--tsg may hold them all)
+            return
+        kept = self._kept_parses()
+        if kept is not None:
+            if self._kept is None:
+                self._kept = kept.read()
+            for text in todo:
+                if text in self._kept:
+                    self.text_graphs[text] = self._kept.pop(text)
+            todo = [t for t in todo if t not in self.text_graphs]
         if not todo:
             return
         from finsta_cli.schema import TSG
@@ -281,7 +380,7 @@ class FusionEmbedder(Embedder):
             # per token (the same TSGs: tests/tasks/test_graph_eval.py).
             self._lemmas = LemmaCache(nlp, attribute_ruler=True)
         skip = self._lemmas.skipped_components if self._lemmas is not None else []
-        bounded = [bound_text(t, 10_000) for t in todo]
+        bounded = [bound_text(t, MAX_PARSE_CHARS) for t in todo]
         docs = nlp.pipe(bounded, disable=skip)
         for n, (text, fed, doc) in enumerate(zip(todo, bounded, docs, strict=True)):
             try:
@@ -291,20 +390,25 @@ class FusionEmbedder(Embedder):
                 log.warning("could not parse %r (%s): scored without its TSG", text[:60], exc)
                 self.text_graphs[text] = None
         self.parsed += len(todo)
+        if kept is not None:
+            kept.write({text: self.text_graphs[text] for text in todo})
 
-    def _tsg_data(self, text: str) -> Data | None:
-        from finsta_cli.graph import tsg_to_data
+    def _kept_parses(self) -> ParseCache | None:
+        """The parse cache of this parser (its fingerprint's folder), when there is one."""
+        if self.parse_cache is None:
+            return None
+        if self._kept_folder is None:
+            self._kept_folder = self.parse_cache / parser_fingerprint(self.spacy_model)
+        return ParseCache(self._kept_folder)
 
+    def _text_graph(self, text: str) -> TSG | None:
+        """The TSG a text is scored with (None: none, or an empty one), counted."""
         tsg = self.text_graphs.get(text)
         self.counts.texts.add(text)
         if tsg is None or not tsg.nodes:
             self.counts.texts_missing.add(text)
             return None
-        # Open-ended QA scores every candidate statement of every question: texts repeat.
-        if text not in self.text_data:
-            ckpt = self.checkpoint
-            self.text_data[text] = tsg_to_data(tsg, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
-        return self.text_data[text]
+        return tsg
 
     def _read_graphs(self, video_ids: Sequence[str]) -> dict[str, Data | None]:
         """The DSG graphs of ``video_ids`` that come from a folder (:meth:`add_video_folder`)."""
@@ -329,7 +433,7 @@ class FusionEmbedder(Embedder):
     @torch.no_grad()
     def text_embeddings(self, texts: Sequence[str]) -> Tensor:
         """(N, E) L2-normalised fused text embeddings."""
-        from torch_geometric.data import Batch
+        from finsta_cli.graph.convert import tsg_batch
 
         todo = [t for t in dict.fromkeys(texts) if t not in self.text_memo]
         if len(self.text_memo) + len(todo) > TEXT_MEMO_LIMIT:  # memory stays bounded
@@ -338,11 +442,14 @@ class FusionEmbedder(Embedder):
         for start in range(0, len(todo), self.text_batch):
             chunk = todo[start : start + self.text_batch]
             features = self.host.encode_text(chunk)
-            graphs = [self._tsg_data(text) for text in chunk]
+            graphs = [self._text_graph(text) for text in chunk]
             rows = [i for i, g in enumerate(graphs) if g is not None]
             batch = index = None
             if rows:
-                batch = Batch.from_data_list([graphs[i] for i in rows]).to(self.device)
+                ckpt = self.checkpoint
+                tsgs = [g for g in graphs if g is not None]
+                batch = tsg_batch(tsgs, ckpt.node_vocab, ckpt.edge_vocab, ckpt.options)
+                batch = batch.to(self.device)
                 index = torch.tensor(rows, device=features.embedding.device)
             fused = F.normalize(self.model.fused_text_embeddings(features, batch, index), dim=-1)
             self.text_memo.update(zip(chunk, fused.cpu(), strict=True))
@@ -527,13 +634,16 @@ def prepare_fusion_embedder(
     device: str,
     threads: int | None,
     quiet: bool,
+    cache: Path | None = None,
 ) -> FusionEmbedder:
     """The fused embeddings of ``fusion`` (loaded from ``checkpoint``) with the DSGs of
     ``video_ids`` (one list per dataset) and the caption TSGs of ``datasets``; its ``graph_origin``
-    say where the graphs come from (for metrics.json)."""
+    say where the graphs come from (for metrics.json). ``cache``: the eval's frame cache folder,
+    where the parses of texts are kept (``tsg-parses/``); None: none kept."""
     check_sources(sources)
+    parse_cache = cache / PARSE_CACHE if cache is not None else None
     texts = caption_graphs(datasets, sources.tsg) if sources.tsg is not None else None
-    embedder = FusionEmbedder(fusion, device, texts)
+    embedder = FusionEmbedder(fusion, device, texts, parse_cache=parse_cache)
     info: dict[str, Any] = {"graphs_tsg": str(sources.tsg) if sources.tsg else "parsed"}
     frames = sources.dsg_frames
     if sources.dsg is None and frames is None:

@@ -577,7 +577,7 @@ def run_host_eval(
             )
         embedder = prepare_fusion_embedder(
             checkpoint, fusion, graphs, splits, [task_video_ids(d, task) for d in splits],
-            device=resolved, threads=threads, quiet=quiet,
+            device=resolved, threads=threads, quiet=quiet, cache=cache,
         )  # fmt: skip
     scored = dataset if open_ended else dataclasses.replace(dataset, qa_open=[])
     video_ids = task_video_ids(scored, task)

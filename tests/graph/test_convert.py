@@ -16,6 +16,8 @@ from finsta_cli.graph import (
     hsg_to_data,
     tsg_to_data,
 )
+from finsta_cli.graph.convert import tsg_batch
+from finsta_cli.schema import TSG
 from tests.graph.sample import sample_dsg, sample_hsg, sample_tsg, vocabularies
 
 
@@ -74,6 +76,27 @@ def test_batching_offsets_coreference_indices() -> None:
     batch = Batch.from_data_list(graphs)
     assert batch.num_graphs == 2 and batch.num_nodes == 15
     assert batch.coref_index[:, 3].tolist() == [6, 9]  # second graph's first link, shifted by 6
+
+
+def test_tsg_batch_is_the_collated_batch_of_its_graphs() -> None:
+    """The TSGs converted at once give the fields, ``batch`` and ``ptr`` of converting each and
+    collating them, with and without adverb nodes."""
+    nodes, edges = vocabularies()
+    one = sample_tsg()
+    record = one.model_dump()
+    record["nodes"] = record["nodes"][:4]  # no "move" / "quickly": fewer rows, other offsets
+    record["edges"] = [e for e in record["edges"] if e["source"] < 4 and e["target"] < 4]
+    tsgs = [one, TSG.model_validate(record), one]
+    for options in (GraphOptions(), GraphOptions(adverb_nodes=False)):
+        got = tsg_batch(tsgs, nodes, edges, options)
+        want = Batch.from_data_list([tsg_to_data(t, nodes, edges, options) for t in tsgs])
+        keys = set(want.keys())
+        assert set(got.keys()) == keys
+        for key in keys:
+            same = torch.equal(got[key], want[key]) if torch.is_tensor(want[key]) else None
+            assert same if same is not None else got[key] == want[key], key
+        assert got.num_graphs == want.num_graphs == 3 and got.num_nodes == want.num_nodes
+        assert got.batch.tolist()[-1] == 2 and int(got.edge_index.max()) == want.num_nodes - 1
 
 
 def test_builder_indexes_labels_or_grows_its_tables() -> None:

@@ -21,6 +21,7 @@ from finsta_cli.errors import UsageError
 from finsta_cli.hosts.frames import FrameSet, load_host_frames
 from finsta_cli.tasks.embedder import encode_texts, encode_videos
 from finsta_cli.tasks.graph_eval import (
+    PARSE_CACHE,
     FusionEmbedder,
     GraphSources,
     caption_graphs,
@@ -307,3 +308,26 @@ def test_a_dsg_with_nan_features_is_scored_without_it_and_named(
     assert all(graphs[v] is not None for v in dataset.videos if v != bad)
     assert f"{dsg / (bad + '.pt')}: tensor 'features' holds 4 NaN of" in caplog.text
     assert "scored without its DSG" in caplog.text
+
+
+def test_a_second_eval_reads_the_parses_the_first_kept(
+    align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    """Without --tsg every statement is parsed; with a frame cache the parses are kept there,
+    and a second eval (here of the same checkpoint) writes no new ones and scores the same."""
+    cache = tmp_path / "frames"
+    sources = GraphSources(tmp_path / "graphs", dsg=align_set.dsg)
+    runs = []
+    kept: list[list[tuple[str, float]]] = []
+    for _ in range(2):
+        runs.append(run_host_eval(fusion_checkpoint, align_set.data, "videoqa", split="val",
+                                  cache=cache, device="cpu", threads=1, quiet=True,
+                                  graphs=sources))  # fmt: skip
+        files = sorted((cache / PARSE_CACHE).glob("*/*.jsonl"))
+        kept.append([(str(p), p.stat().st_mtime) for p in files])
+    assert kept[0] and kept[1] == kept[0]  # the second run parsed nothing: nothing new written
+    lines = sum(len(Path(name).read_text(encoding="utf-8").splitlines()) for name, _ in kept[0])
+    assert lines == runs[0].metrics["graphs_texts"] and runs[0].metrics["graphs_tsg"] == "parsed"
+    # (the protocol cards differ: the second run read its frames from the cache)
+    first, second = ({k: v for k, v in r.metrics.items() if k != "protocol"} for r in runs)
+    assert second == first and runs[1].predictions == runs[0].predictions

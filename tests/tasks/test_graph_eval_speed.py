@@ -1,6 +1,8 @@
 """``eval --with-graphs`` made faster and unchanged: the parser's fast path (spaCy's lemmatizer and
-attribute ruler memoised) gives the TSGs of the whole pipeline, and the fused text embeddings kept
-by text give the metrics and predictions of embedding every text each time it comes."""
+attribute ruler memoised) gives the TSGs of the whole pipeline; the fused text embeddings kept
+by text, and the TSGs of a chunk converted as one batch, give the metrics and predictions of
+embedding every text each time it comes with a graph converted per text; parses kept in the
+parse cache give a second run the first run's results without parsing."""
 
 # ruff: noqa: F811  (align_set is the session fixture imported from tests.align.fixtures)
 
@@ -14,10 +16,13 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from finsta_cli.datasets import load_task_dataset
+from finsta_cli.graph import tsg_to_data
 from finsta_cli.tasks.graph_eval import (
+    PARSE_CACHE,
     FusionEmbedder,
     caption_graphs,
     load_fusion_model,
+    parser_fingerprint,
     video_graphs,
 )
 from finsta_cli.tasks.host_eval import _statement, evaluate_videoqa
@@ -26,7 +31,8 @@ from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session
 
 class PreviousEmbedder(FusionEmbedder):
     """The text side as it was: each call parses its new texts with the whole spaCy pipeline
-    (``parse_doc``) and embeds every text it is given, repeats included."""
+    (``parse_doc``) and embeds every text it is given, repeats included, each TSG converted to
+    its own ``Data`` and the chunk's collated with ``Batch.from_data_list``."""
 
     def _parse(self, texts: Sequence[str]) -> None:
         from finsta_cli.text.conventions import load_conventions
@@ -48,7 +54,12 @@ class PreviousEmbedder(FusionEmbedder):
         for start in range(0, len(texts), self.text_batch):
             chunk = list(texts[start : start + self.text_batch])
             features = self.host.encode_text(chunk)
-            graphs = [self._tsg_data(text) for text in chunk]
+            vocabs = (self.checkpoint.node_vocab, self.checkpoint.edge_vocab)
+            tsgs = [self._text_graph(text) for text in chunk]
+            graphs = [
+                None if t is None else tsg_to_data(t, *vocabs, self.checkpoint.options)
+                for t in tsgs
+            ]
             rows = [i for i, g in enumerate(graphs) if g is not None]
             batch = index = None
             if rows:
@@ -60,14 +71,15 @@ class PreviousEmbedder(FusionEmbedder):
 
 
 def _embedders(
-    align_set: AlignSet, checkpoint: Path, split: str
+    align_set: AlignSet, checkpoint: Path, split: str, parse_cache: Path | None = None
 ) -> tuple[FusionEmbedder, FusionEmbedder]:
     dataset = load_task_dataset(align_set.data, split=split)
     made = []
     for kind in (FusionEmbedder, PreviousEmbedder):
         fusion = load_fusion_model(checkpoint)
         # No --tsg: every caption, option statement and candidate answer is parsed here.
-        embedder = kind(fusion, "cpu", None, text_batch=16)
+        kept = parse_cache if kind is FusionEmbedder else None
+        embedder = kind(fusion, "cpu", None, text_batch=16, parse_cache=kept)
         embedder.add_videos(video_graphs(list(dataset.videos), align_set.dsg, fusion))
         made.append(embedder)
     return made[0], made[1]
@@ -111,3 +123,32 @@ def test_videoqa_with_graphs_is_unchanged(align_set: AlignSet, fusion_checkpoint
     texts = [c.text for c in dataset.captions]
     again = texts[::-1] + texts
     assert torch.allclose(new.text_embeddings(again), previous.text_embeddings(again), atol=1e-6)
+
+
+def test_a_second_run_reads_the_kept_parses(
+    align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path
+) -> None:
+    dataset = load_task_dataset(align_set.data, split="val")
+    kept = tmp_path / PARSE_CACHE
+    first, previous = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
+    want = evaluate_videoqa(previous, dataset, cache=align_set.cache, quiet=True)
+    got = evaluate_videoqa(first, dataset, cache=align_set.cache, quiet=True)
+    assert got.metrics == want.metrics and got.predictions == want.predictions
+    assert first.parsed == len(first.text_graphs) > 20
+    folder = kept / parser_fingerprint()
+    assert folder.is_dir() and list(folder.glob("*.jsonl"))
+    second, _ = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
+    again = evaluate_videoqa(second, dataset, cache=align_set.cache, quiet=True)
+    assert second.parsed == 0  # every statement's TSG came from the first run's files
+    assert again.metrics == want.metrics and again.predictions == want.predictions
+    assert second.counts.to_json() == first.counts.to_json()
+    for text, tsg in first.text_graphs.items():
+        assert second.text_graphs[text] == tsg
+    # A damaged file is left out: its texts are parsed again, with the same results.
+    damaged = sorted(folder.glob("*.jsonl"))[0]
+    lost = len(damaged.read_text(encoding="utf-8").splitlines())
+    damaged.write_text('{"text": "half a line\n' + "not json\n", encoding="utf-8")
+    third, _ = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
+    third_result = evaluate_videoqa(third, dataset, cache=align_set.cache, quiet=True)
+    assert third.parsed == lost
+    assert third_result.metrics == want.metrics and third_result.predictions == want.predictions
