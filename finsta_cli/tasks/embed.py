@@ -247,7 +247,7 @@ def _embedder(
     ids = [v.video_id for v in inputs.videos if v.path is not None]
     return prepare_fusion_embedder(
         checkpoint, fusion, graphs, [dataset], [ids],
-        device=device, threads=config.threads, quiet=quiet,
+        device=device, threads=config.threads, quiet=quiet, cache=config.cache,
     )  # fmt: skip
 
 
