@@ -100,32 +100,15 @@ def eval_card(
 ) -> ProtocolCard:
     """The card of a retrieval, videoqa or action evaluation; ``metrics`` and ``predictions``
     are the task's (:class:`~finsta_cli.tasks.host_eval.HostEvalResult`)."""
-    dataset = run.dataset
     return ProtocolCard(
         command=run.command,
         mode=protocol_mode(run.command, run.finetune),
         task=run.task,
-        dataset=DatasetCard(
-            path=str(run.data),
-            file=str(dataset.source) if dataset.source is not None else None,
-            format=dataset.name,
-            format_detected=run.fmt == "auto",
-            split=run.split,
-            train_split=run.train_split if run.finetune else None,
-            video_root=str(dataset.video_root) if dataset.video_root is not None else None,
-            subtitles=str(run.subtitles) if run.subtitles is not None else None,
-        ),
+        dataset=_dataset_card(run),
         items=_items(run.task, metrics, len(run.video_ids), len(failures)),
         scoring=_scoring(run.task, metrics, run.finetune, run.train_split, run.epochs),
         captions_per_video=_captions_per_video(predictions) if run.task == "retrieval" else None,
-        frames=FramesCard(
-            per_video=run.host.num_frames,
-            size=run.host.frame_size,
-            sampling=frame_sampling(run.dataset, run.host.num_frames, run.host.frame_size),
-            cache=str(run.cache) if run.cache is not None else None,
-            from_cache=run.from_cache,
-            decoded=len(run.video_ids) - run.from_cache,
-        ),
+        frames=_frames_card(run),
         checkpoint=checkpoint_card(run.checkpoint, run.weights),
         host=host_card(run.host),
         graphs=_graphs(embedder_summary),
@@ -133,6 +116,32 @@ def eval_card(
         epochs=run.epochs if run.finetune else None,
         software=software_card(),
         runtime=RuntimeCard(device=run.device, threads=run.threads),
+    )
+
+
+def _dataset_card(run: EvalRun) -> DatasetCard:
+    dataset = run.dataset
+    return DatasetCard(
+        path=str(run.data),
+        file=str(dataset.source) if dataset.source is not None else None,
+        format=dataset.name,
+        format_detected=run.fmt == "auto",
+        split=run.split,
+        train_split=run.train_split if run.finetune else None,
+        video_root=str(dataset.video_root) if dataset.video_root is not None else None,
+        subtitles=str(run.subtitles) if run.subtitles is not None else None,
+    )
+
+
+def _frames_card(run: EvalRun) -> FramesCard:
+    host = run.host
+    return FramesCard(
+        per_video=host.num_frames,
+        size=host.frame_size,
+        sampling=frame_sampling(run.dataset, host.num_frames, host.frame_size),
+        cache=str(run.cache) if run.cache is not None else None,
+        from_cache=run.from_cache,
+        decoded=len(run.video_ids) - run.from_cache,
     )
 
 
@@ -155,29 +164,14 @@ def caption_card(run: EvalRun, metrics: Mapping[str, Any]) -> ProtocolCard:
         command=run.command,
         mode="finetune",
         task="captioning",
-        dataset=DatasetCard(
-            path=str(run.data),
-            file=str(dataset.source) if dataset.source is not None else None,
-            format=dataset.name,
-            format_detected=run.fmt == "auto",
-            split=run.split,
-            train_split=run.train_split,
-            video_root=str(dataset.video_root) if dataset.video_root is not None else None,
-        ),
+        dataset=_dataset_card(run),
         items=ItemCounts(
             videos=int(metrics.get("videos", 0)),
             failed_videos=int(metrics.get("failed_videos", 0)),
             references=sum(len(texts) for texts in dataset.captions_by_video().values()),
         ),
         scoring=scoring,
-        frames=FramesCard(
-            per_video=run.host.num_frames,
-            size=run.host.frame_size,
-            sampling=frame_sampling(dataset, run.host.num_frames, run.host.frame_size),
-            cache=str(run.cache) if run.cache is not None else None,
-            from_cache=run.from_cache,
-            decoded=len(run.video_ids) - run.from_cache,
-        ),
+        frames=_frames_card(run),
         checkpoint=checkpoint_card(run.checkpoint, run.weights),
         host=host_card(run.host),
         seed=run.seed,
