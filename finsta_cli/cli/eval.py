@@ -160,8 +160,8 @@ def eval_command(
         bool,
         typer.Option(
             "--train-host",
-            help="captioning --finetune: train the host with the head (default: frozen, its "
-            "features computed once). Head sizes: --set caption_head.width=...",
+            help="captioning --finetune: train the host with the head (without it the host is "
+            "frozen, its features computed once). Head sizes: --set caption_head.width=...",
         ),
     ] = False,
     with_graphs: WithGraphsOpt = False,
