@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from finsta_cli import __version__
 from finsta_cli.errors import InputError, UsageError
-from finsta_cli.io.atomic import atomic_open
+from finsta_cli.io.torchfile import save_torch_file
 
 if TYPE_CHECKING:
     import torch
@@ -47,8 +47,7 @@ def save_train_state(
         "edge_vocab": json.dumps(data.edge_vocab.to_list()),
         "host_config": json.dumps(model.host.host_config(), sort_keys=True),
     }
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 def restore_train_state(

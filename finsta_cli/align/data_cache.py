@@ -260,7 +260,7 @@ def write_cache(path: Path, data: AlignData) -> None:
     """Store ``data`` in ``path`` atomically (the layout in the module docstring)."""
     import torch
 
-    from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     captions = [c for v in data.videos for c in v.captions]
     hops = [
@@ -309,8 +309,7 @@ def write_cache(path: Path, data: AlignData) -> None:
         "ptc_negatives": table(ptc_negatives, 2),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 def read_cache(path: Path) -> AlignData:

@@ -132,7 +132,7 @@ def sequence_log_probs(head: CaptionHead, frames: Tensor, targets: list[list[int
 def save_caption_head(path: Path, head: CaptionHead, vocab: CaptionVocab, **extra: Any) -> None:
     """``path``: the head's weights, config and vocabulary (plain tensors, strings and lists:
     decoding needs nothing else), and ``extra`` (JSON-able) as ``info``."""
-    from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     payload = {
         "kind": HEAD_KIND,
@@ -145,8 +145,7 @@ def save_caption_head(path: Path, head: CaptionHead, vocab: CaptionVocab, **extr
         "state": {k: v.detach().cpu() for k, v in head.state_dict().items()},
     }
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 def load_caption_head(path: Path, device: str = "cpu") -> tuple[CaptionHead, CaptionVocab]:

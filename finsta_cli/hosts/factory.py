@@ -97,9 +97,8 @@ def load_checkpoint(path: Path, map_location: str = "cpu") -> dict[str, Any]:
 
 def save_host(path: Path, host: HostVLM, extra: dict[str, Any] | None = None) -> None:
     """Write ``host`` (state + JSON config) atomically, with ``extra`` entries beside it."""
-    import torch
 
-    from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     payload = {
         "kind": CHECKPOINT_KIND,
@@ -109,8 +108,7 @@ def save_host(path: Path, host: HostVLM, extra: dict[str, Any] | None = None) ->
         "host": {k: v.detach().cpu() for k, v in host.state_dict().items()},
         **(extra or {}),
     }
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 @dataclass(frozen=True)

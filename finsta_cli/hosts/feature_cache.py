@@ -29,11 +29,9 @@ from collections import OrderedDict
 from contextlib import suppress
 from pathlib import Path
 
-import torch
 from torch import Tensor
 
-from finsta_cli.io.atomic import atomic_open
-from finsta_cli.io.torchfile import load_torch_file
+from finsta_cli.io.torchfile import load_torch_file, save_torch_file
 
 MEMORY_ENV = "FINSTA_FEATURE_CACHE_MB"
 DISK_ENV = "FINSTA_FEATURE_DISK_CACHE_MB"
@@ -134,8 +132,7 @@ class DiskCache:
     def put(self, key: str, value: Tensor) -> None:
         path = self._path(key)
         try:
-            with atomic_open(path, "wb") as handle:
-                torch.save({"value": value.contiguous()}, handle)
+            save_torch_file(path, {"value": value.contiguous()})
             size = path.stat().st_size
         except OSError:
             return  # a cache that cannot be written (full disk, read-only) is only slower

@@ -27,9 +27,8 @@ from torch import Tensor
 
 from finsta_cli.datasets.records import Segment
 from finsta_cli.errors import FinstaError, InputError
-from finsta_cli.io.atomic import atomic_open
 from finsta_cli.io.hashing import hash_json
-from finsta_cli.io.torchfile import load_torch_file
+from finsta_cli.io.torchfile import load_torch_file, save_torch_file
 from finsta_cli.video.decode import (
     DecodeOptions,
     VideoSource,
@@ -211,8 +210,7 @@ def _host_clip(
     clip, index, length = decode_host_frames(path, num_frames, size, segment)
     if target is not None:
         target.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_open(target, "wb") as handle:
-            torch.save({"frames": clip, "indices": index, "length": length}, handle)
+        save_torch_file(target, {"frames": clip, "indices": index, "length": length})
     return clip, index, length
 
 

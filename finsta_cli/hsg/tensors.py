@@ -125,13 +125,11 @@ def hsg_tensors(hsg: HSG) -> dict[str, Any]:
 
 def write_hsg_tensors(path: Path, hsg: HSG) -> None:
     """Write :func:`hsg_tensors` of ``hsg`` to ``path`` atomically (``torch.save``)."""
-    import torch
 
-    from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     payload = hsg_tensors(hsg)
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 def tensors_file_intact(path: Path) -> bool:

@@ -1,4 +1,5 @@
-"""Reading ``torch.save`` files without running code from them: weights_only loads, clean refusals.
+"""Reading ``torch.save`` files without running code from them: weights_only loads, clean refusals;
+and writing them atomically (:func:`save_torch_file`).
 
 Every ``.pt`` file finsta reads goes through :func:`load_torch_file`: ``torch.load`` with
 ``weights_only=True``, which rebuilds tensors and plain containers and refuses any other pickled
@@ -147,3 +148,14 @@ def _starts_with_text(path: Path) -> bool:
     if len(text.encode("utf-8")) < len(head) - 3:  # only a character cut at the end may go
         return False
     return all(char.isprintable() or char in "\t\n\r" for char in text)
+
+
+def save_torch_file(path: Path, payload: Any) -> None:
+    """``torch.save`` ``payload`` to ``path`` atomically (:func:`~finsta_cli.io.atomic.atomic_open`:
+    readers see the old file or the complete new one)."""
+    import torch
+
+    from finsta_cli.io.atomic import atomic_open
+
+    with atomic_open(path, "wb") as handle:
+        torch.save(payload, handle)

@@ -329,13 +329,11 @@ def _part_path(out: Path, stem: str, item_id: str) -> Path:
 
 
 def _save_part(path: Path, payload: dict[str, Any]) -> None:
-    import torch
 
-    from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with atomic_open(path, "wb") as handle:
-        torch.save(payload, handle)
+    save_torch_file(path, payload)
 
 
 def _embed_videos(
@@ -421,6 +419,7 @@ def _assemble(
 
     from finsta_cli.io import JsonlWriter
     from finsta_cli.io.atomic import atomic_open
+    from finsta_cli.io.torchfile import save_torch_file
 
     parts: list[Tensor] = []
     tensor_path, ids_path = out / f"{stem}_embeddings.pt", out / f"{stem}_ids.jsonl"
@@ -434,8 +433,7 @@ def _assemble(
                     ids.write({"id": text_id, "text": text})
         width = parts[0].shape[1] if parts else 0
         embeddings = torch.cat(parts) if parts else torch.zeros((0, width))
-        with atomic_open(tensor_path, "wb") as handle:
-            torch.save(embeddings.float().contiguous(), handle)
+        save_torch_file(tensor_path, embeddings.float().contiguous())
         files[f"{stem}_embeddings"], files[f"{stem}_ids"] = str(tensor_path), str(ids_path)
         if npy:
             import numpy as np

@@ -91,8 +91,9 @@ def write_graph(job: AssemblyJob, settings: AssemblySettings) -> Outcome:
     reason it failed (a string, which crosses a process boundary whatever the error was)."""
     import torch
 
-    from finsta_cli.io.atomic import atomic_open, atomic_write_text
+    from finsta_cli.io.atomic import atomic_write_text
     from finsta_cli.io.finite import require_finite
+    from finsta_cli.io.torchfile import save_torch_file
     from finsta_cli.video.dsg import VideoMeta, build_dynamic_scene_graph
 
     start = time.perf_counter()
@@ -127,8 +128,7 @@ def write_graph(job: AssemblyJob, settings: AssemblySettings) -> Outcome:
             settings.feature_dim,
         )
         require_finite(tensors, str(pt_path), what="not written: tensor")
-        with atomic_open(pt_path, "wb") as handle:
-            torch.save(tensors, handle)
+        save_torch_file(pt_path, tensors)
         atomic_write_text(json_path, record.model_dump_json(indent=None) + "\n")
     except Exception as exc:
         if (full := storage_full_error(exc)) is not None:
