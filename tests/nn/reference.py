@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -194,3 +196,24 @@ def random_batch(seed: int, graphs: int, region_dim: int = 0) -> Batch:
         for _ in range(graphs)
     ]
     return Batch.from_data_list(items)
+
+
+def assert_matches(
+    model: GTrm | RGTrm,
+    reference_forward: Callable[[Any, Batch], GraphEncoderOutput],
+    batch: Batch,
+) -> None:
+    """``model`` and its reference form give the same outputs and parameter gradients on
+    ``batch`` (a loss over node and graph outputs), within float tolerance."""
+    outputs = []
+    for forward in (model, lambda data: reference_forward(model, data)):
+        model.zero_grad()
+        out = forward(batch)
+        (out.node.pow(2).sum() + out.graph.sum()).backward()
+        grads = [p.grad.clone() for p in model.parameters()]  # type: ignore[union-attr]
+        outputs.append((out.node.detach(), out.graph.detach(), grads))
+    (node, graph, grads), (ref_node, ref_graph, ref_grads) = outputs
+    assert torch.allclose(node, ref_node, atol=1e-5)
+    assert torch.allclose(graph, ref_graph, atol=1e-5)
+    for grad, ref_grad in zip(grads, ref_grads, strict=True):
+        assert torch.allclose(grad, ref_grad, atol=1e-4, rtol=1e-4)

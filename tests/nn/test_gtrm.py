@@ -47,15 +47,4 @@ def test_gtrm_matches_the_reference_in_outputs_and_gradients() -> None:
     nodes, edges = vocabularies()
     model = GTrm(len(nodes), len(edges), hidden=32, layers=2, heads=4, edge_dim=8, dropout=0.0)
     batch = reference.random_batch(seed=1, graphs=6)
-    outputs = []
-    for forward in (model, lambda data: reference.gtrm(model, data)):
-        model.zero_grad()
-        out = forward(batch)
-        (out.node.pow(2).sum() + out.graph.sum()).backward()
-        grads = [p.grad.clone() for p in model.parameters()]  # type: ignore[union-attr]
-        outputs.append((out.node.detach(), out.graph.detach(), grads))
-    (node, graph, grads), (ref_node, ref_graph, ref_grads) = outputs
-    assert torch.allclose(node, ref_node, atol=1e-5)
-    assert torch.allclose(graph, ref_graph, atol=1e-5)
-    for grad, ref_grad in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(grad, ref_grad, atol=1e-4, rtol=1e-4)
+    reference.assert_matches(model, reference.gtrm, batch)

@@ -33,18 +33,7 @@ def test_rgtrm_matches_the_reference_in_outputs_and_gradients(stgd: bool) -> Non
                   dropout=0.0, region_dim=5, stgd=stgd).train()  # fmt: skip
     batch = reference.random_batch(seed=2, graphs=8, region_dim=5)
     assert int((batch.frame >= 0).sum()) > 20 and batch.coref_index.shape[1] > 5
-    outputs = []
-    for forward in (model, lambda data: reference.rgtrm(model, data)):
-        model.zero_grad()
-        out = forward(batch)
-        (out.node.pow(2).sum() + out.graph.sum()).backward()
-        grads = [p.grad.clone() for p in model.parameters()]  # type: ignore[union-attr]
-        outputs.append((out.node.detach(), out.graph.detach(), grads))
-    (node, graph, grads), (ref_node, ref_graph, ref_grads) = outputs
-    assert torch.allclose(node, ref_node, atol=1e-5)
-    assert torch.allclose(graph, ref_graph, atol=1e-5)
-    for grad, ref_grad in zip(grads, ref_grads, strict=True):
-        assert torch.allclose(grad, ref_grad, atol=1e-4, rtol=1e-4)
+    reference.assert_matches(model, reference.rgtrm, batch)
 
 
 def test_a_coreference_link_backwards_in_time_is_refused() -> None:
