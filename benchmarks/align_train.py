@@ -8,6 +8,7 @@ Prints both and the overhead ratio finsta / host-only samples/s.
 
     python benchmarks/align_train.py --videos 24 --steps 30 --batch-size 8 --threads 2
     python benchmarks/align_train.py --host lite --no-feature-cache --steps 10 --threads 1
+    python benchmarks/align_train.py --data D --tsg T --dsg G --hsg H --device cuda --batch-size 32
 
 ``--host lite`` trains the demo's host (the shipped lite checkpoint, seqTransf: pretrained
 EfficientNet-Lite0 and MiniLM towers, frozen, under small trainable heads). Its towers' outputs
@@ -147,6 +148,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--batch-size", type=int, default=8)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--device", default="cpu", help="cpu or cuda [cpu]")
     parser.add_argument("--host", choices=("tiny", "lite"), default="tiny")
     parser.add_argument(
         "--no-feature-cache", action="store_true", help="lite: run the towers every step"
@@ -172,7 +174,7 @@ def main() -> None:
         settings: dict[str, Any] = {
             "host_options": {"frame_size": args.frame_size, "num_frames": args.num_frames},
             "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads,
-            "device": "cpu", "seed": args.seed, "checkpoint_every": args.steps,
+            "device": args.device, "seed": args.seed, "checkpoint_every": args.steps,
             "log_every": args.steps, "cache": str(root / "frame-cache"),
         }  # fmt: skip
         if args.host == "lite":
@@ -200,7 +202,7 @@ def main() -> None:
     summary = {
         "host": args.host, "feature_cache": not args.no_feature_cache,
         "steps": args.steps, "batch_size": args.batch_size, "threads": args.threads,
-        "frame_size": args.frame_size, "num_frames": args.num_frames,
+        "device": args.device, "frame_size": args.frame_size, "num_frames": args.num_frames,
         "dsg_source": args.dsg_source if args.data is None else str(args.dsg),
         "rounds": [{k: vars(v) for k, v in f.items()} for f in rounds],
         "ratio_samples_per_s": statistics.median(ratios),
@@ -217,7 +219,8 @@ def main() -> None:
         else "lite host (seqTransf checkpoint), feature caches "
         + ("off" if args.no_feature_cache else "on")
     )
-    print(f"steps {args.steps}, batch {args.batch_size}, threads {args.threads}, {host}, "
+    print(f"steps {args.steps}, batch {args.batch_size}, threads {args.threads}, "
+          f"device {args.device}, {host}, "
           f"DSGs: {summary['dsg_source']}")  # fmt: skip
     print(f"{'objective':<10} {'samples/s':>10} {'train s':>8} {'wall s':>8} {'peak RSS':>10}")
     for r, figures in enumerate(rounds):

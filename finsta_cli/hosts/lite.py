@@ -37,6 +37,7 @@ so a cached and a fresh encoding are the same numbers.
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Callable, Mapping, Sequence
 from functools import lru_cache
 from pathlib import Path
@@ -74,6 +75,7 @@ class LiteConfig(BaseModel):
     frame_size: int = Field(160, ge=32)
     image_layer: Literal["head", "block"] = "head"
     motion: bool = True
+    motion_source: Literal["pooled", "attended"] = "pooled"
     feature_dim: int = Field(256, ge=8)
     embed_dim: int = Field(256, ge=8)
     temporal_layers: int = Field(2, ge=1)
@@ -109,6 +111,20 @@ def tower_identity(*paths: Path) -> str:
         stat = path.stat()
         parts.append(_file_identity(str(path.resolve()), stat.st_size, stat.st_mtime_ns))
     return content_key(TOWER_CODE_VERSION, *parts)[:24]
+
+
+def attended_change(cells: Tensor, log_sharpness: Tensor) -> Tensor:
+    """What is where the map changed (``motion_source: attended``): for each frame after the
+    first, its cells averaged with softmax weights on how much each changed since the previous
+    frame (the change's L2 norm over its mean across the frame, times exp(``log_sharpness``)).
+    (B, T, P, C) -> (B, T - 1, C). An object that moves or appears changes its cells, so the
+    weights pick it out and the average is what it looks like: "the red cube moves, then the
+    blue ball" becomes a sequence of appearances, where the pooled difference is mostly the
+    background's (the mean of a grid barely changes when one object moves)."""
+    change = (cells[:, 1:] - cells[:, :-1]).norm(dim=-1)  # (B, T-1, P)
+    change = change / (change.mean(dim=2, keepdim=True) + 1e-6)
+    weights = torch.softmax(change * log_sharpness.exp(), dim=2)
+    return (weights.unsqueeze(-1) * cells[:, 1:]).sum(dim=2)
 
 
 def _encoder(dim: int, heads: int, layers: int, dropout: float) -> nn.TransformerEncoder:
@@ -164,6 +180,9 @@ class LiteHost(nn.Module):
         self.input_dropout = nn.Dropout(cfg.dropout)
         self.patch_projection = nn.Linear(channels, d)
         self.motion_projection = nn.Linear(channels, d, bias=False) if cfg.motion else None
+        if cfg.motion and cfg.motion_source == "attended":
+            # Log of the softmax's sharpness over relative cell changes (starts at 2e, about 5).
+            self.motion_sharpness = nn.Parameter(torch.tensor(1.0 + math.log(2.0)))
         self.patch_position = nn.Parameter(torch.zeros(1, grid * grid, d))
         self.patch_norm = nn.LayerNorm(d)
         self.frame_norm = nn.LayerNorm(d)
@@ -213,7 +232,11 @@ class LiteHost(nn.Module):
         patch = self.patch_norm(self.patch_projection(cells) + self.patch_position)
         frame = self.patch_projection(self.input_dropout(pooled))
         if self.motion_projection is not None:
-            change = torch.cat([torch.zeros_like(pooled[:, :1]), pooled[:, 1:] - pooled[:, :-1]], 1)
+            if self._config.motion_source == "attended":
+                step = attended_change(cells, self.motion_sharpness)
+            else:
+                step = pooled[:, 1:] - pooled[:, :-1]
+            change = torch.cat([torch.zeros_like(pooled[:, :1]), step], 1)
             frame = frame + self.motion_projection(self.input_dropout(change))
         frame = self.frame_norm(frame)
         if self.temporal_encoder is not None:

@@ -18,7 +18,7 @@ from finsta_cli.errors import ConfigError
 from finsta_cli.hosts import HostVLM, build_host, load_host, save_host
 from finsta_cli.hosts.efficientnet import EfficientNetLite
 from finsta_cli.hosts.feature_cache import DISK_ENV, MEMORY_ENV, feature_cache
-from finsta_cli.hosts.lite import LiteHost, load_towers
+from finsta_cli.hosts.lite import LiteHost, attended_change, load_towers
 from finsta_cli.hosts.minilm import MiniLM
 from finsta_cli.hosts.pretrained import EFFICIENTNET_ENV
 from tests.align.fixtures import AlignSet, align_set  # noqa: F401  (the session fixture)
@@ -105,10 +105,13 @@ def test_top_text_layers_train_as_copies_of_the_pretrained_ones(
     assert any(k.startswith("text_layers.0.") for k in host.state_dict())
 
 
+@pytest.mark.parametrize("motion_source", ["pooled", "attended"])
 def test_a_checkpoint_rebuilds_the_same_host(
-    towers: tuple[EfficientNetLite, MiniLM, Path, str], tmp_path: Path
+    towers: tuple[EfficientNetLite, MiniLM, Path, str], tmp_path: Path, motion_source: str
 ) -> None:
-    host = _host(towers, seed=3, temporal="seqTransf", text_train_layers=1)
+    host = _host(
+        towers, seed=3, temporal="seqTransf", text_train_layers=1, motion_source=motion_source
+    )
     path = tmp_path / "ckpt.pt"
     save_host(path, host)
     loaded = load_host(path)
@@ -119,6 +122,31 @@ def test_a_checkpoint_rebuilds_the_same_host(
             loaded.encode_video(frames).embedding, host.encode_video(frames).embedding
         )
         assert torch.equal(loaded.encode_text(TEXTS).embedding, host.encode_text(TEXTS).embedding)
+
+
+def test_attended_motion_is_what_is_where_the_map_changed(
+    towers: tuple[EfficientNetLite, MiniLM, Path, str],
+) -> None:
+    host = _host(towers, motion_source="attended")
+    assert "motion_sharpness" in dict(host.named_parameters())
+    background = torch.rand(1, 1, 4, 8).expand(1, 3, 4, 8).clone()  # (B, T, P, C), static
+    background[0, 1, 2] = 5.0  # frame 1: something appears in cell 2
+    background[0, 2, 0] = -5.0  # frame 2: something else in cell 0; cell 2 stays as it was
+    background[0, 2, 2] = 5.0
+    with torch.no_grad():
+        change = attended_change(background, host.motion_sharpness)
+    assert change.shape == (1, 2, 8)
+    assert torch.allclose(change[0, 0], background[0, 1, 2], atol=0.05)
+    # Frame 2's change is cell 0's new content: cell 2 did not change since frame 1.
+    assert torch.allclose(change[0, 1], background[0, 2, 0], atol=0.05)
+
+
+def test_an_older_checkpoint_without_motion_source_keeps_the_pooled_difference() -> None:
+    from finsta_cli.hosts.lite import parse_config
+
+    assert parse_config({"temporal": "seqTransf"}).motion_source == "pooled"
+    with pytest.raises(ConfigError):
+        parse_config({"motion_source": "cells"})
 
 
 def test_cached_and_fresh_tower_outputs_are_the_same_numbers(
