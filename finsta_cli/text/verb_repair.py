@@ -91,9 +91,10 @@ def repair_verbs(tokens: list[Tok], nouns: frozenset[str]) -> None:
                     child.head = token
     # Two passes: a verb re-read in the first may be the evidence for one before it ("the star
     # crosses ...; after that, the cylinder moves right", "moves" re-read from a noun).
+    ending_in_s = [token for token in tokens[1:] if token.lower_.endswith("s")]
     for _ in range(2):
-        for token in tokens:
-            if token.verb or token.i == 0 or not token.lower_.endswith("s"):
+        for token in ending_in_s:
+            if token.verb:
                 continue
             subject = tokens[token.i - 1]
             if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
