@@ -258,7 +258,8 @@ def _write_attributes(doc: Doc, rows: list[list[int]]) -> None:
     from spacy.attrs import LEMMA, MORPH, POS
 
     columns = [[row[_ROW.pos], row[_ROW.morph], row[_ROW.lemma]] for row in rows]
-    doc.from_array([POS, MORPH, LEMMA], numpy.array(columns, dtype="uint64"))
+    array: Any = numpy.array(columns, dtype="uint64")
+    doc.from_array([POS, MORPH, LEMMA], array)
 
 
 def _new_tokens(rows: list[list[int]], text: str) -> list[Tok]:
