@@ -60,7 +60,8 @@ class BoundedFolder:
 
     def __init__(self, folder: Path, limit_mb: float) -> None:
         self.folder = Path(folder)
-        self.limit_bytes = int(limit_mb * MIB)
+        self.limit_bytes = round(limit_mb * MIB)
+        self._warned = False  # about a write that failed
 
     @classmethod
     def from_env(cls, folder: Path, variable: str, default_mb: float) -> BoundedFolder:
@@ -141,7 +142,9 @@ class BoundedFolder:
             write(path)
             size = path.stat().st_size
         except OSError as exc:
-            log.warning("could not keep %s in the cache %s (%s)", name, self.folder, exc)
+            if not self._warned:  # once: a folder that cannot be written fails every time
+                log.warning("could not keep %s in the cache %s (%s)", name, self.folder, exc)
+                self._warned = True
             return False
         return self._count(size - before, written=path)
 
