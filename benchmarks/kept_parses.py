@@ -87,7 +87,8 @@ def main() -> int:
     print(f"{len(texts)} texts in {files} files; CPU s per read (median of {args.rounds} rounds):")
     print(f"  now (JSON, one pydantic call per file): {statistics.median(now_cpu):.3f}")
     print(f"  earlier (JSONL, a line at a time):      {statistics.median(earlier_cpu):.3f}")
-    print(f"earlier / now: {statistics.median(ratios):.2f} (rounds {[round(r, 2) for r in ratios]})")
+    rounds = [round(r, 2) for r in ratios]
+    print(f"earlier / now: {statistics.median(ratios):.2f} (rounds {rounds})")
     return 0
 
 

@@ -2,8 +2,8 @@
 
     .venv/bin/python benchmarks/parse_rules.py --captions 20000 --synth SYNTH [--before CHECKOUT]
 
-The captions are the first N/2 of FACTUAL random/train (../shared/benchmarks) and N/2 synth
-captions (``--synth``: a ``finsta synth`` folder; without it, all FACTUAL). Each arm is a
+The captions are up to N/2 synth captions (``--synth``: a ``finsta synth`` folder, its videos
+in order) and FACTUAL random/train's first ones for the rest (../shared/benchmarks). Each arm is a
 worker process with its checkout's ``finsta_cli`` first on ``sys.path``: it parses the captions
 with spaCy once, as parse-text runs it (``nlp.pipe`` without the lemmatizer and attribute
 ruler, whose outputs :class:`LemmaCache` supplies), untimed, then on each round turns fresh
@@ -36,7 +36,8 @@ REPO = Path(__file__).resolve().parent.parent
 TRAIN = REPO.parent / "shared/benchmarks/factual_tsg/data/factual_sg/random/train.csv"
 
 
-def load_captions(train: Path, synth: Path | None, count: int) -> list[str]:
+def load_captions(train: Path, synth: Path | None, count: int) -> tuple[list[str], int]:
+    """N captions, up to N/2 of them synth ones (after the FACTUAL ones), and how many are."""
     synth_captions: list[str] = []
     if synth is not None:
         for path in sorted((synth / "annotations").glob("*.json")):
@@ -49,7 +50,7 @@ def load_captions(train: Path, synth: Path | None, count: int) -> list[str]:
         rows = csv.DictReader(handle)
         real = [row["caption"] for row in itertools.islice(rows, count - len(synth_captions))]
     # One caption per line: newlines inside a caption would split it.
-    return [" ".join(caption.split()) for caption in real + synth_captions]
+    return [" ".join(caption.split()) for caption in real + synth_captions], len(synth_captions)
 
 
 def worker(captions_file: Path, records_file: Path) -> int:
@@ -146,7 +147,7 @@ def main() -> int:
     if not args.train.is_file():
         print(f"skipped: {args.train} is not present", file=sys.stderr)
         return 0
-    captions = load_captions(args.train, args.synth, args.captions)
+    captions, synth_count = load_captions(args.train, args.synth, args.captions)
     with tempfile.TemporaryDirectory(prefix="finsta-parse-rules-") as folder:
         tmp = Path(folder)
         source = tmp / "captions.txt"
@@ -172,6 +173,7 @@ def main() -> int:
     count = len(captions)
     figures: dict[str, Any] = {
         "captions": count,
+        "synth_captions": synth_count,
         "rounds": args.rounds,
         "records_sha256": digests,
         "records_different": different,
@@ -192,7 +194,8 @@ def main() -> int:
     if args.json:
         print(json.dumps(figures, indent=2))
     else:
-        print(f"captions: {count} ({'half synth, ' if args.synth else ''}FACTUAL random/train)")
+        real = count - synth_count
+        print(f"captions: {count} ({synth_count} synth, {real} FACTUAL random/train)")
         for arm in arms:
             rounds = ", ".join(f"{v:.3f}" for v in figures[f"{arm.name}_ms_per_caption_cpu"])
             print(
