@@ -32,8 +32,10 @@ clears them.
 
 from __future__ import annotations
 
+import gc
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
@@ -265,6 +267,18 @@ class ParseCache:
         self.folder.write_bytes(name, kept.model_dump_json().encode("utf-8"))
 
 
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector off for the block (as it was after)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 @dataclass
 class GraphCounts:
     """Distinct texts and videos embedded, and those that had no usable graph."""
@@ -365,6 +379,13 @@ class FusionEmbedder(Embedder):
         todo = [t for t in dict.fromkeys(texts) if t not in self.text_graphs]
         if not todo:  # nothing to parse: no spaCy model looked for (--tsg may hold them all)
             return
+        # Reading and parsing make many small objects and no garbage cycles to speak of; the
+        # cyclic collector would scan torch's and spaCy's objects again and again meanwhile
+        # (the kept parses of 30 videos read in 1.0 s with it running, 0.3 s without).
+        with collector_paused():
+            self._parse_new(todo)
+
+    def _parse_new(self, todo: list[str]) -> None:
         kept = self._kept_parses()
         if kept is not None:
             if self._kept is None:
