@@ -95,9 +95,8 @@ def main() -> int:
     print(f"{len(texts)} texts in {files} files; CPU s per read (median of {args.rounds} rounds):")
     print(f"  now (JSON, collector paused):      {statistics.median(now_cpu):.3f}")
     print(f"  earlier (JSONL, a line at a time): {statistics.median(earlier_cpu):.3f}")
-    print(
-        f"  JSON, collector on:                {statistics.median(cpu_of['json, collector on']):.3f}"
-    )
+    json_on = statistics.median(cpu_of["json, collector on"])
+    print(f"  JSON, collector on:                {json_on:.3f}")
     rounds = [round(r, 2) for r in ratios]
     print(f"earlier / now: {statistics.median(ratios):.2f} (rounds {rounds})")
     return 0
