@@ -80,8 +80,6 @@ class LemmaCache:
         self.memo: dict[tuple[int, int, int], str] = {}
         self.ruler: Any = None
         self.attributes: dict[tuple[int, int, int], tuple[int, ...]] = {}
-        # The same by the token's own (lowercase form, tag, dependency): no key to work out.
-        self.seen: dict[tuple[int, int, int], tuple[int, ...]] = {}
         # Words (lowercase) and dependencies one of whose tokens a multi-word pattern needs.
         self.trigger_words: set[int] = set()
         self.trigger_deps: set[int] = set()
@@ -156,13 +154,8 @@ class LemmaCache:
         tested_words, tested_deps = self.tested_words, self.tested_deps
         untested = self.untested_words
         pos_at, morph_at, lemma_at = _ROW.pos, _ROW.morph, _ROW.lemma
-        seen = self.seen
         for row in rows:
             lower, tag, dep = row[lower_at], row[tag_at], row[dep_at]
-            found = seen.get((lower, tag, dep))
-            if found is not None:
-                row[pos_at], row[morph_at], row[lemma_at] = found
-                continue
             if lower not in untested and lower not in tested_words:
                 word = doc.vocab.strings[lower]
                 if any(pattern.search(word) for pattern in self.word_patterns):
@@ -177,8 +170,6 @@ class LemmaCache:
             found = memo.get(key)
             if found is None:
                 found = memo[key] = self._rule(doc, key)
-            # A word is sorted into tested or untested once: its key never changes.
-            seen[lower, tag, dep] = found
             row[pos_at], row[morph_at], row[lemma_at] = found
         return True
 
