@@ -5,8 +5,8 @@ cache and threads; a first host-only run (not timed) fills the frame cache. Roun
 which arm runs first. Prints each run's wall and CPU seconds (the child's own rusage: user +
 system) and the median ratio with graphs / host-only of both. ``--videos N`` evaluates the
 first N videos of the split (a folder of symbolic links with the split's file cut to N lines).
-``--before SRC`` adds a third arm: with graphs, run with the finsta_cli of another checkout
-(e.g. the main one), for a before / after.
+``--before SRC`` adds the two with-graphs arms (first run, parses kept) run with the finsta_cli
+of another checkout (e.g. the main one), for a before / after.
 
 The with-graphs eval keeps its parses in the frame cache folder (``tsg-parses/``): the "with
 graphs" arm starts each time without them (first run: every statement parsed) and is followed at
@@ -92,7 +92,8 @@ def main() -> None:
     groups = [["host-only"], ["with graphs", "with graphs, parses kept"]]  # kept: right after
     if args.before is not None:
         arms["with graphs, before"] = ([*base, *graphs], args.before)
-        groups.append(["with graphs, before"])
+        arms["with graphs, parses kept, before"] = ([*base, *graphs], args.before)
+        groups.append(["with graphs, before", "with graphs, parses kept, before"])
     run([*base, "--out", str(work / "warm")], REPO)  # fills the frame cache
     figures: dict[str, list[tuple[float, float]]] = {name: [] for name in arms}
     metrics: dict[str, object] = {}
@@ -101,7 +102,7 @@ def main() -> None:
         order = [n for g in (groups if number % 2 == 0 else groups[::-1]) for n in g]
         for name in order:
             command, src = arms[name]
-            if name != "with graphs, parses kept":  # every other arm parses from scratch
+            if not name.startswith("with graphs, parses kept"):  # the others parse anew
                 shutil.rmtree(cache / "tsg-parses", ignore_errors=True)
             out = work / f"{name.replace(' ', '-').replace(',', '')}-{number}"
             wall, cpu, summary = run([*command, "--out", str(out)], src)

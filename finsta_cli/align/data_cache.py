@@ -17,6 +17,10 @@ is read or would be read (the TSG file, each video's DSG ``.json`` and ``.pt``, 
 an input gives another key: the old file is simply not read again. Files are written atomically
 (:func:`finsta_cli.io.atomic.atomic_open`), so concurrent runs each see a whole file or none, and
 two runs of one key write the same content. A file that cannot be read is rebuilt.
+
+The folder is a :class:`~finsta_cli.io.bounded_folder.BoundedFolder` bounded by
+``$FINSTA_GRAPH_CACHE_MB`` (default 4096; 0: no cache, the graphs are built on every run): past
+the bound the least recently used cache files are removed.
 """
 
 from __future__ import annotations
@@ -30,6 +34,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from finsta_cli.errors import InputError
+from finsta_cli.io.bounded_folder import BoundedFolder
 from finsta_cli.io.hashing import hash_json
 from finsta_cli.io.paths import safe_name
 
@@ -45,6 +50,8 @@ log = logging.getLogger(__name__)
 CACHE_FORMAT = "finsta-align-graphs"
 # Bump when build_align_data's output changes for the same inputs (graph layout, anchors).
 CACHE_VERSION = 1
+CACHE_MB_ENV = "FINSTA_GRAPH_CACHE_MB"  # the folder's bound in MB (0: no cache)
+DEFAULT_CACHE_MB = 4096
 
 
 def _stat(path: Path) -> list[Any] | None:
@@ -142,12 +149,15 @@ def cached_align_data(
         vocab=None,
     )
     key = cache_key(entries, tsg_file=tsg_file, dsg_dir=dsg_dir, hsg_dir=hsg_dir, settings=settings)
-    path = cache_dir / f"{key}.pt"
-    if path.is_file():
+    folder = BoundedFolder.from_env(cache_dir, CACHE_MB_ENV, DEFAULT_CACHE_MB)
+    name = f"{key}.pt"
+    path = folder.use(name)
+    if path is not None:
         try:
             return read_cache(path), True
         except InputError as exc:
             log.warning("%s; building the graphs again", exc.message)
+            folder.discard(name)
     data = build_align_data(
         entries,
         tsg_file=tsg_file,
@@ -159,7 +169,7 @@ def cached_align_data(
         text_negatives=text_negatives,
         negative_graphs=negative_graphs,
     )
-    write_cache(path, data)
+    folder.store(name, lambda target: write_cache(target, data))
     return data, False
 
 

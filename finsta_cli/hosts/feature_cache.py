@@ -18,19 +18,19 @@ each input's tower output once and looks it up afterwards.
   tensors only); a damaged or refused file counts as a miss and is rewritten. Bounded by
   ``$FINSTA_FEATURE_DISK_CACHE_MB`` (default 8192 MiB; 0 turns it off): past it the least
   recently used files (modification time, refreshed on every hit) are removed until 80 % of the
-  bound is left. Removing the folder is always safe.
+  bound is left (:class:`~finsta_cli.io.bounded_folder.BoundedFolder`, whose size ledger the
+  processes sharing the folder update together). Removing the folder is always safe.
 """
 
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import OrderedDict
-from contextlib import suppress
 from pathlib import Path
 
 from torch import Tensor
 
+from finsta_cli.io.bounded_folder import MIB, BoundedFolder, megabytes_from_env
 from finsta_cli.io.torchfile import load_torch_file, save_torch_file
 
 MEMORY_ENV = "FINSTA_FEATURE_CACHE_MB"
@@ -38,17 +38,10 @@ DISK_ENV = "FINSTA_FEATURE_DISK_CACHE_MB"
 DEFAULT_MEMORY_MB = 2048
 DEFAULT_DISK_MB = 8192
 DISK_FOLDER = "features"
-_MIB = 1 << 20
 
 
 def _megabytes(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default * _MIB
-    try:
-        return max(0, int(float(raw) * _MIB))
-    except ValueError:
-        return default * _MIB
+    return int(megabytes_from_env(name, default) * MIB)
 
 
 def content_key(*parts: str | bytes | Tensor) -> str:
@@ -106,68 +99,33 @@ class MemoryCache:
 
 
 class DiskCache:
-    """Tensors as files ``<folder>/<key[:2]>/<key>.pt``, bounded by their total size."""
+    """Tensors as files ``<folder>/<key[:2]>/<key>.pt``, bounded by their total size (a
+    :class:`~finsta_cli.io.bounded_folder.BoundedFolder`)."""
 
     def __init__(self, folder: Path, max_bytes: int) -> None:
         self.folder = folder
         self.max_bytes = max_bytes
-        self._total: int | None = None  # scanned on the first write
+        self.files = BoundedFolder(folder, max_bytes / MIB)
 
-    def _path(self, key: str) -> Path:
-        return self.folder / key[:2] / f"{key}.pt"
+    @staticmethod
+    def _name(key: str) -> str:
+        return f"{key[:2]}/{key}.pt"
 
     def get(self, key: str) -> Tensor | None:
-        path = self._path(key)
+        path = self.files.use(self._name(key))  # recently used: pruned last
+        if path is None:
+            return None
         try:
             payload = load_torch_file(path, unreadable="not a feature cache entry")
             value = payload["value"]
-        except Exception:  # absent, damaged, refused, foreign or removed meanwhile: a miss
+        except Exception:  # damaged, refused, foreign or removed meanwhile: a miss
             return None
-        if not isinstance(value, Tensor):
-            return None
-        with suppress(OSError):
-            os.utime(path)  # recently used: pruned last
-        return value
+        return value if isinstance(value, Tensor) else None
 
     def put(self, key: str, value: Tensor) -> None:
-        path = self._path(key)
-        try:
-            save_torch_file(path, {"value": value.contiguous()})
-            size = path.stat().st_size
-        except OSError:
-            return  # a cache that cannot be written (full disk, read-only) is only slower
-        if self._total is None:
-            self._total = sum(size for _, size, _ in self._files())
-        else:
-            self._total += size
-        if self._total > self.max_bytes:
-            self._prune()
-
-    def _files(self) -> list[tuple[Path, int, float]]:
-        found: list[tuple[Path, int, float]] = []
-        if not self.folder.is_dir():
-            return found
-        for sub in self.folder.iterdir():
-            if not sub.is_dir():
-                continue
-            for entry in os.scandir(sub):
-                if entry.name.endswith(".pt") and not entry.name.startswith("."):
-                    with suppress(OSError):
-                        stat = entry.stat()
-                        found.append((Path(entry.path), stat.st_size, stat.st_mtime))
-        return found
-
-    def _prune(self) -> None:
-        files = sorted(self._files(), key=lambda item: item[2])
-        total = sum(size for _, size, _ in files)
-        target = int(self.max_bytes * 0.8)
-        for path, size, _ in files:
-            if total <= target:
-                break
-            with suppress(OSError):
-                path.unlink()
-                total -= size
-        self._total = total
+        # A cache that cannot be written (full disk, read-only) is only slower.
+        payload = {"value": value.contiguous()}
+        self.files.store(self._name(key), lambda path: save_torch_file(path, payload))
 
 
 class FeatureCache:

@@ -73,9 +73,14 @@ def repair_clauses(tokens: list[Tok], nouns: frozenset[str]) -> None:
     for token in tokens:
         if token.tag_ == "VBG":
             _action_given_to_a_video(tokens, token)
-    if sum(token.dep_ == "nsubj" for token in tokens) > 1:
+    # Only a word that heads two subjects can qualify; the rule moves subjects only to words
+    # before the one it mends, so the heads found now are all it can act on.
+    subject_heads = [token.head for token in tokens if token.dep_ == "nsubj"]
+    if len(subject_heads) > 1:
+        shared = [head for n, head in enumerate(subject_heads) if head in subject_heads[:n]]
         for token in tokens:
-            _second_subject_after_with(tokens, token)
+            if token in shared:
+                _second_subject_after_with(tokens, token)
     for token in tokens:
         if token.dep_ == "prep":
             _topic_read_on_a_place(tokens, token)

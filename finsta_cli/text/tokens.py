@@ -137,34 +137,56 @@ class LemmaCache:
             lemma = self.memo[key] = str(self.lemmatizer.lemmatize(doc[i])[0])
         return lemma
 
-    def annotate(self, doc: Doc) -> None:
-        """Write the attribute ruler's POS, morphology and lemmas into a Doc parsed without it."""
-        import numpy
-        from spacy.attrs import DEP, IS_SPACE, LEMMA, LOWER, MORPH, POS, TAG
+    def annotate_rows(self, doc: Doc, rows: list[list[int]]) -> bool:
+        """The attribute ruler's POS, morphology and lemma written into ``rows`` (a Doc parsed
+        without it, read by :func:`copy_tokens`: columns :data:`_ROW`), the Doc left alone.
 
-        rows = doc.to_array([LOWER, TAG, DEP, IS_SPACE]).tolist()
+        False when the Doc needs the ruler itself (a space token, or a word or dependency a
+        multi-word pattern reads): then the ruler has annotated the Doc, and the rows are stale.
+        """
         memo = self.attributes
         words, deps = self.trigger_words, self.trigger_deps
-        if any(space or lower in words or dep in deps for lower, _, dep, space in rows):
+        space = _ROW.is_space
+        lower_at, tag_at, dep_at = _ROW.lower, _ROW.tag, _ROW.dep
+        if any(row[space] or row[lower_at] in words or row[dep_at] in deps for row in rows):
             self.ruler(doc)  # a pattern may read the neighbours: no memo from this Doc
-            return
+            return False
         tested_words, tested_deps = self.tested_words, self.tested_deps
         untested = self.untested_words
-        values = []
-        for lower, tag, dep, _ in rows:
+        pos_at, morph_at, lemma_at = _ROW.pos, _ROW.morph, _ROW.lemma
+        for row in rows:
+            lower, tag, dep = row[lower_at], row[tag_at], row[dep_at]
             if lower not in untested and lower not in tested_words:
                 word = doc.vocab.strings[lower]
                 if any(pattern.search(word) for pattern in self.word_patterns):
                     tested_words.add(lower)
                 else:
                     untested.add(lower)
-            key = (lower if lower in tested_words else -1, tag, dep if dep in tested_deps else -1)
+            key = (
+                lower if lower in tested_words else -1,
+                tag,
+                dep if dep in tested_deps else -1,
+            )
             found = memo.get(key)
             if found is None:
                 found = memo[key] = self._rule(doc, key)
-            values.append(found)
-        array: Any = numpy.array(values, dtype="uint64")
-        doc.from_array([POS, MORPH, LEMMA], array)
+            row[pos_at], row[morph_at], row[lemma_at] = found
+        return True
+
+    def missing_lemma(self, doc: Doc, rows: list[list[int]], i: int) -> str:
+        """The lemma of token ``i`` whose (word, POS, morphology) the memo has not seen: the
+        lemmatizer reads them from the Doc, so attributes kept only in ``rows`` are written in
+        first (once per Doc)."""
+        if not doc.has_annotation("POS"):
+            _write_attributes(doc, rows)
+        row = rows[i]
+        return self.lemma(doc, i, (row[_ROW.orth], row[_ROW.pos], row[_ROW.morph]))
+
+    def annotate(self, doc: Doc) -> None:
+        """Write the attribute ruler's POS, morphology and lemmas into a Doc parsed without it."""
+        rows: list[list[int]] = doc.to_array(_attrs()).tolist()
+        if self.annotate_rows(doc, rows):
+            _write_attributes(doc, rows)
 
     def _rule(self, doc: Doc, key: tuple[int, int, int]) -> tuple[int, ...]:
         """What the ruler writes for a token with this key: its single-token patterns read
@@ -196,19 +218,24 @@ def _pattern_values(value: Any) -> list[str] | None:
     return None
 
 
-def copy_tokens(doc: Doc, text: str, lemmas: LemmaCache | None = None) -> list[Tok]:
-    """The Doc's tokens as :class:`Tok`, read in one ``to_array`` call.
+class _Columns:
+    """Where each attribute sits in a row of :func:`copy_tokens`' ``Doc.to_array`` call."""
 
-    With ``lemmas``, tokens without a lemma (the Doc came from a pipeline run without its
-    lemmatizer) get theirs from the cache, and a Doc parsed without the attribute ruler gets
-    its attributes from it first (``LemmaCache(nlp, attribute_ruler=True)``).
-    """
+    lower, lemma, pos, tag, dep, head, idx, length, is_punct, orth, morph, is_space = range(12)
+
+
+_ROW = _Columns()
+
+
+def _attrs() -> list[int | str]:
+    """The attribute ids of :func:`copy_tokens`' rows (:data:`_ROW`); imports spaCy once."""
     if not _ATTRS:
         from spacy.attrs import (
             DEP,
             HEAD,
             IDX,
             IS_PUNCT,
+            IS_SPACE,
             LEMMA,
             LENGTH,
             LOWER,
@@ -218,30 +245,69 @@ def copy_tokens(doc: Doc, text: str, lemmas: LemmaCache | None = None) -> list[T
             TAG,
         )
 
-        _ATTRS.extend([LOWER, LEMMA, POS, TAG, DEP, HEAD, IDX, LENGTH, IS_PUNCT, ORTH, MORPH])
+        _ATTRS.extend(
+            [LOWER, LEMMA, POS, TAG, DEP, HEAD, IDX, LENGTH, IS_PUNCT, ORTH, MORPH, IS_SPACE]
+        )
+    return _ATTRS
+
+
+def _write_attributes(doc: Doc, rows: list[list[int]]) -> None:
+    """The POS, morphology and lemma columns of ``rows`` written into the Doc."""
+    import numpy
+    from spacy.attrs import LEMMA, MORPH, POS
+
+    columns = [[row[_ROW.pos], row[_ROW.morph], row[_ROW.lemma]] for row in rows]
+    array: Any = numpy.array(columns, dtype="uint64")
+    doc.from_array([POS, MORPH, LEMMA], array)
+
+
+def _new_tokens(rows: list[list[int]], text: str) -> list[Tok]:
+    known = _STRINGS
+    return [
+        Tok(i, text[row[6] : row[6] + row[7]], row[6], known[row[0]], known[row[1]],
+             known[row[2]], known[row[3]], known[row[4]])
+        for i, row in enumerate(rows)
+    ]  # fmt: skip
+
+
+def copy_tokens(doc: Doc, text: str, lemmas: LemmaCache | None = None) -> list[Tok]:
+    """The Doc's tokens as :class:`Tok`, read in one ``to_array`` call.
+
+    With ``lemmas``, tokens without a lemma (the Doc came from a pipeline run without its
+    lemmatizer) get theirs from the cache, and a Doc parsed without the attribute ruler gets
+    its attributes from it first (``LemmaCache(nlp, attribute_ruler=True)``), in the rows read
+    here: the Doc itself is written to only when a lemma is new to the cache.
+    """
+    attrs = _attrs()
     if not len(doc):
         return []
-    if lemmas is not None and lemmas.ruler is not None and not doc.has_annotation("POS"):
-        lemmas.annotate(doc)
-    rows = doc.to_array(_ATTRS if lemmas is not None else _ATTRS[:9]).tolist()
-    known = _STRINGS
+    rows: list[list[int]] = doc.to_array(attrs if lemmas is not None else attrs[:9]).tolist()
+    if (
+        lemmas is not None
+        and lemmas.ruler is not None
+        and not any(row[2] for row in rows)  # no POS: parsed without the ruler
+        and not lemmas.annotate_rows(doc, rows)
+    ):
+        rows = doc.to_array(attrs).tolist()  # the ruler ran on the Doc itself
     try:
-        tokens = [
-            Tok(i, text[row[6] : row[6] + row[7]], row[6], known[row[0]], known[row[1]],
-                 known[row[2]], known[row[3]], known[row[4]])
-            for i, row in enumerate(rows)
-        ]  # fmt: skip
+        tokens = _new_tokens(rows, text)
     except KeyError:  # strings not seen before: look them up once
         strings = doc.vocab.strings
+        known = _STRINGS
         known.update((key, strings[key]) for row in rows for key in row[:5] if key not in known)
-        return copy_tokens(doc, text, lemmas)
+        tokens = _new_tokens(rows, text)
+    memo = lemmas.memo if lemmas is not None else None
     for token, row in zip(tokens, rows, strict=True):
         head = row[5]  # HEAD: an offset, wrapped to unsigned
         token.head = tokens[token.i + (head - _WRAP if head >= _WRAP >> 1 else head)]
         if row[8]:
             token.is_punct = True
-        if lemmas is not None and not row[1]:
-            token.lemma_ = lemmas.lemma(doc, token.i, (row[9], row[2], row[10]))
+        if memo is not None and not row[1]:
+            lemma = memo.get((row[9], row[2], row[10]))
+            if lemma is None:
+                assert lemmas is not None
+                lemma = lemmas.missing_lemma(doc, rows, token.i)
+            token.lemma_ = lemma
     return tokens
 
 

@@ -91,9 +91,10 @@ def repair_verbs(tokens: list[Tok], nouns: frozenset[str]) -> None:
                     child.head = token
     # Two passes: a verb re-read in the first may be the evidence for one before it ("the star
     # crosses ...; after that, the cylinder moves right", "moves" re-read from a noun).
+    ending_in_s = [token for token in tokens[1:] if token.lower_.endswith("s")]
     for _ in range(2):
-        for token in tokens:
-            if token.verb or token.i == 0 or not token.lower_.endswith("s"):
+        for token in ending_in_s:
+            if token.verb:
                 continue
             subject = tokens[token.i - 1]
             if subject.head is not token or subject.pos_ not in ("NOUN", "PROPN"):
@@ -115,13 +116,18 @@ def repair_verbs(tokens: list[Tok], nouns: frozenset[str]) -> None:
                     continue
             _reread_as_verb(tokens, token, subject, lemma)
     _repair_gerunds(tokens, nouns)
+    # The checks in front of each call are the first test of the function called, which
+    # leaves the tested token's own attributes alone (the rules run on every caption).
     for token in tokens:
-        _subject_from_preposition(tokens, token)
-        _split_clauses(tokens, token)
+        if token.pos_ == "VERB":
+            _subject_from_preposition(tokens, token)
+            _split_clauses(tokens, token)
     for token in tokens:
-        _plural_subject_verb(tokens, token, verbs)
+        if token.tag_ == "NN":
+            _plural_subject_verb(tokens, token, verbs)
     for token in tokens:
-        _verb_read_as_conjoined_object(tokens, token, nouns)
+        if token.tag_ == "NNS" and token.dep_ == "conj":
+            _verb_read_as_conjoined_object(tokens, token, nouns)
     repair_clauses(tokens, nouns)
     for token in tokens:
         if token.pos_ == "VERB" and token.i + 1 < len(tokens):
@@ -142,6 +148,8 @@ def _repair_gerunds(tokens: list[Tok], nouns: frozenset[str]) -> None:
       hat on and dancing"): a verb joined to the verb before it, or to the noun it describes.
     """
     for token in tokens:
+        if token.tag_ not in ("NN", "NNP", "VBG"):
+            continue  # neither test below can hold (gerund_lemma reads nouns only)
         lemma = gerund_lemma(token, nouns) if token.dep_ != "conj" else None
         if (
             lemma is None
@@ -219,7 +227,9 @@ def _repair_gerunds(tokens: list[Tok], nouns: frozenset[str]) -> None:
             as_gerund_verb(token, lemma)
             compound.dep_ = "nsubj"
     for token in tokens:
-        lemma = gerund_lemma(token, nouns) if token.dep_ == "conj" else None
+        if token.dep_ != "conj":
+            continue
+        lemma = gerund_lemma(token, nouns)
         if lemma is None or token.head.verb or token.head.pos_ == "VERB":
             if lemma is not None:
                 as_gerund_verb(token, lemma)  # "laughing and dancing"

@@ -172,6 +172,28 @@ def test_a_damaged_cache_file_is_rebuilt(
     assert cached_align_data(cache, _videos(align_set), **sources, options=GraphOptions())[1]
 
 
+def test_the_graph_cache_keeps_its_bound_and_zero_turns_it_off(
+    align_set: AlignSet, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources = {"tsg_file": align_set.tsg, "dsg_dir": align_set.dsg, "hsg_dir": align_set.hsg}
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("FINSTA_GRAPH_CACHE_MB", "0")
+    _, hit = cached_align_data(cache, _videos(align_set), **sources, options=GraphOptions())
+    assert not hit and not cache.exists()  # off: nothing written, nothing read
+    monkeypatch.delenv("FINSTA_GRAPH_CACHE_MB")
+    expected, _ = cached_align_data(cache, _videos(align_set), **sources, options=GraphOptions())
+    (first,) = cache.glob("*.pt")
+    # A bound that holds one file: a second key's file takes the older one's place.
+    monkeypatch.setenv("FINSTA_GRAPH_CACHE_MB", str(1.5 * first.stat().st_size / (1 << 20)))
+    options = GraphOptions(temporal_coref=False)
+    assert not cached_align_data(cache, _videos(align_set), **sources, options=options)[1]
+    (second,) = cache.glob("*.pt")
+    assert second != first
+    data, hit = cached_align_data(cache, _videos(align_set), **sources, options=GraphOptions())
+    assert not hit and [p.name for p in cache.glob("*.pt")] == [first.name]
+    assert_same_data(data, expected)
+
+
 def test_align_train_losses_are_the_same_with_the_graphs_read_back(
     runner: CliRunner, align_set: AlignSet, tmp_path: Path
 ) -> None:
@@ -188,8 +210,8 @@ def test_align_train_losses_are_the_same_with_the_graphs_read_back(
         metrics = (tmp_path / run / "metrics.jsonl").read_text().splitlines()
         rows.append([json.loads(line) for line in metrics])
         if run == "first":
-            written = entry.stat().st_mtime_ns
-    assert entry.stat().st_mtime_ns == written  # read, not written again
+            written = entry.stat().st_ino  # an atomic rewrite would be another file
+    assert entry.stat().st_ino == written  # read, not written again
     keys = ("vtc", "osc", "ptc", "sg", "kd", "loss")
     assert [[r[k] for k in keys] for r in rows[0]] == [[r[k] for k in keys] for r in rows[1]]
     assert rows[0][0]["osc"] > 0

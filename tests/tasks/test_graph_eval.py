@@ -318,16 +318,16 @@ def test_a_second_eval_reads_the_parses_the_first_kept(
     cache = tmp_path / "frames"
     sources = GraphSources(tmp_path / "graphs", dsg=align_set.dsg)
     runs = []
-    kept: list[list[tuple[str, float]]] = []
+    kept: list[list[tuple[str, bytes]]] = []
     for _ in range(2):
         runs.append(run_host_eval(fusion_checkpoint, align_set.data, "videoqa", split="val",
                                   cache=cache, device="cpu", threads=1, quiet=True,
                                   graphs=sources))  # fmt: skip
-        files = sorted((cache / PARSE_CACHE).glob("*/*.jsonl"))
-        kept.append([(str(p), p.stat().st_mtime) for p in files])
+        files = sorted((cache / PARSE_CACHE).glob("*/*.json"))
+        kept.append([(str(p), p.read_bytes()) for p in files])
     assert kept[0] and kept[1] == kept[0]  # the second run parsed nothing: nothing new written
-    lines = sum(len(Path(name).read_text(encoding="utf-8").splitlines()) for name, _ in kept[0])
-    assert lines == runs[0].metrics["graphs_texts"] and runs[0].metrics["graphs_tsg"] == "parsed"
+    texts = sum(len(json.loads(data)["texts"]) for _, data in kept[0])
+    assert texts == runs[0].metrics["graphs_texts"] and runs[0].metrics["graphs_tsg"] == "parsed"
     # (the protocol cards differ: the second run read its frames from the cache)
     first, second = ({k: v for k, v in r.metrics.items() if k != "protocol"} for r in runs)
     assert second == first and runs[1].predictions == runs[0].predictions

@@ -8,9 +8,11 @@ parse cache give a second run the first run's results without parsing."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -19,6 +21,7 @@ from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import tsg_to_data
 from finsta_cli.tasks.graph_eval import (
     PARSE_CACHE,
+    PARSE_CACHE_MB_ENV,
     FusionEmbedder,
     caption_graphs,
     load_fusion_model,
@@ -136,7 +139,7 @@ def test_a_second_run_reads_the_kept_parses(
     assert got.metrics == want.metrics and got.predictions == want.predictions
     assert first.parsed == len(first.text_graphs) > 20
     folder = kept / parser_fingerprint()
-    assert folder.is_dir() and list(folder.glob("*.jsonl"))
+    assert folder.is_dir() and list(folder.glob("*.json"))
     second, _ = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
     again = evaluate_videoqa(second, dataset, cache=align_set.cache, quiet=True)
     assert second.parsed == 0  # every statement's TSG came from the first run's files
@@ -144,11 +147,25 @@ def test_a_second_run_reads_the_kept_parses(
     assert second.counts.to_json() == first.counts.to_json()
     for text, tsg in first.text_graphs.items():
         assert second.text_graphs[text] == tsg
-    # A damaged file is left out: its texts are parsed again, with the same results.
-    damaged = sorted(folder.glob("*.jsonl"))[0]
-    lost = len(damaged.read_text(encoding="utf-8").splitlines())
-    damaged.write_text('{"text": "half a line\n' + "not json\n", encoding="utf-8")
+    # A truncated file is a miss: its texts are parsed again, with the same results.
+    damaged = sorted(folder.glob("*.json"))[0]
+    data = damaged.read_bytes()
+    lost = len(json.loads(data)["texts"])
+    damaged.write_bytes(data[: len(data) // 2])
     third, _ = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
     third_result = evaluate_videoqa(third, dataset, cache=align_set.cache, quiet=True)
     assert third.parsed == lost
     assert third_result.metrics == want.metrics and third_result.predictions == want.predictions
+
+
+def test_no_parses_are_kept_with_a_bound_of_zero(
+    align_set: AlignSet, fusion_checkpoint: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(PARSE_CACHE_MB_ENV, "0")
+    dataset = load_task_dataset(align_set.data, split="val")
+    kept = tmp_path / PARSE_CACHE
+    for _ in range(2):
+        embedder, _ = _embedders(align_set, fusion_checkpoint, "val", parse_cache=kept)
+        evaluate_videoqa(embedder, dataset, cache=align_set.cache, quiet=True)
+        assert embedder.parsed == len(embedder.text_graphs) > 20  # nothing read: all parsed
+    assert not kept.exists()
