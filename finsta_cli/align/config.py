@@ -29,7 +29,9 @@ class AlignTrainConfig(StageConfig):
             "allow_download",
         }
     )
-    LATER_FIELDS = frozenset({"text_negatives", "neg_weight", "host_pretrained", "allow_partial"})
+    LATER_FIELDS = frozenset(
+        {"text_negatives", "neg_weight", "host_pretrained", "allow_partial", "reverse_weight"}
+    )
 
     host: HostName = "tiny"
     temporal: TemporalMode = "meanP"
@@ -69,6 +71,11 @@ class AlignTrainConfig(StageConfig):
     neg_weight: float = Field(default=1.0, ge=0)
     text_negatives: int = Field(
         default=0, ge=0, description="hard-negative captions per caption from its TSG; 0: off"
+    )
+    reverse_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="each caption against its video played backwards (loss 'rev'); 0: off",
     )
     osc: bool = True
     ptc: bool = True

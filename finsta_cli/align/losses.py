@@ -34,6 +34,21 @@ def hard_negative_loss(
     return F.softplus(wrong - positive).mean()
 
 
+def reversed_video_loss(
+    text: Tensor, video: Tensor, backwards: Tensor, scale: Tensor | float
+) -> Tensor:
+    """Each caption against its video and the same video played backwards (``backwards``: the
+    embeddings of the frames in reverse order): softplus(s_back - s_fwd), s = cos * scale. A
+    caption that says what happens first, or which way something moves, is wrong for the
+    reversed video, so the embeddings must keep the order the frames show."""
+    if text.shape[0] == 0:
+        return text.sum() * 0.0
+    t = F.normalize(text, dim=-1)
+    forward = (t * F.normalize(video, dim=-1)).sum(-1) * scale
+    back = (t * F.normalize(backwards, dim=-1)).sum(-1) * scale
+    return F.softplus(back - forward).mean()
+
+
 def anchor_info_nce(
     anchors: Tensor, candidates: Tensor, positive: Tensor, temperature: float
 ) -> Tensor:

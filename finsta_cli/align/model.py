@@ -20,6 +20,9 @@ Losses (each weighted by the config; off = weight 0):
 - ``neg``: each video against its caption and each hard-negative caption made from the
   caption's TSG (events in the other order, directions and relation arguments swapped:
   finsta_cli/align/negatives.py), so the host must read order and direction;
+- ``rev`` (off by default): each caption against its video and the same frames played
+  backwards (:func:`~finsta_cli.align.losses.reversed_video_loss`), so the video embedding must
+  keep the order of events and the direction of motion;
 - ``kd``: 1 - cos between projected host features and the graph encoders' features, on token
   spans (TSG nodes), boxes (DSG nodes), and pooled embeddings (text / TSG, video / DSG,
   video+text / HSG).
@@ -43,6 +46,7 @@ from finsta_cli.align.losses import (
     anchor_info_nce,
     cosine_distance_sum,
     hard_negative_loss,
+    reversed_video_loss,
     symmetric_info_nce,
 )
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
@@ -61,6 +65,7 @@ class LossWeights:
     sg: float = 0.5
     kd: float = 1.0
     neg: float = 1.0
+    rev: float = 0.0
 
 
 def span_pool(text: TextFeatures, span: Tensor, graph: Tensor) -> Tensor:
@@ -263,11 +268,17 @@ class FinstaModel(nn.Module):
             losses["neg"] = hard_negative_loss(
                 text.embedding, video.embedding, negative.embedding, batch.negative_owner, scale
             )
+        if self.weights.rev:
+            backwards = self.host.encode_video(batch.frames.flip(1))
+            losses["rev"] = reversed_video_loss(
+                text.embedding, video.embedding, backwards.embedding, scale
+            )
         if self.graphs and batch.tsg is not None:
             losses.update(self._graph_losses(batch, video, text, scale, comm, negative))
         w = self.weights
         total = w.vtc * losses["vtc"]
-        parts = (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd), ("neg", w.neg))
+        parts = (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd), ("neg", w.neg),
+                 ("rev", w.rev))  # fmt: skip
         for name, weight in parts:
             if name in losses and weight:
                 total = total + weight * losses[name]

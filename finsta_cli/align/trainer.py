@@ -389,6 +389,7 @@ class _AlignTrainRun:
             sg=config.sg_weight,
             kd=config.kd_weight,
             neg=config.neg_weight,
+            rev=config.reverse_weight,
         )
         model = FinstaModel(
             host,

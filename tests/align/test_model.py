@@ -10,7 +10,7 @@ import torch
 
 from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, collate
 from finsta_cli.align.data import AlignData, build_align_data, videos_with_captions
-from finsta_cli.align.losses import anchor_info_nce, symmetric_info_nce
+from finsta_cli.align.losses import anchor_info_nce, reversed_video_loss, symmetric_info_nce
 from finsta_cli.align.model import FinstaModel, LossWeights, box_pool, region_pool, span_pool
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
@@ -114,6 +114,44 @@ def test_weights_make_the_total(parts: tuple[HostVLM, AlignData, AlignBatch]) ->
     total = losses["vtc"] + 2.0 * losses["ptc"] + 0.5 * losses["sg"] + 0.25 * losses["kd"]
     assert torch.allclose(losses["loss"], total)
     assert float(losses["osc_anchors"]) > 0  # OSC is computed, and weighs nothing
+
+
+def test_reversed_video_loss_prefers_the_video_as_it_plays() -> None:
+    text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    video = torch.tensor([[1.0, 0.1], [0.1, 1.0]])
+    backwards = torch.tensor([[0.1, 1.0], [1.0, 0.1]])
+    good = reversed_video_loss(text, video, backwards, 10.0)
+    assert float(good) < float(reversed_video_loss(text, backwards, video, 10.0))
+    cos = torch.nn.functional.cosine_similarity
+    expected = torch.nn.functional.softplus(10 * (cos(text, backwards) - cos(text, video))).mean()
+    assert torch.allclose(good, expected)
+    assert float(reversed_video_loss(text, video, video, 10.0)) == pytest.approx(math.log(2))
+
+
+@pytest.mark.parametrize("objective", ["host-only", "finsta"])
+def test_reverse_weight_adds_the_backwards_video_loss(
+    parts: tuple[HostVLM, AlignData, AlignBatch], objective: str
+) -> None:
+    host, _, batch = parts
+    model = _model(parts, objective=objective, weights=LossWeights(rev=0.5))
+    losses = model(batch)
+    assert "rev" in losses and math.isfinite(float(losses["rev"].detach()))
+    parts_sum = sum(losses[name] * w for name, w in (("vtc", 1.0), ("osc", 1.0), ("ptc", 1.0),
+                    ("sg", 0.5), ("kd", 1.0), ("neg", 1.0)) if name in losses)  # fmt: skip
+    assert torch.allclose(losses["loss"], parts_sum + 0.5 * losses["rev"])
+    host.eval()
+    with torch.no_grad():  # the loss compares the embeddings of the frames and of their reverse
+        forward = host.encode_video(batch.frames).embedding
+        backwards = host.encode_video(batch.frames.flip(1)).embedding
+        text = host.encode_text(batch.texts).embedding
+    host.train()
+    scale = host.logit_scale.exp().clamp(max=100.0)
+    model.eval()
+    with torch.no_grad():
+        again = model(batch)["rev"]
+    model.train()
+    assert torch.allclose(again, reversed_video_loss(text, forward, backwards, scale), atol=1e-5)
+    assert "rev" not in _model(parts, objective=objective)(batch)
 
 
 @pytest.mark.parametrize("mode", ["distill", "fusion"])
