@@ -58,7 +58,7 @@ def ordered_pairs(record: dict[str, Any]) -> tuple[tuple[str, str], tuple[str, s
 
 
 def load_split(
-    synth: Path, split: str, limit: int, host: LiteHost, cache: Path
+    synth: Path, split: str, limit: int, host: LiteHost, cache: Path | None
 ) -> tuple[Tensor, list[tuple[tuple[str, str], tuple[str, str]]]]:
     """(N, T, P, C) float16 cells and the (first, second) looks of the split's usable videos."""
     chosen: list[tuple[str, Path]] = []

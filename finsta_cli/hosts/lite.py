@@ -13,7 +13,9 @@ head``, 320 with ``block``; g = S / 32):
   LayerNorm(W pooled + M (pooled_t - pooled_{t-1})). The second term (``motion``, on by
   default; zero for the first frame) shows what changed between sampled frames: it costs one
   linear map over features the tower has already computed, where motion from pixels would need
-  a trainable network over every frame at every step;
+  a trainable network over every frame at every step. With ``motion_source: attended`` M reads
+  :func:`attended_change` instead of the pooled difference: the frame's cells weighted by how
+  much each changed, i.e. what the object that moved looks like;
 - ``meanP``: the video embedding is the projected mean of the frame features (blind to order);
   ``seqTransf``: frame features plus time-position embeddings go through a Transformer encoder,
   added back to the frame features (CLIP4Clip's residual), then averaged and projected;
