@@ -9,7 +9,8 @@
 # SET: a folder with synth/, tsg.jsonl, dsg/ (and hsg/, built here when missing), as
 # `benchmarks/align_train.py`'s build_sources makes it; DSGSET: a synth folder whose test split
 # holds the build-dsg videos (60 in the issue). Both can be made on a machine without a GPU and
-# carried over. PYTHON [python3] runs everything. Exit 4 without a CUDA device.
+# carried over. PYTHON [python3] runs everything. Exit 4 without a CUDA device. Where PyAV is
+# missing (the H200 image), put benchmarks/device/av_shim first on PYTHONPATH.
 set -uo pipefail
 SET="$1"; DSGSET="$2"; OUT="${3:-.}"
 PY="${PYTHON:-python3}"
