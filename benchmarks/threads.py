@@ -1,6 +1,7 @@
-"""One torch thread vs two on this machine as it is now (run it while the machine is busy):
-R-GTrm training passes (forward and backward over a batch of HSGs), OpenMP's default waiting
-vs the passive waiting finsta sets, side by side.
+"""One torch thread vs two on this machine as it is now (run it on a quiet machine and on a busy
+one): R-GTrm training passes (forward and backward over a batch of HSGs) under OpenMP wait
+policies side by side: libgomp's default (spin, then sleep), PASSIVE, and the one finsta_cli
+chooses on import from the load it sees.
 
 Each (wait policy, threads) pair runs in its own process (OpenMP reads its wait policy once,
 when torch loads it), rounds alternate the order, and each process reports the median of its
@@ -61,13 +62,25 @@ def write_synth_hsgs(folder: Path, count: int) -> None:
         (folder / f"{k:05d}.json").write_text(hsg.model_dump_json(), encoding="utf-8")
 
 
-def one(policy: str | None, threads: int, folder: Path, args: argparse.Namespace) -> float:
+def policy_env(policy: str) -> dict[str, str]:
+    """The OpenMP variables of a ``--policies`` entry: ``unset``, ``PASSIVE``, ``ACTIVE``,
+    ``spin=N`` (libgomp's default policy, spinning N times before it sleeps) or ``finsta``
+    (none: the worker imports finsta_cli first, which chooses by the load it sees)."""
+    if policy in ("unset", "finsta"):
+        return {}
+    if policy.startswith("spin="):
+        return {"GOMP_SPINCOUNT": policy.removeprefix("spin=")}
+    return {"OMP_WAIT_POLICY": policy}
+
+
+def one(policy: str, threads: int, folder: Path, args: argparse.Namespace) -> float:
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + os.pathsep + env.get("PYTHONPATH", "")
-    env.pop("OMP_WAIT_POLICY", None)
-    if policy is not None:
-        env["OMP_WAIT_POLICY"] = policy
-    code = WORKER.format(
+    for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
+        env.pop(name, None)
+    env.update(policy_env(policy))
+    prefix = "import finsta_cli\n" if policy == "finsta" else ""
+    code = prefix + WORKER.format(
         benchmarks=str(REPO / "benchmarks"), threads=threads, folder=str(folder),
         graphs=args.graphs, passes=args.passes,
     )  # fmt: skip
@@ -83,12 +96,17 @@ def main() -> None:
     parser.add_argument("--graphs", type=int, default=16, help="HSGs in the batch")
     parser.add_argument("--passes", type=int, default=5, help="timed passes per process")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--policies", nargs="+", default=["unset", "PASSIVE", "finsta"],
+        help="OpenMP waiting: unset, PASSIVE, ACTIVE, spin=N (GOMP_SPINCOUNT) or finsta "
+        "(finsta_cli's choice on import) [unset PASSIVE finsta]",
+    )  # fmt: skip
     args = parser.parse_args()
 
     from finsta_cli.runtime import default_threads
 
-    pairs = [(None, 1), (None, 2), ("PASSIVE", 1), ("PASSIVE", 2)]
-    times: dict[tuple[str | None, int], list[float]] = {pair: [] for pair in pairs}
+    pairs = [(policy, threads) for policy in args.policies for threads in (1, 2)]
+    times: dict[tuple[str, int], list[float]] = {pair: [] for pair in pairs}
     with tempfile.TemporaryDirectory(prefix="finsta-threads-") as tmp:
         folder = args.hsg
         if folder is None:
@@ -98,17 +116,16 @@ def main() -> None:
             for policy, threads in pairs if r % 2 == 0 else list(reversed(pairs)):
                 seconds = one(policy, threads, folder, args)
                 times[(policy, threads)].append(seconds)
-                name = policy or "(unset)"
-                print(f"round {r + 1}: OMP_WAIT_POLICY={name} threads {threads}: "
+                print(f"round {r + 1}: {policy} threads {threads}: "
                       f"{seconds * 1000:.0f} ms", file=sys.stderr)  # fmt: skip
     load = os.getloadavg()[0]
     print(f"R-GTrm training pass over {args.graphs} HSGs, median of {args.rounds} rounds "
           f"(each the median of {args.passes} passes); load average now {load:.1f}")  # fmt: skip
     medians = {pair: statistics.median(values) for pair, values in times.items()}
-    for policy in (None, "PASSIVE"):
+    for policy in args.policies:
         one_thread, two_threads = medians[(policy, 1)], medians[(policy, 2)]
         ratio = two_threads / one_thread
-        print(f"OMP_WAIT_POLICY={policy or '(unset)':<9} 1 thread {one_thread * 1000:7.0f} ms   "
+        print(f"{policy:<12} 1 thread {one_thread * 1000:7.0f} ms   "
               f"2 threads {two_threads * 1000:7.0f} ms   2 / 1: {ratio:.2f}")  # fmt: skip
     print(f"finsta's default thread count now (runtime.default_threads): {default_threads()}")
 

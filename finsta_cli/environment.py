@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import BaseModel, Field
 
+from finsta_cli import WAIT_POLICY
 from finsta_cli.assets import default_detector_weights, nanodet_weights
 from finsta_cli.errors import FinstaError, MissingResourceError
 from finsta_cli.offline import (
@@ -69,6 +70,8 @@ class DeviceReport(BaseModel):
     cuda_available: bool | None = None
     cuda_devices: int = 0
     threads: int | None = None
+    #: How OpenMP's threads wait in this process, and why (finsta_cli.WAIT_POLICY).
+    openmp_wait: str | None = None
 
 
 class EnvReport(BaseModel):
@@ -182,6 +185,7 @@ def collect_environment(
         device_report.cuda_available = torch.cuda.is_available()
         device_report.cuda_devices = torch.cuda.device_count() if torch.cuda.is_available() else 0
         device_report.threads = configure_threads()
+        device_report.openmp_wait = WAIT_POLICY
         try:
             device_report.resolved = resolve_device(device)
         except MissingResourceError as exc:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from finsta_cli import choose_wait_policy
 from finsta_cli.runtime import _malloc_trim, configure_threads, default_threads
 from tests.helpers import repo_env
 
@@ -74,19 +75,45 @@ def test_a_thread_count_given_is_used_as_it_is() -> None:
         torch.set_num_threads(before)
 
 
-@pytest.mark.parametrize(("given", "expected"), [(None, "PASSIVE"), ("ACTIVE", "ACTIVE")])
-def test_openmp_threads_wait_passively_unless_the_environment_says(
-    given: str | None, expected: str
-) -> None:
-    """Set on importing finsta_cli, before torch loads its OpenMP runtime (which reads it
-    once); a value in the environment is kept."""
+def test_openmp_waiting_is_kept_from_the_environment() -> None:
+    """A wait policy the environment sets is the one torch's OpenMP runtime reads."""
     env = repo_env()
-    env.pop("OMP_WAIT_POLICY", None)
-    if given is not None:
-        env["OMP_WAIT_POLICY"] = given
-    code = "import os, finsta_cli; print(os.environ['OMP_WAIT_POLICY'])"
+    env["OMP_WAIT_POLICY"] = "ACTIVE"
+    code = "import os, finsta_cli; print(os.environ['OMP_WAIT_POLICY'], finsta_cli.WAIT_POLICY)"
     result = subprocess.run(
         [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
     )
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == expected
+    assert result.stdout.strip() == "ACTIVE OMP_WAIT_POLICY=ACTIVE (from the environment)"
+
+
+def test_openmp_waiting_set_on_import_follows_the_choice() -> None:
+    """Unset, importing finsta_cli (before torch loads OpenMP) sets PASSIVE or leaves OpenMP's
+    own spin-then-sleep, as choose_wait_policy says for the load it saw; it says which."""
+    env = repo_env()
+    env.pop("OMP_WAIT_POLICY", None)
+    env.pop("GOMP_SPINCOUNT", None)
+    code = "import os, finsta_cli; print(os.environ.get('OMP_WAIT_POLICY'), finsta_cli.WAIT_POLICY)"
+    result = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr
+    policy, reason = result.stdout.strip().split(" ", 1)
+    assert (policy, reason.split(" ")[0]) in {("PASSIVE", "PASSIVE"), ("None", "spin,")}
+
+
+@pytest.mark.parametrize(
+    ("others", "threads", "cpus", "expected"),
+    [
+        (0, 2, 2, None),  # an idle machine: every thread has a core, spinning is cheap
+        (1, 2, 2, "PASSIVE"),  # one other busy task: a spinning thread takes a needed core
+        (2, 2, 4, None),
+        (3, 2, 4, "PASSIVE"),
+        (5, 1, 2, None),  # one thread: no team, nothing waits
+        (None, 2, 2, "PASSIVE"),  # load unknown: the safe choice
+    ],
+)
+def test_wait_policy_choice(
+    others: int | None, threads: int, cpus: int, expected: str | None
+) -> None:
+    assert choose_wait_policy(others, threads, cpus) == expected

@@ -77,6 +77,8 @@ def _print_table(report: EnvReport) -> None:
         f"{report.device.resolved or '?'} (asked {report.device.requested}; "
         f"CUDA GPUs {report.device.cuda_devices}; threads {report.device.threads})",
     )
+    if report.device.openmp_wait:
+        table.add_row("OpenMP waiting", report.device.openmp_wait)
     for name, value in report.offline.items():
         table.add_row(name, value or "")
     table.add_row("ultralytics fonts", "present" if report.fonts_present else "missing")
