@@ -41,14 +41,14 @@ def read_activitynet_qa(path: Path, split: str, video_root: Path | None) -> Task
     q_path, a_path = _activitynet_pair(path)
     if not a_path.is_file():
         raise InputError(f"{q_path}: its answers file {a_path.name} is not beside it")
-    questions = json_objects(load_json(q_path), q_path, "questions")
     out = TaskDatasetBuilder("activitynet-qa", split, q_path)
+    questions = json_objects(load_json(q_path), q_path, "questions", out.bad_items(q_path))
     answers: dict[str, dict[str, Any]] = {}
-    for i, record in enumerate(json_objects(load_json(a_path), a_path, "answers")):
+    for i, record in json_objects(load_json(a_path), a_path, "answers", out.bad_items(a_path)):
         where = f"{a_path}: item {i}"
         with out.row(where):
             answers[text_field(record, "question_id", where)] = record
-    for i, record in enumerate(questions):
+    for i, record in questions:
         where = f"{q_path}: item {i}"
         with out.row(where):
             _question(out, record, answers, where, a_path, q_path, video_root)

@@ -103,11 +103,24 @@ def as_index(value: Any, size: int, where: str, what: str) -> int:
     return index
 
 
-def json_objects(value: Any, path: Path, what: str) -> list[dict[str, Any]]:
-    """``value`` checked to be a JSON list of objects (``what`` names them in the error)."""
+def json_objects(
+    value: Any,
+    path: Path,
+    what: str,
+    on_error: Callable[[int, str], None] | None = None,
+    item_name: str = "item {}",
+) -> Iterator[tuple[int, dict[str, Any]]]:
+    """``value`` checked to be a JSON list of objects (``what`` names them in the error), as
+    (index, object) pairs. An item that is not an object raises (``item_name`` says where:
+    ``"item {}"`` or e.g. ``"sentences[{}]"``), unless ``on_error(index, reason)`` is given:
+    then it is reported there and skipped, and the other items are read."""
     if not isinstance(value, list):
         raise InputError(f"{path}: expected a JSON list of {what}, found {type(value).__name__}")
     for i, item in enumerate(value):
-        if not isinstance(item, dict):
-            raise InputError(f"{path}: item {i}: expected an object, found {type(item).__name__}")
-    return value
+        if isinstance(item, dict):
+            yield i, item
+            continue
+        reason = f"expected an object, found {type(item).__name__}"
+        if on_error is None:
+            raise InputError(f"{path}: {item_name.format(i)}: {reason}")
+        on_error(i, reason)

@@ -32,7 +32,8 @@ def read_msrvtt(path: Path, split: str, video_root: Path | None) -> TaskDataset:
     elif isinstance(data, dict):
         _caption_mapping(data, path, video_root, out)
     else:
-        for i, record in enumerate(json_objects(data, path, "video-caption records")):
+        records = json_objects(data, path, "video-caption records", out.bad_items(path))
+        for i, record in records:
             where = f"{path}: item {i}"
             with out.row(where):
                 video_id = text_field(record, "video_id", where)
@@ -47,9 +48,11 @@ def _msrvtt_full(
 ) -> None:
     """MSRVTT_data.json: ``{"videos": [{"video_id", "split"}], "sentences": [{"video_id",
     "caption"}]}``; ``split`` picks the videos (``val`` also matches ``validate``)."""
-    videos = json_objects(data.get("videos", []), path, "videos")
+    videos = json_objects(
+        data.get("videos", []), path, "videos", out.bad_items(path, "videos[{}]"), "videos[{}]"
+    )
     splits: dict[str, str] = {}
-    for i, video in enumerate(videos):
+    for i, video in videos:
         where = f"{path}: videos[{i}]"
         if "split" in video:
             with out.row(where):
@@ -63,7 +66,10 @@ def _msrvtt_full(
                 f"{path}: no video of split {split!r}",
                 hint="splits here: " + ", ".join(sorted(set(splits.values()))),
             )
-    for i, sentence in enumerate(json_objects(data["sentences"], path, "sentences")):
+    sentences = json_objects(
+        data["sentences"], path, "sentences", out.bad_items(path, "sentences[{}]"), "sentences[{}]"
+    )
+    for i, sentence in sentences:
         where = f"{path}: sentences[{i}]"
         with out.row(where):
             video_id = text_field(sentence, "video_id", where)

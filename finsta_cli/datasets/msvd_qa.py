@@ -39,7 +39,7 @@ def read_msvd_qa(path: Path, split: str, video_root: Path | None) -> TaskDataset
     """An MSVD-QA / MSRVTT-QA json as open-ended questions typed by their question word."""
     mapping = _youtube_mapping([path.parent, video_root])
     out = TaskDatasetBuilder("msvd-qa", split, path)
-    for i, record in enumerate(json_objects(load_json(path), path, "questions")):
+    for i, record in json_objects(load_json(path), path, "questions", out.bad_items(path)):
         where = f"{path}: item {i}"
         with out.row(where):
             key = "video_id" if "video_id" in record else "video"

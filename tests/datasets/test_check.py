@@ -189,3 +189,50 @@ def test_the_shared_benchmarks_are_read_in_full(
     for split in report.splits:
         assert split.videos_found == videos and not split.videos_missing
         assert len(split.videos_unchecked) == split.counts["videos"] - videos
+
+
+def _list_with_a_number(folder: Path, reader: str) -> tuple[Path, str]:
+    """A JSON-list file of ``reader``'s format whose second item is a number, not an object."""
+    if reader == "msrvtt-json":
+        path = folder / "msrvtt_test_1k.json"
+        path.write_text(json.dumps([{"video_id": "v0", "caption": "a dog"}, 7,
+                                    {"video_id": "v2", "caption": "a cat"}]))  # fmt: skip
+        return path, "item 1"
+    if reader == "msrvtt-full":
+        path = folder / "MSRVTT_data.json"
+        videos = [{"video_id": "v0", "split": "test"}, {"video_id": "v2", "split": "test"}]
+        sentences = [{"video_id": "v0", "caption": "a dog"}, "a cow",
+                     {"video_id": "v2", "caption": "a cat"}]  # fmt: skip
+        path.write_text(json.dumps({"videos": videos, "sentences": sentences}))
+        return path, "sentences[1]"
+    if reader == "msvd-qa":
+        path = folder / "test_qa.json"
+        rows = [{"video_id": 1, "question": "what runs", "answer": "dog"}, None,
+                {"video_id": 3, "question": "who sings", "answer": "man"}]  # fmt: skip
+        path.write_text(json.dumps(rows))
+        return path, "item 1"
+    questions = [{"question_id": f"q{i}", "video_name": f"y{i}", "question": "is it red"}
+                 for i in (0, 2)]  # fmt: skip
+    answers = [{"question_id": f"q{i}", "answer": "yes", "type": 3} for i in (0, 2)]
+    (folder / "test_a.json").write_text(json.dumps(answers))
+    path = folder / "test_q.json"
+    path.write_text(json.dumps([questions[0], [1, 2], questions[1]]))
+    return path, "item 1"
+
+
+@pytest.mark.parametrize("reader", ["msrvtt-json", "msrvtt-full", "msvd-qa", "activitynet-qa"])
+def test_an_item_of_a_json_list_that_is_not_an_object_is_one_rejected_row(
+    tmp_path: Path, reader: str
+) -> None:
+    """`finsta data check` reports the item and reads the others; loading as eval does stops at
+    it with the same reason."""
+    path, item = _list_with_a_number(tmp_path, reader)
+    with pytest.raises(InputError) as raised:
+        load_task_dataset(path, "test")
+    assert raised.value.message.startswith(f"{path}: {item}: expected an object, found ")
+    split = check_dataset(path, split="test").splits[0]
+    assert split.error is None
+    assert [r.where for r in split.rejected] == [f"{path}: {item}"]
+    assert split.rejected[0].reason.startswith("expected an object, found ")
+    assert split.counts["videos"] == 2
+    assert split.counts["captions"] + split.counts["questions"] == 2
