@@ -22,6 +22,7 @@ then the finish (``checkpoint.pt``, :mod:`finsta_cli.align.checkpoint`, and the 
 
 from __future__ import annotations
 
+import json
 import platform
 import sys
 from contextlib import ExitStack
@@ -174,6 +175,22 @@ def _init_host(
         host, report = restore_host(payload, path, allow_partial=config.allow_partial)
         kind = "checkpoint"
     record = {"path": str(path), "kind": kind, "sha256": hash_file(path), **report.to_json()}
+    if kind == "checkpoint":
+        # A checkpoint rebuilds the host it was trained with: host options asked for here that
+        # differ from it are not applied, which must not pass unnoticed.
+        stored = json.loads(str(payload.get("host_config", "{}")))
+        ignored = {
+            key: value for key, value in config.host_options.items() if stored.get(key) != value
+        }
+        if ignored:
+            record["ignored_host_options"] = ignored
+            log.warning(
+                "%s is a finsta checkpoint and rebuilds its own host: host option(s) %s not "
+                "applied (it has %s); to change them, start from a plain state dict of the host",
+                path,
+                ", ".join(f"{key}={value!r}" for key, value in ignored.items()),
+                ", ".join(f"{key}={stored.get(key)!r}" for key in ignored),
+            )
     return host, record
 
 

@@ -88,3 +88,30 @@ def test_a_plain_state_dict_initialises_the_host_of_host(
     assert refused.exit_code == ExitCode.FATAL
     message = " ".join(refused.output.split())
     assert "weights do not fit the tiny host (--host)" in message and removed in message
+
+
+def test_host_options_a_checkpoint_does_not_take_are_named(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    """A finsta checkpoint rebuilds its own host: an option asked for that differs from it is
+    not applied, and the run says so (stderr and the result's init record)."""
+    stored = json.loads(str(load_checkpoint(align_set.checkpoint)["host_config"]))
+    asked = stored["dropout"] + 0.25
+    result = _train(
+        runner, align_set, tmp_path / "run", align_set.checkpoint,
+        "--set", f"host_options.dropout={asked}",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    message = " ".join(result.stderr.split())
+    assert (
+        f"host option(s) dropout={asked!r} not applied (it has dropout={stored['dropout']!r})"
+        in message
+    )
+    assert json.loads(result.stdout)["init"]["ignored_host_options"] == {"dropout": asked}
+    same = _train(
+        runner, align_set, tmp_path / "same", align_set.checkpoint,
+        "--set", f"host_options.dropout={stored['dropout']}",
+    )  # fmt: skip
+    assert same.exit_code == 0, same.output
+    assert "not applied" not in same.stderr
+    assert "ignored_host_options" not in json.loads(same.stdout)["init"]
