@@ -23,6 +23,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from finsta_cli.align.loop import deterministic_on_cpu
 from finsta_cli.captioning.config import CaptionHeadConfig, DecodeMethod
 from finsta_cli.captioning.decode import decode_captions
 from finsta_cli.captioning.head import CaptionHead, caption_loss, save_caption_head
@@ -181,33 +182,40 @@ def train_caption_head(
     row_index = torch.tensor(list(rows))
     losses: list[float] = []
     head.train()
-    with StageProgress("training caption head", settings.epochs, quiet=quiet) as bar:
-        for _ in range(settings.epochs):
-            total, count = 0.0, 0
-            permutation = torch.randperm(len(targets), generator=order).tolist()
-            for start in range(0, len(permutation), config.batch_size):
-                batch = permutation[start : start + config.batch_size]
-                picked = row_index[batch]
-                if host is not None and host_frames is not None:
-                    features = host.encode_video(host_frames.frames[picked].to(device)).frame
-                else:
-                    assert frames is not None
-                    features = frames[picked].to(device)
-                loss = caption_loss(
-                    head, features, [targets[i] for i in batch], config.label_smoothing
-                )
-                if not bool(torch.isfinite(loss)):
-                    raise NonFiniteError(
-                        "the caption head's training loss is not finite",
-                        hint="lower caption_head.lr (--set caption_head.lr=...)",
+    # With more than one CPU thread the backward of the token embedding accumulates in an
+    # order that depends on thread timing: two runs of the same seed differed (CIDEr 108.1
+    # vs 108.8). The deterministic kernels make them equal, as in align-train.
+    restore = deterministic_on_cpu(device)
+    try:
+        with StageProgress("training caption head", settings.epochs, quiet=quiet) as bar:
+            for _ in range(settings.epochs):
+                total, count = 0.0, 0
+                permutation = torch.randperm(len(targets), generator=order).tolist()
+                for start in range(0, len(permutation), config.batch_size):
+                    batch = permutation[start : start + config.batch_size]
+                    picked = row_index[batch]
+                    if host is not None and host_frames is not None:
+                        features = host.encode_video(host_frames.frames[picked].to(device)).frame
+                    else:
+                        assert frames is not None
+                        features = frames[picked].to(device)
+                    loss = caption_loss(
+                        head, features, [targets[i] for i in batch], config.label_smoothing
                     )
-                optimizer.zero_grad()
-                loss.backward()
-                optimizer.step()
-                total += loss.item() * len(batch)
-                count += len(batch)
-            losses.append(total / max(count, 1))
-            bar.advance(1)
+                    if not bool(torch.isfinite(loss)):
+                        raise NonFiniteError(
+                            "the caption head's training loss is not finite",
+                            hint="lower caption_head.lr (--set caption_head.lr=...)",
+                        )
+                    optimizer.zero_grad()
+                    loss.backward()
+                    optimizer.step()
+                    total += loss.item() * len(batch)
+                    count += len(batch)
+                losses.append(total / max(count, 1))
+                bar.advance(1)
+    finally:
+        restore()
     head.eval()
     if host is not None:
         host.eval()

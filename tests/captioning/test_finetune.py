@@ -118,3 +118,30 @@ def test_train_host_updates_the_hosts_trainable_parameters(align_set: AlignSet) 
     after = host.trainable_parameters()
     assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
     assert set(run.predictions) == set(val.captions_by_video()) and len(run.train_losses) == 2
+
+
+def test_the_head_trains_with_deterministic_kernels_on_the_cpu(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With more than one thread the token embedding's backward accumulated in thread order, so
+    two runs of a seed differed (the demo's CIDEr by 0.7); training runs under torch's
+    deterministic kernels on the CPU, and the setting is put back afterwards."""
+    import finsta_cli.captioning.finetune as finetune
+    from finsta_cli.captioning.vocab import CaptionVocab
+
+    seen: list[bool] = []
+    real_loss = finetune.caption_loss
+
+    def recording_loss(*args: Any, **kwargs: Any) -> torch.Tensor:
+        seen.append(torch.are_deterministic_algorithms_enabled())
+        return real_loss(*args, **kwargs)
+
+    monkeypatch.setattr(finetune, "caption_loss", recording_loss)
+    vocab = CaptionVocab.build(["a red ball rolls", "a blue cube spins"])
+    targets = [vocab.encode(text, 8) for text in ["a red ball rolls", "a blue cube spins"]]
+    frames = torch.randn(2, 3, 16)
+    before = torch.are_deterministic_algorithms_enabled()
+    settings = CaptionSettings(head=SMALL, epochs=2)
+    finetune.train_caption_head(frames, [0, 1], targets, vocab, settings, device="cpu")
+    assert seen and all(seen)
+    assert torch.are_deterministic_algorithms_enabled() == before
