@@ -43,12 +43,11 @@ def _set_wait_policy() -> str:
     for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT"):
         if name in os.environ:
             return f"{name}={os.environ[name]} (from the environment)"
-    try:
-        cpus = max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on every platform
-        cpus = max(1, os.cpu_count() or 1)
-    override = os.environ.get("FINSTA_THREADS", "")
-    threads = int(override) if override.isdigit() and int(override) > 0 else cpus
+    from finsta_cli.runtime import default_threads, usable_cpus
+
+    cpus, threads = usable_cpus(), default_threads()
+    if threads <= 1:
+        return "spin, then sleep (OpenMP's default: one thread, nothing waits)"
     others = _other_runnable()
     policy = choose_wait_policy(others, threads, cpus)
     if policy is None:

@@ -89,6 +89,11 @@ def default_threads() -> int:
     override = os.environ.get("FINSTA_THREADS")
     if override and override.isdigit() and int(override) > 0:
         return int(override)
+    return usable_cpus()
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the platform tells it)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on every platform

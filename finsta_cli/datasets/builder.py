@@ -76,15 +76,13 @@ class TaskDatasetBuilder:
             return None
         return lambda line, reason: self.reject(f"{path}:{line}", reason)
 
-    def bad_items(
-        self, path: Path, item_name: str = "item {}"
-    ) -> Callable[[int, str], None] | None:
+    def bad_items(self, path: Path) -> Callable[[str, str], None] | None:
         """``json_objects``' ``on_error`` for ``path``: while collecting rejections, an item of a
-        JSON list that is not an object is recorded (as ``path: item N``, or ``item_name``) and
-        skipped; otherwise None (the item raises)."""
+        JSON list that is not an object is recorded (as ``path: item N``) and skipped;
+        otherwise None (the item raises)."""
         if not self.collecting:
             return None
-        return lambda index, reason: self.reject(f"{path}: {item_name.format(index)}", reason)
+        return lambda item, reason: self.reject(f"{path}: {item}", reason)
 
     def _mark(self) -> tuple[int, ...]:
         return (

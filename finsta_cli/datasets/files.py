@@ -107,13 +107,14 @@ def json_objects(
     value: Any,
     path: Path,
     what: str,
-    on_error: Callable[[int, str], None] | None = None,
+    on_error: Callable[[str, str], None] | None = None,
     item_name: str = "item {}",
 ) -> Iterator[tuple[int, dict[str, Any]]]:
     """``value`` checked to be a JSON list of objects (``what`` names them in the error), as
     (index, object) pairs. An item that is not an object raises (``item_name`` says where:
-    ``"item {}"`` or e.g. ``"sentences[{}]"``), unless ``on_error(index, reason)`` is given:
-    then it is reported there and skipped, and the other items are read."""
+    ``"item {}"`` or e.g. ``"sentences[{}]"``), unless ``on_error(item, reason)`` is given
+    (``item`` that name, filled in): then it is reported there and skipped, and the other items
+    are read."""
     if not isinstance(value, list):
         raise InputError(f"{path}: expected a JSON list of {what}, found {type(value).__name__}")
     for i, item in enumerate(value):
@@ -123,4 +124,4 @@ def json_objects(
         reason = f"expected an object, found {type(item).__name__}"
         if on_error is None:
             raise InputError(f"{path}: {item_name.format(i)}: {reason}")
-        on_error(i, reason)
+        on_error(item_name.format(i), reason)

@@ -48,9 +48,7 @@ def _msrvtt_full(
 ) -> None:
     """MSRVTT_data.json: ``{"videos": [{"video_id", "split"}], "sentences": [{"video_id",
     "caption"}]}``; ``split`` picks the videos (``val`` also matches ``validate``)."""
-    videos = json_objects(
-        data.get("videos", []), path, "videos", out.bad_items(path, "videos[{}]"), "videos[{}]"
-    )
+    videos = json_objects(data.get("videos", []), path, "videos", out.bad_items(path), "videos[{}]")
     splits: dict[str, str] = {}
     for i, video in videos:
         where = f"{path}: videos[{i}]"
@@ -67,7 +65,7 @@ def _msrvtt_full(
                 hint="splits here: " + ", ".join(sorted(set(splits.values()))),
             )
     sentences = json_objects(
-        data["sentences"], path, "sentences", out.bad_items(path, "sentences[{}]"), "sentences[{}]"
+        data["sentences"], path, "sentences", out.bad_items(path), "sentences[{}]"
     )
     for i, sentence in sentences:
         where = f"{path}: sentences[{i}]"
