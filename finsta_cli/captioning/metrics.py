@@ -28,8 +28,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from operator import mul
+from pathlib import Path
 from typing import Any, Literal
 
+from finsta_cli.captioning.ptb import DROPPED
 from finsta_cli.errors import InputError, MissingResourceError
 from finsta_cli.io.progress import get_logger
 
@@ -335,15 +337,11 @@ def _score_pycocoevalcap(
     from pycocoevalcap.cider.cider import Cider
     from pycocoevalcap.meteor.meteor import Meteor
     from pycocoevalcap.rouge.rouge import Rouge
-    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
 
     with quiet_output() as noise:
         try:
-            tokenizer = PTBTokenizer()
-            gts = tokenizer.tokenize(
-                {v: [{"caption": _one_line(c)} for c in references[v]] for v in videos}
-            )
-            res = tokenizer.tokenize({v: [{"caption": _one_line(predictions[v])}] for v in videos})
+            gts = ptb_tokenize({v: [_one_line(c) for c in references[v]] for v in videos})
+            res = ptb_tokenize({v: [_one_line(predictions[v])] for v in videos})
             bleu, _ = Bleu(MAX_N).compute_score(gts, res, verbose=0)
             meteor, _ = Meteor().compute_score(gts, res)
             rouge, _ = Rouge().compute_score(gts, res)
@@ -351,8 +349,7 @@ def _score_pycocoevalcap(
         except (OSError, ValueError, AssertionError) as error:
             raise MissingResourceError(
                 f"pycocoevalcap failed: {error!r}; its output: {noise.read()[-500:]!r}",
-                hint="it runs java and writes a temporary file next to its tokenizer's jar; "
-                "--caption-metrics python scores without either",
+                hint="it runs java; --caption-metrics python scores without it",
             ) from error
     return CaptionScores(
         bleu_1=float(bleu[0]),
@@ -367,6 +364,48 @@ def _score_pycocoevalcap(
         meteor_impl=METEOR_IMPL,
         backend="pycocoevalcap",
     )
+
+
+def ptb_tokenize(captions: Mapping[str, Sequence[str]]) -> dict[str, list[str]]:
+    """Each video's captions through Stanford PTBTokenizer 3.4.1 (the jar pycocoevalcap ships,
+    with its ``-preserveLines -lowerCase``) and coco-caption's punctuation tokens removed:
+    pycocoevalcap's ``PTBTokenizer.tokenize``, except that the captions go to the JVM through a
+    file in the system's temporary folder. pycocoevalcap writes that file next to its jar, so
+    scoring failed wherever the installed package is read-only (a system or shared site-packages).
+
+    Captions must be one line each (:func:`_one_line`). Raises OSError when java cannot run and
+    ValueError when the tokenizer does not answer one line per caption.
+    """
+    import subprocess
+
+    owners = [video for video, texts in captions.items() for _ in texts]
+    lines = [text for texts in captions.values() for text in texts]
+    jar = _pycocoevalcap_dir() / "tokenizer" / "stanford-corenlp-3.4.1.jar"
+    with tempfile.TemporaryDirectory(prefix="finsta-ptb-") as work:
+        source = Path(work) / "captions.txt"
+        source.write_text("\n".join(lines), encoding="utf-8")
+        done = subprocess.run(
+            ["java", "-cp", str(jar), "edu.stanford.nlp.process.PTBTokenizer",
+             "-preserveLines", "-lowerCase", str(source)],
+            capture_output=True, check=False,
+        )  # fmt: skip
+    if done.returncode != 0:
+        raise OSError(f"PTBTokenizer exited {done.returncode}: {done.stderr.decode()[-300:]}")
+    answered = done.stdout.decode("utf-8").split("\n")
+    if len(answered) < len(lines) or any(line.strip() for line in answered[len(lines) :]):
+        raise ValueError(f"PTBTokenizer gave {len(answered)} lines for {len(lines)} captions")
+    out: dict[str, list[str]] = {video: [] for video in captions}
+    for video, line in zip(owners, answered, strict=False):
+        out[video].append(" ".join(w for w in line.rstrip().split(" ") if w not in DROPPED))
+    return out
+
+
+def _pycocoevalcap_dir() -> Path:
+    """The folder pycocoevalcap is installed in (a namespace package: no ``__file__``)."""
+    spec = importlib.util.find_spec("pycocoevalcap")
+    if spec is None or not spec.submodule_search_locations:
+        raise OSError("pycocoevalcap is not installed")
+    return Path(next(iter(spec.submodule_search_locations)))
 
 
 def _one_line(text: str) -> str:

@@ -16,6 +16,7 @@ from finsta_cli.captioning.metrics import (
     cider_d_score,
     java_available,
     lcs_length,
+    ptb_tokenize,
     pycocoevalcap_available,
     quiet_output,
     resolve_backend,
@@ -145,6 +146,42 @@ def test_python_tokenizer_matches_ptb_on_tricky_captions() -> None:
         ptb = PTBTokenizer().tokenize({str(i): [{"caption": t}] for i, t in enumerate(TRICKY)})
     for i, text in enumerate(TRICKY):
         assert " ".join(tokenize(text)) == ptb[str(i)][0], text
+
+
+@needs_reference
+def test_ptb_tokenize_is_pycocoevalcaps_and_writes_nothing_in_its_package(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pycocoevalcap route's tokenizer gives pycocoevalcap's tokens, blank captions and
+    several captions a video included, and runs with the package read-only (simulated: any
+    write under its folder is refused, as for a user without write access to a system
+    site-packages; pycocoevalcap's own tokenizer fails there)."""
+    import os
+
+    from pycocoevalcap.tokenizer.ptbtokenizer import PTBTokenizer
+
+    from finsta_cli.captioning.metrics import _pycocoevalcap_dir
+
+    captions = {str(i): [t] for i, t in enumerate(TRICKY)}
+    captions["many"] = ["A dog runs.", "", "Two cats sit (quietly)."]
+    captions["blank"] = [""]
+    with quiet_output():
+        reference = PTBTokenizer().tokenize(
+            {v: [{"caption": t} for t in texts] for v, texts in captions.items()}
+        )
+    package = str(_pycocoevalcap_dir())
+    real_open = os.open
+    writes = os.O_WRONLY | os.O_RDWR | os.O_CREAT
+
+    def read_only(path: object, flags: int, *args: object, **kwargs: object) -> int:
+        if flags & writes and os.path.abspath(str(path)).startswith(package):
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_open(path, flags, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(os, "open", read_only)
+    with quiet_output(), pytest.raises(PermissionError):
+        PTBTokenizer().tokenize({"x": [{"caption": "a dog"}]})
+    assert ptb_tokenize(captions) == reference
 
 
 def test_bleu_by_hand() -> None:
