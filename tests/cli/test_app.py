@@ -15,7 +15,7 @@ from tests.helpers import repo_env
 
 HELP_IMPORTS = """
 import sys, time
-start = time.perf_counter()
+start, cpu = time.perf_counter(), time.process_time()
 sys.argv = ["finsta", "--help"]
 from finsta_cli.cli.app import main
 try:
@@ -24,7 +24,8 @@ except SystemExit:
     pass
 HEAVY = ("torch", "spacy", "ultralytics", "decord", "torch_geometric", "cv2")
 heavy = sorted(m for m in HEAVY if m in sys.modules)
-print("HEAVY=" + ",".join(heavy), "SECONDS=%.3f" % (time.perf_counter() - start), file=sys.stderr)
+print("HEAVY=" + ",".join(heavy), "SECONDS=%.3f" % (time.perf_counter() - start),
+      "CPU=%.3f" % (time.process_time() - cpu), file=sys.stderr)
 """
 
 
@@ -37,9 +38,15 @@ def test_help_imports_no_heavy_package_and_is_fast() -> None:
         check=True,
     )
     assert "Usage: finsta" in result.stdout
-    line = [part for part in result.stderr.split() if part.startswith(("HEAVY=", "SECONDS="))]
+    line = [
+        part for part in result.stderr.split() if part.startswith(("HEAVY=", "SECONDS=", "CPU="))
+    ]
     assert line[0] == "HEAVY=", result.stderr
-    assert float(line[1].split("=")[1]) < 2.0
+    # The import's own CPU time: the wall time also counts waiting for a core, which other
+    # tests running at once (or a loaded machine) can stretch past the bound.
+    seconds, cpu = (float(part.split("=")[1]) for part in line[1:])
+    assert cpu < 2.0, result.stderr
+    assert seconds < 20.0, result.stderr
 
 
 def test_every_command_has_help(runner: CliRunner) -> None:
