@@ -41,12 +41,20 @@ class StageConfig(BaseModel):
         return hash_json(self.model_dump(mode="json", exclude=set(self.RUNTIME_FIELDS)))
 
     def matching_output_hashes(self) -> set[str]:
-        """:meth:`output_hash`, and the hash without ``LATER_FIELDS`` when all of them are at
-        their defaults (what a version before them wrote for the same settings)."""
-        hashes = {self.output_hash()}
-        if self._later_fields_at_default():
-            exclude = set(self.RUNTIME_FIELDS) | set(self.LATER_FIELDS)
-            hashes.add(hash_json(self.model_dump(mode="json", exclude=exclude)))
+        """:meth:`output_hash`, and the hashes without any of the ``LATER_FIELDS`` that are at
+        their defaults: what a version that lacked them wrote for the same settings (fields
+        are added one release after another, so a file may lack some and have others)."""
+        from itertools import combinations
+
+        fields = type(self).model_fields
+        absent = sorted(
+            name for name in self.LATER_FIELDS if getattr(self, name) == fields[name].get_default()
+        )
+        dump = self.model_dump(mode="json", exclude=set(self.RUNTIME_FIELDS))
+        hashes = {hash_json(dump)}
+        for count in range(1, len(absent) + 1):
+            for left_out in combinations(absent, count):
+                hashes.add(hash_json({k: v for k, v in dump.items() if k not in left_out}))
         return hashes
 
     def matches_dump(self, dump: Mapping[str, Any]) -> bool:

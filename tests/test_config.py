@@ -106,6 +106,19 @@ def test_later_fields_at_their_defaults_match_what_was_written_before_them() -> 
     assert not After(frames=4).matches_dump(old_dump)
 
 
+class Later(After):
+    LATER_FIELDS = frozenset({"negatives", "weight"})
+    weight: float = 0.0
+
+
+def test_a_file_written_between_two_later_fields_matches() -> None:
+    between = After(frames=8, negatives=2).output_hash()  # had "negatives", not yet "weight"
+    assert between in Later(frames=8, negatives=2).matching_output_hashes()
+    assert Before(frames=8).output_hash() in Later(frames=8).matching_output_hashes()
+    assert between not in Later(frames=8, negatives=2, weight=1.0).matching_output_hashes()
+    assert between not in Later(frames=8, negatives=3).matching_output_hashes()
+
+
 def test_set_sits_between_the_file_and_the_options(tmp_path: Path) -> None:
     path = write(tmp_path, "frames: 32\nconf: 0.5\n")
     sets = ["conf=0.75", "matcher.top_k=7", "batch-size=4"]

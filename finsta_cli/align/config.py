@@ -30,7 +30,14 @@ class AlignTrainConfig(StageConfig):
         }
     )
     LATER_FIELDS = frozenset(
-        {"text_negatives", "neg_weight", "host_pretrained", "allow_partial", "reverse_weight"}
+        {
+            "text_negatives",
+            "neg_weight",
+            "host_pretrained",
+            "allow_partial",
+            "reverse_weight",
+            "rank_kd_weight",
+        }
     )
 
     host: HostName = "tiny"
@@ -76,6 +83,12 @@ class AlignTrainConfig(StageConfig):
         default=0.0,
         ge=0,
         description="each caption against its video played backwards (loss 'rev'); 0: off",
+    )
+    rank_kd_weight: float = Field(
+        default=0.0,
+        ge=0,
+        description="the host's batch rankings pulled towards host + graphs' (loss 'kd_rank'); "
+        "0: off",
     )
     osc: bool = True
     ptc: bool = True

@@ -1,5 +1,6 @@
 """Losses of align-train: symmetric InfoNCE (the host's video-text contrast), anchor-vs-candidate
-InfoNCE (OSC and PTC), hard-negative captions, and cosine distillation.
+InfoNCE (OSC and PTC), hard-negative captions, cosine distillation, and the distillation of the
+fused model's match distributions into the host's.
 
 Shapes: embeddings (B, E); anchors (A, H) with candidates (C, H) and the positive's index (A,).
 """
@@ -64,3 +65,24 @@ def cosine_distance_sum(student: Tensor, teacher: Tensor) -> Tensor:
     if student.shape[0] == 0:
         return student.sum() * 0.0
     return (1 - F.cosine_similarity(student, teacher.detach(), dim=-1)).sum()
+
+
+def similarity_distillation(
+    text: Tensor, video: Tensor, teacher_text: Tensor, teacher_video: Tensor, scale: Tensor | float
+) -> Tensor:
+    """The batch's text->video and video->text match distributions of the student (``text``,
+    ``video``) pulled towards the teacher's (stop-gradient): KL(teacher || student) of the
+    softmax over each row and each column of the cosine similarities times ``scale``, the two
+    directions averaged. Shapes: all (B, E)."""
+    if text.shape[0] == 0:
+        return text.sum() * 0.0
+    student = F.normalize(text, dim=-1) @ F.normalize(video, dim=-1).t() * scale
+    with torch.no_grad():
+        teacher = F.normalize(teacher_text, dim=-1) @ F.normalize(teacher_video, dim=-1).t() * scale
+    loss = text.new_zeros(())
+    for s, t in ((student, teacher), (student.t(), teacher.t())):
+        loss = loss + F.kl_div(
+            F.log_softmax(s, dim=-1), F.log_softmax(t, dim=-1), log_target=True,
+            reduction="batchmean",
+        )  # fmt: skip
+    return loss / 2

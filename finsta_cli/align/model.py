@@ -47,6 +47,7 @@ from finsta_cli.align.losses import (
     cosine_distance_sum,
     hard_negative_loss,
     reversed_video_loss,
+    similarity_distillation,
     symmetric_info_nce,
 )
 from finsta_cli.hosts.base import HostVLM, TextFeatures, VideoFeatures
@@ -66,6 +67,7 @@ class LossWeights:
     kd: float = 1.0
     neg: float = 1.0
     rev: float = 0.0
+    kd_rank: float = 0.0
 
 
 def span_pool(text: TextFeatures, span: Tensor, graph: Tensor) -> Tensor:
@@ -278,7 +280,7 @@ class FinstaModel(nn.Module):
         w = self.weights
         total = w.vtc * losses["vtc"]
         parts = (("osc", w.osc), ("ptc", w.ptc), ("sg", w.sg), ("kd", w.kd), ("neg", w.neg),
-                 ("rev", w.rev))  # fmt: skip
+                 ("rev", w.rev), ("kd_rank", w.kd_rank))  # fmt: skip
         for name, weight in parts:
             if name in losses and weight:
                 total = total + weight * losses[name]
@@ -355,12 +357,21 @@ class FinstaModel(nn.Module):
             if float(count) > 0:
                 kd = kd + cosine_distance_sum(student, teacher) * comm.world / count
         out["kd"] = kd / len(parts)
-        if self.mode == "fusion":
+        if self.mode == "fusion" or self.weights.kd_rank:
             # The graph embeddings above already went through the encoders: fuse them as
             # fused_text_embeddings / fused_video_embeddings do, without a second pass.
             fused_t = fuse(text.embedding, sg_text)
             fused_v = fuse(video.embedding, sg_video)
-            out["vtc_fused"] = symmetric_info_nce(comm.gather(fused_t), comm.gather(fused_v), scale)
+            all_fused_t, all_fused_v = comm.gather(fused_t), comm.gather(fused_v)
+            out["vtc_fused"] = symmetric_info_nce(all_fused_t, all_fused_v, scale)
+        if self.weights.kd_rank:
+            # The host alone learns to rank the batch as host + graphs do (the teacher's side
+            # stop-gradient); in distill mode the fused contrast above trains that teacher.
+            out["kd_rank"] = similarity_distillation(
+                comm.gather(text.embedding), comm.gather(video.embedding),
+                all_fused_t, all_fused_v, scale,
+            )  # fmt: skip
+        if self.mode == "fusion":
             neg_tsg = batch.negative_tsg
             if negative is not None and neg_tsg is not None:
                 # The negatives' fused embeddings: host text + their own TSGs' embeddings.

@@ -407,6 +407,7 @@ class _AlignTrainRun:
             kd=config.kd_weight,
             neg=config.neg_weight,
             rev=config.reverse_weight,
+            kd_rank=config.rank_kd_weight,
         )
         model = FinstaModel(
             host,

@@ -10,7 +10,12 @@ import torch
 
 from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, collate
 from finsta_cli.align.data import AlignData, build_align_data, videos_with_captions
-from finsta_cli.align.losses import anchor_info_nce, reversed_video_loss, symmetric_info_nce
+from finsta_cli.align.losses import (
+    anchor_info_nce,
+    reversed_video_loss,
+    similarity_distillation,
+    symmetric_info_nce,
+)
 from finsta_cli.align.model import FinstaModel, LossWeights, box_pool, region_pool, span_pool
 from finsta_cli.datasets import load_task_dataset
 from finsta_cli.graph import GraphOptions
@@ -152,6 +157,54 @@ def test_reverse_weight_adds_the_backwards_video_loss(
     model.train()
     assert torch.allclose(again, reversed_video_loss(text, forward, backwards, scale), atol=1e-5)
     assert "rev" not in _model(parts, objective=objective)(batch)
+
+
+def test_similarity_distillation_is_zero_at_the_teacher_and_pulls_towards_it() -> None:
+    torch.manual_seed(0)
+    text, video = torch.randn(5, 8), torch.randn(5, 8)
+    teacher_t, teacher_v = torch.randn(5, 8), torch.randn(5, 8)
+    assert float(similarity_distillation(text, video, text, video, 10.0)) == pytest.approx(
+        0, abs=1e-6
+    )
+    student = text.clone().requires_grad_(True)
+    loss = similarity_distillation(student, video, teacher_t, teacher_v, 10.0)
+    assert float(loss.detach()) > 0
+    loss.backward()
+    # A small step against the gradient moves the student's rankings towards the teacher's.
+    assert student.grad is not None
+    stepped = (student - 0.05 * student.grad).detach()
+    assert float(similarity_distillation(stepped, video, teacher_t, teacher_v, 10.0)) < float(
+        loss.detach()
+    )
+    # The teacher's side gets no gradient.
+    t = teacher_t.clone().requires_grad_(True)
+    similarity_distillation(text.requires_grad_(True), video, t, teacher_v, 10.0).backward()
+    assert t.grad is None
+
+
+@pytest.mark.parametrize("mode", ["distill", "fusion"])
+def test_rank_distillation_adds_the_fused_teacher(
+    parts: tuple[HostVLM, AlignData, AlignBatch], mode: str
+) -> None:
+    """kd_rank: the host's rankings against host + graphs' (in distill mode the fused contrast
+    that trains the teacher is added too); the teacher's embeddings get no gradient from it."""
+    batch = parts[2]
+    model = _model(parts, mode=mode, weights=LossWeights(kd_rank=2.0))
+    losses = model(batch)
+    assert {"kd_rank", "vtc_fused"} <= set(losses) and float(losses["kd_rank"]) >= 0
+    named = (("vtc", 1.0), ("osc", 1.0), ("ptc", 1.0), ("sg", 0.5), ("kd", 1.0), ("neg", 1.0),
+             ("vtc_fused", 1.0), ("neg_fused", 1.0))  # fmt: skip
+    parts_sum = sum(losses[name] * w for name, w in named if name in losses)
+    assert torch.allclose(losses["loss"], parts_sum + 2.0 * losses["kd_rank"])
+    model.zero_grad()
+    losses["kd_rank"].backward()
+    # Its gradient reaches the host's projections, not the graph encoders (the teacher's side).
+    assert all(p.grad is None or float(p.grad.abs().sum()) == 0 for p in model.sg_parameters())
+    assert any(
+        p.grad is not None and float(p.grad.abs().sum()) > 0 for p in model.host.parameters()
+    )
+    plain = _model(parts, mode=mode)(batch)
+    assert "kd_rank" not in plain and ("vtc_fused" in plain) == (mode == "fusion")
 
 
 @pytest.mark.parametrize("mode", ["distill", "fusion"])
