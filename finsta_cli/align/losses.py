@@ -86,3 +86,29 @@ def similarity_distillation(
             reduction="batchmean",
         )  # fmt: skip
     return loss / 2
+
+
+def negative_distillation(
+    student: tuple[Tensor, Tensor, Tensor],
+    teacher: tuple[Tensor, Tensor, Tensor],
+    owner: Tensor,
+    scale: Tensor | float,
+) -> Tensor:
+    """Each video's choice between its caption and one hard-negative caption, the student's
+    pulled towards the teacher's (stop-gradient): the mean over negatives of the KL between the
+    two-way softmaxes of (s(v, t), s(v, n)), s = cos * scale. ``student`` and ``teacher`` are
+    (text (B, E), video (B, E), negative (K, E)); ``owner`` (K,) the batch row of each negative."""
+    if owner.shape[0] == 0:
+        return student[0].sum() * 0.0
+
+    def logits(text: Tensor, video: Tensor, negative: Tensor) -> Tensor:
+        v = F.normalize(video[owner], dim=-1)
+        positive = (F.normalize(text[owner], dim=-1) * v).sum(-1)
+        wrong = (F.normalize(negative, dim=-1) * v).sum(-1)
+        return torch.stack([positive, wrong], dim=-1) * scale
+
+    with torch.no_grad():
+        target = F.log_softmax(logits(*teacher), dim=-1)
+    return F.kl_div(
+        F.log_softmax(logits(*student), dim=-1), target, log_target=True, reduction="batchmean"
+    )

@@ -46,6 +46,7 @@ from finsta_cli.align.losses import (
     anchor_info_nce,
     cosine_distance_sum,
     hard_negative_loss,
+    negative_distillation,
     reversed_video_loss,
     similarity_distillation,
     symmetric_info_nce,
@@ -364,19 +365,26 @@ class FinstaModel(nn.Module):
             fused_v = fuse(video.embedding, sg_video)
             all_fused_t, all_fused_v = comm.gather(fused_t), comm.gather(fused_v)
             out["vtc_fused"] = symmetric_info_nce(all_fused_t, all_fused_v, scale)
+        fused_n: Tensor | None = None
+        neg_tsg = batch.negative_tsg
+        fusing = self.mode == "fusion" or self.weights.kd_rank
+        if fusing and negative is not None and neg_tsg is not None:
+            # The negatives' fused embeddings: host text + their own TSGs' embeddings.
+            fused_n = self.fused_text_embeddings(negative, neg_tsg)
+            out["neg_fused"] = hard_negative_loss(
+                fused_t, fused_v, fused_n, batch.negative_owner, scale
+            )
         if self.weights.kd_rank:
-            # The host alone learns to rank the batch as host + graphs do (the teacher's side
-            # stop-gradient); in distill mode the fused contrast above trains that teacher.
+            # The host alone learns to rank the batch, and each video's caption against its
+            # hard negatives, as host + graphs do (the teacher's side stop-gradient); in
+            # distill mode the fused contrasts above train that teacher.
             out["kd_rank"] = similarity_distillation(
                 comm.gather(text.embedding), comm.gather(video.embedding),
                 all_fused_t, all_fused_v, scale,
             )  # fmt: skip
-        if self.mode == "fusion":
-            neg_tsg = batch.negative_tsg
-            if negative is not None and neg_tsg is not None:
-                # The negatives' fused embeddings: host text + their own TSGs' embeddings.
-                fused_n = self.fused_text_embeddings(negative, neg_tsg)
-                out["neg_fused"] = hard_negative_loss(
-                    fused_t, fused_v, fused_n, batch.negative_owner, scale
-                )
+            if negative is not None and fused_n is not None:
+                out["kd_rank"] = out["kd_rank"] + negative_distillation(
+                    (text.embedding, video.embedding, negative.embedding),
+                    (fused_t, fused_v, fused_n), batch.negative_owner, scale,
+                )  # fmt: skip
         return out

@@ -348,7 +348,11 @@ class _AlignTrainRun:
             "hops": config.hops,
             "ptc_negatives": config.ptc_negatives,
             "text_negatives": config.text_negatives,
-            "negative_graphs": finsta and config.mode == "fusion" and config.text_negatives > 0,
+            # The negatives' own TSGs: fusion mode scores them fused, and so does the teacher
+            # of rank distillation.
+            "negative_graphs": finsta
+            and (config.mode == "fusion" or config.rank_kd_weight > 0)
+            and config.text_negatives > 0,
         }
         if any(source is not None for source in sources.values()):
             # The graphs of a second run with the same inputs: one file, no JSON or graph walk.

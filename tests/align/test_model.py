@@ -12,6 +12,7 @@ from finsta_cli.align.batch import AlignBatch, Anchors, attach_host_frames, coll
 from finsta_cli.align.data import AlignData, build_align_data, videos_with_captions
 from finsta_cli.align.losses import (
     anchor_info_nce,
+    negative_distillation,
     reversed_video_loss,
     similarity_distillation,
     symmetric_info_nce,
@@ -180,6 +181,25 @@ def test_similarity_distillation_is_zero_at_the_teacher_and_pulls_towards_it() -
     t = teacher_t.clone().requires_grad_(True)
     similarity_distillation(text.requires_grad_(True), video, t, teacher_v, 10.0).backward()
     assert t.grad is None
+
+
+def test_negative_distillation_matches_the_teachers_choice() -> None:
+    torch.manual_seed(0)
+    text, video, negative = torch.randn(4, 8), torch.randn(4, 8), torch.randn(6, 8)
+    owner = torch.tensor([0, 0, 1, 2, 3, 3])
+    same = negative_distillation((text, video, negative), (text, video, negative), owner, 10.0)
+    assert float(same) == pytest.approx(0, abs=1e-6)
+    # A teacher that prefers the caption by far: the student is pulled to prefer it too.
+    teacher = (video.clone(), video, -video[owner])
+    student = text.clone().requires_grad_(True)
+    loss = negative_distillation((student, video, negative), teacher, owner, 10.0)
+    loss.backward()
+    assert student.grad is not None and float(loss.detach()) > 0
+    stepped = (student - 0.05 * student.grad).detach()
+    after = negative_distillation((stepped, video, negative), teacher, owner, 10.0)
+    assert float(after) < float(loss.detach())
+    empty = negative_distillation((text, video, negative[:0]), teacher, owner[:0], 10.0)
+    assert float(empty) == 0
 
 
 @pytest.mark.parametrize("mode", ["distill", "fusion"])

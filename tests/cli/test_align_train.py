@@ -174,6 +174,25 @@ def test_text_negatives_in_fusion_mode(
         assert row["loss"] == pytest.approx(parts, abs=1e-4)
 
 
+def test_rank_distillation_in_distill_mode(
+    runner: CliRunner, align_set: AlignSet, tmp_path: Path
+) -> None:
+    # The graph-free arm with host + graphs as its teacher: the fused contrasts train the
+    # teacher (negatives scored with their parsed TSGs), kd_rank pulls the host alone towards
+    # it, and the checkpoint holds the host alone.
+    run = tmp_path / "rank-kd"
+    flags = ["--text-negatives", "2", "--steps", "2", "--set", "rank_kd_weight=0.5"]
+    _train(runner, align_set, run, *_graphs(align_set), *flags)
+    rows = _metrics(run)
+    assert all(row["kd_rank"] >= 0 for row in rows) and any(row["neg_fused"] > 0 for row in rows)
+    for row in rows:
+        parts = row["vtc"] + row["osc"] + row["ptc"] + 0.5 * row["sg"] + row["kd"]
+        parts += row["vtc_fused"] + row["neg"] + row["neg_fused"] + 0.5 * row["kd_rank"]
+        assert row["loss"] == pytest.approx(parts, abs=1e-4)
+    assert "sg" not in load_checkpoint(run / "checkpoint.pt")
+    assert yaml.safe_load((run / "config.yaml").read_text())["rank_kd_weight"] == 0.5
+
+
 def test_fusion_checkpoint_and_init(runner: CliRunner, align_set: AlignSet, tmp_path: Path) -> None:
     run = tmp_path / "fusion"
     # The host barely moves (host learning rate 1e-30, no decay): it must be the --init host.
