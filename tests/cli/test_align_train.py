@@ -168,9 +168,14 @@ def test_text_negatives_in_fusion_mode(
     _train(runner, align_set, run, *_graphs(align_set), *flags)
     rows = _metrics(run)
     assert any(row["neg_fused"] > 0 for row in rows)
+    _assert_fused_totals(rows)
+
+
+def _assert_fused_totals(rows: list[dict], kd_rank: float = 0.0) -> None:  # type: ignore[type-arg]
+    """Each logged total is the default-weighted sum of the parts, the fused ones included."""
     for row in rows:
         parts = row["vtc"] + row["osc"] + row["ptc"] + 0.5 * row["sg"] + row["kd"]
-        parts += row["vtc_fused"] + row["neg"] + row["neg_fused"]
+        parts += row["vtc_fused"] + row["neg"] + row["neg_fused"] + kd_rank * row.get("kd_rank", 0)
         assert row["loss"] == pytest.approx(parts, abs=1e-4)
 
 
@@ -185,10 +190,7 @@ def test_rank_distillation_in_distill_mode(
     _train(runner, align_set, run, *_graphs(align_set), *flags)
     rows = _metrics(run)
     assert all(row["kd_rank"] >= 0 for row in rows) and any(row["neg_fused"] > 0 for row in rows)
-    for row in rows:
-        parts = row["vtc"] + row["osc"] + row["ptc"] + 0.5 * row["sg"] + row["kd"]
-        parts += row["vtc_fused"] + row["neg"] + row["neg_fused"] + 0.5 * row["kd_rank"]
-        assert row["loss"] == pytest.approx(parts, abs=1e-4)
+    _assert_fused_totals(rows, kd_rank=0.5)
     assert "sg" not in load_checkpoint(run / "checkpoint.pt")
     assert yaml.safe_load((run / "config.yaml").read_text())["rank_kd_weight"] == 0.5
 
